@@ -1,0 +1,55 @@
+"""One translation of failures into the API's error format: ``{"code", "detail"}``."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from ecabinet.errors import DomainError
+
+DRF_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.ParseError: "malformed_request",
+    exceptions.Throttled: "throttled",
+}
+
+
+def error_response(code: str, detail, status_code: int, **extra) -> Response:
+    return Response({"code": code, "detail": str(detail), **extra}, status=status_code)
+
+
+def _first_message(detail) -> tuple[str, str]:
+    """Flatten DRF's nested validation detail to one sentence naming the field."""
+    if isinstance(detail, dict):
+        field, value = next(iter(detail.items()))
+        _, message = _first_message(value)
+        prefix = "" if field == "non_field_errors" else f"{field}: "
+        return field, f"{prefix}{message}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return "", str(detail)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return error_response(exc.code, exc.message, exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.ValidationError):
+        field, message = _first_message(exc.detail)
+        return error_response("invalid", message, status.HTTP_400_BAD_REQUEST, field=field or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = next((c for cls, c in DRF_CODES.items() if isinstance(exc, cls)), "error")
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    response.data = {"code": code, "detail": str(detail)}
+    return response

@@ -1,0 +1,76 @@
+"""``Idempotency-Key`` for every POST of the API.
+
+Contract: a repeat of a POST with the same key by the same caller returns the first response and
+changes nothing. The record of the key is written in the same transaction as the change, so
+"recorded" and "applied" cannot diverge. Concurrent repeats are serialised by the unique
+(user, key) constraint: on PostgreSQL the second insert waits for the first transaction and then
+fails, on SQLite the IMMEDIATE transaction waits for the writer lock; either way the loser then
+reads and returns the stored response. A key reused for a different request is refused (422).
+Only successful (2xx) responses are stored: a refused request may be corrected and retried.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from django.db import IntegrityError, transaction
+from rest_framework.response import Response
+
+from ecabinet.models import IdempotencyRecord
+
+from .errors import error_response
+
+HEADER = "HTTP_IDEMPOTENCY_KEY"
+MAX_KEY_LENGTH = 200
+
+
+def _fingerprint(request) -> str:
+    raw = request._request
+    digest = hashlib.sha256(f"{raw.method} {raw.path}".encode())
+    content_type = raw.META.get("CONTENT_TYPE", "")
+    if not content_type.startswith("multipart/"):
+        digest.update(raw.body)
+    return digest.hexdigest()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.fingerprint != fingerprint:
+        return error_response("idempotency_key_reused",
+                              "This Idempotency-Key was already used for a different request.", 422)
+    response = Response(record.response, status=record.status_code)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(view_method):
+    """Decorate an APIView ``post``; the body runs in one transaction with the key record."""
+
+    @functools.wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.META.get(HEADER, "").strip()
+        if not key:
+            with transaction.atomic():
+                return view_method(self, request, *args, **kwargs)
+        if len(key) > MAX_KEY_LENGTH:
+            return error_response("invalid_idempotency_key", "The Idempotency-Key is too long.", 400)
+        fingerprint = _fingerprint(request)
+        user = request.user
+        existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        try:
+            with transaction.atomic():
+                response = view_method(self, request, *args, **kwargs)
+                if 200 <= response.status_code < 300:
+                    IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint,
+                                                     status_code=response.status_code, response=response.data)
+                return response
+        except IntegrityError:
+            # A concurrent request with the same key committed first; its effect stands.
+            existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
+            if existing is None:
+                raise
+            return _replay(existing, fingerprint)
+
+    return wrapper

@@ -1,0 +1,133 @@
+"""The audit log: append-only and hash-chained.
+
+Why it is tamper-evident
+------------------------
+Entry *n* stores ``hash_n = SHA-256(canonical(entry_n) || hash_{n-1})`` where ``canonical`` is a
+sorted-key JSON encoding of every stored field. Therefore:
+
+* altering any field of an entry changes its recomputed hash;
+* removing an entry leaves a gap in ``seq`` and breaks the ``prev_hash`` link of its successor;
+* reordering entries breaks the ``prev_hash`` links;
+* removing the newest entries is caught by comparing with ``AuditHead``, which is updated in the
+  same transaction as each append.
+
+An attacker with write access to the whole database can of course recompute the chain; that is why
+the chain head is printed into signed minutes (a checkpoint outside the database) — see issue 5.
+
+Appends are serialised by locking the ``AuditHead`` row (PostgreSQL) and by SQLite's IMMEDIATE
+transactions, and ``seq`` is unique, so the chain can never fork.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from .models import AuditEntry, AuditHead
+
+__all__ = ["GENESIS", "ChainProblem", "entry_hash", "record", "verify_chain"]
+
+GENESIS = "0" * 64
+
+
+def _now() -> datetime:
+    """The clock, separate so tests can replace it."""
+    return timezone.now()
+
+
+def canonical(*, seq: int, at: datetime, actor_id: int | None, actor_username: str, action: str,
+              object_type: str, object_id: str, meeting_id: int | None, data: Any, prev_hash: str) -> bytes:
+    payload = {
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": actor_id,
+        "actor_username": actor_username,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "meeting_id": meeting_id,
+        "data": data,
+        "prev_hash": prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(
+        canonical(
+            seq=entry.seq, at=entry.at, actor_id=entry.actor_id, actor_username=entry.actor_username,
+            action=entry.action, object_type=entry.object_type, object_id=entry.object_id,
+            meeting_id=entry.meeting_id, data=entry.data, prev_hash=entry.prev_hash,
+        )
+    ).hexdigest()
+
+
+def record(actor, action: str, target: models.Model | None = None, *, meeting_id: int | None = None,
+           data: dict | None = None) -> AuditEntry:
+    """Append one entry. Must run inside the caller's transaction so the entry commits with the
+    change it describes (or not at all)."""
+    with transaction.atomic():
+        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+        at = _now()
+        # JSON round trip: what we hash must be exactly what the JSON column gives back.
+        clean = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
+        entry = AuditEntry(
+            seq=head.seq + 1,
+            at=at,
+            actor=actor if actor is not None and actor.pk else None,
+            actor_username=getattr(actor, "username", "") or "",
+            action=action,
+            object_type=target._meta.label_lower if target is not None else "",
+            object_id=str(target.pk) if target is not None else "",
+            meeting_id=meeting_id,
+            data=clean,
+            prev_hash=head.hash,
+        )
+        entry.hash = entry_hash(entry)
+        entry.save()
+        head.seq, head.hash = entry.seq, entry.hash
+        head.save(update_fields=["seq", "hash"])
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    reason: str
+
+
+def _check(entries: Iterable[AuditEntry], head: AuditHead | None) -> Iterator[ChainProblem]:
+    expected_seq, prev = 1, GENESIS
+    for entry in entries:
+        if entry.seq != expected_seq:
+            yield ChainProblem(expected_seq, f"entry #{expected_seq} is missing (next stored is #{entry.seq})")
+            return
+        if entry.prev_hash != prev:
+            yield ChainProblem(entry.seq, f"entry #{entry.seq} does not link to entry #{entry.seq - 1} "
+                               "(removed, reordered or rewritten)")
+            return
+        if entry_hash(entry) != entry.hash:
+            yield ChainProblem(entry.seq, f"entry #{entry.seq} was altered: its content does not match its hash")
+            return
+        expected_seq, prev = entry.seq + 1, entry.hash
+    last_seq = expected_seq - 1
+    if head is not None and (head.seq, head.hash) != (last_seq, prev):
+        yield ChainProblem(last_seq + 1, f"the chain ends at #{last_seq} but the recorded head is "
+                           f"#{head.seq}: newest entries were removed")
+
+
+def verify_chain() -> tuple[ChainProblem | None, int, str]:
+    """Walk the whole chain. Returns ``(first problem or None, last seq, head hash)``."""
+    head = AuditHead.objects.filter(id=1).first()
+    entries = AuditEntry.objects.order_by("seq").iterator(chunk_size=2000)
+    problem = next(_check(entries, head), None)
+    if head is None:
+        return problem, 0, GENESIS
+    return problem, head.seq, head.hash

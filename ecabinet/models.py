@@ -1,0 +1,131 @@
+"""Core models: accounts, ministries, the hash-chained audit log, in-app notifications, and the
+records that make POSTs idempotent."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Ministry(models.Model):
+    """A ministry or ministerial agency (Bộ, cơ quan ngang Bộ), or another issuing body."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    short_name = models.CharField(_("short name"), max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("ministry")
+        verbose_name_plural = _("ministries")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """An account. Session roles live on participants; these flags are the office-wide duties.
+
+    ``is_secretariat`` may create and prepare sessions; ``is_archivist`` may read closed sessions.
+    ``is_superuser`` (IT administration) grants no access to session content: see
+    ``meetings.permissions``.
+    """
+
+    full_name = models.CharField(_("full name"), max_length=150)
+    position = models.CharField(_("position"), max_length=200, blank=True)
+    ministry = models.ForeignKey(
+        Ministry, verbose_name=_("ministry"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    is_secretariat = models.BooleanField(_("secretariat"), default=False)
+    is_archivist = models.BooleanField(_("archivist"), default=False)
+
+    REQUIRED_FIELDS = ["email", "full_name"]
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.username
+
+    def __str__(self) -> str:
+        return self.get_full_name()
+
+
+class AuditHead(models.Model):
+    """The single row that serialises appends to the audit chain (locked with SELECT FOR UPDATE on
+    PostgreSQL; SQLite's IMMEDIATE transactions serialise writers anyway)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audithead_singleton")]
+
+    def __str__(self) -> str:
+        return f"audit head #{self.seq}"
+
+
+class AuditEntry(models.Model):
+    """One append-only entry of the audit log. ``hash`` = SHA-256 over the canonical form of the
+    entry including ``prev_hash``; see ``ecabinet.audit``."""
+
+    seq = models.BigIntegerField(unique=True)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    meeting_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class Notification(models.Model):
+    """An in-app notice for one user (the same text also goes out by e-mail where it says so)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IdempotencyRecord(models.Model):
+    """The stored first response to a POST made with an ``Idempotency-Key``.
+
+    Written in the same transaction as the change the POST made, so a key is recorded exactly when
+    its effect is.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

@@ -1,0 +1,264 @@
+"""API v1 for sessions, participants, agenda, attendance and documents (DESIGN.md §5.2).
+
+Views parse input, call one service, and shape the answer. Failures are domain exceptions, turned
+into ``{"code", "detail"}`` by ``ecabinet.api.errors``.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ecabinet.api.idempotency import idempotent
+from ecabinet.errors import NotFound, ValidationFailed
+from ecabinet.models import Ministry
+
+from . import permissions, selectors, services
+from .compare import compare_versions
+from .downloads import watermarked_response
+from .models import AgendaItem
+from .serializers import (
+    AgendaItemCreateSerializer,
+    AgendaMoveSerializer,
+    AttendanceSerializer,
+    DocumentUploadSerializer,
+    DocumentVersionUploadSerializer,
+    MeetingCreateSerializer,
+    MeetingDetailSerializer,
+    MeetingListSerializer,
+    ParticipantAddSerializer,
+    ParticipantSerializer,
+    RecipientsSerializer,
+    VersionSerializer,
+)
+
+CreatedId = inline_serializer("CreatedId", {"id": serializers.IntegerField()})
+
+
+def _valid(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _meeting_detail(access) -> dict:
+    meeting = access.meeting
+    meeting.agenda = selectors.agenda(access)
+    meeting.participants_list = selectors.participants(meeting)
+    data = MeetingDetailSerializer(meeting).data
+    data["my_role"] = access.role
+    return data
+
+
+def _item_for_manager(user, item_id: int) -> AgendaItem:
+    item = AgendaItem.objects.select_related("meeting").filter(pk=item_id).first()
+    if item is None:
+        raise NotFound()
+    permissions.meeting_access(user, item.meeting)  # 404 unless visible
+    return item
+
+
+class MeetingListView(APIView):
+    @extend_schema(responses=inline_serializer("MeetingList", {"results": MeetingListSerializer(many=True)}))
+    def get(self, request):
+        meetings = permissions.meetings_visible_to(request.user).order_by("-starts_at", "-id")
+        return Response({"results": MeetingListSerializer(meetings, many=True).data})
+
+    @extend_schema(request=MeetingCreateSerializer, responses={201: CreatedId})
+    @idempotent
+    def post(self, request):
+        data = _valid(MeetingCreateSerializer, request)
+        meeting = services.meeting_create(actor=request.user, **data)
+        return Response({"id": meeting.pk, **MeetingListSerializer(meeting).data}, status=201)
+
+
+class MeetingDetailView(APIView):
+    @extend_schema(responses=MeetingDetailSerializer)
+    def get(self, request, pk: int):
+        access = services.meeting_view(actor=request.user, meeting_id=pk)
+        return Response(_meeting_detail(access))
+
+
+class ParticipantsView(APIView):
+    @extend_schema(request=ParticipantAddSerializer, responses={201: ParticipantSerializer})
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(ParticipantAddSerializer, request)
+        access = permissions.meeting_access(request.user, pk)
+        participant = services.participant_add(actor=request.user, meeting=access.meeting, **data)
+        return Response(ParticipantSerializer(participant).data, status=201)
+
+
+class ParticipantApproveView(APIView):
+    @extend_schema(request=None, responses=ParticipantSerializer, summary="Chair approves a substitute")
+    @idempotent
+    def post(self, request, pk: int, username: str):
+        access = permissions.meeting_access(request.user, pk)
+        participant = services.substitute_approve(actor=request.user, meeting=access.meeting, username=username)
+        return Response(ParticipantSerializer(participant).data)
+
+
+class ParticipantRemoveView(APIView):
+    @extend_schema(request=None, responses={204: None}, summary="Withdraw an invitation and its access")
+    @idempotent
+    def post(self, request, pk: int, username: str):
+        access = permissions.meeting_access(request.user, pk)
+        services.participant_remove(actor=request.user, meeting=access.meeting, username=username)
+        return Response({"removed": username}, status=200)
+
+
+class AgendaItemsView(APIView):
+    @extend_schema(request=AgendaItemCreateSerializer, responses={201: CreatedId})
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(AgendaItemCreateSerializer, request)
+        access = permissions.meeting_access(request.user, pk)
+        ministry = None
+        if data["presenter_ministry"]:
+            ministry = Ministry.objects.filter(code=data["presenter_ministry"]).first()
+            if ministry is None:
+                raise ValidationFailed("Unknown ministry code.", code="unknown_ministry")
+        item = services.agenda_item_add(actor=request.user, meeting=access.meeting, title=data["title"],
+                                        description=data["description"], presenter_ministry=ministry,
+                                        planned_minutes=data["planned_minutes"])
+        return Response({"id": item.pk, "position": item.position, "title": item.title}, status=201)
+
+
+class AgendaItemMoveView(APIView):
+    @extend_schema(request=AgendaMoveSerializer, responses=CreatedId)
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(AgendaMoveSerializer, request)
+        item = _item_for_manager(request.user, pk)
+        item = services.agenda_item_move(actor=request.user, item=item, position=data["position"])
+        return Response({"id": item.pk, "position": item.position})
+
+
+def _transition_view(service, summary: str):
+    class TransitionView(APIView):
+        @extend_schema(request=None, responses=MeetingListSerializer, summary=summary)
+        @idempotent
+        def post(self, request, pk: int):
+            access = permissions.meeting_access(request.user, pk)
+            meeting = service(actor=request.user, meeting=access.meeting)
+            return Response(MeetingListSerializer(meeting).data)
+
+    TransitionView.__name__ = f"{service.__name__.title().replace('_', '')}View"
+    return TransitionView
+
+
+PublishView = _transition_view(services.meeting_publish, "Publish a draft session (notifies invitees)")
+StartView = _transition_view(services.meeting_start, "Start a published session")
+AdjournView = _transition_view(services.meeting_adjourn, "Adjourn a session in progress")
+CloseView = _transition_view(services.meeting_close, "Close an adjourned session (its record is then final)")
+
+
+class AttendanceView(APIView):
+    @extend_schema(request=AttendanceSerializer, responses=ParticipantSerializer)
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(AttendanceSerializer, request)
+        access = permissions.meeting_access(request.user, pk)
+        participant = services.attendance_set(actor=request.user, meeting=access.meeting, **data)
+        return Response(ParticipantSerializer(participant).data)
+
+
+class DocumentsView(APIView):
+    @extend_schema(request={"multipart/form-data": DocumentUploadSerializer},
+                   responses={201: inline_serializer("DocumentCreated", {
+                       "id": serializers.IntegerField(), "sha256": serializers.CharField(),
+                       "version": serializers.IntegerField(), "pages": serializers.IntegerField()})})
+    @idempotent
+    def post(self, request, pk: int):
+        item = _item_for_manager(request.user, pk)
+        recipients = request.data.getlist("recipients") if hasattr(request.data, "getlist") else \
+            request.data.get("recipients", [])
+        if len(recipients) == 1 and "," in recipients[0]:
+            recipients = recipients[0].split(",")
+        data = _valid(DocumentUploadSerializer, request)
+        document = services.document_upload(actor=request.user, item=item, title=data["title"],
+                                            classification=data["classification"], upload=data["file"],
+                                            recipients=recipients)
+        version = document.current_version
+        return Response({"id": document.pk, "sha256": version.sha256, "version": version.number,
+                         "pages": version.pages}, status=201)
+
+
+class DocumentDetailView(APIView):
+    @extend_schema(responses=inline_serializer("DocumentDetail", {
+        "id": serializers.IntegerField(), "title": serializers.CharField(),
+        "classification": serializers.CharField(), "meeting": serializers.IntegerField(),
+        "agenda_item": serializers.IntegerField(), "versions": VersionSerializer(many=True)}))
+    def get(self, request, pk: int):
+        access, document = services.document_view(actor=request.user, document_id=pk)
+        versions = document.versions.select_related("uploaded_by").order_by("number")
+        return Response({"id": document.pk, "title": document.title, "classification": document.classification,
+                         "meeting": access.meeting.pk, "agenda_item": document.agenda_item_id,
+                         "versions": VersionSerializer(versions, many=True).data})
+
+
+class DocumentVersionsView(APIView):
+    @extend_schema(request={"multipart/form-data": DocumentVersionUploadSerializer},
+                   responses={201: VersionSerializer})
+    @idempotent
+    def post(self, request, pk: int):
+        _, document = permissions.document_access(request.user, pk)
+        data = _valid(DocumentVersionUploadSerializer, request)
+        version = services.document_add_version(actor=request.user, document=document, upload=data["file"],
+                                                note=data["note"])
+        return Response(VersionSerializer(version).data, status=201)
+
+
+class DocumentRecipientsView(APIView):
+    @extend_schema(request=RecipientsSerializer, responses=RecipientsSerializer)
+    @idempotent
+    def post(self, request, pk: int):
+        _, document = permissions.document_access(request.user, pk)
+        data = _valid(RecipientsSerializer, request)
+        services.document_set_recipients(actor=request.user, document=document, recipients=data["recipients"])
+        return Response({"recipients": sorted(data["recipients"])})
+
+
+class DocumentDownloadView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("version", OpenApiTypes.INT, description="Version number (default: current)")],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, pk: int) -> HttpResponse:
+        version = request.query_params.get("version")
+        if version is not None and not version.isdigit():
+            raise ValidationFailed("version must be a number.", code="invalid_version")
+        return watermarked_response(request, pk, int(version) if version else None,
+                                    inline=request.query_params.get("inline") == "1")
+
+
+class DocumentCompareView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("from", OpenApiTypes.INT), OpenApiParameter("to", OpenApiTypes.INT)],
+                   responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk: int):
+        _, document = services.document_view(actor=request.user, document_id=pk)
+        comparison = compare_versions(document, request.query_params.get("from"), request.query_params.get("to"))
+        return Response(comparison.as_dict())
+
+
+class ReadReceiptsView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Who opened which version (secretariat)")
+    def get(self, request, pk: int):
+        access = services.meeting_view(actor=request.user, meeting_id=pk)
+        access.require(access.can_manage)
+        documents, people, opened = selectors.read_receipt_table(access.meeting)
+        rows = []
+        for doc in documents:
+            cells = {}
+            for person in people:
+                receipt = opened.get((doc.pk, person.user_id))
+                cells[person.user.username] = None if receipt is None else {
+                    "version": receipt.version.number, "first_opened_at": receipt.first_opened_at,
+                    "last_opened_at": receipt.last_opened_at, "open_count": receipt.open_count}
+            rows.append({"document": doc.pk, "title": doc.title, "current_version": doc.current_version.number
+                         if doc.current_version else None, "readers": cells})
+        return Response({"documents": rows})

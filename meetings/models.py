@@ -1,0 +1,260 @@
+"""Sessions, participants, agenda items, documents with versions and read receipts.
+
+State lives in explicit fields guarded by database constraints; transitions happen only in
+``meetings.services``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
+
+from ecabinet.models import Ministry
+
+
+class Meeting(models.Model):
+    class Kind(models.TextChoices):
+        REGULAR = "regular", _("Regular session")
+        THEMATIC = "thematic", _("Thematic session")
+        EXTRAORDINARY = "extraordinary", _("Extraordinary session")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        IN_PROGRESS = "in_progress", _("In progress")
+        ADJOURNED = "adjourned", _("Adjourned")
+        CLOSED = "closed", _("Closed")
+
+    title = models.CharField(_("title"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.REGULAR)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    starts_at = models.DateTimeField(_("starts at"))
+    location = models.CharField(_("location"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    adjourned_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        default_permissions = ()
+        permissions = [
+            ("view_meeting", "Can view the session"),
+            ("manage_meeting", "Can prepare the session (secretariat)"),
+            ("chair_meeting", "Can chair the session"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["regular", "thematic", "extraordinary"]),
+                                   name="meeting_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "published", "in_progress", "adjourned", "closed"]),
+                name="meeting_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+
+class Participant(models.Model):
+    """A person's place in one session. Access itself is granted through guardian permissions
+    (``MeetingUserObjectPermission``), kept in step with this row by the services."""
+
+    class Role(models.TextChoices):
+        CHAIR = "chair", _("Chair")
+        MEMBER = "member", _("Member")
+        SUBSTITUTE = "substitute", _("Substitute")
+        OBSERVER = "observer", _("Observer")
+        SECRETARY = "secretary", _("Secretary")
+
+    class Attendance(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        CONFIRMED = "confirmed", _("Confirmed")
+        PRESENT = "present", _("Present")
+        REMOTE = "remote", _("Remote")
+        ABSENT = "absent", _("Absent")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="participations")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    substitute_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("substitute for"),
+    )
+    substitute_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    substitute_approved_at = models.DateTimeField(null=True, blank=True)
+    attendance = models.CharField(_("attendance"), max_length=20, choices=Attendance.choices,
+                                  default=Attendance.INVITED)
+    absence_reason = models.CharField(_("reason for absence"), max_length=300, blank=True)
+    invited_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "user"], name="participant_once_per_meeting"),
+            models.CheckConstraint(
+                condition=Q(role__in=["chair", "member", "substitute", "observer", "secretary"]),
+                name="participant_role_valid"),
+            models.CheckConstraint(
+                condition=Q(attendance__in=["invited", "confirmed", "present", "remote", "absent"]),
+                name="participant_attendance_valid"),
+            models.CheckConstraint(
+                condition=Q(role="substitute", substitute_for__isnull=False)
+                | (~Q(role="substitute") & Q(substitute_for__isnull=True)),
+                name="participant_substitute_names_member"),
+            models.UniqueConstraint(fields=["meeting"], condition=Q(role="chair"), name="one_chair_per_meeting"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"
+
+    @property
+    def is_approved(self) -> bool:
+        return self.role != self.Role.SUBSTITUTE or self.substitute_approved_at is not None
+
+
+class AgendaItem(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DISCUSSING = "discussing", _("Under discussion")
+        DECIDED = "decided", _("Decided")
+        DEFERRED = "deferred", _("Deferred")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda_items")
+    position = models.PositiveIntegerField()
+    title = models.CharField(_("title"), max_length=500)
+    description = models.TextField(_("description"), blank=True)
+    presenter_ministry = models.ForeignKey(
+        Ministry, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("presenting ministry"),
+    )
+    planned_minutes = models.PositiveIntegerField(_("planned minutes"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+
+    class Meta:
+        ordering = ["meeting", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "position"], name="agenda_position_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "discussing", "decided", "deferred", "withdrawn"]),
+                name="agenda_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
+
+
+class Document(models.Model):
+    class Classification(models.TextChoices):
+        PUBLIC = "public", _("Public")
+        INTERNAL = "internal", _("Internal")
+        RESTRICTED = "restricted", _("Restricted")
+
+    agenda_item = models.ForeignKey(AgendaItem, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(_("title"), max_length=500)
+    classification = models.CharField(_("classification"), max_length=20, choices=Classification.choices,
+                                      default=Classification.INTERNAL)
+    current_version = models.ForeignKey(
+        "DocumentVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        default_permissions = ()
+        permissions = [("view_document", "Is a named recipient of the restricted document")]
+        constraints = [
+            models.CheckConstraint(condition=Q(classification__in=["public", "internal", "restricted"]),
+                                   name="document_classification_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def version_path(sha256: str) -> str:
+    """Content-addressed storage: a stored file is never overwritten, and a file left behind by a
+    rolled-back upload is harmless and reused by the next upload of the same bytes."""
+    return f"documents/{sha256[:2]}/{sha256}.pdf"
+
+
+def version_upload_to(instance: "DocumentVersion", filename: str) -> str:
+    return version_path(instance.sha256)
+
+
+class DocumentVersion(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    file = models.FileField(upload_to=version_upload_to, max_length=200)
+    original_filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    pages = models.PositiveIntegerField()
+    text = models.TextField(blank=True, help_text="Extracted text, for comparing versions.")
+    note = models.CharField(_("what changed"), max_length=500, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "number"]
+        constraints = [models.UniqueConstraint(fields=["document", "number"], name="version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.document} v{self.number}"
+
+
+class ReadReceipt(models.Model):
+    """Who opened which version, first and last time."""
+
+    version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="receipts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    first_opened_at = models.DateTimeField()
+    last_opened_at = models.DateTimeField()
+    open_count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "user"], name="receipt_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.version_id}"
+
+
+class DocumentCopy(models.Model):
+    """The register of watermarked copies handed out: copy number N of a version went to this user."""
+
+    version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="copies")
+    number = models.PositiveIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "number"], name="copy_number_unique")]
+
+    def __str__(self) -> str:
+        return f"copy {self.number} of {self.version_id}"
+
+
+class MeetingUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign-key permission table (guardian): indexable, unlike the generic one."""
+
+    content_object = models.ForeignKey(Meeting, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "content_object"])]
+
+
+class DocumentUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Document, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "content_object"])]

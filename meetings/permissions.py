@@ -1,0 +1,170 @@
+"""Who may see and do what in a session: the one place that answers it.
+
+Rules (issue #2, DESIGN.md §2):
+
+* Access to a session is a guardian object permission on the session (``view_meeting``), granted
+  by the services when a person is invited and revoked when they are removed; ``manage_meeting``
+  goes to the session's secretaries and ``chair_meeting`` to its chair. There are no model-wide
+  grants.
+* A draft session is seen only by its secretaries and its chair; the other participants see it
+  from publication on.
+* Archivists read closed sessions (all of their documents) and nothing else.
+* The administrator (``is_superuser``) has no access by virtue of that flag. This is why this module
+  never calls ``user.has_perm()``: Django answers True to every question for an active superuser.
+* Documents: ``public`` ones are seen by everyone who sees the session; ``internal`` ones by the
+  chair, members, substitutes and secretaries (not observers); ``restricted`` ones only by their
+  named recipients (``view_document`` on the document) and the session's secretariat.
+* Whoever may not see a thing gets the same ``NotFound`` as for a thing that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from ecabinet.errors import Forbidden, NotFound
+
+from .models import (
+    Document,
+    DocumentUserObjectPermission,
+    Meeting,
+    MeetingUserObjectPermission,
+    Participant,
+)
+
+VIEW, MANAGE, CHAIR = "view_meeting", "manage_meeting", "chair_meeting"
+ROLE_GRANTS = {
+    Participant.Role.CHAIR: (VIEW, CHAIR),
+    Participant.Role.SECRETARY: (VIEW, MANAGE),
+    Participant.Role.MEMBER: (VIEW,),
+    Participant.Role.SUBSTITUTE: (VIEW,),
+    Participant.Role.OBSERVER: (VIEW,),
+}
+INTERNAL_READERS = {Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
+                    Participant.Role.SECRETARY}
+
+
+def _grant(user, codename: str):
+    return MeetingUserObjectPermission.objects.filter(
+        user=user, permission__codename=codename, content_object=OuterRef("pk")
+    )
+
+
+def meetings_visible_to(user) -> QuerySet[Meeting]:
+    """Sessions the user may open, as one query."""
+    if not user.is_authenticated or not user.is_active:
+        return Meeting.objects.none()
+    granted = Exists(_grant(user, VIEW)) & (
+        ~Q(status=Meeting.Status.DRAFT) | Exists(_grant(user, MANAGE)) | Exists(_grant(user, CHAIR))
+    )
+    if user.is_archivist:
+        granted |= Q(status=Meeting.Status.CLOSED)
+    return Meeting.objects.filter(granted)
+
+
+@dataclass(frozen=True)
+class MeetingAccess:
+    """What one user may do in one session, worked out once per request."""
+
+    user: object
+    meeting: Meeting
+    perms: frozenset[str]
+    participant: Participant | None
+
+    @property
+    def role(self) -> str | None:
+        return self.participant.role if self.participant else None
+
+    @property
+    def is_archivist_reader(self) -> bool:
+        return bool(self.user.is_archivist and self.meeting.status == Meeting.Status.CLOSED)
+
+    @property
+    def can_view(self) -> bool:
+        if self.is_archivist_reader:
+            return True
+        if VIEW not in self.perms:
+            return False
+        return self.meeting.status != Meeting.Status.DRAFT or bool({MANAGE, CHAIR} & self.perms)
+
+    @property
+    def can_manage(self) -> bool:
+        """Prepare the session: agenda, documents, participants, read receipts."""
+        return MANAGE in self.perms
+
+    @property
+    def can_chair(self) -> bool:
+        return CHAIR in self.perms
+
+    @property
+    def can_run(self) -> bool:
+        """State transitions and attendance: the secretariat or the chair."""
+        return self.can_manage or self.can_chair
+
+    @property
+    def sees_all_documents(self) -> bool:
+        return self.can_manage or self.is_archivist_reader
+
+    def require(self, allowed: bool) -> None:
+        if not allowed:
+            raise Forbidden()
+
+
+def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
+    """The caller's access to a session, or ``NotFound`` if they may not see it at all."""
+    if not user.is_authenticated or not user.is_active:
+        raise NotFound()
+    if not isinstance(meeting, Meeting):
+        meeting = Meeting.objects.filter(pk=meeting).first()
+        if meeting is None:
+            raise NotFound()
+    perms = frozenset(
+        MeetingUserObjectPermission.objects.filter(user=user, content_object=meeting)
+        .values_list("permission__codename", flat=True)
+    )
+    participant = Participant.objects.filter(meeting=meeting, user=user).first() if perms else None
+    access = MeetingAccess(user=user, meeting=meeting, perms=perms, participant=participant)
+    if not access.can_view:
+        raise NotFound()
+    return access
+
+
+def can_create_meeting(user) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_secretariat)
+
+
+def documents_visible_to(access: MeetingAccess) -> Q:
+    """A filter on ``Document`` for the documents this access may read."""
+    if access.sees_all_documents:
+        return Q()
+    visible = Q(classification=Document.Classification.PUBLIC)
+    if access.role in INTERNAL_READERS:
+        visible |= Q(classification=Document.Classification.INTERNAL)
+    recipient = DocumentUserObjectPermission.objects.filter(
+        user=access.user, permission__codename="view_document", content_object=OuterRef("pk")
+    )
+    visible |= Q(classification=Document.Classification.RESTRICTED) & Exists(recipient)
+    return visible
+
+
+def document_access(user, document_id: int) -> tuple[MeetingAccess, Document]:
+    """The session access and the document, or ``NotFound`` if the document is not visible."""
+    document = (
+        Document.objects.select_related("agenda_item__meeting", "current_version")
+        .filter(pk=document_id).first()
+    )
+    if document is None:
+        raise NotFound()
+    access = meeting_access(user, document.agenda_item.meeting)
+    if not Document.objects.filter(documents_visible_to(access), pk=document.pk).exists():
+        raise NotFound()
+    return access, document
+
+
+def document_recipient_ids(document: Document) -> list[int]:
+    """Users named as recipients of a (restricted) document."""
+    return list(
+        DocumentUserObjectPermission.objects.filter(content_object=document, permission__codename="view_document")
+        .values_list("user_id", flat=True)
+    )

@@ -1,0 +1,130 @@
+"""API shapes for sessions and documents (DESIGN.md §5.2). Input serializers validate; services
+decide."""
+
+from rest_framework import serializers
+
+from .models import AgendaItem, Document, Meeting, Participant
+
+
+class MeetingListSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Meeting
+        fields = ["id", "title", "kind", "status", "starts_at"]
+
+
+class MeetingCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    kind = serializers.ChoiceField(choices=Meeting.Kind.choices, default=Meeting.Kind.REGULAR)
+    starts_at = serializers.DateTimeField()
+    location = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ParticipantSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    full_name = serializers.CharField(source="user.full_name")
+    ministry = serializers.SerializerMethodField()
+    substitute_for = serializers.SerializerMethodField()
+    approved = serializers.BooleanField(source="is_approved")
+
+    class Meta:
+        model = Participant
+        fields = ["username", "full_name", "ministry", "role", "attendance", "absence_reason",
+                  "substitute_for", "approved"]
+
+    def get_ministry(self, obj) -> str | None:
+        return obj.user.ministry.name if obj.user.ministry else None
+
+    def get_substitute_for(self, obj) -> str | None:
+        return obj.substitute_for.username if obj.substitute_for else None
+
+
+class DocumentSummarySerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="current_version.number", allow_null=True)
+    sha256 = serializers.CharField(source="current_version.sha256", allow_null=True)
+    pages = serializers.IntegerField(source="current_version.pages", allow_null=True)
+    is_new = serializers.SerializerMethodField()
+    is_updated = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = ["id", "title", "classification", "version", "sha256", "pages", "is_new", "is_updated"]
+
+    def get_is_new(self, obj) -> bool:
+        return obj.read_state.is_new
+
+    def get_is_updated(self, obj) -> bool:
+        return obj.read_state.is_updated
+
+
+class AgendaItemSerializer(serializers.ModelSerializer):
+    documents = DocumentSummarySerializer(source="visible_documents", many=True)
+    presenter_ministry = serializers.CharField(source="presenter_ministry.name", allow_null=True, default=None)
+    motions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AgendaItem
+        fields = ["id", "position", "title", "description", "status", "presenter_ministry", "planned_minutes",
+                  "documents", "motions"]
+
+    def get_motions(self, obj) -> list[dict]:
+        # Motions arrive with the voting capability (issue #4); the field is part of the contract.
+        return []
+
+
+class MeetingDetailSerializer(serializers.ModelSerializer):
+    participants = ParticipantSerializer(source="participants_list", many=True)
+    agenda = AgendaItemSerializer(many=True)
+
+    class Meta:
+        model = Meeting
+        fields = ["id", "title", "kind", "status", "starts_at", "location", "participants", "agenda"]
+
+
+class ParticipantAddSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Participant.Role.choices)
+    substitute_for = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class AttendanceSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    status = serializers.ChoiceField(choices=Participant.Attendance.choices)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AgendaItemCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=500)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    presenter_ministry = serializers.SlugField(required=False, allow_blank=True, default="",
+                                               help_text="Ministry code")
+    planned_minutes = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class AgendaMoveSerializer(serializers.Serializer):
+    position = serializers.IntegerField(min_value=1)
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    title = serializers.CharField(max_length=500)
+    classification = serializers.CharField(max_length=20, help_text="public, internal or restricted")
+    recipients = serializers.ListField(child=serializers.CharField(max_length=150), required=False, default=list)
+
+
+class DocumentVersionUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RecipientsSerializer(serializers.Serializer):
+    recipients = serializers.ListField(child=serializers.CharField(max_length=150))
+
+
+class VersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    note = serializers.CharField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username")
+    uploaded_at = serializers.DateTimeField()

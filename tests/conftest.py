@@ -1,0 +1,94 @@
+"""The cast every test can use, in the manner of healthchecks' BaseTestCase.
+
+``cast`` builds one session with: ``pm`` (chair), ``secretary`` (secretariat, secretary of the
+session), ``member`` and ``member2`` (members), ``observer``, ``archivist`` (records office, not a
+participant), ``outsider`` (active, invited to nothing) and ``admin`` (superuser, not invited).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from meetings import services
+from meetings.models import Document, Meeting, Participant
+
+from .factories import UserFactory, in_days
+from .pdfs import make_pdf
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.LANGUAGE_CODE = "en"  # test assertions read English; Vietnamese is tested explicitly
+
+
+def upload(name: str = "draft.pdf", data: bytes | None = None) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, make_pdf() if data is None else data, content_type="application/pdf")
+
+
+@dataclass
+class Cast:
+    pm: object
+    secretary: object
+    member: object
+    member2: object
+    observer: object
+    archivist: object
+    outsider: object
+    admin: object
+    meeting: Meeting
+    item: object
+    public_doc: Document
+    internal_doc: Document
+    restricted_doc: Document
+
+    def client(self, user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    def set_status(self, status: str) -> None:
+        """Walk the session forward to ``status`` through the services."""
+        order = [Meeting.Status.DRAFT, Meeting.Status.PUBLISHED, Meeting.Status.IN_PROGRESS,
+                 Meeting.Status.ADJOURNED, Meeting.Status.CLOSED]
+        steps = {Meeting.Status.PUBLISHED: services.meeting_publish, Meeting.Status.IN_PROGRESS: services.meeting_start,
+                 Meeting.Status.ADJOURNED: services.meeting_adjourn, Meeting.Status.CLOSED: services.meeting_close}
+        self.meeting.refresh_from_db()
+        for target in order[order.index(self.meeting.status) + 1: order.index(status) + 1]:
+            steps[target](actor=self.secretary, meeting=self.meeting)
+        self.meeting.refresh_from_db()
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    pm = UserFactory(username="pm", full_name="Phạm Minh Chính")
+    secretary = UserFactory(username="secretary", full_name="Trần Văn Sơn", is_secretariat=True)
+    member = UserFactory(username="member01", full_name="Hồ Đức Phớc")
+    member2 = UserFactory(username="member02", full_name="Nguyễn Thị Hồng")
+    observer = UserFactory(username="guest", full_name="Lê Quang Mạnh")
+    archivist = UserFactory(username="archivist", full_name="Đặng Thanh Tùng", is_archivist=True)
+    outsider = UserFactory(username="outsider", full_name="Vũ Văn Ngoài")
+    admin = UserFactory(username="admin", full_name="Quản Trị Viên", is_superuser=True, is_staff=True)
+    meeting = services.meeting_create(actor=secretary, title="Phiên họp Chính phủ thường kỳ tháng 11",
+                                      kind="regular", starts_at=in_days(3), location="Nhà Quốc hội")
+    for user, role in ((pm, Participant.Role.CHAIR), (member, Participant.Role.MEMBER),
+                       (member2, Participant.Role.MEMBER), (observer, Participant.Role.OBSERVER)):
+        services.participant_add(actor=secretary, meeting=meeting, username=user.username, role=role)
+    item = services.agenda_item_add(actor=secretary, meeting=meeting, title="Dự thảo Nghị định về thuế")
+    public_doc = services.document_upload(actor=secretary, item=item, title="Thông cáo báo chí",
+                                          classification="public", upload=upload())
+    internal_doc = services.document_upload(actor=secretary, item=item, title="Tờ trình Chính phủ",
+                                            classification="internal", upload=upload(data=make_pdf(["Tờ trình"])))
+    restricted_doc = services.document_upload(actor=secretary, item=item, title="Báo cáo đánh giá tác động",
+                                              classification="restricted",
+                                              upload=upload(data=make_pdf(["Báo cáo mật hạn chế"])),
+                                              recipients=["member01"])
+    return Cast(pm=pm, secretary=secretary, member=member, member2=member2, observer=observer, archivist=archivist,
+                outsider=outsider, admin=admin, meeting=meeting, item=item, public_doc=public_doc,
+                internal_doc=internal_doc, restricted_doc=restricted_doc)

@@ -1,0 +1,1 @@
+"""Motions, votes and written ballots arrive with the voting issue."""
