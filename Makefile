@@ -1,0 +1,93 @@
+# e-Cabinet. `make run` serves the demo on http://127.0.0.1:$${PORT:-8000}/; `make test` runs ruff and
+# the whole pytest suite. Both work on a fresh Debian 12 machine (as root, for the system packages).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# Targets are listed in the order they must run (system packages, then Python, then messages).
+.NOTPARALLEL:
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.install-stamp
+# Debian packages: Chromium (browser tests), poppler-utils and qpdf (PDF tools), gettext (msgfmt for
+# compilemessages), DejaVu fonts, Pango (WeasyPrint), SoftHSM (signing keys), python3-venv (.venv).
+SYSDEPS := python3-venv chromium poppler-utils qpdf gettext fonts-dejavu-core libpango-1.0-0 \
+	libpangoft2-1.0-0 softhsm2
+
+.PHONY: help install sysdeps messages run test lint clean
+
+help:
+	@echo "make run      install what is missing, migrate, load the demo if the database is empty, serve"
+	@echo "              on http://127.0.0.1:\$${PORT:-8000}/ (Daphne)"
+	@echo "make test     install what is missing, then ruff and the whole pytest suite"
+	@echo "make install  create $(VENV) and pip install -e '.[dev]' (again only when pyproject.toml changes)"
+	@echo "make sysdeps  apt-get install the Debian packages that are missing (root only)"
+	@echo "make messages compile the translations"
+	@echo "make lint     ruff check ."
+	@echo "make clean    remove caches and collected static files (keeps the database in var/)"
+
+install: $(STAMP)
+
+$(PYTHON):
+	python3 -m venv $(VENV) || { echo "python3 -m venv failed: run 'make sysdeps' as root" \
+		"(or apt-get install -y python3-venv)" >&2; exit 1; }
+
+$(STAMP): pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+sysdeps:
+	@if ! command -v dpkg >/dev/null; then \
+		echo "sysdeps: not a Debian system; install by hand: $(SYSDEPS)"; exit 0; fi; \
+	missing=""; \
+	for package in $(SYSDEPS); do \
+		dpkg -s "$$package" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$package"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "sysdeps: missing:$$missing"; \
+		echo "sysdeps: not root, so not installing them; run: sudo apt-get install -y$$missing"; \
+		exit 0; fi; \
+	echo "sysdeps: installing$$missing"; \
+	apt-get update -qq; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing
+
+messages: install
+	@if command -v msgfmt >/dev/null; then \
+		$(PYTHON) manage.py compilemessages --ignore=$(VENV) -v0; \
+	else echo "messages: msgfmt not found (apt-get install -y gettext): the screens will fall back to English"; fi
+
+run: sysdeps install messages
+	$(PYTHON) manage.py collectstatic --noinput -v0
+	$(PYTHON) manage.py migrate --noinput -v0
+	$(PYTHON) manage.py seed_demo --if-empty
+	$(PYTHON) manage.py check
+	@echo
+	@echo "e-Cabinet: http://127.0.0.1:$${PORT:-8000}/  (stop with Ctrl-C)"
+	@echo "Demo accounts, all with the password ecabinet-demo:"
+	@echo "  pm                    Thủ tướng — chair of the sessions"
+	@echo "  member01 … member26   Phó Thủ tướng, Bộ trưởng, Thủ trưởng cơ quan ngang bộ — members"
+	@echo "  secretary             Văn phòng Chính phủ — prepares the sessions"
+	@echo "  archivist             records office — reads closed sessions"
+	@echo "  guest                 Chủ tịch UBND TP Hà Nội — observer"
+	@echo "  outsider              active account invited to nothing"
+	@echo "  admin                 IT superuser (/admin/) — sees no session content"
+	@echo
+	@exec $(PYTHON) -m daphne -b 127.0.0.1 -p $${PORT:-8000} ecabinet.asgi:application
+
+# pytest exits with 5 when it collects nothing; here that is a failure with its own message, not a
+# puzzling "Error 5". With CI set, pytest writes no cache into the checkout.
+test: sysdeps install messages
+	$(VENV)/bin/ruff check $(if $(CI),--no-cache) .
+	@status=0; $(PYTHON) -m pytest $(if $(CI),-p no:cacheprovider) $(PYTEST_ARGS) || status=$$?; \
+	if [ "$$status" = 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit "$$status"
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf .pytest_cache .ruff_cache var/staticfiles build *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	find locale -name '*.mo' -delete 2>/dev/null || true

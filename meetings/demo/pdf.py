@@ -1,0 +1,52 @@
+"""Render the demo's draft documents: Django templates in ``templates/demo/`` → PDF (WeasyPrint).
+
+In the manner of maykin's ``pdf.py``: fonts come from ``static/`` on disk and every other URL —
+the network, ``data:``, files elsewhere — is refused and stops the rendering, so a template can
+neither leak a request nor depend on the machine it runs on. The fonts are the bundled DejaVu
+files, embedded (subset) in the PDF, so Vietnamese diacritics print and extract correctly whatever
+fonts the host has.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import weasyprint
+from django.conf import settings
+from django.template.loader import render_to_string
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+__all__ = ["STATIC_DIR", "StaticFilesOnly", "render_pdf"]
+
+STATIC_DIR = Path(settings.BASE_DIR) / "static"
+
+
+class StaticFilesOnly(URLFetcher):
+    """Serve ``file:`` URLs under ``root`` from disk; refuse everything else."""
+
+    def __init__(self, root: Path = STATIC_DIR) -> None:
+        super().__init__(fail_on_errors=True)
+        self.root = root.resolve()
+
+    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise ValueError(f"refused to fetch {url!r}: only files under {self.root} may be used")
+        path = Path(url2pathname(parts.path)).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise ValueError(f"refused to fetch {url!r}: only files under {self.root} may be used")
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), body=path.read_bytes(), headers={"Content-Type": content_type})
+
+
+def render_pdf(template: str, context: dict) -> bytes:
+    """The PDF of ``templates/<template>`` rendered with ``context``.
+
+    Relative URLs in the template (``fonts/DejaVuSerif.ttf``) resolve against ``static/``.
+    """
+    html = render_to_string(template, context)
+    document = weasyprint.HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=StaticFilesOnly())
+    return document.write_pdf()

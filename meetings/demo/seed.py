@@ -1,0 +1,158 @@
+"""Load the demo Government, once.
+
+Ministries and accounts are created directly (there is no service for them yet) and only when
+missing: an existing row is never touched, so a second run changes nothing. Every write to a
+session — participants, agenda, documents, versions, state changes, attendance — goes through
+``meetings.services``, exactly as the screens and the API do, so the demo also leaves a true audit
+trail. The sessions are loaded in one transaction, and only when the demo secretary has created
+none: the demo is loaded entirely or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from ecabinet.models import Ministry
+from meetings import services
+from meetings.models import Meeting, Participant
+
+from .cast import ACCOUNTS, DEMO_PASSWORD, MEMBERS, MINISTRIES, email_for
+from .pdf import render_pdf
+from .plan import LOCATION, Draft, SessionSpec, build_plan
+
+__all__ = ["SeedReport", "seed"]
+
+User = get_user_model()
+
+
+@dataclass
+class SeedReport:
+    ministries_created: int = 0
+    accounts_created: list[str] = field(default_factory=list)
+    sessions_created: list[Meeting] = field(default_factory=list)
+    pdfs_rendered: int = 0
+
+
+def _ensure_ministries() -> tuple[dict[str, Ministry], int]:
+    existing = set(Ministry.objects.filter(code__in=[b.code for b in MINISTRIES]).values_list("code", flat=True))
+    missing = [Ministry(code=b.code, name=b.name, name_en=b.name_en, short_name=b.short_name)
+               for b in MINISTRIES if b.code not in existing]
+    Ministry.objects.bulk_create(missing)
+    return {m.code: m for m in Ministry.objects.filter(code__in=[b.code for b in MINISTRIES])}, len(missing)
+
+
+def _ensure_accounts(ministries: dict[str, Ministry]) -> tuple[dict[str, object], list[str]]:
+    existing = set(User.objects.filter(username__in=[a.username for a in ACCOUNTS]).values_list("username", flat=True))
+    # One hash for all: hashing is deliberately slow (about 0.3 s each), and every demo account has
+    # the same published password anyway.
+    password = make_password(DEMO_PASSWORD)
+    missing = [
+        User(username=a.username, full_name=a.full_name, position=a.position, ministry=ministries[a.ministry],
+             email=email_for(a.username), is_secretariat=a.is_secretariat, is_archivist=a.is_archivist,
+             is_superuser=a.is_superuser, is_staff=a.is_superuser, password=password)
+        for a in ACCOUNTS if a.username not in existing
+    ]
+    User.objects.bulk_create(missing)
+    users = {u.username: u for u in User.objects.filter(username__in=[a.username for a in ACCOUNTS])}
+    return users, [u.username for u in missing]
+
+
+class _Drafts:
+    """Rendered PDFs, one per distinct template and context within the run."""
+
+    def __init__(self) -> None:
+        self.cache: dict[Draft, bytes] = {}
+
+    def render(self, draft: Draft) -> bytes:
+        if draft not in self.cache:
+            self.cache[draft] = render_pdf(draft.template, dict(draft.context))
+        return self.cache[draft]
+
+    def upload(self, draft: Draft) -> SimpleUploadedFile:
+        return SimpleUploadedFile(draft.filename, self.render(draft), content_type="application/pdf")
+
+
+def _all_drafts(specs: tuple[SessionSpec, ...]):
+    for spec in specs:
+        for item in spec.items:
+            for document in item.documents:
+                yield document.draft
+                if document.new_version:
+                    yield document.new_version
+
+
+def _load_session(spec: SessionSpec, *, users: dict, ministries: dict[str, Ministry], drafts: _Drafts) -> Meeting:
+    secretary, chair = users["secretary"], users["pm"]
+    meeting = services.meeting_create(actor=secretary, title=spec.title, kind=spec.kind, starts_at=spec.starts_at,
+                                      location=LOCATION)
+    services.participant_add(actor=secretary, meeting=meeting, username=chair.username, role=Participant.Role.CHAIR)
+    for username in MEMBERS:
+        services.participant_add(actor=secretary, meeting=meeting, username=username, role=Participant.Role.MEMBER)
+    for username in spec.observers:
+        services.participant_add(actor=secretary, meeting=meeting, username=username,
+                                 role=Participant.Role.OBSERVER)
+
+    revisions = []
+    for item_spec in spec.items:
+        item = services.agenda_item_add(actor=secretary, meeting=meeting, title=item_spec.title,
+                                        description=item_spec.description,
+                                        presenter_ministry=ministries[item_spec.presenter],
+                                        planned_minutes=item_spec.minutes)
+        for doc in item_spec.documents:
+            document = services.document_upload(actor=secretary, item=item, title=doc.title,
+                                                classification=doc.classification, upload=drafts.upload(doc.draft),
+                                                recipients=doc.recipients)
+            if doc.new_version:
+                revisions.append((document, doc))
+    if spec.status == Meeting.Status.DRAFT:
+        return meeting
+
+    meeting = services.meeting_publish(actor=secretary, meeting=meeting)
+    for username, (status, reason) in spec.replies.items():
+        services.attendance_set(actor=users[username], meeting=meeting, username=username, status=status,
+                                reason=reason)
+    # A few members read the first draft before the revised one arrives, so "new since you last
+    # read it" and the comparison of versions have something to show.
+    for document, doc in revisions:
+        for username in doc.read_first:
+            services.document_issue_copy(actor=users[username], document_id=document.pk)
+        services.document_add_version(actor=secretary, document=document, upload=drafts.upload(doc.new_version),
+                                      note=doc.version_note)
+    if spec.status == Meeting.Status.PUBLISHED:
+        return meeting
+
+    meeting = services.meeting_start(actor=chair, meeting=meeting)
+    for username, (status, reason) in spec.attendance.items():
+        services.attendance_set(actor=secretary, meeting=meeting, username=username, status=status, reason=reason)
+    meeting = services.meeting_adjourn(actor=chair, meeting=meeting)
+    return services.meeting_close(actor=secretary, meeting=meeting)
+
+
+def seed(*, now=None) -> SeedReport:
+    """Load whatever part of the demo is missing; see the module docstring."""
+    report = SeedReport()
+    with transaction.atomic():
+        ministries, report.ministries_created = _ensure_ministries()
+        users, report.accounts_created = _ensure_accounts(ministries)
+    if Meeting.objects.filter(created_by=users["secretary"]).exists():
+        return report
+
+    specs = build_plan(timezone.localtime(now or timezone.now()))
+    drafts = _Drafts()
+    for draft in _all_drafts(specs):  # before the transaction: rendering takes a few seconds
+        drafts.render(draft)
+    report.pdfs_rendered = len(drafts.cache)
+    # Publishing notifies every invitee in the app and by e-mail. The demo's invitations are not
+    # mailed: with the default console backend they would print some sixty e-mails, and with SMTP
+    # they would go to addresses that do not exist.
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
+        for spec in specs:
+            report.sessions_created.append(_load_session(spec, users=users, ministries=ministries, drafts=drafts))
+    return report
