@@ -1,8 +1,31 @@
 from django.urls import path
 
+from ecabinet import views as ecabinet_views
+
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # The notifications screen belongs to ecabinet; it is routed here, beside the other screens.
+    path("notifications/", ecabinet_views.notifications, name="notifications"),
+    path("meetings/new/", views.meeting_create, name="meeting_create"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting_detail"),
+    path("meetings/<int:pk>/prepare/", views.meeting_prepare, name="meeting_prepare"),
+    path("meetings/<int:pk>/participants/", views.meeting_participants, name="meeting_participants"),
+    path("meetings/<int:pk>/receipts/", views.meeting_receipts, name="meeting_receipts"),
+    path("meetings/<int:pk>/status/<slug:action>/", views.meeting_transition, name="meeting_transition"),
+    path("meetings/<int:pk>/attendance/", views.meeting_attendance, name="meeting_attendance"),
+    path("meetings/<int:pk>/agenda/add/", views.agenda_item_add, name="agenda_item_add"),
+    path("meetings/<int:pk>/participants/add/", views.participant_add, name="participant_add"),
+    path("meetings/<int:pk>/participants/<str:username>/remove/", views.participant_remove,
+         name="participant_remove"),
+    path("meetings/<int:pk>/participants/<str:username>/approve/", views.substitute_approve,
+         name="substitute_approve"),
+    path("agenda-items/<int:pk>/move/", views.agenda_item_move, name="agenda_item_move"),
+    path("agenda-items/<int:pk>/documents/", views.document_upload, name="document_upload"),
+    path("documents/<int:pk>/", views.document_detail, name="document_detail"),
+    path("documents/<int:pk>/file/", views.document_file, name="document_file"),
+    path("documents/<int:pk>/compare/", views.document_compare, name="document_compare"),
+    path("documents/<int:pk>/versions/", views.document_add_version, name="document_add_version"),
+    path("documents/<int:pk>/recipients/", views.document_recipients, name="document_recipients"),
 ]

@@ -1,0 +1,146 @@
+"""Document screens: the page with its versions and inline viewer, the watermarked file, "what
+changed", and the secretariat's new-version and recipients forms.
+
+Opening the page records a view (audit) but not a read: a read receipt is written when the file
+itself is fetched (``services.document_issue_copy``, through ``downloads.watermarked_response``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from ecabinet.errors import ValidationFailed
+from meetings import permissions, selectors, services
+from meetings.compare import Line, compare_versions
+from meetings.downloads import watermarked_response
+from meetings.forms import RecipientsForm, VersionForm
+from meetings.models import Document, ReadReceipt
+
+from .common import domain_errors, report_error, report_form_errors, safe_next
+from .prepare import recipient_choices
+
+# Runs of unchanged lines longer than this are folded, keeping CONTEXT lines on each side.
+FOLD_AFTER, CONTEXT = 6, 2
+
+
+@dataclass
+class Block:
+    op: str  # "same", "added", "removed" or "folded" (unchanged lines hidden behind a toggle)
+    lines: list[str] = field(default_factory=list)
+
+
+def diff_blocks(lines: list[Line]) -> list[Block]:
+    """Group a comparison into runs, folding the middle of long unchanged runs."""
+    runs: list[Block] = []
+    for line in lines:
+        if runs and runs[-1].op == line.op:
+            runs[-1].lines.append(line.text)
+        else:
+            runs.append(Block(line.op, [line.text]))
+    blocks: list[Block] = []
+    for run in runs:
+        if run.op != "same" or len(run.lines) <= FOLD_AFTER:
+            blocks.append(run)
+            continue
+        blocks += [Block("same", run.lines[:CONTEXT]), Block("folded", run.lines[CONTEXT:-CONTEXT]),
+                   Block("same", run.lines[-CONTEXT:])]
+    return blocks
+
+
+def _manage_forms(access: permissions.MeetingAccess, document: Document) -> dict:
+    if not access.can_manage or access.meeting.status not in services.PREPARABLE:
+        return {}
+    forms: dict = {"version_form": VersionForm()}
+    if document.classification == Document.Classification.RESTRICTED:
+        people = selectors.participants(access.meeting)
+        usernames = {p.user_id: p.user.username for p in people}
+        chosen = [usernames[i] for i in permissions.document_recipient_ids(document) if i in usernames]
+        forms["recipient_form"] = RecipientsForm(recipient_choices=recipient_choices(people),
+                                                 initial={"recipients": chosen})
+        forms["recipient_count"] = len(chosen)
+    return forms
+
+
+@login_required
+@domain_errors
+def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    access, document = services.document_view(actor=request.user, document_id=pk)
+    versions = list(document.versions.select_related("uploaded_by").order_by("-number"))
+    read_numbers = set(ReadReceipt.objects.filter(user=request.user, version__document=document)
+                       .values_list("version__number", flat=True))
+    current = document.current_version
+    last_read = max(read_numbers) if read_numbers else None
+    return render(request, "meetings/document_detail.html", {
+        "access": access, "meeting": access.meeting, "document": document, "item": document.agenda_item,
+        "versions": versions, "current": current, "read_numbers": read_numbers, "last_read": last_read,
+        "updated_since_read": bool(current and last_read is not None and current.number not in read_numbers),
+        **_manage_forms(access, document),
+    })
+
+
+@login_required
+@xframe_options_sameorigin  # the document page shows the file in an <iframe> of the same site
+@domain_errors
+def document_file(request: HttpRequest, pk: int) -> HttpResponse:
+    raw = request.GET.get("version", "")
+    if raw and not raw.isdigit():
+        raise Http404
+    return watermarked_response(request, pk, int(raw) if raw else None, inline=request.GET.get("inline") == "1")
+
+
+@login_required
+@domain_errors
+def document_compare(request: HttpRequest, pk: int) -> HttpResponse:
+    access, document = services.document_view(actor=request.user, document_id=pk)
+    try:
+        comparison = compare_versions(document, request.GET.get("from"), request.GET.get("to"))
+    except ValidationFailed as exc:
+        report_error(request, exc)
+        return redirect("document_detail", pk=pk)
+    return render(request, "meetings/document_compare.html", {
+        "access": access, "meeting": access.meeting, "document": document, "item": document.agenda_item,
+        "comparison": comparison, "blocks": diff_blocks(comparison.lines),
+        "versions": list(document.versions.order_by("number").values_list("number", flat=True)),
+    })
+
+
+@login_required
+@require_POST
+@domain_errors
+def document_add_version(request: HttpRequest, pk: int) -> HttpResponse:
+    _access, document = permissions.document_access(request.user, pk)
+    form = VersionForm(request.POST, request.FILES)
+    if not form.is_valid():
+        report_form_errors(request, form)
+    else:
+        version = services.document_add_version(actor=request.user, document=document,
+                                                upload=form.cleaned_data["file"], note=form.cleaned_data["note"])
+        messages.success(request, _("Version %(n)s of “%(title)s” was uploaded; readers will see it marked "
+                                    "as updated.") % {"n": version.number, "title": document.title})
+    return redirect(safe_next(request, reverse("document_detail", args=[pk])))
+
+
+@login_required
+@require_POST
+@domain_errors
+def document_recipients(request: HttpRequest, pk: int) -> HttpResponse:
+    access, document = permissions.document_access(request.user, pk)
+    if not access.can_manage:
+        raise Http404
+    form = RecipientsForm(request.POST, recipient_choices=recipient_choices(selectors.participants(access.meeting)))
+    if not form.is_valid():
+        report_form_errors(request, form)
+    else:
+        services.document_set_recipients(actor=request.user, document=document,
+                                         recipients=form.cleaned_data["recipients"])
+        messages.success(request, _("The recipients of “%(title)s” were updated.") % {"title": document.title})
+    return redirect(safe_next(request, reverse("document_detail", args=[pk])))
