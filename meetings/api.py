@@ -63,7 +63,7 @@ def _item_for_manager(user, item_id: int) -> AgendaItem:
 
 
 class MeetingListView(APIView):
-    @extend_schema(responses=inline_serializer("MeetingList", {"results": MeetingListSerializer(many=True)}))
+    @extend_schema(responses=inline_serializer("MeetingListPage", {"results": MeetingListSerializer(many=True)}))
     def get(self, request):
         meetings = permissions.meetings_visible_to(request.user).order_by("-starts_at", "-id")
         return Response({"results": MeetingListSerializer(meetings, many=True).data})
@@ -248,8 +248,10 @@ class DocumentCompareView(APIView):
 class ReadReceiptsView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="Who opened which version (secretariat)")
     def get(self, request, pk: int):
+        # Refuse before recording the view: a refused request leaves no trace but its log line.
+        precheck = permissions.meeting_access(request.user, pk)
+        precheck.require(precheck.can_manage)
         access = services.meeting_view(actor=request.user, meeting_id=pk)
-        access.require(access.can_manage)
         documents, people, opened = selectors.read_receipt_table(access.meeting)
         rows = []
         for doc in documents:

@@ -7,6 +7,7 @@ Lines are normalised for white space only; the comparison itself is ``difflib.Se
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
@@ -16,6 +17,8 @@ from ecabinet.errors import NotFound, ValidationFailed
 from .models import Document, DocumentVersion
 
 __all__ = ["Comparison", "compare_texts", "compare_versions"]
+
+_PAGE_NUMBER = re.compile(r"(?:Trang\s+|Page\s+)?\d{1,4}(?:\s*/\s*\d{1,4})?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,10 @@ class Comparison:
 
 
 def _lines(text: str) -> list[str]:
-    return [" ".join(line.split()) for line in text.replace("\f", "\n").splitlines() if line.strip()]
+    """Non-empty lines with white space folded; bare page numbers are dropped, or every
+    insertion would show as a change of every later page number."""
+    lines = (" ".join(line.split()) for line in text.replace("\f", "\n").splitlines())
+    return [line for line in lines if line and not _PAGE_NUMBER.fullmatch(line)]
 
 
 def compare_texts(old: str, new: str) -> list[Line]:

@@ -6,7 +6,8 @@ Rules (issue #2 §4), each with its own machine code:
 * ``file_too_large`` (413) — more than ``DOCUMENT_MAX_BYTES``;
 * ``not_pdf`` (415) — no ``%PDF-`` header, whatever the file is called;
 * ``pdf_truncated`` — no ``%%EOF`` marker near the end (an interrupted upload or copy);
-* ``pdf_damaged`` — qpdf cannot parse it;
+* ``pdf_damaged`` — qpdf cannot parse it, or a page's content cannot be decoded (it could be
+  stored but never watermarked, so never served); any parser error on a hostile file ends here;
 * ``pdf_encrypted`` — any encryption, even with an empty user password (we could not watermark,
   index or archive it);
 * ``too_many_pages`` — more than ``DOCUMENT_MAX_PAGES``;
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pikepdf
@@ -55,6 +57,28 @@ def _name(obj) -> str:
     return str(obj) if isinstance(obj, pikepdf.Name) else ""
 
 
+def _dictionaries(obj) -> Iterator:
+    """``obj`` (an indirect object) and every dictionary nested in it directly.
+
+    Most actions are direct objects inside another one: a link annotation's ``/A``, a page's
+    ``/AA``, a catalog's ``/OpenAction``. ``pdf.objects`` lists only indirect objects, so scanning
+    those alone misses them. Indirect children are not followed: they are scanned in their own turn.
+    """
+    stack = [obj]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, pikepdf.Array):
+            children = list(current)
+        elif isinstance(current, pikepdf.Dictionary | pikepdf.Stream):
+            yield current
+            children = [value for _key, value in current.items()]
+        else:
+            continue
+        stack.extend(child for child in children
+                     if isinstance(child, pikepdf.Dictionary | pikepdf.Array | pikepdf.Stream)
+                     and not child.is_indirect)
+
+
 def _scan_active_content(pdf: pikepdf.Pdf) -> None:
     """Refuse JavaScript, launch actions and embedded files wherever they hide."""
     root = pdf.Root
@@ -69,9 +93,7 @@ def _scan_active_content(pdf: pikepdf.Pdf) -> None:
     if "/AcroForm" in root and "/XFA" in root.AcroForm:
         raise _reject("pdf_javascript", _("The PDF is an XFA form, which may run scripts. "
                                           "Print it to a plain PDF and upload that."))
-    for obj in pdf.objects:
-        if not isinstance(obj, pikepdf.Dictionary):
-            continue
+    for obj in (d for top in pdf.objects for d in _dictionaries(top)):
         keys = set(obj.keys())
         kind = _name(obj.get("/S")) if "/S" in keys else ""
         if "/JS" in keys or kind == "/JavaScript":
@@ -85,6 +107,17 @@ def _scan_active_content(pdf: pikepdf.Pdf) -> None:
         if "/EF" in keys or obj_type == "/EmbeddedFile" or subtype == "/FileAttachment":
             raise _reject("pdf_embedded_files", _("The PDF contains embedded files, which are not allowed. "
                                                   "Upload each attachment as its own document."))
+
+
+def _decode_page_contents(pdf: pikepdf.Pdf) -> None:
+    """Decode every page's content streams, as watermarking a copy for a reader will: a page qpdf
+    cannot decode would be accepted here and fail at every download."""
+    for page in pdf.pages:
+        contents = page.obj.get("/Contents")
+        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        for stream in streams:
+            if isinstance(stream, pikepdf.Stream):
+                stream.read_bytes()
 
 
 def _extract_text(data: bytes, max_pages: int = 400) -> str:
@@ -125,13 +158,26 @@ def inspect_pdf(data: bytes, *, max_bytes: int, max_pages: int) -> PdfFacts:
                 raise _reject("too_many_pages", _("The PDF has %(pages)s pages; the limit is %(limit)s.")
                               % {"pages": pages, "limit": max_pages})
             _scan_active_content(pdf)
+            _decode_page_contents(pdf)
+            try:
+                text = _extract_text(data)
+            except Exception:
+                # pypdf is stricter than qpdf about damaged cross-reference tables: read the text
+                # from the copy qpdf repaired (the stored file stays the original bytes).
+                repaired = io.BytesIO()
+                pdf.save(repaired)
+                text = _extract_text(repaired.getvalue())
+    except UploadRejected:
+        raise
     except pikepdf.PasswordError as exc:
         raise _reject("pdf_encrypted", _("The PDF is encrypted or password-protected. Remove the protection "
                                          "and upload it again.")) from exc
-    except pikepdf.PdfError as exc:
+    except Exception as exc:
+        # Hostile or damaged files make qpdf, pikepdf and pypdf raise many kinds of errors
+        # (PdfError, QpdfRuntimeError, UnicodeDecodeError on a non-UTF-8 name, …): every one of them
+        # is a refused upload, never a server error.
         raise _reject("pdf_damaged", _("The PDF is damaged and cannot be read. Export it again from the "
                                        "original and upload the new file.")) from exc
-    text = _extract_text(data)
     first_page = text.split("\f", 1)[0]
     match = _MARK_LINE.search(first_page)
     return PdfFacts(

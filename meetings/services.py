@@ -87,10 +87,9 @@ def meeting_create(*, actor, title: str, kind: str, starts_at: datetime, locatio
     return meeting
 
 
-def _transition(*, actor, meeting: Meeting, source: tuple[str, ...], target: str, stamp: str,
-                require_chair_or_secretary: bool = True) -> Meeting:
+def _transition(*, actor, meeting: Meeting, source: tuple[str, ...], target: str, stamp: str) -> Meeting:
     access = permissions.meeting_access(actor, meeting.pk)
-    access.require(access.can_run if require_chair_or_secretary else access.can_manage)
+    access.require(access.can_run)
     now = _now()
     updated = Meeting.objects.filter(pk=meeting.pk, status__in=source).update(status=target, **{stamp: now})
     if not updated:
@@ -108,16 +107,17 @@ def _transition(*, actor, meeting: Meeting, source: tuple[str, ...], target: str
 
 @transaction.atomic
 def meeting_publish(*, actor, meeting: Meeting) -> Meeting:
-    """draft → published. Needs an agenda and a chair; every invitee is notified."""
+    """draft → published, by the secretariat or the chair (DESIGN.md §5.2, like every transition).
+    Needs an agenda and a chair; every invitee is notified."""
     access = permissions.meeting_access(actor, meeting.pk)
-    access.require(access.can_manage)
+    access.require(access.can_run)
     _require_state(meeting, (S.DRAFT,))
     if not meeting.agenda_items.exists():
         raise InvalidState(_("Add at least one agenda item before publishing."), code="agenda_empty")
     if not meeting.participants.filter(role=Participant.Role.CHAIR).exists():
         raise InvalidState(_("Invite the chair before publishing."), code="no_chair")
     meeting = _transition(actor=actor, meeting=meeting, source=(S.DRAFT,), target=S.PUBLISHED,
-                          stamp="published_at", require_chair_or_secretary=False)
+                          stamp="published_at")
     invitees = [p.user for p in meeting.participants.select_related("user").exclude(user=actor)
                 if p.is_approved]
     _notify_invitation(meeting, invitees)
@@ -282,7 +282,9 @@ def attendance_set(*, actor, meeting: Meeting, username: str, status: str, reaso
     if status not in Participant.Attendance.values:
         raise ValidationFailed(_("Unknown attendance status “%(status)s”.") % {"status": status},
                                code="invalid_attendance")
-    own = username == actor.username
+    # "Own" needs a participant row: the archivist reading a closed session has no attendance of
+    # their own, and must be told "forbidden", not that the session is in the wrong state.
+    own = username == actor.username and access.participant is not None
     if access.can_run:
         _require_state(meeting, (S.PUBLISHED, S.IN_PROGRESS))
     elif own and status in ATTENDANCE_BY_SELF:
@@ -306,6 +308,14 @@ def attendance_set(*, actor, meeting: Meeting, username: str, status: str, reaso
 
 # --- agenda ---------------------------------------------------------------------------------------
 
+def _lock_agenda(meeting: Meeting) -> None:
+    """Serialise changes to one session's agenda. Two adds that read the same last position would
+    otherwise collide on the unique (meeting, position) and fail with a server error: on PostgreSQL
+    the second now waits for this row lock; on SQLite IMMEDIATE transactions serialise writers anyway
+    (it ignores FOR UPDATE)."""
+    Meeting.objects.select_for_update().only("pk").get(pk=meeting.pk)
+
+
 @transaction.atomic
 def agenda_item_add(*, actor, meeting: Meeting, title: str, description: str = "",
                     presenter_ministry: Ministry | None = None, planned_minutes: int | None = None) -> AgendaItem:
@@ -316,6 +326,7 @@ def agenda_item_add(*, actor, meeting: Meeting, title: str, description: str = "
         raise ValidationFailed(_("The agenda item needs a title."), code="title_required")
     if planned_minutes is not None and not 0 < planned_minutes <= 600:
         raise ValidationFailed(_("Planned time must be between 1 and 600 minutes."), code="invalid_minutes")
+    _lock_agenda(meeting)
     last = meeting.agenda_items.aggregate(m=Max("position"))["m"] or 0
     item = AgendaItem.objects.create(meeting=meeting, position=last + 1, title=title.strip(),
                                      description=description.strip(), presenter_ministry=presenter_ministry,
@@ -332,6 +343,7 @@ def agenda_item_move(*, actor, item: AgendaItem, position: int) -> AgendaItem:
     access = permissions.meeting_access(actor, meeting.pk)
     access.require(access.can_manage)
     _require_state(meeting, PREPARABLE)
+    _lock_agenda(meeting)
     items = list(meeting.agenda_items.order_by("position"))
     if not 1 <= position <= len(items):
         raise ValidationFailed(_("Position must be between 1 and %(n)s.") % {"n": len(items)},

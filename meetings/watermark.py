@@ -65,7 +65,9 @@ def watermark_pdf(data: bytes, *, full_name: str, ministry: str, issued_utc: str
     overlays: dict[tuple[int, int], pikepdf.Pdf] = {}
     with pikepdf.open(io.BytesIO(data)) as pdf:
         for page in pdf.pages:
-            box = page.trimbox if "/TrimBox" in page.obj else page.mediabox
+            # The visible area: a viewer shows the CropBox (the MediaBox when there is none), so a
+            # mark placed by the MediaBox of a cropped page could fall outside what anyone sees.
+            box = page.trimbox if "/TrimBox" in page.obj else page.cropbox
             x0, y0, x1, y1 = (float(v) for v in box)
             key = (round(x1 - x0), round(y1 - y0))
             if key not in overlays:

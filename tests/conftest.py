@@ -92,3 +92,30 @@ def cast(db) -> Cast:
     return Cast(pm=pm, secretary=secretary, member=member, member2=member2, observer=observer, archivist=archivist,
                 outsider=outsider, admin=admin, meeting=meeting, item=item, public_doc=public_doc,
                 internal_doc=internal_doc, restricted_doc=restricted_doc)
+
+
+# --- added for the API, access-matrix and concurrency tests ------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """The cast creates eight accounts; PBKDF2 with Django's production work factor costs ~0.2 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """Put the SQLite test database in a file, not in memory.
+
+    Django's default SQLite test database is an in-memory, shared-cache one. Shared-cache mode uses
+    table-level locks that fail at once with "database table is locked" instead of waiting on the busy
+    timeout, so tests where two threads write at the same time (tests/test_idempotency.py) would test
+    SQLite's shared cache rather than the code. A file behaves like production (WAL, IMMEDIATE
+    transactions, busy timeout). ``SQLITE_TEST_PATH`` still wins when set; PostgreSQL
+    (``DATABASE_URL``) is left alone. ``tmp_path_factory`` gives every run (and every xdist worker) its
+    own directory, so parallel runs never share a file.
+    """
+    from django.conf import settings as django_settings
+
+    db = django_settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3" and not db.get("TEST", {}).get("NAME"):
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test-ecabinet.sqlite3")

@@ -7,14 +7,18 @@ changes nothing. The record of the key is written in the same transaction as the
 fails, on SQLite the IMMEDIATE transaction waits for the writer lock; either way the loser then
 reads and returns the stored response. A key reused for a different request is refused (422).
 Only successful (2xx) responses are stored: a refused request may be corrected and retried.
+A key is remembered for ``IDEMPOTENCY_KEY_TTL_HOURS``.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework.response import Response
 
 from ecabinet.models import IdempotencyRecord
@@ -31,7 +35,33 @@ def _fingerprint(request) -> str:
     content_type = raw.META.get("CONTENT_TYPE", "")
     if not content_type.startswith("multipart/"):
         digest.update(raw.body)
+        return digest.hexdigest()
+    # A multipart body carries a random boundary that differs on every retry, so the parsed fields
+    # and the uploaded bytes are hashed instead. (Hashing nothing, as this once did, replayed the
+    # first upload's answer for a different file sent with the same key.)
+    for name in sorted(request.data.keys()):
+        for value in request.data.getlist(name):
+            digest.update(b"\0" + name.encode() + b"=")
+            if hasattr(value, "chunks"):
+                digest.update(f"file:{value.name}:{value.size}:".encode())
+                for chunk in value.chunks():
+                    digest.update(chunk)
+                value.seek(0)
+            else:
+                digest.update(str(value).encode())
     return digest.hexdigest()
+
+
+def _stored(user, key: str) -> IdempotencyRecord | None:
+    """The record of ``key``, unless it is older than ``IDEMPOTENCY_KEY_TTL_HOURS``: an expired key
+    is forgotten (deleted), so it may be used afresh."""
+    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    if record is None:
+        return None
+    if record.created_at < timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS):
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        return None
+    return record
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
@@ -56,7 +86,7 @@ def idempotent(view_method):
             return error_response("invalid_idempotency_key", "The Idempotency-Key is too long.", 400)
         fingerprint = _fingerprint(request)
         user = request.user
-        existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        existing = _stored(user, key)
         if existing is not None:
             return _replay(existing, fingerprint)
         try:
