@@ -1,0 +1,38 @@
+"""Models of the meetings app, one module per concern.
+
+State lives in explicit fields guarded by database constraints; transitions happen only in
+``meetings.services``.
+"""
+
+from .documents import (
+    Document,
+    DocumentCopy,
+    DocumentUserObjectPermission,
+    DocumentVersion,
+    MeetingUserObjectPermission,
+    ReadReceipt,
+    version_path,
+    version_upload_to,
+)
+from .room import Comment, CommentRevision, Event, Position, Presence, SpeakRequest
+from .sessions import AgendaItem, Meeting, Participant
+
+__all__ = [
+    "AgendaItem",
+    "Comment",
+    "CommentRevision",
+    "Document",
+    "DocumentCopy",
+    "DocumentUserObjectPermission",
+    "DocumentVersion",
+    "Event",
+    "Meeting",
+    "MeetingUserObjectPermission",
+    "Participant",
+    "Position",
+    "Presence",
+    "ReadReceipt",
+    "SpeakRequest",
+    "version_path",
+    "version_upload_to",
+]
