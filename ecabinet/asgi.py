@@ -18,6 +18,17 @@ _errors = [e for e in checks.run_checks(tags=[checks.Tags.security]) if e.is_ser
 if _errors:
     raise SystemExit("Refusing to start:\n" + "\n".join(str(e) for e in _errors))
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from ecabinet.ws_auth import TokenAuthMiddleware  # noqa: E402
+from meetings.routing import websocket_urlpatterns  # noqa: E402
+
+# Origin is checked against ALLOWED_HOSTS; a missing Origin is refused too (no wildcard allowed).
+application = ProtocolTypeRouter({
+    "http": django_asgi_app,
+    "websocket": AllowedHostsOriginValidator(
+        AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+    ),
+})

@@ -65,6 +65,7 @@ def _item_for_manager(user, item_id: int) -> AgendaItem:
 class MeetingListView(APIView):
     @extend_schema(responses=inline_serializer("MeetingListPage", {"results": MeetingListSerializer(many=True)}))
     def get(self, request):
+        services.meetings_list_viewed(actor=request.user)
         meetings = permissions.meetings_visible_to(request.user).order_by("-starts_at", "-id")
         return Response({"results": MeetingListSerializer(meetings, many=True).data})
 

@@ -168,3 +168,13 @@ def document_recipient_ids(document: Document) -> list[int]:
         DocumentUserObjectPermission.objects.filter(content_object=document, permission__codename="view_document")
         .values_list("user_id", flat=True)
     )
+
+
+def item_access(user, item_id: int):
+    """The session access and the agenda item, or ``NotFound``."""
+    from .models import AgendaItem
+
+    item = AgendaItem.objects.select_related("meeting").filter(pk=item_id).first()
+    if item is None:
+        raise NotFound()
+    return meeting_access(user, item.meeting), item

@@ -69,9 +69,14 @@ def watermark_pdf(data: bytes, *, full_name: str, ministry: str, issued_utc: str
             # mark placed by the MediaBox of a cropped page could fall outside what anyone sees.
             box = page.trimbox if "/TrimBox" in page.obj else page.cropbox
             x0, y0, x1, y1 = (float(v) for v in box)
-            key = (round(x1 - x0), round(y1 - y0))
+            width, height = x1 - x0, y1 - y0
+            # qpdf places the overlay upright on a rotated page; draw it in the page's displayed
+            # proportions so it is not shrunk to fit sideways.
+            if int(page.obj.get("/Rotate", 0)) % 180 == 90:
+                width, height = height, width
+            key = (round(width), round(height))
             if key not in overlays:
-                overlays[key] = _overlay(x1 - x0, y1 - y0, diagonal, footer, font_path)
+                overlays[key] = _overlay(width, height, diagonal, footer, font_path)
             rect = pikepdf.Rectangle(x0, y0, x1, y1)
             page.add_overlay(overlays[key].pages[0], rect)
         out = io.BytesIO()

@@ -112,11 +112,11 @@ def test_it_refuses_a_bad_new_version_with_its_own_code_and_keeps_the_current_on
     assert cast.internal_doc.current_version.number == 1
 
 
-def test_it_refuses_an_empty_file_naming_the_field(cast, settings):
+def test_it_refuses_an_empty_file_as_not_a_pdf(cast, settings):
     before = stored_state(settings)
     response = post_document(cast.client(cast.secretary), cast.item, b"")
-    assert response.status_code == 400
-    assert (response.json()["code"], response.json()["field"]) == ("invalid", "file")
+    assert response.status_code == 415
+    assert response.json()["code"] == "not_pdf"
     assert stored_state(settings) == before
 
 

@@ -156,7 +156,7 @@ def test_it_rolls_back_the_audit_entry_with_the_change_when_a_later_step_fails(c
     def broken_notify(*args, **kwargs):
         raise RuntimeError("mail queue unavailable")
 
-    monkeypatch.setattr(services, "notify", broken_notify)
+    monkeypatch.setattr(services.participants, "notify", broken_notify)
     before = AuditEntry.objects.count()
     with pytest.raises(RuntimeError):
         services.meeting_publish(actor=cast.secretary, meeting=cast.meeting)

@@ -45,7 +45,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
         field, message = _first_message(exc.detail)
-        return error_response("invalid", message, status.HTTP_400_BAD_REQUEST, field=field or None)
+        field = None if field in ("", "non_field_errors") else field
+        return error_response("invalid", message, status.HTTP_400_BAD_REQUEST, field=field)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -1,9 +1,10 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from meetings import api as meetings_api
+from meetings import room_api
 
-from .views import TokenView
+from .views import TokenView, UnknownPathView
 
 urlpatterns = [
     path("auth/token", TokenView.as_view(), name="api_token"),
@@ -30,4 +31,20 @@ urlpatterns = [
          name="api_document_recipients"),
     path("documents/<int:pk>/download/", meetings_api.DocumentDownloadView.as_view(), name="api_document_download"),
     path("documents/<int:pk>/compare/", meetings_api.DocumentCompareView.as_view(), name="api_document_compare"),
+    # The live room (issue #3)
+    path("meetings/<int:pk>/snapshot/", room_api.SnapshotView.as_view(), name="api_snapshot"),
+    path("meetings/<int:pk>/events/", room_api.EventsView.as_view(), name="api_events"),
+    path("meetings/<int:pk>/current-item/", room_api.CurrentItemView.as_view(), name="api_current_item"),
+    path("meetings/<int:pk>/positions/", room_api.PositionsTableView.as_view(), name="api_positions"),
+    path("meetings/<int:pk>/consent-block/", room_api.ConsentBlockView.as_view(), name="api_consent_block"),
+    path("agenda-items/<int:pk>/status/", room_api.ItemStatusView.as_view(), name="api_item_status"),
+    path("agenda-items/<int:pk>/comments/", room_api.CommentsView.as_view(), name="api_comments"),
+    path("agenda-items/<int:pk>/speakers/", room_api.SpeakersView.as_view(), name="api_speakers"),
+    path("agenda-items/<int:pk>/speakers/withdraw/", room_api.SpeakWithdrawView.as_view(), name="api_speak_withdraw"),
+    path("agenda-items/<int:pk>/floor/", room_api.FloorView.as_view(), name="api_floor"),
+    path("agenda-items/<int:pk>/floor/end/", room_api.FloorEndView.as_view(), name="api_floor_end"),
+    path("agenda-items/<int:pk>/position/", room_api.PositionView.as_view(), name="api_position"),
+    path("comments/<int:pk>/edit/", room_api.CommentEditView.as_view(), name="api_comment_edit"),
+    path("comments/<int:pk>/delete/", room_api.CommentDeleteView.as_view(), name="api_comment_delete"),
+    re_path(r"^.*$", UnknownPathView.as_view(), name="api_unknown_path"),
 ]

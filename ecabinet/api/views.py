@@ -39,3 +39,16 @@ class TokenView(APIView):
         token, _ = Token.objects.get_or_create(user=user)
         audit.record(user, "auth.token_issued", user)
         return Response({"token": token.key})
+
+
+class UnknownPathView(APIView):
+    """Any other path under /api/v1/: the error format, not an HTML page."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        return error_response("not_found", "There is no such API path.", 404)
+
+    post = put = patch = delete = get

@@ -46,6 +46,7 @@ def transitions_for(access: permissions.MeetingAccess) -> list[dict]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    services.meetings_list_viewed(actor=request.user)
     meetings = list(permissions.meetings_visible_to(request.user).order_by("starts_at", "id"))
     upcoming = [m for m in meetings if m.status in ACTIVE]
     earlier = [m for m in reversed(meetings) if m.status not in ACTIVE]

@@ -1,0 +1,56 @@
+"""Writing the per-session event log.
+
+``emit`` must be called inside the service's transaction: it takes the next ``seq`` with a
+conditional ``UPDATE meeting SET event_seq = event_seq + 1`` (a row lock on PostgreSQL, the writer
+lock on SQLite), writes the event row, and asks ``ecabinet.realtime`` to broadcast it after commit.
+A rolled-back transaction rolls back the counter too, so ``seq`` stays gapless.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import F
+
+from ecabinet import realtime
+
+from .models import Event, Meeting, Participant
+
+__all__ = ["ALL", "CHAIR", "INTERNAL", "SECRETARIAT", "emit", "serialise", "tokens_for"]
+
+ALL, INTERNAL, SECRETARIAT, CHAIR = "all", "internal", "secretariat", "chair"
+
+
+def tokens_for(*, user_id: int, role: str | None, archivist: bool = False) -> frozenset[str]:
+    """The audience tokens a person holds in a session (see ``ecabinet.realtime``)."""
+    if archivist and role is None:
+        # Archivists read closed sessions; nothing live happens in them, but replay must match.
+        return frozenset({ALL, INTERNAL, SECRETARIAT, realtime.user_token(user_id)})
+    tokens = {ALL, realtime.user_token(user_id)}
+    if role in (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
+                Participant.Role.SECRETARY):
+        tokens.add(INTERNAL)
+    if role == Participant.Role.SECRETARY:
+        tokens.add(SECRETARIAT)
+    if role == Participant.Role.CHAIR:
+        tokens.add(CHAIR)
+    return frozenset(tokens)
+
+
+def serialise(event: Event) -> str:
+    return json.dumps({"type": "event", "seq": event.seq, "kind": event.kind, "data": event.data},
+                      cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+
+
+def emit(meeting: Meeting | int, kind: str, data: dict, audience: list[str] | tuple[str, ...] = (ALL,)) -> Event:
+    meeting_id = meeting if isinstance(meeting, int) else meeting.pk
+    Meeting.objects.filter(pk=meeting_id).update(event_seq=F("event_seq") + 1)
+    seq = Meeting.objects.values_list("event_seq", flat=True).get(pk=meeting_id)
+    clean = json.loads(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False))
+    event = Event.objects.create(meeting_id=meeting_id, seq=seq, kind=kind, data=clean,
+                                 audience=sorted(set(audience)))
+    if not isinstance(meeting, int):
+        meeting.event_seq = seq
+    realtime.broadcast_on_commit(meeting_id=meeting_id, audience=event.audience, seq=seq, text=serialise(event))
+    return event

@@ -1,0 +1,195 @@
+"""API v1 of the live room: comments, speaking queue, positions, the chair's agenda control, and
+HTTP access to the snapshot and the event log (the same data the socket sends)."""
+
+from __future__ import annotations
+
+import json
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ecabinet.api.idempotency import idempotent
+from ecabinet.errors import ValidationFailed
+
+from . import events, permissions, room, services
+from .models import AgendaItem, Comment, Position
+from .services.room import MAX_COMMENT_LENGTH
+from .snapshot import comment_dict, snapshot, visible_comments
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class CommentIn(serializers.Serializer):
+    text = serializers.CharField(max_length=MAX_COMMENT_LENGTH, trim_whitespace=True)
+    visibility = serializers.ChoiceField(choices=Comment.Visibility.choices, default=Comment.Visibility.SHARED)
+    document = serializers.IntegerField(required=False, allow_null=True, default=None)
+    page = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+
+
+class CommentEditIn(serializers.Serializer):
+    text = serializers.CharField(max_length=MAX_COMMENT_LENGTH)
+
+
+class FloorIn(serializers.Serializer):
+    username = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class PositionIn(serializers.Serializer):
+    value = serializers.ChoiceField(choices=Position.Value.choices)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class CurrentItemIn(serializers.Serializer):
+    item = serializers.IntegerField(allow_null=True)
+
+
+class ItemStatusIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AgendaItem.Status.choices)
+
+
+class ConsentBlockIn(serializers.Serializer):
+    items = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+
+
+class CommentsView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Comments on an agenda item visible to the caller")
+    def get(self, request, pk: int):
+        access, item = permissions.item_access(request.user, pk)
+        comments = [comment_dict(c) for c in visible_comments(access) if c.agenda_item_id == item.pk]
+        return Response({"results": comments})
+
+    @extend_schema(request=CommentIn, responses={201: OpenApiTypes.OBJECT})
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(CommentIn, request)
+        comment = services.comment_post(actor=request.user, item_id=pk, text=data["text"],
+                                             visibility=data["visibility"], document_id=data["document"],
+                                             page=data["page"])
+        return Response(comment_dict(comment), status=201)
+
+
+class CommentEditView(APIView):
+    @extend_schema(request=CommentEditIn, responses=OpenApiTypes.OBJECT, summary="Edit (history is kept)")
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(CommentEditIn, request)
+        return Response(comment_dict(services.comment_edit(actor=request.user, comment_id=pk, text=data["text"])))
+
+
+class CommentDeleteView(APIView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Delete (leaves a tombstone)")
+    @idempotent
+    def post(self, request, pk: int):
+        return Response(comment_dict(services.comment_delete(actor=request.user, comment_id=pk)))
+
+
+class SpeakersView(APIView):
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT}, summary="Ask to speak on the item")
+    @idempotent
+    def post(self, request, pk: int):
+        speak = services.speak_request(actor=request.user, item_id=pk)
+        return Response({"id": speak.pk, "status": speak.status}, status=201)
+
+
+class SpeakWithdrawView(APIView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Withdraw one's request to speak")
+    @idempotent
+    def post(self, request, pk: int):
+        services.speak_withdraw(actor=request.user, item_id=pk)
+        return Response({"withdrawn": True})
+
+
+class FloorView(APIView):
+    @extend_schema(request=FloorIn, responses=OpenApiTypes.OBJECT, summary="Give the floor (chair/secretariat)")
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(FloorIn, request)
+        speak = services.floor_give(actor=request.user, item_id=pk, username=data["username"] or None)
+        return Response({"id": speak.pk, "username": speak.user.username, "floor_at": speak.floor_at})
+
+
+class FloorEndView(APIView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="End the current speaker's turn")
+    @idempotent
+    def post(self, request, pk: int):
+        services.floor_end(actor=request.user, item_id=pk)
+        return Response({"ended": True})
+
+
+class PositionView(APIView):
+    @extend_schema(request=PositionIn, responses=OpenApiTypes.OBJECT, summary="Mark one's position on the item")
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(PositionIn, request)
+        position = services.position_set(actor=request.user, item_id=pk, **data)
+        return Response({"item": pk, "value": position.value, "note": position.note})
+
+
+class PositionsTableView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="All positions (secretariat and chair)")
+    def get(self, request, pk: int):
+        access = permissions.meeting_access(request.user, pk)
+        access.require(access.can_manage or access.can_chair)
+        rows = Position.objects.filter(agenda_item__meeting=access.meeting).select_related("user")
+        table: dict[str, dict] = {}
+        for p in rows:
+            table.setdefault(str(p.agenda_item_id), {})[p.user.username] = {"value": p.value, "note": p.note}
+        candidates = [i.pk for i in services.consent_candidates(access.meeting)]
+        return Response({"positions": table, "consent_candidates": candidates})
+
+
+class CurrentItemView(APIView):
+    @extend_schema(request=CurrentItemIn, responses=OpenApiTypes.OBJECT, summary="Move \"now discussing\"")
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(CurrentItemIn, request)
+        meeting = services.agenda_set_current(actor=request.user, meeting_id=pk, item_id=data["item"])
+        return Response({"current_item": meeting.current_item_id})
+
+
+class ItemStatusView(APIView):
+    @extend_schema(request=ItemStatusIn, responses=OpenApiTypes.OBJECT)
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(ItemStatusIn, request)
+        item = services.agenda_item_set_status(actor=request.user, item_id=pk, status=data["status"])
+        return Response({"id": item.pk, "status": item.status})
+
+
+class ConsentBlockView(APIView):
+    @extend_schema(request=ConsentBlockIn, responses=OpenApiTypes.OBJECT,
+                   summary="Chair marks uncontested items decided together")
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(ConsentBlockIn, request)
+        items = services.consent_block_decide(actor=request.user, meeting_id=pk, item_ids=data["items"])
+        return Response({"decided": [i.pk for i in items]})
+
+
+class SnapshotView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The room snapshot (as sent on the socket)")
+    def get(self, request, pk: int):
+        return Response(snapshot(permissions.meeting_access(request.user, pk)))
+
+
+class EventsView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("after_seq", OpenApiTypes.INT, required=True)],
+                   responses=OpenApiTypes.OBJECT, summary="Visible events after a seq (HTTP replay)")
+    def get(self, request, pk: int):
+        raw = request.query_params.get("after_seq", "")
+        if not raw.isdigit():
+            raise ValidationFailed("after_seq must be a whole number.", code="invalid_after_seq")
+        access = permissions.meeting_access(request.user, pk)
+        tokens = events.tokens_for(user_id=request.user.pk, role=access.role, archivist=access.is_archivist_reader)
+        replay = room.replay_for(request.user, pk, int(raw), tokens)
+        if replay is None:
+            return Response({"snapshot": snapshot(access)})
+        texts, head = replay
+        return Response({"events": [json.loads(text) for _seq, text in texts], "seq": head})

@@ -1,0 +1,83 @@
+"""Every change to sessions, participants, agendas, documents and the live room happens here.
+
+Each service takes keyword-only arguments, runs in one transaction, checks the caller's permission
+and the current state, makes the change, and writes — in the same transaction — the audit entry
+(``ecabinet.audit``) and the session's event-log entry (``meetings.events``), which is broadcast
+after commit. Views, the API, the admin and management commands call these functions; none writes
+models.
+
+State changes use conditional updates (``UPDATE … WHERE status = <expected>``) rather than row locks
+alone, because SQLite ignores ``SELECT … FOR UPDATE``.
+"""
+
+from ._common import PREPARABLE
+from .agenda import agenda_item_add, agenda_item_move
+from .documents import (
+    document_add_version,
+    document_issue_copy,
+    document_set_recipients,
+    document_upload,
+    document_view,
+)
+from .participants import attendance_set, participant_add, participant_remove, substitute_approve
+from .presence import presence_connect, presence_disconnect, presence_touch
+from .room import (
+    agenda_item_set_status,
+    agenda_set_current,
+    comment_delete,
+    comment_edit,
+    comment_post,
+    consent_block_decide,
+    consent_candidates,
+    floor_end,
+    floor_give,
+    position_set,
+    speak_request,
+    speak_withdraw,
+)
+from .sessions import (
+    meeting_adjourn,
+    meeting_close,
+    meeting_create,
+    meeting_publish,
+    meeting_start,
+    meeting_view,
+    meetings_list_viewed,
+)
+
+__all__ = [
+    "PREPARABLE",
+    "agenda_item_add",
+    "agenda_item_move",
+    "agenda_item_set_status",
+    "agenda_set_current",
+    "attendance_set",
+    "comment_delete",
+    "comment_edit",
+    "comment_post",
+    "consent_block_decide",
+    "consent_candidates",
+    "document_add_version",
+    "document_issue_copy",
+    "document_set_recipients",
+    "document_upload",
+    "document_view",
+    "floor_end",
+    "floor_give",
+    "meeting_adjourn",
+    "meeting_close",
+    "meeting_create",
+    "meeting_publish",
+    "meeting_start",
+    "meeting_view",
+    "meetings_list_viewed",
+    "participant_add",
+    "participant_remove",
+    "position_set",
+    "presence_connect",
+    "presence_disconnect",
+    "presence_touch",
+    "speak_request",
+    "speak_withdraw",
+    "substitute_approve",
+]

@@ -1,0 +1,241 @@
+"""Documents: uploads (checked by ``pdfcheck``), versions that never replace their files,
+recipients of restricted documents, and audited viewing and numbered copies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from guardian.shortcuts import assign_perm, remove_perm
+
+from ecabinet import audit
+from ecabinet.errors import Conflict, NotFound, UploadRejected, ValidationFailed
+
+from .. import events, permissions
+from ..models import AgendaItem, Document, DocumentCopy, DocumentVersion, Meeting, ReadReceipt, version_path
+from ..pdfcheck import inspect_pdf
+from ..snapshot import document_dict
+from ._common import PREPARABLE, User, current_time, lock_meeting, require_state
+
+
+def _read_upload(upload) -> bytes:
+    limit = settings.DOCUMENT_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise UploadRejected(
+            gettext_lazy("The file is %(size)s MB; the limit is %(limit)s MB.")
+            % {"size": round(upload.size / 1048576, 1), "limit": limit // 1048576},
+            code="file_too_large", status=413)
+    upload.seek(0)
+    return upload.read(limit + 1)
+
+
+def _check_upload(data: bytes):
+    facts = inspect_pdf(data, max_bytes=settings.DOCUMENT_MAX_BYTES, max_pages=settings.DOCUMENT_MAX_PAGES)
+    if facts.secret_mark and not settings.ALLOW_STATE_SECRETS:
+        raise _state_secret_error(facts.secret_mark)
+    return facts
+
+
+def _state_secret_error(mark: str) -> UploadRejected:
+    return UploadRejected(
+        _("This document is marked “%(mark)s” (state secret). Under the Law on Protection of State Secrets "
+          "(No. 29/2018/QH14, Article 5), state secrets must not be stored or sent on networked computers: "
+          "hand it over on paper through the confidential registry.") % {"mark": mark},
+        code="state_secret", status=422)
+
+
+STATE_SECRET_CLASSES = {"mat": "MẬT", "toi_mat": "TỐI MẬT", "tuyet_mat": "TUYỆT MẬT",
+                        "secret": "MẬT", "top_secret": "TỐI MẬT", "state_secret": "TUYỆT MẬT"}
+
+
+def _check_classification(classification: str) -> None:
+    if classification in STATE_SECRET_CLASSES and not settings.ALLOW_STATE_SECRETS:
+        raise _state_secret_error(STATE_SECRET_CLASSES[classification])
+    if classification not in Document.Classification.values:
+        raise ValidationFailed(
+            _("Classification must be public, internal or restricted."), code="invalid_classification")
+
+
+def _store_version(*, actor, document: Document, data: bytes, facts, filename: str, note: str) -> DocumentVersion:
+    number = (document.versions.aggregate(m=Max("number"))["m"] or 0) + 1
+    version = DocumentVersion(document=document, number=number, sha256=facts.sha256, size=facts.size,
+                              pages=facts.pages, text=facts.text, note=note.strip()[:500],
+                              original_filename=filename[:255], uploaded_by=actor)
+    name = version_path(facts.sha256)
+    storage = version.file.storage
+    if not storage.exists(name):
+        storage.save(name, ContentFile(data))
+    version.file.name = name
+    try:
+        with transaction.atomic():
+            version.save()
+    except IntegrityError as exc:
+        raise Conflict(_("Another version was uploaded at the same moment; reload and try again."),
+                       code="version_conflict") from exc
+    Document.objects.filter(pk=document.pk).update(current_version=version)
+    document.current_version = version
+    return version
+
+
+def _audience(document: Document, recipient_ids) -> list[str]:
+    """Who hears of a document: the readers of its classification (see ``permissions``)."""
+    if document.classification == Document.Classification.PUBLIC:
+        return [events.ALL]
+    if document.classification == Document.Classification.INTERNAL:
+        return [events.INTERNAL]
+    return [events.SECRETARIAT, *(f"u{user_id}" for user_id in recipient_ids)]
+
+
+def _publish(document: Document, audience: list[str]) -> None:
+    events.emit(document.agenda_item.meeting_id, "document.published",
+                {"item": document.agenda_item_id, "document": document_dict(document)}, audience)
+
+
+def _set_recipients(*, actor, document: Document, users: list) -> None:
+    """Grant and revoke ``view_document``; those who gain or lose the document hear of it."""
+    current = set(permissions.document_recipient_ids(document))
+    wanted = {u.pk for u in users}
+    for user in users:
+        if user.pk not in current:
+            assign_perm("meetings.view_document", user, document)
+    for user in User.objects.filter(pk__in=current - wanted):
+        remove_perm("meetings.view_document", user, document)
+    if current == wanted:
+        return
+    audit.record(actor, "permission.document_recipients", document,
+                 meeting_id=document.agenda_item.meeting_id,
+                 data={"recipients": sorted(u.username for u in users)})
+    gained, lost = wanted - current, current - wanted
+    if gained:
+        _publish(document, [f"u{user_id}" for user_id in sorted(gained)])
+    if lost:
+        events.emit(document.agenda_item.meeting_id, "document.withdrawn", {"document": document.pk},
+                    [f"u{user_id}" for user_id in sorted(lost)])
+
+
+def _recipient_users(meeting: Meeting, usernames: Iterable[str]) -> list:
+    usernames = sorted({u.strip() for u in usernames if u and u.strip()})
+    users = list(User.objects.filter(username__in=usernames, participations__meeting=meeting))
+    missing = set(usernames) - {u.username for u in users}
+    if missing:
+        raise ValidationFailed(
+            _("Recipients must be participants of the session: %(names)s.") % {"names": ", ".join(sorted(missing))},
+            code="recipient_not_participant")
+    return users
+
+
+@transaction.atomic
+def document_upload(*, actor, item: AgendaItem, title: str, classification: str, upload,
+                    recipients: Iterable[str] = ()) -> Document:
+    """Add a document (version 1) to an agenda item. ``restricted`` documents need recipients."""
+    meeting = item.meeting
+    access = permissions.meeting_access(actor, meeting.pk)
+    access.require(access.can_manage)
+    require_state(meeting, PREPARABLE)
+    _check_classification(classification)
+    recipients = list(recipients)
+    if classification == Document.Classification.RESTRICTED and not recipients:
+        raise ValidationFailed(_("Name the recipients of a restricted document."), code="recipients_required")
+    if classification != Document.Classification.RESTRICTED and recipients:
+        raise ValidationFailed(_("Recipients are named only for restricted documents."),
+                               code="recipients_only_for_restricted")
+    users = _recipient_users(meeting, recipients)
+    if not title.strip():
+        raise ValidationFailed(_("The document needs a title."), code="title_required")
+    data = _read_upload(upload)
+    facts = _check_upload(data)
+    document = Document.objects.create(agenda_item=item, title=title.strip(), classification=classification,
+                                       created_by=actor)
+    version = _store_version(actor=actor, document=document, data=data, facts=facts,
+                             filename=getattr(upload, "name", "") or "", note="")
+    audit.record(actor, "document.uploaded", document, meeting_id=meeting.pk,
+                 data={"title": document.title, "classification": classification, "version": version.number,
+                       "sha256": version.sha256, "pages": version.pages, "size": version.size})
+    for user in users:
+        assign_perm("meetings.view_document", user, document)
+    if users:
+        audit.record(actor, "permission.document_recipients", document, meeting_id=meeting.pk,
+                     data={"recipients": sorted(u.username for u in users)})
+    _publish(document, _audience(document, [u.pk for u in users]))
+    return document
+
+
+@transaction.atomic
+def document_add_version(*, actor, document: Document, upload, note: str = "") -> DocumentVersion:
+    """Upload a new version. Old versions stay, with their files."""
+    meeting = document.agenda_item.meeting
+    access = permissions.meeting_access(actor, meeting.pk)
+    access.require(access.can_manage)
+    require_state(meeting, PREPARABLE)
+    data = _read_upload(upload)
+    facts = _check_upload(data)
+    lock_meeting(meeting.pk)  # two secretaries uploading at once: the second waits, then numbers v+1
+    document.refresh_from_db()
+    if document.current_version and document.current_version.sha256 == facts.sha256:
+        raise Conflict(_("This file is identical to the current version."), code="same_as_current")
+    version = _store_version(actor=actor, document=document, data=data, facts=facts,
+                             filename=getattr(upload, "name", "") or "", note=note)
+    audit.record(actor, "document.version_added", document, meeting_id=meeting.pk,
+                 data={"version": version.number, "sha256": version.sha256, "pages": version.pages,
+                       "note": version.note})
+    _publish(document, _audience(document, permissions.document_recipient_ids(document)))
+    return version
+
+
+@transaction.atomic
+def document_set_recipients(*, actor, document: Document, recipients: Iterable[str]) -> None:
+    meeting = document.agenda_item.meeting
+    access = permissions.meeting_access(actor, meeting.pk)
+    access.require(access.can_manage)
+    require_state(meeting, PREPARABLE)
+    if document.classification != Document.Classification.RESTRICTED:
+        raise ValidationFailed(_("Recipients are named only for restricted documents."),
+                               code="recipients_only_for_restricted")
+    users = _recipient_users(meeting, recipients)
+    if not users:
+        raise ValidationFailed(_("Name the recipients of a restricted document."), code="recipients_required")
+    _set_recipients(actor=actor, document=document, users=users)
+
+
+@transaction.atomic
+def document_view(*, actor, document_id: int) -> tuple[permissions.MeetingAccess, Document]:
+    """Open a document's page (not its file): audited."""
+    access, document = permissions.document_access(actor, document_id)
+    audit.record(actor, "document.viewed", document, meeting_id=access.meeting.pk)
+    return access, document
+
+
+@transaction.atomic
+def document_issue_copy(*, actor, document_id: int, version_number: int | None = None) -> DocumentCopy:
+    """Hand the caller a numbered copy of a version (the current one by default): records the read
+    receipt, the copy in the register, and the audit entry. The caller watermarks the file."""
+    access, document = permissions.document_access(actor, document_id)
+    if version_number is None:
+        version = document.current_version
+    else:
+        version = document.versions.filter(number=version_number).first()
+    if version is None:
+        raise NotFound()
+    now = current_time()
+    receipt, created = ReadReceipt.objects.get_or_create(
+        version=version, user=actor, defaults={"first_opened_at": now, "last_opened_at": now})
+    if not created:
+        ReadReceipt.objects.filter(pk=receipt.pk).update(last_opened_at=now, open_count=F("open_count") + 1)
+    for _attempt in range(5):
+        number = (version.copies.aggregate(m=Max("number"))["m"] or 0) + 1
+        try:
+            with transaction.atomic():
+                copy = DocumentCopy.objects.create(version=version, number=number, user=actor, issued_at=now)
+            break
+        except IntegrityError:
+            continue
+    else:
+        raise Conflict(_("Too many copies requested at once; try again."), code="busy")
+    audit.record(actor, "document.downloaded", document, meeting_id=access.meeting.pk,
+                 data={"version": version.number, "copy": copy.number, "sha256": version.sha256})
+    return copy

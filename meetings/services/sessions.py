@@ -1,0 +1,104 @@
+"""Sessions: creation, the status lifecycle (draft → published → in_progress → adjourned →
+closed), and audited viewing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ecabinet import audit
+from ecabinet.errors import Forbidden, InvalidState, ValidationFailed
+
+from .. import events, permissions
+from ..models import Meeting, Participant
+from ._common import S, current_time, require_state
+from .participants import add_participant, notify_invitation
+
+
+def meeting_create(*, actor, title: str, kind: str, starts_at: datetime, location: str = "") -> Meeting:
+    """Create a draft session. The creator becomes its first secretary."""
+    if not permissions.can_create_meeting(actor):
+        raise Forbidden(_("Only the secretariat can create sessions."))
+    if kind not in Meeting.Kind.values:
+        raise ValidationFailed(_("Unknown kind of session."), code="invalid_kind")
+    if not title.strip():
+        raise ValidationFailed(_("The session needs a title."), code="title_required")
+    with transaction.atomic():
+        meeting = Meeting.objects.create(title=title.strip(), kind=kind, starts_at=starts_at,
+                                         location=location.strip(), created_by=actor)
+        audit.record(actor, "meeting.created", meeting, meeting_id=meeting.pk,
+                     data={"title": meeting.title, "kind": kind, "starts_at": starts_at.isoformat()})
+        add_participant(actor=actor, meeting=meeting, user=actor, role=Participant.Role.SECRETARY)
+    return meeting
+
+
+def _transition(*, actor, meeting: Meeting, source: tuple[str, ...], target: str, stamp: str) -> Meeting:
+    access = permissions.meeting_access(actor, meeting.pk)
+    access.require(access.can_run)
+    now = current_time()
+    updated = Meeting.objects.filter(pk=meeting.pk, status__in=source).update(status=target, **{stamp: now})
+    if not updated:
+        meeting.refresh_from_db(fields=["status"])
+        raise InvalidState(
+            _("The session is “%(status)s”; it cannot become “%(target)s”.")
+            % {"status": meeting.get_status_display(), "target": Meeting.Status(target).label},
+        )
+    previous = meeting.status
+    meeting.refresh_from_db()
+    audit.record(actor, "meeting.status", meeting, meeting_id=meeting.pk,
+                 data={"from": previous, "to": target})
+    events.emit(meeting, "meeting.status", {"status": target})
+    return meeting
+
+
+@transaction.atomic
+def meeting_publish(*, actor, meeting: Meeting) -> Meeting:
+    """draft → published, by the secretariat or the chair (DESIGN.md §5.2, like every transition).
+    Needs an agenda and a chair; every invitee is notified."""
+    access = permissions.meeting_access(actor, meeting.pk)
+    access.require(access.can_run)
+    require_state(meeting, (S.DRAFT,))
+    if not meeting.agenda_items.exists():
+        raise InvalidState(_("Add at least one agenda item before publishing."), code="agenda_empty")
+    if not meeting.participants.filter(role=Participant.Role.CHAIR).exists():
+        raise InvalidState(_("Invite the chair before publishing."), code="no_chair")
+    meeting = _transition(actor=actor, meeting=meeting, source=(S.DRAFT,), target=S.PUBLISHED,
+                          stamp="published_at")
+    invitees = [p.user for p in meeting.participants.select_related("user").exclude(user=actor)
+                if p.is_approved]
+    notify_invitation(meeting, invitees)
+    return meeting
+
+
+@transaction.atomic
+def meeting_start(*, actor, meeting: Meeting) -> Meeting:
+    return _transition(actor=actor, meeting=meeting, source=(S.PUBLISHED,), target=S.IN_PROGRESS,
+                       stamp="started_at")
+
+
+@transaction.atomic
+def meeting_adjourn(*, actor, meeting: Meeting) -> Meeting:
+    return _transition(actor=actor, meeting=meeting, source=(S.IN_PROGRESS,), target=S.ADJOURNED,
+                       stamp="adjourned_at")
+
+
+@transaction.atomic
+def meeting_close(*, actor, meeting: Meeting) -> Meeting:
+    return _transition(actor=actor, meeting=meeting, source=(S.ADJOURNED,), target=S.CLOSED,
+                       stamp="closed_at")
+
+
+@transaction.atomic
+def meeting_view(*, actor, meeting_id: int) -> permissions.MeetingAccess:
+    """Open a session (screen or API): audited, like every view of session content."""
+    access = permissions.meeting_access(actor, meeting_id)
+    audit.record(actor, "meeting.viewed", access.meeting, meeting_id=access.meeting.pk)
+    return access
+
+
+@transaction.atomic
+def meetings_list_viewed(*, actor) -> None:
+    """Audit the list of one's sessions (it shows their titles)."""
+    audit.record(actor, "meetings.listed", None)

@@ -1,0 +1,121 @@
+"""The state of a session as one participant sees it: the WebSocket snapshot.
+
+``snapshot(access)`` and the events in ``meetings.events`` describe the same state: applying the
+events emitted after a snapshot (with ``static/js/room-state.js``) yields the next snapshot. The
+test ``tests/test_room_events_converge.py`` checks exactly that for every kind, in the manner of
+Zulip's ``verify_action``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from . import events
+from .models import Comment, Position, Presence, SpeakRequest
+from .permissions import MeetingAccess
+from .selectors import agenda, participants
+
+PRESENCE_TTL = timedelta(seconds=75)
+
+
+def document_dict(doc) -> dict:
+    version = doc.current_version
+    return {"id": doc.pk, "title": doc.title, "classification": doc.classification,
+            "version": version.number if version else None, "sha256": version.sha256 if version else None,
+            "pages": version.pages if version else None}
+
+
+def item_dict(item, documents=()) -> dict:
+    return {"id": item.pk, "position": item.position, "title": item.title, "status": item.status,
+            "presenter_ministry": item.presenter_ministry.name if item.presenter_ministry_id else None,
+            "planned_minutes": item.planned_minutes, "documents": [document_dict(d) for d in documents]}
+
+
+def participant_dict(p) -> dict:
+    return {"id": p.pk, "username": p.user.username, "full_name": p.user.full_name,
+            "ministry": p.user.ministry.name if p.user.ministry_id else None, "role": p.role,
+            "attendance": p.attendance, "absence_reason": p.absence_reason,
+            "substitute_for": p.substitute_for.username if p.substitute_for_id else None,
+            "approved": p.is_approved}
+
+
+def comment_dict(c: Comment) -> dict:
+    deleted = c.deleted_at is not None
+    return {"id": c.pk, "agenda_item": c.agenda_item_id, "document": c.document_id, "page": c.page,
+            "author": c.author.username, "author_name": c.author.full_name, "visibility": c.visibility,
+            "text": "" if deleted else c.text, "created_at": c.created_at, "edited_at": c.edited_at,
+            "deleted": deleted}
+
+
+def comment_audience(c: Comment) -> list[str]:
+    author = f"u{c.author_id}"
+    if c.visibility == Comment.Visibility.SHARED:
+        return [events.ALL]
+    if c.visibility == Comment.Visibility.SECRETARIAT:
+        return [events.SECRETARIAT, author]
+    return [author]
+
+
+def speaker_dict(r: SpeakRequest) -> dict:
+    return {"id": r.pk, "username": r.user.username, "full_name": r.user.full_name, "status": r.status,
+            "requested_at": r.requested_at, "floor_at": r.floor_at, "ended_at": r.ended_at}
+
+
+def speaker_queue(item_id: int) -> list[dict]:
+    requests = (SpeakRequest.objects.filter(agenda_item_id=item_id).exclude(status=SpeakRequest.Status.WITHDRAWN)
+                .select_related("user").order_by("requested_at", "id"))
+    return [speaker_dict(r) for r in requests]
+
+
+def position_dict(p: Position) -> dict:
+    return {"value": p.value, "note": p.note, "updated_at": p.updated_at}
+
+
+def position_audience(user_id: int) -> list[str]:
+    return [events.SECRETARIAT, events.CHAIR, f"u{user_id}"]
+
+
+def online_usernames(meeting_id: int) -> list[str]:
+    since = timezone.now() - PRESENCE_TTL
+    return sorted(set(Presence.objects.filter(meeting_id=meeting_id, seen_at__gte=since)
+                      .values_list("user__username", flat=True)))
+
+
+def visible_comments(access: MeetingAccess):
+    comments = Comment.objects.filter(agenda_item__meeting=access.meeting).select_related("author")
+    tokens = events.tokens_for(user_id=access.user.pk, role=access.role, archivist=access.is_archivist_reader)
+    return [c for c in comments.order_by("id") if set(comment_audience(c)) & tokens]
+
+
+def snapshot(access: MeetingAccess) -> dict:
+    meeting = access.meeting
+    meeting.refresh_from_db()
+    items = agenda(access)
+    tokens = events.tokens_for(user_id=access.user.pk, role=access.role, archivist=access.is_archivist_reader)
+    sees_all_positions = bool(tokens & {events.SECRETARIAT, events.CHAIR})
+    positions: dict[str, dict] = {}
+    position_rows = Position.objects.filter(agenda_item__meeting=meeting).select_related("user")
+    if not sees_all_positions:
+        position_rows = position_rows.filter(user=access.user)
+    for p in position_rows:
+        positions.setdefault(str(p.agenda_item_id), {})[p.user.username] = position_dict(p)
+    speakers: dict[str, list] = {}
+    requests = (SpeakRequest.objects.filter(agenda_item__meeting=meeting).exclude(status=SpeakRequest.Status.WITHDRAWN)
+                .select_related("user").order_by("requested_at", "id"))
+    for r in requests:
+        speakers.setdefault(str(r.agenda_item_id), []).append(speaker_dict(r))
+    state = {
+        "id": meeting.pk, "title": meeting.title, "kind": meeting.kind, "status": meeting.status,
+        "starts_at": meeting.starts_at, "location": meeting.location, "current_item": meeting.current_item_id,
+        "me": {"username": access.user.username, "role": access.role},
+        "agenda": [item_dict(i, i.visible_documents) for i in items],
+        "participants": [participant_dict(p) for p in participants(meeting)],
+        "comments": [comment_dict(c) for c in visible_comments(access)],
+        "speakers": speakers,
+        "positions": positions,
+    }
+    if events.SECRETARIAT in tokens:
+        state["presence"] = online_usernames(meeting.pk)
+    return {"type": "snapshot", "seq": meeting.event_seq, "meeting": state}

@@ -1,0 +1,135 @@
+// The session state reducer: applies one room event to the state of a snapshot.
+//
+// Contract (docs/protocol.md): for every event kind, snapshot(seq=N) + the visible events after N,
+// applied in order with applyEvent, equals snapshot(seq=M). The server tests this with Node
+// (tests/test_room_events_converge.py), so this file is the one reducer shared by the tablet client
+// and the tests. Every case is an idempotent upsert or replacement: applying an event twice, or
+// applying one already reflected in the snapshot, changes nothing.
+//
+// Pure: no DOM, no network, no clock.
+
+function byPosition(a, b) { return a.position - b.position || a.id - b.id; }
+function byId(a, b) { return a.id - b.id; }
+
+function upsert(list, value, key, order) {
+  const index = list.findIndex((x) => x[key] === value[key]);
+  if (index >= 0) list[index] = value; else list.push(value);
+  if (order) list.sort(order);
+}
+
+function findItem(meeting, id) { return meeting.agenda.find((item) => item.id === id); }
+
+export function applyEvent(meeting, event) {
+  const d = event.data || {};
+  switch (event.kind) {
+    case "meeting.status":
+      meeting.status = d.status;
+      break;
+    case "agenda.current":
+      meeting.current_item = d.item;
+      break;
+    case "agenda_item.status": {
+      const item = findItem(meeting, d.item);
+      if (item) item.status = d.status;
+      break;
+    }
+    case "agenda_item.added": {
+      const existing = findItem(meeting, d.item.id);
+      upsert(meeting.agenda, { ...d.item, documents: existing ? existing.documents : [] }, "id", byPosition);
+      break;
+    }
+    case "agenda.reordered":
+      d.order.forEach((id, index) => { const item = findItem(meeting, id); if (item) item.position = index + 1; });
+      meeting.agenda.sort(byPosition);
+      break;
+    case "document.published": {
+      const item = findItem(meeting, d.item);
+      if (item) upsert(item.documents, d.document, "id", byId);
+      break;
+    }
+    case "document.withdrawn":
+      meeting.agenda.forEach((item) => { item.documents = item.documents.filter((doc) => doc.id !== d.document); });
+      break;
+    case "comment.posted":
+    case "comment.edited":
+    case "comment.deleted":
+      upsert(meeting.comments, d.comment, "id", byId);
+      break;
+    case "speaker.queue":
+      if (d.queue.length) meeting.speakers[String(d.item)] = d.queue;
+      else delete meeting.speakers[String(d.item)];
+      break;
+    case "position.changed": {
+      const key = String(d.item);
+      meeting.positions[key] = meeting.positions[key] || {};
+      meeting.positions[key][d.username] = d.position;
+      break;
+    }
+    case "participant.added":
+    case "participant.changed":
+    case "attendance.changed":
+      upsert(meeting.participants, d.participant, "username", byId);
+      break;
+    case "participant.removed":
+      meeting.participants = meeting.participants.filter((p) => p.username !== d.username);
+      break;
+    case "presence.changed":
+      if (meeting.presence) {
+        const online = new Set(meeting.presence);
+        if (d.online) online.add(d.username); else online.delete(d.username);
+        meeting.presence = [...online].sort();
+      }
+      break;
+    default:
+      // Unknown kinds come from newer servers: ignore them rather than break the tablet.
+      break;
+  }
+  return meeting;
+}
+
+// Sequence bookkeeping for the socket client: decides what to do with each incoming message.
+export class SeqTracker {
+  constructor(seq) { this.seq = seq; this.buffer = new Map(); this.resuming = false; }
+
+  // Returns the events that can be applied now, in order, and whether a resume must be sent.
+  accept(event) {
+    if (event.seq <= this.seq) return { apply: [], resume: false };
+    if (event.seq === this.seq + 1 && !this.resuming) {
+      this.seq = event.seq;
+      return { apply: [event, ...this.drain()], resume: false };
+    }
+    if (this.resuming) {
+      // During a resume, replayed events arrive in order below the buffered ones.
+      if (event.seq > this.seq) { this.buffer.set(event.seq, event); }
+      return { apply: [], resume: false };
+    }
+    this.buffer.set(event.seq, event);
+    this.resuming = true;
+    return { apply: [], resume: true };
+  }
+
+  // "resumed" M: every visible event up to M has been sent; apply the buffer in order.
+  resumed(head) {
+    const ordered = [...this.buffer.keys()].sort((a, b) => a - b);
+    const apply = [];
+    for (const seq of ordered) {
+      if (seq <= head && seq > this.seq) { apply.push(this.buffer.get(seq)); this.seq = seq; this.buffer.delete(seq); }
+      else if (seq <= this.seq) this.buffer.delete(seq);
+    }
+    this.seq = Math.max(this.seq, head);
+    this.resuming = false;
+    const more = this.drain();
+    return { apply: [...apply, ...more], resume: this.buffer.size > 0 && (this.resuming = true) };
+  }
+
+  drain() {
+    const out = [];
+    while (this.buffer.has(this.seq + 1)) {
+      this.seq += 1;
+      out.push(this.buffer.get(this.seq));
+      this.buffer.delete(this.seq);
+    }
+    for (const seq of [...this.buffer.keys()]) if (seq <= this.seq) this.buffer.delete(seq);
+    return out;
+  }
+}
