@@ -11,7 +11,8 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.install-stamp
 # Debian packages: Chromium (browser tests), poppler-utils and qpdf (PDF tools), gettext (msgfmt for
-# compilemessages), DejaVu fonts, Pango (WeasyPrint), SoftHSM (signing keys), python3-venv (.venv).
+# compilemessages), DejaVu fonts, Pango (WeasyPrint), SoftHSM (signing keys), python3-venv (.venv);
+# and Node.js (any install) for the test that runs the tablets' reducer, static/room/state.js.
 SYSDEPS := python3-venv chromium poppler-utils qpdf gettext fonts-dejavu-core libpango-1.0-0 \
 	libpangoft2-1.0-0 softhsm2
 
@@ -44,6 +45,7 @@ sysdeps:
 	for package in $(SYSDEPS); do \
 		dpkg -s "$$package" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$package"; \
 	done; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "sysdeps: missing:$$missing"; \

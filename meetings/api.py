@@ -80,7 +80,7 @@ class MeetingListView(APIView):
 class MeetingDetailView(APIView):
     @extend_schema(responses=MeetingDetailSerializer)
     def get(self, request, pk: int):
-        access = services.meeting_view(actor=request.user, meeting_id=pk)
+        access = services.meeting_view(actor=request.user, meeting_id=pk, what="api")
         return Response(_meeting_detail(access))
 
 
@@ -252,7 +252,7 @@ class ReadReceiptsView(APIView):
         # Refuse before recording the view: a refused request leaves no trace but its log line.
         precheck = permissions.meeting_access(request.user, pk)
         precheck.require(precheck.can_manage)
-        access = services.meeting_view(actor=request.user, meeting_id=pk)
+        access = services.meeting_view(actor=request.user, meeting_id=pk, what="api.read_receipts")
         documents, people, opened = selectors.read_receipt_table(access.meeting)
         rows = []
         for doc in documents:

@@ -16,6 +16,7 @@ class ReadState:
 
     read_current: bool
     read_any: bool
+    last_read_number: int | None = None
 
     @property
     def is_new(self) -> bool:
@@ -43,15 +44,17 @@ def agenda(access: MeetingAccess) -> list[AgendaItem]:
         .order_by("position")
     )
     all_docs = [d for item in items for d in item.visible_documents]
-    read = set(
+    read = list(
         ReadReceipt.objects.filter(user=access.user, version__document__in=[d.pk for d in all_docs])
-        .values_list("version__document_id", "version_id")
+        .values_list("version__document_id", "version_id", "version__number")
     )
-    read_docs = {doc_id for doc_id, _ in read}
-    read_versions = {version_id for _, version_id in read}
+    last_read: dict[int, int] = {}
+    for doc_id, _version_id, number in read:
+        last_read[doc_id] = max(number, last_read.get(doc_id, 0))
+    read_versions = {version_id for _, version_id, _number in read}
     for doc in all_docs:
         doc.read_state = ReadState(read_current=doc.current_version_id in read_versions,
-                                   read_any=doc.pk in read_docs)
+                                   read_any=doc.pk in last_read, last_read_number=last_read.get(doc.pk))
     return items
 
 

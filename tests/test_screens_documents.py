@@ -63,7 +63,7 @@ def test_it_marks_documents_new_until_the_file_is_fetched_and_updated_after_a_ne
                                     {"file": pdf_file(["Tờ trình", "Điều 2. Bổ sung"]), "note": "Thêm Điều 2"})
     page = member.get(agenda).content.decode()
     assert mark_of(page, doc.pk) == "updated"
-    assert f'href="/documents/{doc.pk}/compare/"' in page
+    assert f'href="/documents/{doc.pk}/compare/?from=1&amp;to=2"' in page  # since the version last read
     assert mark_of(client_for(cast.member2).get(agenda).content.decode(), doc.pk) == "new"
 
     detail = member.get(f"/documents/{doc.pk}/").content.decode()

@@ -91,10 +91,11 @@ def meeting_close(*, actor, meeting: Meeting) -> Meeting:
 
 
 @transaction.atomic
-def meeting_view(*, actor, meeting_id: int) -> permissions.MeetingAccess:
-    """Open a session (screen or API): audited, like every view of session content."""
+def meeting_view(*, actor, meeting_id: int, what: str = "agenda") -> permissions.MeetingAccess:
+    """Open a session (screen or API): audited, like every view of session content. ``what`` names
+    the view (agenda, prepare, participants, receipts, room, api…) in the audit entry."""
     access = permissions.meeting_access(actor, meeting_id)
-    audit.record(actor, "meeting.viewed", access.meeting, meeting_id=access.meeting.pk)
+    audit.record(actor, "meeting.viewed", access.meeting, meeting_id=access.meeting.pk, data={"what": what})
     return access
 
 

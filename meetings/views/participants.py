@@ -41,7 +41,7 @@ def participant_form(meeting: Meeting, people: list[Participant], data=None) -> 
 def meeting_participants(request: HttpRequest, pk: int) -> HttpResponse:
     if not access_or_404(request.user, pk).can_run:
         raise Http404
-    access = services.meeting_view(actor=request.user, meeting_id=pk)
+    access = services.meeting_view(actor=request.user, meeting_id=pk, what="participants")
     meeting = access.meeting
     people = selectors.participants(meeting)
     preparable = meeting.status in services.PREPARABLE

@@ -31,20 +31,20 @@ def recipient_choices(people: list[Participant]) -> list[tuple[str, str]]:
 @domain_errors
 def meeting_prepare(request: HttpRequest, pk: int) -> HttpResponse:
     manager_or_404(request.user, pk)
-    access = services.meeting_view(actor=request.user, meeting_id=pk)
+    access = services.meeting_view(actor=request.user, meeting_id=pk, what="prepare")
     meeting = access.meeting
     items = selectors.agenda(access)
     people = selectors.participants(meeting)
     choices = recipient_choices(people)
     usernames = {p.user_id: p.user.username for p in people}
+    recipients = permissions.recipients_by_document(meeting)
     for item in items:
         # Each form on the page gets its own id prefix, so labels point at the right inputs.
         item.upload_form = DocumentUploadForm(recipient_choices=choices, auto_id=f"up{item.pk}_%s")
         for doc in item.visible_documents:
             doc.version_form = VersionForm(auto_id=f"v{doc.pk}_%s")
             if doc.classification == Document.Classification.RESTRICTED:
-                # One query per restricted document: see NOTES-screens.md.
-                chosen = [usernames[i] for i in permissions.document_recipient_ids(doc) if i in usernames]
+                chosen = [usernames[i] for i in recipients.get(doc.pk, ()) if i in usernames]
                 doc.recipient_form = RecipientsForm(recipient_choices=choices, initial={"recipients": chosen},
                                                     auto_id=f"r{doc.pk}_%s")
                 doc.recipient_count = len(chosen)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from ecabinet.errors import DomainError
 from meetings import permissions, selectors, services
 from meetings.forms import AttendanceForm, MeetingForm
-from meetings.models import Document, Meeting, Participant
+from meetings.models import Meeting, Participant
 
 from .common import access_or_404, domain_errors, manager_or_404, report_error, report_form_errors, safe_next
 
@@ -144,27 +144,13 @@ def meeting_attendance(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(safe_next(request, reverse("meeting_detail", args=[pk])))
 
 
-def _readable(meeting: Meeting, people: list[Participant]) -> set[tuple[int, int]]:
-    """(document id, user id) for each document each participant may read, as
-    ``permissions.documents_visible_to`` answers it. One query per participant: see NOTES-screens.md."""
-    pairs: set[tuple[int, int]] = set()
-    for person in people:
-        if not person.is_approved:
-            continue
-        access = permissions.MeetingAccess(user=person.user, meeting=meeting, participant=person,
-                                           perms=frozenset(permissions.ROLE_GRANTS[person.role]))
-        visible = Document.objects.filter(permissions.documents_visible_to(access), agenda_item__meeting=meeting)
-        pairs.update((doc_id, person.user_id) for doc_id in visible.values_list("pk", flat=True))
-    return pairs
-
-
 @login_required
 @domain_errors
 def meeting_receipts(request: HttpRequest, pk: int) -> HttpResponse:
     manager_or_404(request.user, pk)
-    access = services.meeting_view(actor=request.user, meeting_id=pk)
+    access = services.meeting_view(actor=request.user, meeting_id=pk, what="receipts")
     documents, people, opened = selectors.read_receipt_table(access.meeting)
-    readable = _readable(access.meeting, people)
+    readable = permissions.document_readers(access.meeting, people)
     rows = []
     for doc in documents:
         cells, read_current, readers = [], 0, 0

@@ -1,0 +1,175 @@
+"""Snapshot + emitted events = fresh snapshot, for every kind of change (Zulip's ``verify_action``).
+
+For each action, every persona's snapshot is taken before; the action runs through the services;
+the events it wrote that each persona may see are applied to that persona's old snapshot with the
+tablets' own reducer (``static/room/state.js``, run by Node); the result must equal a fresh
+snapshot. A service that changes what a tablet shows without an event — or an event the reducer
+misreads — fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from meetings import events, permissions, services
+from meetings.models import Event, Meeting
+from meetings.room import dumps
+from meetings.snapshot import snapshot
+
+from .conftest import upload
+from .factories import UserFactory
+from .pdfs import make_pdf
+
+NODE = shutil.which("node")
+SCRIPT = Path(__file__).parent / "js" / "apply_events.mjs"
+PERSONAS = ("secretary", "pm", "member", "member2", "observer")
+
+
+
+@pytest.fixture(autouse=True)
+def _node():
+    # Under CI a missing Node.js is a failure, not a skip (the Makefile installs it).
+    if NODE is None:
+        if os.environ.get("CI"):
+            pytest.fail("Node.js is needed to run the tablets' reducer: apt-get install -y nodejs")
+        pytest.skip("Node.js runs the tablets' reducer: apt-get install -y nodejs")
+
+
+def _state(user, meeting_id: int) -> dict:
+    return json.loads(dumps(snapshot(permissions.meeting_access(user, meeting_id))))
+
+
+def _apply(cases: list[dict]) -> list[dict]:
+    result = subprocess.run([NODE, str(SCRIPT)], input=json.dumps(cases), capture_output=True, text=True,
+                            check=True, timeout=30)
+    return json.loads(result.stdout)
+
+
+def verify_action(cast, action, *, expect: set[str]) -> None:
+    """Run ``action`` and check every persona converges; ``expect`` lists kinds it must emit."""
+    meeting_id = cast.meeting.pk
+    users = {name: getattr(cast, name) for name in PERSONAS}
+    before = {name: _state(user, meeting_id) for name, user in users.items()}
+    seq = Meeting.objects.get(pk=meeting_id).event_seq
+    action()
+    written = list(Event.objects.filter(meeting_id=meeting_id, seq__gt=seq).order_by("seq"))
+    assert expect <= {e.kind for e in written}, f"expected {expect}, wrote {[e.kind for e in written]}"
+    assert [e.seq for e in written] == list(range(seq + 1, seq + 1 + len(written))), "seq must be gapless"
+    cases, fresh = [], []
+    for name, user in users.items():
+        access = permissions.meeting_access(user, meeting_id)
+        tokens = events.tokens_for(user_id=user.pk, role=access.role, archivist=access.is_archivist_reader)
+        visible = [json.loads(events.serialise(e)) for e in written if set(e.audience) & tokens]
+        cases.append({"state": before[name]["meeting"], "events": visible})
+        fresh.append(_state(user, meeting_id)["meeting"])
+    for name, applied, expected in zip(users, _apply(cases), fresh, strict=True):
+        assert applied == expected, f"{name}'s tablet diverged from a fresh snapshot"
+
+
+@pytest.fixture
+def live(cast):
+    cast.set_status(Meeting.Status.PUBLISHED)
+    return cast
+
+
+def test_it_converges_for_comments_of_every_visibility(live):
+    c = live
+    verify_action(c, lambda: services.comment_post(actor=c.member, item_id=c.item.pk, text="Đồng ý với dự thảo"),
+                  expect={"comment.posted"})
+    verify_action(c, lambda: services.comment_post(actor=c.member, item_id=c.item.pk, text="Góp ý riêng cho Văn phòng",
+                                                   visibility="secretariat"), expect={"comment.posted"})
+    note = []
+    verify_action(c, lambda: note.append(services.comment_post(actor=c.member2, item_id=c.item.pk,
+                                                               text="Ghi chú cá nhân", visibility="private")),
+                  expect={"comment.posted"})
+    verify_action(c, lambda: services.comment_post(actor=c.member, item_id=c.item.pk, text="Trang 1 cần sửa",
+                                                   document_id=c.internal_doc.pk, page=1), expect={"comment.posted"})
+    shared = services.comment_post(actor=c.member2, item_id=c.item.pk, text="Ý kiến ban đầu")
+    verify_action(c, lambda: services.comment_edit(actor=c.member2, comment_id=shared.pk, text="Ý kiến đã sửa"),
+                  expect={"comment.edited"})
+    verify_action(c, lambda: services.comment_delete(actor=c.member2, comment_id=shared.pk), expect={"comment.deleted"})
+    verify_action(c, lambda: services.comment_edit(actor=c.member2, comment_id=note[0].pk, text="Ghi chú mới"),
+                  expect={"comment.edited"})
+
+
+def test_it_converges_for_the_speaking_queue_and_the_chairs_control(live):
+    c = live
+    verify_action(c, lambda: services.speak_request(actor=c.member, item_id=c.item.pk), expect={"speaker.queue"})
+    verify_action(c, lambda: services.speak_request(actor=c.observer, item_id=c.item.pk), expect={"speaker.queue"})
+    verify_action(c, lambda: services.speak_withdraw(actor=c.observer, item_id=c.item.pk), expect={"speaker.queue"})
+    verify_action(c, lambda: services.meeting_start(actor=c.pm, meeting=c.meeting), expect={"meeting.status"})
+    verify_action(c, lambda: services.agenda_set_current(actor=c.pm, meeting_id=c.meeting.pk, item_id=c.item.pk),
+                  expect={"agenda.current", "agenda_item.status"})
+    verify_action(c, lambda: services.floor_give(actor=c.pm, item_id=c.item.pk), expect={"speaker.queue"})
+    verify_action(c, lambda: services.floor_end(actor=c.secretary, item_id=c.item.pk), expect={"speaker.queue"})
+    verify_action(c, lambda: services.agenda_item_set_status(actor=c.pm, item_id=c.item.pk, status="deferred"),
+                  expect={"agenda_item.status"})
+    verify_action(c, lambda: services.agenda_set_current(actor=c.pm, meeting_id=c.meeting.pk, item_id=None),
+                  expect={"agenda.current"})
+
+
+def test_it_converges_for_positions_and_the_consent_block(live):
+    c = live
+    second = services.agenda_item_add(actor=c.secretary, meeting=c.meeting, title="Báo cáo công tác tháng")
+    verify_action(c, lambda: services.position_set(actor=c.member, item_id=c.item.pk, value="object",
+                                                   note="Cần làm rõ Điều 3"), expect={"position.changed"})
+    verify_action(c, lambda: services.position_set(actor=c.member2, item_id=second.pk, value="no_objection"),
+                  expect={"position.changed"})
+    verify_action(c, lambda: services.position_set(actor=c.member, item_id=c.item.pk, value="wish_to_speak"),
+                  expect={"position.changed"})
+    services.meeting_start(actor=c.pm, meeting=c.meeting)
+    verify_action(c, lambda: services.consent_block_decide(actor=c.pm, meeting_id=c.meeting.pk, item_ids=[second.pk]),
+                  expect={"agenda_item.status"})
+
+
+def test_it_converges_for_attendance_participants_and_substitutes(live):
+    c = live
+    verify_action(c, lambda: services.attendance_set(actor=c.member, meeting=c.meeting, username=c.member.username,
+                                                     status="confirmed"), expect={"attendance.changed"})
+    verify_action(c, lambda: services.attendance_set(actor=c.secretary, meeting=c.meeting,
+                                                     username=c.member2.username, status="absent",
+                                                     reason="Công tác nước ngoài"), expect={"attendance.changed"})
+    deputy = UserFactory(username="deputy02", full_name="Trần Thị Phó")
+    verify_action(c, lambda: services.participant_add(actor=c.secretary, meeting=c.meeting, username="deputy02",
+                                                      role="substitute", substitute_for=c.member2.username),
+                  expect={"participant.added"})
+    verify_action(c, lambda: services.substitute_approve(actor=c.pm, meeting=c.meeting, username=deputy.username),
+                  expect={"participant.changed"})
+    UserFactory(username="guest2", full_name="Khách Mời Hai")
+    verify_action(c, lambda: services.participant_add(actor=c.secretary, meeting=c.meeting, username="guest2",
+                                                      role="observer"), expect={"participant.added"})
+    verify_action(c, lambda: services.participant_remove(actor=c.secretary, meeting=c.meeting, username="guest2"),
+                  expect={"participant.removed"})
+
+
+def test_it_converges_for_the_agenda_and_documents(live):
+    c = live
+    added = []
+    verify_action(c, lambda: added.append(services.agenda_item_add(actor=c.secretary, meeting=c.meeting,
+                                                                   title="Tờ trình dự án Luật")),
+                  expect={"agenda_item.added"})
+    verify_action(c, lambda: services.agenda_item_move(actor=c.secretary, item=added[0], position=1),
+                  expect={"agenda.reordered"})
+    for classification, recipients in (("public", []), ("internal", []), ("restricted", ["member02", "guest"])):
+        verify_action(c, lambda cl=classification, r=recipients: services.document_upload(
+            actor=c.secretary, item=added[0], title=f"Tài liệu {cl}", classification=cl,
+            upload=upload(data=make_pdf([f"Nội dung {cl}"])), recipients=r), expect={"document.published"})
+    verify_action(c, lambda: services.document_add_version(actor=c.secretary, document=c.restricted_doc,
+                                                           upload=upload(data=make_pdf(["Bản sửa đổi lần 2"])),
+                                                           note="Sửa Điều 2"), expect={"document.published"})
+    verify_action(c, lambda: services.document_set_recipients(actor=c.secretary, document=c.restricted_doc,
+                                                              recipients=["member02", "guest"]),
+                  expect={"document.published", "document.withdrawn"})
+
+
+def test_it_converges_through_the_whole_lifecycle(live):
+    c = live
+    verify_action(c, lambda: services.meeting_start(actor=c.secretary, meeting=c.meeting), expect={"meeting.status"})
+    verify_action(c, lambda: services.meeting_adjourn(actor=c.pm, meeting=c.meeting), expect={"meeting.status"})
+    verify_action(c, lambda: services.meeting_close(actor=c.secretary, meeting=c.meeting), expect={"meeting.status"})
