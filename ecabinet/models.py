@@ -27,7 +27,8 @@ class Ministry(models.Model):
 class User(AbstractUser):
     """An account. Session roles live on participants; these flags are the office-wide duties.
 
-    ``is_secretariat`` may create and prepare sessions; ``is_archivist`` may read closed sessions.
+    ``is_member`` is a member of the Government (written ballots go to them); ``is_secretariat`` may
+    create and prepare sessions and ballots; ``is_archivist`` may read closed sessions.
     ``is_superuser`` (IT administration) grants no access to session content: see
     ``meetings.permissions``.
     """
@@ -37,6 +38,8 @@ class User(AbstractUser):
     ministry = models.ForeignKey(
         Ministry, verbose_name=_("ministry"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    is_member = models.BooleanField(_("Government member"), default=False,
+                                    help_text=_("Asked for written opinions between sessions."))
     is_secretariat = models.BooleanField(_("secretariat"), default=False)
     is_archivist = models.BooleanField(_("archivist"), default=False)
 

@@ -1,1 +1,0 @@
-"""Motions, votes and written ballots arrive with the voting issue."""
