@@ -10,6 +10,7 @@ urlpatterns = [
     path("notifications/", ecabinet_views.notifications, name="notifications"),
     path("meetings/new/", views.meeting_create, name="meeting_create"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting_detail"),
+    path("meetings/<int:pk>/room/", views.meeting_room, name="meeting_room"),
     path("meetings/<int:pk>/prepare/", views.meeting_prepare, name="meeting_prepare"),
     path("meetings/<int:pk>/participants/", views.meeting_participants, name="meeting_participants"),
     path("meetings/<int:pk>/receipts/", views.meeting_receipts, name="meeting_receipts"),
@@ -28,4 +29,6 @@ urlpatterns = [
     path("documents/<int:pk>/compare/", views.document_compare, name="document_compare"),
     path("documents/<int:pk>/versions/", views.document_add_version, name="document_add_version"),
     path("documents/<int:pk>/recipients/", views.document_recipients, name="document_recipients"),
+    path("meetings/<int:pk>/positions/", views.meeting_positions, name="meeting_positions"),
+    path("meetings/<int:pk>/consent-block/", views.consent_block, name="meeting_consent_block"),
 ]

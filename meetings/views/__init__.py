@@ -3,12 +3,32 @@ reads come from ``meetings.selectors`` and permission questions from ``meetings.
 
 from .documents import document_add_version, document_compare, document_detail, document_file, document_recipients
 from .participants import meeting_participants, participant_add, participant_remove, substitute_approve
+from .positions import consent_block, meeting_positions
 from .prepare import agenda_item_add, agenda_item_move, document_upload, meeting_prepare
+from .room import meeting_room
 from .sessions import home, meeting_attendance, meeting_create, meeting_detail, meeting_receipts, meeting_transition
 
 __all__ = [
-    "agenda_item_add", "agenda_item_move", "document_add_version", "document_compare", "document_detail",
-    "document_file", "document_recipients", "document_upload", "home", "meeting_attendance", "meeting_create",
-    "meeting_detail", "meeting_participants", "meeting_prepare", "meeting_receipts", "meeting_transition",
-    "participant_add", "participant_remove", "substitute_approve",
+    "agenda_item_add",
+    "agenda_item_move",
+    "consent_block",
+    "document_add_version",
+    "document_compare",
+    "document_detail",
+    "document_file",
+    "document_recipients",
+    "document_upload",
+    "home",
+    "meeting_attendance",
+    "meeting_create",
+    "meeting_detail",
+    "meeting_participants",
+    "meeting_positions",
+    "meeting_prepare",
+    "meeting_receipts",
+    "meeting_room",
+    "meeting_transition",
+    "participant_add",
+    "participant_remove",
+    "substitute_approve",
 ]

@@ -2,15 +2,22 @@
 //
 // - One WebSocket, reconnected with exponential backoff and jitter; on reconnect it resumes with
 //   ?after_seq=<last applied seq>, so nothing is missed and nothing is applied twice.
-// - A visible connection state: "online", "reconnecting", "offline".
+// - A visible connection state: "connecting", "online", "reconnecting", "offline".
 // - An outbox in localStorage: every write (comment, request to speak, position…) is stored with its
 //   Idempotency-Key before it is sent, and re-sent after a failure or a reload until the server has
 //   answered. The server applies a key once, so a write is applied exactly once.
+//
+// Reads come only from the socket, writes go only through the outbox (HTTP): the socket accepts
+// nothing but "resume" and "ping".
 
 import { applyEvent, SeqTracker } from "./state.js";
 
 const PING_MS = 20000;
+// A socket that has said nothing (not even "pong") for this long is dead even if the browser has not
+// noticed: tablets that sleep or change access point leave half-open connections behind.
+const SILENCE_MS = 2 * PING_MS + 5000;
 const MAX_BACKOFF_MS = 15000;
+const CLOSE_FORBIDDEN = 4403;
 
 function csrfToken() {
   const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
@@ -22,22 +29,37 @@ function newKey() {
   return `${Date.now()}-${Math.random().toString(16).slice(2)}`;
 }
 
+// Answers that say "not now" rather than "never": the entry stays, in order, for the next flush.
+function retryLater(status, payload) {
+  if (status >= 500 || status === 408 || status === 429) return true;
+  if (status === 401) return true; // logged out: keep the write until the person logs in again
+  // Django's CSRF check (a cookie rotated by a login in another tab) is not a refusal of the write.
+  return status === 403 && Boolean(payload && /CSRF/i.test(String(payload.detail || "")));
+}
+
 export class Outbox {
-  constructor(storageKey, onResult) {
+  // onResult(entry, status, payload) after each answer; onChange() whenever the queue changes
+  // (also when another tab of the same person changes it).
+  constructor(storageKey, onResult, onChange) {
     this.storageKey = storageKey;
     this.onResult = onResult;
+    this.onChange = onChange || (() => {});
     this.sending = false;
+    this.again = false;
+    this.blocked = null; // the last "not now" answer, for the screen
+    window.addEventListener("storage", (event) => { if (event.key === this.storageKey) this.onChange(); });
   }
 
   items() {
     try { return JSON.parse(localStorage.getItem(this.storageKey) || "[]"); } catch { return []; }
   }
 
-  save(items) { localStorage.setItem(this.storageKey, JSON.stringify(items)); }
+  save(items) { localStorage.setItem(this.storageKey, JSON.stringify(items)); this.onChange(); }
 
   // Store first, then try to send: a write survives a dead network, a crash or a reload.
-  post(url, body, label) {
-    const entry = { key: newKey(), url, body, label: label || "", created: new Date().toISOString() };
+  // ``meta`` is kept with the entry for the screen (e.g. to show a comment waiting to be sent).
+  post(url, body, label, meta) {
+    const entry = { key: newKey(), url, body, label: label || "", meta: meta || null, created: new Date().toISOString() };
     this.save([...this.items(), entry]);
     this.flush();
     return entry.key;
@@ -46,30 +68,45 @@ export class Outbox {
   pending() { return this.items().length; }
 
   async flush() {
-    if (this.sending) return;
+    if (this.sending) { this.again = true; return; }
     this.sending = true;
     try {
-      for (const entry of this.items()) {
-        let response;
-        try {
-          response = await fetch(entry.url, {
-            method: "POST",
-            credentials: "same-origin",
-            headers: { "Content-Type": "application/json", "Idempotency-Key": entry.key, "X-CSRFToken": csrfToken() },
-            body: JSON.stringify(entry.body),
-          });
-        } catch {
-          break; // offline: keep this and the rest, in order, for the next flush
-        }
-        if (response.status >= 500 || response.status === 429) break;
-        let payload = null;
-        try { payload = await response.json(); } catch { payload = null; }
-        // 2xx: applied (or replayed). 4xx: refused for good; say why and drop it.
-        this.save(this.items().filter((item) => item.key !== entry.key));
-        if (this.onResult) this.onResult(entry, response.status, payload);
-      }
+      // Two tabs of one person share the queue: let one send at a time where the browser can say so
+      // (the Idempotency-Key makes a double send harmless anyway).
+      if (navigator.locks) await navigator.locks.request(this.storageKey, () => this.sendAll());
+      else await this.sendAll();
     } finally {
       this.sending = false;
+    }
+    if (this.again) { this.again = false; this.flush(); }
+  }
+
+  async sendAll() {
+    this.again = false;
+    for (const entry of this.items()) {
+      if (!this.items().some((item) => item.key === entry.key)) continue; // sent meanwhile by another tab
+      let response;
+      try {
+        response = await fetch(entry.url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "Idempotency-Key": entry.key, "X-CSRFToken": csrfToken() },
+          body: JSON.stringify(entry.body),
+        });
+      } catch {
+        return; // offline: keep this and the rest, in order, for the next flush
+      }
+      let payload = null;
+      try { payload = await response.json(); } catch { payload = null; }
+      if (retryLater(response.status, payload)) {
+        this.blocked = { status: response.status, payload };
+        if (this.onResult) this.onResult(entry, response.status, payload, { kept: true });
+        return;
+      }
+      this.blocked = null;
+      // 2xx: applied (or replayed). Other 4xx: refused for good; say why and drop it.
+      this.save(this.items().filter((item) => item.key !== entry.key));
+      if (this.onResult) this.onResult(entry, response.status, payload, { kept: false });
     }
   }
 }
@@ -84,11 +121,23 @@ export class Room {
     this.tracker = null;
     this.attempt = 0;
     this.socket = null;
+    this.connection = null;
     this.pingTimer = null;
+    this.retryTimer = null;
+    this.lastHeard = 0;
     this.closedByUs = false;
     this.forbidden = false;
+    this.connects = 0; // sockets opened so far (diagnostics, browser tests)
+    this.lastUrl = "";
     window.addEventListener("online", () => this.reconnectSoon(0));
-    window.addEventListener("offline", () => this.setConnection("offline"));
+    window.addEventListener("offline", () => this.dropSocket("offline"));
+    window.addEventListener("pagehide", () => { this.closedByUs = true; if (this.socket) this.socket.close(); });
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) { this.closedByUs = false; this.reconnectSoon(0); } // back from the page cache
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.checkAlive();
+    });
   }
 
   url() {
@@ -97,24 +146,51 @@ export class Room {
     return `${scheme}://${location.host}/ws/meetings/${this.meetingId}/${after}`;
   }
 
-  setConnection(state) { this.connection = state; this.onConnection(state); }
+  setConnection(state) {
+    if (state === this.connection) return;
+    this.connection = state;
+    this.onConnection(state);
+  }
+
+  isOpen() { return Boolean(this.socket && this.socket.readyState === WebSocket.OPEN); }
 
   connect() {
-    if (this.forbidden) return;
+    if (this.forbidden || this.closedByUs) return;
+    clearTimeout(this.retryTimer);
+    if (navigator.onLine === false) {
+      // No network at all: wait for the "online" event (and try now and then in case it never comes).
+      this.setConnection("offline");
+      this.retryTimer = setTimeout(() => this.connect(), MAX_BACKOFF_MS);
+      return;
+    }
     this.setConnection(this.attempt === 0 && !this.state ? "connecting" : "reconnecting");
-    const socket = new WebSocket(this.url());
+    // The server answers ?after_seq=N with the missed events and "resumed" (or a fresh snapshot):
+    // hold live events back until then, so they are applied after the replay, in order.
+    if (this.tracker) this.tracker.resuming = true;
+    this.lastUrl = this.url();
+    const socket = new WebSocket(this.lastUrl);
     this.socket = socket;
+    this.connects += 1;
     socket.onopen = () => {
+      if (this.socket !== socket) return;
       this.attempt = 0;
+      this.lastHeard = Date.now();
       this.setConnection("online");
       clearInterval(this.pingTimer);
-      this.pingTimer = setInterval(() => this.send({ type: "ping" }), PING_MS);
+      this.pingTimer = setInterval(() => this.ping(), PING_MS);
     };
-    socket.onmessage = (message) => this.handle(JSON.parse(message.data));
+    socket.onmessage = (message) => {
+      if (this.socket !== socket) return; // a socket we have given up on
+      this.lastHeard = Date.now();
+      let data;
+      try { data = JSON.parse(message.data); } catch { return; }
+      this.handle(data);
+    };
     socket.onclose = (event) => {
-      clearInterval(this.pingTimer);
       if (this.socket !== socket) return;
-      if (event.code === 4403) {
+      clearInterval(this.pingTimer);
+      this.socket = null;
+      if (event.code === CLOSE_FORBIDDEN) {
         this.forbidden = true;
         this.setConnection("offline");
         this.onError({ code: "forbidden", detail: "access" });
@@ -124,9 +200,29 @@ export class Room {
     };
   }
 
+  // Give up on the current socket at once (its close handshake may never finish) and reconnect.
+  dropSocket(state) {
+    const socket = this.socket;
+    this.socket = null;
+    clearInterval(this.pingTimer);
+    if (socket) { try { socket.close(); } catch { /* already closing */ } }
+    this.setConnection(state);
+    this.reconnectSoon();
+  }
+
+  ping() {
+    if (Date.now() - this.lastHeard > SILENCE_MS) { this.dropSocket("reconnecting"); return; }
+    this.send({ type: "ping" });
+  }
+
+  checkAlive() {
+    if (this.isOpen()) this.ping(); else this.reconnectSoon(0);
+  }
+
   reconnectSoon(delay) {
-    if (this.forbidden) return;
-    if (this.socket && this.socket.readyState === WebSocket.OPEN) return;
+    if (this.forbidden || this.closedByUs) return;
+    if (this.isOpen()) { this.setConnection("online"); return; }
+    if (this.socket && this.socket.readyState === WebSocket.CONNECTING) return; // already on its way
     this.setConnection(navigator.onLine === false ? "offline" : "reconnecting");
     const backoff = delay ?? Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
     this.attempt += 1;
@@ -135,7 +231,7 @@ export class Room {
   }
 
   send(message) {
-    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+    if (this.isOpen()) this.socket.send(JSON.stringify(message));
   }
 
   handle(message) {

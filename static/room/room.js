@@ -1,15 +1,39 @@
-// The live session room screen: renders the room state and sends writes through the outbox.
-// Strings go through Django's JavaScript catalogue (gettext), so the room speaks Vietnamese first.
+// The live session room screen (templates/meetings/room.html): draws the room state the socket keeps
+// (live.js + state.js) and sends every write through the outbox (HTTP API with an Idempotency-Key),
+// never through the socket.
+//
+// Strings go through Django's JavaScript catalogue (/jsi18n/, loaded before this module), so the room
+// speaks Vietnamese first; `makemessages -d djangojs` finds them because they are written as
+// gettext("…") and ngettext("…", "…", n).
 
 import { Outbox, Room } from "./live.js";
 
-const t = (s) => (window.gettext ? window.gettext(s) : s);
+const gettext = window.gettext || ((text) => text);
+const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+const interpolate = window.interpolate || ((format, args) => {
+  let i = 0;
+  return format.replace(/%s/g, () => String(args[i++]));
+});
+
+const API = "/api/v1/";
+const WRITABLE = ["published", "in_progress", "adjourned"]; // comments (services.room.COMMENTING_STATES)
+const QUEUE_OPEN = ["published", "in_progress"]; // speaking queue and positions
+const OPEN_ITEM = ["pending", "discussing"];
+
 const root = document.getElementById("room");
 const meetingId = Number(root.dataset.meetingId);
 const me = root.dataset.username;
+const lang = document.documentElement.lang || "vi";
+const byId = (id) => document.getElementById(id);
+
 let state = null;
 let selected = null; // the agenda item shown in the detail panel
-let follow = true; // follow the chair's "now discussing" until the reader picks an item
+let follow = true; // follow the chair's "now discussing" until the reader picks another item
+let lastCurrent; // the "now discussing" item at the last drawing: when the chair moves it, everyone follows
+const drafts = new Map(); // item id → { text, visibility }: a draft stays with the item it was written on
+let draftItem = null; // the item the composer is showing now
+
+// --- small DOM helpers -------------------------------------------------------------------------------
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -19,193 +43,476 @@ function el(tag, attrs = {}, ...children) {
     else if (key === "className") node.className = value;
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
 }
 
-const flash = document.getElementById("room-flash");
-function say(text, kind = "info") {
-  flash.textContent = text;
-  flash.dataset.kind = kind;
-  flash.hidden = !text;
+// Like replaceChildren, but skips null/false children (replaceChildren would write "null").
+function fill(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
 
-const outbox = new Outbox(`ecabinet.outbox.${meetingId}.${me}`, (entry, status, payload) => {
-  if (status >= 400) say(payload && payload.detail ? payload.detail : t("The change was refused."), "error");
-  renderPending();
-});
-
-function post(path, body, label) {
-  outbox.post(`/api/v1/${path}`, body || {}, label);
-  renderPending();
+function button(label, onclick, { className = "btn", key, disabled, pressed, action } = {}) {
+  return el("button", {
+    type: "button", className, onclick, disabled: Boolean(disabled), "data-key": key, "data-action": action,
+    "aria-pressed": pressed === undefined ? null : String(pressed),
+  }, label);
 }
 
-function renderPending() {
-  const pending = outbox.pending();
-  const badge = document.getElementById("room-pending");
-  badge.hidden = pending === 0;
-  badge.textContent = pending === 1 ? t("1 change waiting to be sent") : `${pending} ${t("changes waiting to be sent")}`;
-}
-
-const CONNECTION_TEXT = {
-  connecting: () => t("Connecting…"),
-  online: () => t("Online"),
-  reconnecting: () => t("Reconnecting…"),
-  offline: () => t("Offline — your changes are kept and sent when the connection returns"),
-};
-
-function setConnection(value) {
-  const badge = document.getElementById("room-connection");
-  badge.dataset.state = value;
-  badge.textContent = (CONNECTION_TEXT[value] || (() => value))();
-  if (value === "online") outbox.flush();
-}
-
-const role = () => (state && state.me ? state.me.role : null);
-const runs = () => ["chair", "secretary"].includes(role());
-const STATUS = () => ({
-  pending: t("Pending"), discussing: t("Under discussion"), decided: t("Decided"),
-  deferred: t("Deferred"), withdrawn: t("Withdrawn"),
-});
-const POSITIONS = () => ({ no_objection: t("No objection"), wish_to_speak: t("Wish to speak"), object: t("Object") });
-const VISIBILITY = () => ({ shared: t("Shared"), secretariat: t("To the secretariat"), private: t("Private note") });
+const clock = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
+function timeOf(iso) { return iso ? clock.format(new Date(iso)) : ""; }
 
 function elapsed(since) {
   const seconds = Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 1000));
   return `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
-function renderAgenda() {
-  const list = document.getElementById("room-agenda");
-  list.replaceChildren(...state.agenda.map((item) => el("li", {
-    className: `room-item${item.id === state.current_item ? " is-current" : ""}${item.id === selected ? " is-selected" : ""}`,
-    "data-item-id": item.id,
-  },
-  el("button", { type: "button", className: "room-item-button", onclick: () => { selected = item.id; follow = false; render(); } },
-    el("span", { className: "room-item-position" }, item.position),
-    el("span", { className: "room-item-title" }, item.title),
-    el("span", { className: `badge badge-${item.status}` }, STATUS()[item.status] || item.status),
-    item.id === state.current_item ? el("span", { className: "badge badge-now" }, t("Now discussing")) : null),
-  )));
+// --- messages ----------------------------------------------------------------------------------------
+
+const flash = byId("room-flash");
+let flashTimer = null;
+function say(text, kind = "info") {
+  clearTimeout(flashTimer);
+  flash.textContent = text || "";
+  flash.dataset.kind = kind;
+  flash.hidden = !text;
+  if (text && kind !== "error") flashTimer = setTimeout(() => { flash.hidden = true; }, 6000);
+}
+flash.addEventListener("click", () => { flash.hidden = true; });
+
+// --- writes: only through the outbox -----------------------------------------------------------------
+
+const outbox = new Outbox(`ecabinet.outbox.${meetingId}.${me}`, (entry, status, payload, { kept }) => {
+  if (kept && status === 401) say(gettext("You are logged out. Log in again to send your changes."), "error");
+  else if (kept && status >= 500) say(gettext("The server could not record your change; it will be sent again."), "error");
+  else if (!kept && status >= 400) say(payload && payload.detail ? payload.detail : gettext("The change was refused."), "error");
+}, () => { renderPending(); scheduleRender(); });
+
+function post(path, body, label, meta) {
+  outbox.post(`${API}${path}`, body || {}, label, meta);
 }
 
-function renderDetail() {
-  const panel = document.getElementById("room-detail");
-  const item = state.agenda.find((i) => i.id === selected);
-  if (!item) { panel.replaceChildren(el("p", { className: "muted" }, t("Choose an agenda item."))); return; }
-  const key = String(item.id);
-  const queue = state.speakers[key] || [];
-  const mine = queue.find((r) => r.username === me && ["waiting", "speaking"].includes(r.status));
-  const speaking = queue.find((r) => r.status === "speaking");
-  const waiting = queue.filter((r) => r.status === "waiting");
-  const comments = state.comments.filter((c) => c.agenda_item === item.id);
-  const myPosition = (state.positions[key] || {})[me];
-  const canPosition = ["chair", "member", "substitute"].includes(role());
-  const canSpeak = ["chair", "member", "substitute", "observer"].includes(role());
+function pendingWrites(kind, itemId) {
+  return outbox.items().filter((entry) => entry.meta && entry.meta.kind === kind && entry.meta.item === itemId);
+}
 
-  const chairControls = runs() && state.status === "in_progress" ? el("div", { className: "room-chair" },
-    el("button", { type: "button", className: "button", onclick: () => post(`meetings/${meetingId}/current-item/`, { item: item.id }) },
-      t("Discuss this item now")),
-    waiting.length ? el("button", { type: "button", className: "button button-primary", "data-action": "give-floor",
-      onclick: () => post(`agenda-items/${item.id}/floor/`, {}) }, t("Give the floor to the next speaker")) : null,
-    speaking ? el("button", { type: "button", className: "button", onclick: () => post(`agenda-items/${item.id}/floor/end/`, {}) },
-      t("End the turn")) : null) : null;
+function renderPending() {
+  const count = outbox.pending();
+  const badge = byId("room-pending");
+  badge.hidden = count === 0;
+  badge.dataset.count = String(count);
+  badge.textContent = interpolate(ngettext("%s change waiting to be sent", "%s changes waiting to be sent", count), [count]);
+}
 
-  panel.replaceChildren(
-    el("h2", {}, `${item.position}. ${item.title}`),
-    item.presenter_ministry ? el("p", { className: "muted" }, item.presenter_ministry) : null,
-    el("ul", { className: "room-documents" }, item.documents.map((doc) => el("li", {},
-      el("a", { className: "document-link", href: `/documents/${doc.id}/` }, doc.title),
-      el("span", { className: "muted" }, ` · v${doc.version}`)))),
-    chairControls,
-    el("section", { className: "room-speakers", "aria-live": "polite" },
-      el("h3", {}, t("Speakers")),
-      speaking ? el("p", { className: "room-speaking" }, `${t("Speaking")}: ${speaking.full_name} `,
-        el("span", { className: "room-timer", "data-since": speaking.floor_at }, elapsed(speaking.floor_at))) : null,
-      waiting.length ? el("ol", { id: "room-queue" }, waiting.map((r) => el("li", { "data-username": r.username }, r.full_name)))
-        : el("p", { className: "muted" }, t("Nobody is waiting to speak.")),
-      canSpeak && ["published", "in_progress"].includes(state.status) ? (mine && mine.status === "waiting"
-        ? el("button", { type: "button", className: "button", onclick: () => post(`agenda-items/${item.id}/speakers/withdraw/`, {}) }, t("Withdraw my request"))
-        : !mine ? el("button", { type: "button", className: "button button-primary", "data-action": "ask-to-speak",
-          onclick: () => post(`agenda-items/${item.id}/speakers/`, {}) }, t("Ask to speak")) : null) : null),
-    canPosition && ["published", "in_progress"].includes(state.status) && ["pending", "discussing"].includes(item.status)
-      ? el("section", { className: "room-position" }, el("h3", {}, t("My position")),
-        el("div", { className: "segmented", role: "group" }, Object.entries(POSITIONS()).map(([value, label]) => el("button", {
-          type: "button", className: `button${myPosition && myPosition.value === value ? " is-active" : ""}`,
-          "aria-pressed": myPosition && myPosition.value === value ? "true" : "false",
-          onclick: () => post(`agenda-items/${item.id}/position/`, { value }),
-        }, label)))) : null,
-    el("section", { className: "room-comments" },
-      el("h3", {}, t("Comments")),
-      el("ol", { id: "room-comment-list" }, comments.map((c) => el("li", {
-        className: `comment comment-${c.visibility}${c.deleted ? " is-deleted" : ""}`, "data-comment-id": c.id,
-      }, el("div", { className: "comment-head" }, el("strong", {}, c.author_name), " ",
-        el("span", { className: "badge" }, VISIBILITY()[c.visibility]), c.edited_at ? el("span", { className: "muted" }, ` · ${t("edited")}`) : null),
-      el("p", { className: "comment-text" }, c.deleted ? t("(comment deleted)") : c.text),
-      c.author === me && !c.deleted && state.status !== "closed" ? el("button", {
-        type: "button", className: "link-button", onclick: () => post(`comments/${c.id}/delete/`, {}),
-      }, t("Delete")) : null))),
-      state.status !== "closed" && state.status !== "draft" ? commentForm(item) : null),
+// --- connection --------------------------------------------------------------------------------------
+
+const CONNECTION_TEXT = {
+  connecting: () => gettext("Connecting…"),
+  online: () => gettext("Online"),
+  reconnecting: () => gettext("Reconnecting…"),
+  offline: () => gettext("Offline — your changes are kept and sent when the connection returns"),
+};
+
+function setConnection(value) {
+  const badge = byId("room-connection");
+  badge.dataset.state = value;
+  badge.textContent = (CONNECTION_TEXT[value] || (() => value))();
+  root.dataset.connection = value;
+  if (value === "online") outbox.flush();
+}
+
+// --- vocabulary --------------------------------------------------------------------------------------
+
+const role = () => (state && state.me ? state.me.role : null);
+const runs = () => ["chair", "secretary"].includes(role());
+const MEETING_STATUS = () => ({
+  draft: gettext("Draft"), published: gettext("Published"), in_progress: gettext("In progress"),
+  adjourned: gettext("Adjourned"), closed: gettext("Closed"),
+});
+const ITEM_STATUS = () => ({
+  pending: gettext("Pending"), discussing: gettext("Under discussion"), decided: gettext("Decided"),
+  deferred: gettext("Deferred"), withdrawn: gettext("Withdrawn"),
+});
+const POSITIONS = () => ({
+  no_objection: gettext("No objection"), wish_to_speak: gettext("Wish to speak"), object: gettext("Object"),
+});
+const VISIBILITY = () => ({
+  shared: gettext("Shared with the session"), secretariat: gettext("To the secretariat"), private: gettext("Private note"),
+});
+const VISIBILITY_HELP = () => ({
+  shared: gettext("Every participant of the session sees it."),
+  secretariat: gettext("Only you and the secretariat see it."),
+  private: gettext("A note for yourself: nobody else sees it."),
+});
+
+// "Now discussing" already says "under discussion": the status is shown only when it adds something.
+function statusBadge(item, current) {
+  if (current && item.status === "discussing") return null;
+  return el("span", { className: `badge badge--item badge--item-${item.status}` }, ITEM_STATUS()[item.status] || item.status);
+}
+
+// --- the agenda ----------------------------------------------------------------------------------------
+
+function pick(itemId) {
+  selected = itemId;
+  // Before the chair has taken up any item there is nothing to follow yet: reading ahead is fine.
+  follow = state.current_item === null || itemId === state.current_item;
+  render();
+  byId("room-detail").scrollIntoView({ block: "nearest" });
+}
+
+function renderAgenda() {
+  const list = byId("room-agenda");
+  list.replaceChildren(...state.agenda.map((item) => {
+    const current = item.id === state.current_item;
+    const waiting = (state.speakers[String(item.id)] || []).filter((r) => r.status === "waiting").length;
+    const comments = state.comments.filter((c) => c.agenda_item === item.id && !c.deleted).length;
+    return el("li", {
+      className: `room-item${current ? " is-current" : ""}${item.id === selected ? " is-selected" : ""}`,
+      "data-item-id": item.id, "aria-current": current ? "true" : null,
+    }, el("button", {
+      type: "button", className: "room-item__button", onclick: () => pick(item.id), "data-key": `item-${item.id}`,
+      "aria-pressed": String(item.id === selected),
+    },
+    el("span", { className: "room-item__num", "aria-hidden": "true" }, item.position),
+    el("span", { className: "room-item__body" },
+      el("span", { className: "room-item__title" }, item.title),
+      el("span", { className: "room-item__meta" },
+        current ? el("span", { className: "badge badge--now" }, gettext("Now discussing")) : null,
+        statusBadge(item, current),
+        waiting ? el("span", { className: "chip chip--speak" },
+          interpolate(ngettext("%s waiting to speak", "%s waiting to speak", waiting), [waiting])) : null,
+        comments ? el("span", { className: "chip" },
+          interpolate(ngettext("%s comment", "%s comments", comments), [comments])) : null))));
+  }));
+}
+
+// --- the selected item ---------------------------------------------------------------------------------
+
+function detailSections() {
+  const panel = byId("room-detail");
+  if (!byId("room-item-head")) {
+    panel.replaceChildren(
+      el("div", { id: "room-follow" }),
+      el("div", { id: "room-item-head", className: "room-card" }),
+      el("section", { id: "room-speakers", className: "room-card", "aria-labelledby": "room-speakers-title" }),
+      el("section", { id: "room-position", className: "room-card", "aria-labelledby": "room-position-title" }),
+      el("section", { id: "room-comments", className: "room-card", "aria-labelledby": "room-comments-title" },
+        el("h3", { id: "room-comments-title" }, gettext("Comments")),
+        el("ol", { id: "room-comment-list", className: "room-comments" }),
+        composer()),
+    );
+  }
+}
+
+function renderFollow(item) {
+  const box = byId("room-follow");
+  const current = state.agenda.find((i) => i.id === state.current_item);
+  if (!current || current.id === item.id) { box.replaceChildren(); return; }
+  box.replaceChildren(el("div", { className: "room-follow", role: "status" },
+    el("span", {}, el("span", { className: "badge badge--now" }, gettext("Now discussing")), " ",
+      `${current.position}. ${current.title}`),
+    button(gettext("Go to the item now discussed"), () => { follow = true; selected = current.id; render(); },
+      { className: "btn btn--small btn--primary", key: "follow", action: "follow" })));
+}
+
+function renderHead(item) {
+  const current = item.id === state.current_item;
+  const controls = [];
+  if (runs() && state.status === "in_progress" && !current) {
+    controls.push(button(gettext("Discuss this item now"),
+      () => post(`meetings/${meetingId}/current-item/`, { item: item.id }, item.title),
+      { className: "btn btn--primary", key: "discuss", action: "discuss" }));
+  }
+  if (runs() && QUEUE_OPEN.includes(state.status) && OPEN_ITEM.includes(item.status)) {
+    controls.push(
+      button(gettext("Mark as decided"), () => {
+        if (window.confirm(gettext("Mark this item as decided?"))) post(`agenda-items/${item.id}/status/`, { status: "decided" }, item.title);
+      }, { key: "decided", action: "decided" }),
+      button(gettext("Defer"), () => {
+        if (window.confirm(gettext("Defer this item?"))) post(`agenda-items/${item.id}/status/`, { status: "deferred" }, item.title);
+      }, { key: "deferred", action: "deferred" }));
+  }
+  fill(byId("room-item-head"),
+    el("div", { className: "room-item-head__badges" },
+      current ? el("span", { className: "badge badge--now" }, gettext("Now discussing")) : null,
+      statusBadge(item, current)),
+    el("h2", { id: "room-item-title" }, `${item.position}. ${item.title}`),
+    item.presenter_ministry || item.planned_minutes ? el("p", { className: "muted room-item-head__meta" },
+      item.presenter_ministry ? `${gettext("Presented by")} ${item.presenter_ministry}` : null,
+      item.presenter_ministry && item.planned_minutes ? " · " : null,
+      item.planned_minutes ? interpolate(ngettext("%s minute", "%s minutes", item.planned_minutes), [item.planned_minutes])
+        : null) : null,
+    item.documents.length
+      ? el("ul", { className: "doclist room-documents", "aria-label": gettext("Documents") }, item.documents.map((doc) => el("li", {},
+        el("a", { className: "document-link", href: `/documents/${doc.id}/` },
+          el("span", { className: "doc-icon", "aria-hidden": "true" }, "PDF"),
+          el("span", { className: "doc-title" }, doc.title)),
+        doc.version ? el("span", { className: "version" }, `v${doc.version}`) : null)))
+      : el("p", { className: "muted" }, gettext("No documents for you on this item.")),
+    controls.length ? el("div", { className: "btn-row room-controls" }, controls) : null,
   );
 }
 
-function commentForm(item) {
-  const text = el("textarea", { id: "room-comment-text", name: "text", rows: "3", maxlength: "10000", required: true,
-    "aria-label": t("Your comment") });
-  const visibility = el("select", { id: "room-comment-visibility", name: "visibility", "aria-label": t("Who sees it") },
-    Object.entries(VISIBILITY()).filter(([value]) => role() !== "observer" || value === "private")
-      .map(([value, label]) => el("option", { value }, label)));
-  return el("form", { className: "room-comment-form", onsubmit: (event) => {
-    event.preventDefault();
-    const value = text.value.trim();
-    if (!value) return;
-    post(`agenda-items/${item.id}/comments/`, { text: value, visibility: visibility.value }, value.slice(0, 40));
-    text.value = "";
-  } }, text, el("div", { className: "room-comment-actions" }, visibility,
-    el("button", { type: "submit", className: "button button-primary", id: "room-comment-send" }, t("Send"))));
+function renderSpeakers(item) {
+  const queue = state.speakers[String(item.id)] || [];
+  const speaking = queue.find((r) => r.status === "speaking");
+  const waiting = queue.filter((r) => r.status === "waiting");
+  const spoke = queue.filter((r) => r.status === "done").length;
+  const mine = queue.find((r) => r.username === me && ["waiting", "speaking"].includes(r.status));
+  const canSpeak = ["chair", "member", "substitute", "observer"].includes(role()) && QUEUE_OPEN.includes(state.status);
+  const chairRuns = runs() && state.status === "in_progress";
+  const sending = pendingWrites("speak", item.id).length > 0;
+
+  let mineControl = null;
+  if (sending) {
+    mineControl = button(gettext("Sending your request…"), null, { disabled: true, key: "ask" });
+  } else if (mine && mine.status === "speaking") {
+    mineControl = el("p", { className: "room-you-speak" }, gettext("You have the floor."));
+  } else if (mine) {
+    mineControl = button(gettext("Withdraw my request"),
+      () => post(`agenda-items/${item.id}/speakers/withdraw/`, {}, item.title, { kind: "speak", item: item.id }),
+      { key: "withdraw", action: "withdraw" });
+  } else if (canSpeak) {
+    mineControl = button(gettext("Ask to speak"),
+      () => post(`agenda-items/${item.id}/speakers/`, {}, item.title, { kind: "speak", item: item.id }),
+      { className: "btn btn--primary", key: "ask", action: "ask-to-speak" });
+  }
+
+  fill(byId("room-speakers"),
+    el("div", { className: "room-card__head" },
+      el("h3", { id: "room-speakers-title" }, gettext("Speakers")),
+      mineControl),
+    speaking ? el("div", { className: "room-speaking", "data-username": speaking.username },
+      el("span", { className: "room-speaking__label" }, gettext("Speaking")),
+      el("strong", {}, speaking.full_name),
+      el("span", { className: "room-timer", "data-since": speaking.floor_at, role: "timer",
+        "aria-label": gettext("Time speaking") }, elapsed(speaking.floor_at)),
+      chairRuns ? button(gettext("End the turn"), () => post(`agenda-items/${item.id}/floor/end/`, {}, item.title),
+        { className: "btn btn--small", key: "end-turn", action: "end-turn" }) : null) : null,
+    waiting.length
+      ? el("ol", { id: "room-queue", className: "room-queue", "aria-live": "polite" }, waiting.map((r) => el("li", {
+        "data-username": r.username, className: r.username === me ? "is-me" : null,
+      }, el("span", { className: "room-queue__name" }, r.full_name),
+      el("span", { className: "muted" }, timeOf(r.requested_at)),
+      chairRuns ? button(gettext("Give the floor"), () => post(`agenda-items/${item.id}/floor/`, { username: r.username }, item.title),
+        { className: "btn btn--small", key: `floor-${r.username}` }) : null)))
+      : el("p", { className: "muted m-0", id: "room-queue-empty" }, gettext("Nobody is waiting to speak.")),
+    chairRuns && waiting.length ? el("div", { className: "btn-row room-controls" },
+      button(gettext("Give the floor to the next speaker"), () => post(`agenda-items/${item.id}/floor/`, {}, item.title),
+        { className: "btn btn--primary", key: "give-floor", action: "give-floor" })) : null,
+    spoke ? el("p", { className: "muted m-0 room-spoke" },
+      interpolate(ngettext("%s person has spoken on this item.", "%s people have spoken on this item.", spoke), [spoke])) : null,
+  );
 }
 
+function renderPosition(item) {
+  const section = byId("room-position");
+  const canPosition = ["chair", "member", "substitute"].includes(role()) && QUEUE_OPEN.includes(state.status)
+    && OPEN_ITEM.includes(item.status);
+  const all = state.positions[String(item.id)] || {};
+  const summary = runs() || role() === "chair";
+  if (!canPosition && !summary) { section.hidden = true; section.replaceChildren(); return; }
+  section.hidden = false;
+  const sending = pendingWrites("position", item.id);
+  const mine = sending.length ? sending[sending.length - 1].meta.value : (all[me] || {}).value;
+  const counts = { no_objection: 0, wish_to_speak: 0, object: 0 };
+  for (const [username, position] of Object.entries(all)) if (username !== me || runs()) counts[position.value] += 1;
+  fill(section,
+    el("h3", { id: "room-position-title" }, canPosition ? gettext("My position") : gettext("Positions")),
+    canPosition ? el("div", { className: "segmented", role: "group", "aria-labelledby": "room-position-title" },
+      Object.entries(POSITIONS()).map(([value, label]) => button(label,
+        () => post(`agenda-items/${item.id}/position/`, { value }, item.title, { kind: "position", item: item.id, value }),
+        { className: `btn segmented__button segmented__button--${value}${mine === value ? " is-active" : ""}`,
+          key: `position-${value}`, pressed: mine === value, action: `position-${value}` }))) : null,
+    sending.length ? el("p", { className: "muted m-0" }, gettext("Waiting to be sent…")) : null,
+    summary ? el("p", { className: "room-position__summary m-0" },
+      Object.entries(POSITIONS()).map(([value, label]) => el("span", { className: `tally tally--${value}` },
+        `${label}: `, el("strong", {}, counts[value])))) : null,
+  );
+}
+
+function documentTitle(item, docId) {
+  const doc = item.documents.find((d) => d.id === docId);
+  return doc ? doc.title : gettext("a document");
+}
+
+function renderComments(item) {
+  const comments = state.comments.filter((c) => c.agenda_item === item.id);
+  // Once the server's comment has arrived over the socket (usually just before the HTTP answer), the
+  // outbox copy is not shown beside it.
+  const waiting = pendingWrites("comment", item.id).filter((entry) => !comments.some((c) => c.author === me
+    && c.id > entry.meta.after && c.text === entry.meta.text && c.visibility === entry.meta.visibility));
+  const canDelete = WRITABLE.includes(state.status);
+  fill(byId("room-comment-list"),
+    ...comments.map((c) => el("li", {
+      className: `comment comment--${c.visibility}${c.deleted ? " is-deleted" : ""}${c.author === me ? " is-mine" : ""}`,
+      "data-comment-id": c.id, "data-visibility": c.visibility,
+    },
+    el("div", { className: "comment__head" },
+      el("strong", {}, c.author_name || c.author),
+      el("span", { className: `badge badge--vis badge--vis-${c.visibility}` }, VISIBILITY()[c.visibility] || c.visibility),
+      el("time", { className: "muted", datetime: c.created_at }, timeOf(c.created_at)),
+      c.edited_at && !c.deleted ? el("span", { className: "muted" }, gettext("edited")) : null,
+      c.author === me && !c.deleted && canDelete ? button(gettext("Delete"), () => {
+        if (window.confirm(gettext("Delete this comment? It will be shown as deleted."))) {
+          post(`comments/${c.id}/delete/`, {}, c.text.slice(0, 40));
+        }
+      }, { className: "link-button comment__delete", key: `delete-${c.id}`, action: "delete-comment" }) : null),
+    c.document ? el("p", { className: "comment__ref muted" }, c.page
+      ? interpolate(gettext("On %s, page %s"), [documentTitle(item, c.document), c.page])
+      : interpolate(gettext("On %s"), [documentTitle(item, c.document)])) : null,
+    el("p", { className: "comment__text" }, c.deleted ? gettext("(comment deleted)") : c.text))),
+    ...waiting.map((entry) => el("li", { className: `comment comment--${entry.meta.visibility} is-mine is-pending`, "data-pending-key": entry.key },
+      el("div", { className: "comment__head" },
+        el("strong", {}, gettext("You")),
+        el("span", { className: `badge badge--vis badge--vis-${entry.meta.visibility}` }, VISIBILITY()[entry.meta.visibility]),
+        el("span", { className: "pending pending--inline" }, gettext("Waiting to be sent…"))),
+      el("p", { className: "comment__text" }, entry.meta.text))),
+  );
+  if (!comments.length && !waiting.length) {
+    byId("room-comment-list").append(el("li", { className: "muted room-comments__empty" }, gettext("No comments yet.")));
+  }
+}
+
+// The composer is built once and kept, so typing is never interrupted by a live update; its text and
+// the chosen visibility belong to the item it was opened on.
+function composer() {
+  const text = el("textarea", {
+    id: "room-comment-text", name: "text", rows: "3", maxlength: "10000", required: true,
+    "aria-label": gettext("Your comment"), placeholder: gettext("Write a comment…"),
+  });
+  const visibility = el("select", { id: "room-comment-visibility", name: "visibility", "aria-label": gettext("Who sees it") });
+  const help = el("p", { className: "muted room-composer__help", id: "room-comment-help" });
+  visibility.addEventListener("change", () => { help.textContent = VISIBILITY_HELP()[visibility.value] || ""; });
+  const form = el("form", { id: "room-composer", className: "room-composer", onsubmit: (event) => {
+    event.preventDefault();
+    const value = text.value.trim();
+    if (!value || draftItem === null) return;
+    const after = state.comments.reduce((max, c) => Math.max(max, c.id), 0);
+    post(`agenda-items/${draftItem}/comments/`, { text: value, visibility: visibility.value }, value.slice(0, 40),
+      { kind: "comment", item: draftItem, text: value, visibility: visibility.value, after });
+    text.value = "";
+    drafts.delete(draftItem);
+  } }, text,
+  el("div", { className: "room-composer__actions" }, visibility,
+    el("button", { type: "submit", className: "btn btn--primary", id: "room-comment-send" }, gettext("Send"))),
+  help);
+  return form;
+}
+
+function renderComposer(item) {
+  const form = byId("room-composer");
+  const text = byId("room-comment-text");
+  const visibility = byId("room-comment-visibility");
+  if (draftItem !== item.id) {
+    if (draftItem !== null) drafts.set(draftItem, { text: text.value, visibility: visibility.value });
+    const draft = drafts.get(item.id) || { text: "", visibility: "shared" };
+    draftItem = item.id;
+    text.value = draft.text;
+    visibility.dataset.wanted = draft.visibility;
+  }
+  // Observers may keep private notes only (services.room.comment_post).
+  const allowed = Object.entries(VISIBILITY()).filter(([value]) => role() !== "observer" || value === "private");
+  const wanted = visibility.dataset.wanted || visibility.value || "shared";
+  if (visibility.options.length !== allowed.length) {
+    visibility.replaceChildren(...allowed.map(([value, label]) => el("option", { value }, label)));
+  }
+  visibility.value = allowed.some(([value]) => value === wanted) ? wanted : allowed[0][0];
+  delete visibility.dataset.wanted;
+  byId("room-comment-help").textContent = VISIBILITY_HELP()[visibility.value] || "";
+  form.hidden = !(role() && WRITABLE.includes(state.status));
+}
+
+function renderDetail() {
+  const item = state.agenda.find((i) => i.id === selected);
+  if (!item) {
+    byId("room-detail").replaceChildren(el("p", { className: "muted" }, gettext("The agenda is empty.")));
+    draftItem = null;
+    return;
+  }
+  detailSections();
+  renderFollow(item);
+  renderHead(item);
+  renderSpeakers(item);
+  renderPosition(item);
+  renderComments(item);
+  renderComposer(item);
+}
+
+// --- presence (the secretariat) ---------------------------------------------------------------------------
+
 function renderPresence() {
-  const box = document.getElementById("room-presence");
-  if (!state.presence) { box.hidden = true; return; }
+  const box = byId("room-presence");
+  if (!state.presence) { box.hidden = true; box.replaceChildren(); return; }
   box.hidden = false;
   const online = new Set(state.presence);
-  box.replaceChildren(el("h3", {}, `${t("Connected now")}: ${online.size}/${state.participants.length}`),
-    el("ul", {}, state.participants.map((p) => el("li", { className: online.has(p.username) ? "is-online" : "is-offline",
-      "data-username": p.username }, p.full_name))));
+  const people = state.participants.filter((p) => p.username !== me);
+  const count = people.filter((p) => online.has(p.username)).length;
+  fill(box,
+    el("h2", { className: "room-side__title" }, `${gettext("Connected now")}: ${count}/${people.length}`),
+    el("ul", { className: "room-presence__list" }, people.map((p) => el("li", {
+      className: online.has(p.username) ? "is-online" : "is-offline", "data-username": p.username,
+    }, el("span", { className: "dot", "aria-hidden": "true" }),
+    el("span", {}, p.full_name),
+    el("span", { className: "sr-only" }, online.has(p.username) ? gettext("connected") : gettext("not connected"))))));
 }
+
+// --- drawing ---------------------------------------------------------------------------------------------
 
 function render() {
   if (!state) return;
-  if (follow && state.current_item) selected = state.current_item;
-  if (!state.agenda.some((i) => i.id === selected)) selected = state.current_item || (state.agenda[0] && state.agenda[0].id);
-  document.getElementById("room-status").textContent = ({
-    draft: t("Draft"), published: t("Published"), in_progress: t("In progress"), adjourned: t("Adjourned"), closed: t("Closed"),
-  })[state.status] || state.status;
-  const focused = document.activeElement && document.activeElement.id;
-  const draft = document.getElementById("room-comment-text");
-  const draftText = draft ? draft.value : "";
+  const typing = document.activeElement && document.activeElement.id === "room-comment-text"
+    && document.activeElement.value.trim() !== "";
+  // Every tablet follows "now discussing", except one whose owner is in the middle of a comment:
+  // that one gets a banner with a button instead of having the page move under their fingers.
+  if (state.current_item !== lastCurrent) { follow = true; lastCurrent = state.current_item; }
+  if (follow && state.current_item && !typing) selected = state.current_item;
+  if (!state.agenda.some((i) => i.id === selected)) {
+    selected = state.current_item || (state.agenda[0] && state.agenda[0].id) || null;
+  }
+  const status = byId("room-status");
+  status.textContent = MEETING_STATUS()[state.status] || state.status;
+  status.className = `badge badge--${state.status}`;
+  status.dataset.status = state.status;
+  const focusKey = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : null;
   renderAgenda();
   renderDetail();
   renderPresence();
-  const again = document.getElementById("room-comment-text");
-  if (again && draftText) again.value = draftText;
-  if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+  if (focusKey) {
+    const again = root.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+    if (again) again.focus({ preventScroll: true });
+  }
 }
 
-setInterval(() => document.querySelectorAll(".room-timer").forEach((node) => { node.textContent = elapsed(node.dataset.since); }), 1000);
+let renderQueued = false;
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  // One drawing per frame, however many events a replay brings.
+  requestAnimationFrame(() => { renderQueued = false; render(); });
+}
+
+setInterval(() => {
+  document.querySelectorAll(".room-timer").forEach((node) => { node.textContent = elapsed(node.dataset.since); });
+}, 1000);
 
 const room = new Room({
   meetingId,
-  onState: (newState) => { state = newState; render(); },
+  onState: (newState) => { state = newState; scheduleRender(); },
   onConnection: setConnection,
-  onError: (error) => say(error.code === "forbidden" ? t("You no longer have access to this session.") : error.detail, "error"),
+  onError: (error) => say(error.code === "forbidden" ? gettext("You no longer have access to this session.")
+    : error.detail, "error"),
 });
+byId("room-layout").hidden = false;
+byId("room-connection").hidden = false;
 window.ecabinetRoom = room; // for diagnostics and the browser tests
 window.ecabinetOutbox = outbox;
 renderPending();
 room.connect();
+// Writes left by an earlier visit (or kept while offline) are retried regularly, not only on reconnect:
+// the HTTP API may be reachable while the socket is not.
 setInterval(() => outbox.flush(), 5000);
