@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from .models import AuditEntry, AuditHead
 
-__all__ = ["GENESIS", "ChainProblem", "entry_hash", "record", "verify_chain"]
+__all__ = ["GENESIS", "ChainProblem", "entry_hash", "lock_head", "record", "verify_chain"]
 
 GENESIS = "0" * 64
 
@@ -67,6 +67,17 @@ def entry_hash(entry: AuditEntry) -> str:
             meeting_id=entry.meeting_id, data=entry.data, prev_hash=entry.prev_hash,
         )
     ).hexdigest()
+
+
+def lock_head() -> None:
+    """Take the chain's lock now, before any other row lock of the transaction.
+
+    Every write appends to the chain, so the head row is the first lock of every writing
+    transaction: a service that must lock another row first (a session, a motion) calls this
+    before it, and no two transactions can ever take their locks in opposite orders (which on
+    PostgreSQL is a deadlock and a failed request). Re-entrant within a transaction.
+    """
+    AuditHead.objects.select_for_update().get_or_create(id=1)
 
 
 def record(actor, action: str, target: models.Model | None = None, *, meeting_id: int | None = None,

@@ -52,6 +52,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self._send_snapshot()
         else:
             await self._replay(after, live=True)
+        if not self.tokens:
+            return  # access was withdrawn in the meantime: closed, not present
         await database_sync_to_async(room.presence_connected)(self.user, self.meeting_id, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
@@ -78,6 +80,11 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 return
             await self._replay(after, live=False)
         elif kind == "ping":
+            # The access doorbell (room.access) may be lost like any other: every heartbeat
+            # re-checks access too, so a removed participant is shut out within one ping at worst.
+            if await database_sync_to_async(room.audience_tokens)(self.user, self.meeting_id) is None:
+                await self._forbid()
+                return
             await database_sync_to_async(room.presence_seen)(self.channel_name)
             await self.send(text_data=json.dumps({"type": "pong", "seq": self.last_seq}))
         else:
@@ -96,10 +103,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         """Access may have changed: re-check, and close or re-join as the answer says."""
         tokens = await database_sync_to_async(room.audience_tokens)(self.user, self.meeting_id)
         if tokens is None:
-            await self._leave(self.tokens)
-            self.tokens = frozenset()
-            await database_sync_to_async(room.presence_disconnected)(self.user, self.meeting_id, self.channel_name)
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self._forbid()
             return
         if tokens != self.tokens:
             await self._leave(self.tokens - tokens)
@@ -117,10 +121,21 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         for token in tokens:
             await self.channel_layer.group_discard(realtime.group_name(self.meeting_id, token), self.channel_name)
 
+    async def _forbid(self) -> None:
+        """Access is gone: leave every group (no further event reaches the socket), forget the
+        presence, close with 4403."""
+        if self.tokens:
+            await self._leave(self.tokens)
+            self.tokens = frozenset()
+            await database_sync_to_async(room.presence_disconnected)(self.user, self.meeting_id, self.channel_name)
+        await self.close(code=CLOSE_FORBIDDEN)
+
     async def _send_snapshot(self) -> None:
         snapshot = await database_sync_to_async(room.snapshot_for)(self.user, self.meeting_id)
         if snapshot is None:
-            await self.close(code=CLOSE_FORBIDDEN)
+            # Closing alone left the socket in its groups, still forwarding events, and a socket
+            # refused while connecting was then recorded as present.
+            await self._forbid()
             return
         self.last_seq = max(self.last_seq, snapshot["seq"])
         await self.send(text_data=room.dumps(snapshot))
@@ -130,7 +145,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if replay is None:
             # Too far behind to replay: a fresh snapshot is cheaper and just as correct.
             await self._send_snapshot()
-            if not live:
+            if not live and self.tokens:
                 await self.send(text_data=json.dumps({"type": "resumed", "seq": self.last_seq}))
             return
         texts, head = replay

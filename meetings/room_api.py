@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -18,6 +19,12 @@ from . import events, permissions, room, services
 from .models import AgendaItem, Comment, Position
 from .services.room import MAX_COMMENT_LENGTH
 from .snapshot import comment_dict, snapshot, visible_comments
+
+
+def _plain(data: dict) -> dict:
+    """JSON types only, as the event log stores them. An answer given with an ``Idempotency-Key`` is
+    stored in a JSON column to be replayed; datetimes in it made every such write fail (500)."""
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False))
 
 
 def _valid(serializer_class, request) -> dict:
@@ -72,7 +79,7 @@ class CommentsView(APIView):
         comment = services.comment_post(actor=request.user, item_id=pk, text=data["text"],
                                              visibility=data["visibility"], document_id=data["document"],
                                              page=data["page"])
-        return Response(comment_dict(comment), status=201)
+        return Response(_plain(comment_dict(comment)), status=201)
 
 
 class CommentEditView(APIView):
@@ -80,14 +87,15 @@ class CommentEditView(APIView):
     @idempotent
     def post(self, request, pk: int):
         data = _valid(CommentEditIn, request)
-        return Response(comment_dict(services.comment_edit(actor=request.user, comment_id=pk, text=data["text"])))
+        comment = services.comment_edit(actor=request.user, comment_id=pk, text=data["text"])
+        return Response(_plain(comment_dict(comment)))
 
 
 class CommentDeleteView(APIView):
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Delete (leaves a tombstone)")
     @idempotent
     def post(self, request, pk: int):
-        return Response(comment_dict(services.comment_delete(actor=request.user, comment_id=pk)))
+        return Response(_plain(comment_dict(services.comment_delete(actor=request.user, comment_id=pk))))
 
 
 class SpeakersView(APIView):
@@ -112,7 +120,7 @@ class FloorView(APIView):
     def post(self, request, pk: int):
         data = _valid(FloorIn, request)
         speak = services.floor_give(actor=request.user, item_id=pk, username=data["username"] or None)
-        return Response({"id": speak.pk, "username": speak.user.username, "floor_at": speak.floor_at})
+        return Response(_plain({"id": speak.pk, "username": speak.user.username, "floor_at": speak.floor_at}))
 
 
 class FloorEndView(APIView):

@@ -1,6 +1,7 @@
 """API shapes for sessions and documents (DESIGN.md §5.2). Input serializers validate; services
 decide."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import AgendaItem, Document, Meeting, Participant
@@ -56,6 +57,12 @@ class DocumentSummarySerializer(serializers.ModelSerializer):
         return obj.read_state.is_updated
 
 
+class MotionSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.CharField(help_text="draft, open or closed")
+
+
 class AgendaItemSerializer(serializers.ModelSerializer):
     documents = DocumentSummarySerializer(source="visible_documents", many=True)
     presenter_ministry = serializers.CharField(source="presenter_ministry.name", allow_null=True, default=None)
@@ -66,9 +73,13 @@ class AgendaItemSerializer(serializers.ModelSerializer):
         fields = ["id", "position", "title", "description", "status", "presenter_ministry", "planned_minutes",
                   "documents", "motions"]
 
+    @extend_schema_field(MotionSummarySerializer(many=True))
     def get_motions(self, obj) -> list[dict]:
-        # Motions arrive with the voting capability (issue #4); the field is part of the contract.
-        return []
+        # ``selectors.agenda`` prefetches them (``motion_list``): no query per item.
+        motions = getattr(obj, "motion_list", None)
+        if motions is None:
+            motions = obj.motions.order_by("id")
+        return [{"id": m.pk, "title": m.title, "status": m.status} for m in motions]
 
 
 class MeetingDetailSerializer(serializers.ModelSerializer):

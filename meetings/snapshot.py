@@ -12,9 +12,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from voting.motion_state import motions_state, voting_rules
+
 from . import events
-from .models import Comment, Position, Presence, SpeakRequest
-from .permissions import MeetingAccess
+from .models import Comment, Document, Position, Presence, SpeakRequest
+from .permissions import MeetingAccess, documents_visible_to, recipients_by_document
 from .selectors import agenda, participants
 
 PRESENCE_TTL = timedelta(seconds=75)
@@ -49,13 +51,28 @@ def comment_dict(c: Comment) -> dict:
             "deleted": deleted}
 
 
-def comment_audience(c: Comment) -> list[str]:
-    author = f"u{c.author_id}"
-    if c.visibility == Comment.Visibility.SHARED:
+def document_audience(document, recipient_ids) -> list[str]:
+    """Who may read a document, as audience tokens (the rule of ``permissions.may_read``)."""
+    if document.classification == "public":
         return [events.ALL]
+    if document.classification == "internal":
+        return [events.INTERNAL]
+    return [events.SECRETARIAT, *(f"u{user_id}" for user_id in sorted(recipient_ids))]
+
+
+def comment_audience(c: Comment, recipient_ids=()) -> list[str]:
+    """Who hears of a comment: its author, plus the secretariat for a comment to the secretariat,
+    or — for a shared one — everyone; except that a comment on a document reaches only the readers
+    of that document (``recipient_ids``: its named recipients, for a restricted one). Whoever later
+    stops being a reader stops seeing the comments on it (see ``visible_comments``)."""
+    author = f"u{c.author_id}"
+    if c.visibility == Comment.Visibility.PRIVATE:
+        return [author]
     if c.visibility == Comment.Visibility.SECRETARIAT:
         return [events.SECRETARIAT, author]
-    return [author]
+    if c.document_id is None:
+        return [events.ALL]
+    return document_audience(c.document, recipient_ids)
 
 
 def speaker_dict(r: SpeakRequest) -> dict:
@@ -84,9 +101,14 @@ def online_usernames(meeting_id: int) -> list[str]:
 
 
 def visible_comments(access: MeetingAccess):
-    comments = Comment.objects.filter(agenda_item__meeting=access.meeting).select_related("author")
+    comments = Comment.objects.filter(agenda_item__meeting=access.meeting).select_related("author", "document")
     tokens = events.tokens_for(user_id=access.user.pk, role=access.role, archivist=access.is_archivist_reader)
-    return [c for c in comments.order_by("id") if set(comment_audience(c)) & tokens]
+    recipients = recipients_by_document(access.meeting)
+    readable = set(Document.objects.filter(documents_visible_to(access), agenda_item__meeting=access.meeting)
+                   .values_list("pk", flat=True))
+    return [c for c in comments.order_by("id")
+            if (c.document_id is None or c.document_id in readable)
+            and set(comment_audience(c, recipients.get(c.document_id, ()))) & tokens]
 
 
 def snapshot(access: MeetingAccess) -> dict:
@@ -115,6 +137,8 @@ def snapshot(access: MeetingAccess) -> dict:
         "comments": [comment_dict(c) for c in visible_comments(access)],
         "speakers": speakers,
         "positions": positions,
+        "voting_rules": voting_rules(meeting),
+        "motions": motions_state(access, [m for i in items for m in i.motion_list]),
     }
     if events.SECRETARIAT in tokens:
         state["presence"] = online_usernames(meeting.pk)

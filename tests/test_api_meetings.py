@@ -3,6 +3,7 @@ token authentication, the error format and the OpenAPI schema."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -418,13 +419,20 @@ def test_it_publishes_an_openapi_schema_listing_every_api_path(cast):
     assert response.status_code == 200
     schema = response.json()
     expected = set()
-    for pattern in urlpatterns:
-        route = str(pattern.pattern)
-        if route in ("schema/", "^.*$"):  # the schema itself, and the JSON 404 for unknown paths
-            continue
-        # drf-spectacular names a ``pk`` path parameter ``id``.
-        route = route.replace("<int:pk>", "{id}").replace("<str:username>", "{username}")
-        expected.add("/api/v1/" + route)
+
+    def walk(patterns, prefix: str = "") -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if hasattr(pattern, "url_patterns"):  # an include(): the app's own routes (voting.api_urls)
+                walk(pattern.url_patterns, route)
+                continue
+            if route in ("schema/", "^.*$"):  # the schema itself, and the JSON 404 for unknown paths
+                continue
+            # drf-spectacular names a ``pk`` path parameter ``id``; the others keep their names.
+            route = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{id}" if m[1] == "pk" else f"{{{m[1]}}}", route)
+            expected.add("/api/v1/" + route)
+
+    walk(urlpatterns)
     assert expected - set(schema["paths"]) == set()
     # The list page and a session of the list are two components, not one name for both.
     page = schema["paths"]["/api/v1/meetings/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]

@@ -163,8 +163,19 @@ def test_it_converges_for_the_agenda_and_documents(live):
     verify_action(c, lambda: services.document_add_version(actor=c.secretary, document=c.restricted_doc,
                                                            upload=upload(data=make_pdf(["Bản sửa đổi lần 2"])),
                                                            note="Sửa Điều 2"), expect={"document.published"})
+    verify_action(c, lambda: services.comment_post(actor=c.member, item_id=c.item.pk, text="Số liệu trang 1",
+                                                   document_id=c.restricted_doc.pk, page=1), expect={"comment.posted"})
+    verify_action(c, lambda: services.comment_post(actor=c.member, item_id=c.item.pk, text="Ghi chú riêng",
+                                                   visibility="private", document_id=c.restricted_doc.pk),
+                  expect={"comment.posted"})
+    # member01 loses the document (and the comments on it); member02 and the guest gain it with the
+    # shared comment but not member01's private note.
     verify_action(c, lambda: services.document_set_recipients(actor=c.secretary, document=c.restricted_doc,
                                                               recipients=["member02", "guest"]),
+                  expect={"document.published", "document.withdrawn"})
+    # Given back, member01 sees the shared comment and their own note again.
+    verify_action(c, lambda: services.document_set_recipients(actor=c.secretary, document=c.restricted_doc,
+                                                              recipients=["member01", "member02"]),
                   expect={"document.published", "document.withdrawn"})
 
 
@@ -173,3 +184,32 @@ def test_it_converges_through_the_whole_lifecycle(live):
     verify_action(c, lambda: services.meeting_start(actor=c.secretary, meeting=c.meeting), expect={"meeting.status"})
     verify_action(c, lambda: services.meeting_adjourn(actor=c.pm, meeting=c.meeting), expect={"meeting.status"})
     verify_action(c, lambda: services.meeting_close(actor=c.secretary, meeting=c.meeting), expect={"meeting.status"})
+
+
+# --- motions and votes (issue #4) ------------------------------------------------------------------
+
+def test_it_converges_for_motions_and_votes_named_and_secret(live):
+    from voting.services import motions
+
+    c = live
+    verify_action(c, lambda: motions.meeting_set_voting_rules(actor=c.pm, meeting=c.meeting, rule="vn-government",
+                                                              substitutes_may_vote=False, votes_may_change=True),
+                  expect={"meeting.voting_rules"})
+    services.meeting_start(actor=c.secretary, meeting=c.meeting)
+    for user in (c.pm, c.member, c.member2):
+        services.attendance_set(actor=c.secretary, meeting=c.meeting, username=user.username, status="present")
+    for method in ("named", "secret"):
+        put = []
+        verify_action(c, lambda m=method: put.append(motions.motion_create(
+            actor=c.secretary, item_id=c.item.pk, title=f"Nghị quyết ({m})", method=m)), expect={"motion.created"})
+        motion_id = put[0].pk
+        verify_action(c, lambda: motions.motion_open(actor=c.pm, motion_id=motion_id), expect={"motion.opened"})
+        verify_action(c, lambda: motions.vote_cast(actor=c.member, motion_id=motion_id, choice="yes"),
+                      expect={"vote.tally", "vote.mine"})
+        verify_action(c, lambda: motions.vote_cast(actor=c.pm, motion_id=motion_id, choice="no"),
+                      expect={"vote.tally", "vote.mine"})
+        if method == "named":  # the session lets named votes change before the close
+            verify_action(c, lambda: motions.vote_cast(actor=c.member, motion_id=motion_id, choice="abstain"),
+                          expect={"vote.tally", "vote.mine"})
+        verify_action(c, lambda: motions.motion_close(actor=c.secretary, motion_id=motion_id),
+                      expect={"motion.closed"})

@@ -8,19 +8,30 @@ fails, on SQLite the IMMEDIATE transaction waits for the writer lock; either way
 reads and returns the stored response. A key reused for a different request is refused (422).
 Only successful (2xx) responses are stored: a refused request may be corrected and retried.
 A key is remembered for ``IDEMPOTENCY_KEY_TTL_HOURS``.
+
+When the copies race, the view's own constraint may fire before the key's (a second vote is refused
+as ``already_voted`` while the first, with the same key, commits): a refusal is therefore answered
+with the first copy's response when that copy has committed meanwhile, as the contract says.
+
+A view may define ``idempotency_fingerprint(request)`` returning its own fingerprint (or None for
+the default), to keep something out of the stored record: the choice of a secret vote must not be
+stored next to its voter, not even hashed (three choices are quickly tried).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
+from ecabinet.errors import DomainError
 from ecabinet.models import IdempotencyRecord
 
 from .errors import error_response
@@ -64,6 +75,12 @@ def _stored(user, key: str) -> IdempotencyRecord | None:
     return record
 
 
+def _json_safe(data):
+    """The response body as the JSON column can store it (datetimes, decimals, UUIDs as strings):
+    what a replay returns is exactly what the first client read."""
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
         return error_response("idempotency_key_reused",
@@ -84,7 +101,8 @@ def idempotent(view_method):
                 return view_method(self, request, *args, **kwargs)
         if len(key) > MAX_KEY_LENGTH:
             return error_response("invalid_idempotency_key", "The Idempotency-Key is too long.", 400)
-        fingerprint = _fingerprint(request)
+        custom = getattr(self, "idempotency_fingerprint", None)
+        fingerprint = (custom(request) if custom else None) or _fingerprint(request)
         user = request.user
         existing = _stored(user, key)
         if existing is not None:
@@ -94,10 +112,17 @@ def idempotent(view_method):
                 response = view_method(self, request, *args, **kwargs)
                 if 200 <= response.status_code < 300:
                     IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint,
-                                                     status_code=response.status_code, response=response.data)
+                                                     status_code=response.status_code,
+                                                     response=_json_safe(response.data))
                 return response
         except IntegrityError:
             # A concurrent request with the same key committed first; its effect stands.
+            existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
+            if existing is None:
+                raise
+            return _replay(existing, fingerprint)
+        except DomainError:
+            # Refused — perhaps because a concurrent copy with this key has just done the work.
             existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
             if existing is None:
                 raise

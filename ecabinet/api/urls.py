@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from meetings import api as meetings_api
@@ -46,5 +46,6 @@ urlpatterns = [
     path("agenda-items/<int:pk>/position/", room_api.PositionView.as_view(), name="api_position"),
     path("comments/<int:pk>/edit/", room_api.CommentEditView.as_view(), name="api_comment_edit"),
     path("comments/<int:pk>/delete/", room_api.CommentDeleteView.as_view(), name="api_comment_delete"),
+    path("", include("voting.api_urls")),
     re_path(r"^.*$", UnknownPathView.as_view(), name="api_unknown_path"),
 ]

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ecabinet import audit
 from ecabinet.errors import InvalidState, ValidationFailed
 
 from ..models import Meeting
@@ -43,5 +44,7 @@ def user_by_username(username: str):
 def lock_meeting(meeting_id: int) -> None:
     """Serialise changes that read-then-write one session's rows (agenda positions, version
     numbers). On PostgreSQL the second writer waits for this row lock; SQLite ignores FOR UPDATE but
-    its IMMEDIATE transactions serialise writers anyway."""
+    its IMMEDIATE transactions serialise writers anyway. The audit head is locked first: see
+    ``ecabinet.audit.lock_head`` for why every transaction takes its locks in that order."""
+    audit.lock_head()
     Meeting.objects.select_for_update().only("pk").get(pk=meeting_id)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from guardian.shortcuts import assign_perm, remove_perm
@@ -17,9 +17,9 @@ from ecabinet import audit
 from ecabinet.errors import Conflict, NotFound, UploadRejected, ValidationFailed
 
 from .. import events, permissions
-from ..models import AgendaItem, Document, DocumentCopy, DocumentVersion, Meeting, ReadReceipt, version_path
+from ..models import AgendaItem, Comment, Document, DocumentCopy, DocumentVersion, Meeting, ReadReceipt, version_path
 from ..pdfcheck import inspect_pdf
-from ..snapshot import document_dict
+from ..snapshot import comment_dict, document_audience, document_dict
 from ._common import PREPARABLE, User, current_time, lock_meeting, require_state
 
 
@@ -82,18 +82,15 @@ def _store_version(*, actor, document: Document, data: bytes, facts, filename: s
     return version
 
 
-def _audience(document: Document, recipient_ids) -> list[str]:
-    """Who hears of a document: the readers of its classification (see ``permissions``)."""
-    if document.classification == Document.Classification.PUBLIC:
-        return [events.ALL]
-    if document.classification == Document.Classification.INTERNAL:
-        return [events.INTERNAL]
-    return [events.SECRETARIAT, *(f"u{user_id}" for user_id in recipient_ids)]
-
-
-def _publish(document: Document, audience: list[str]) -> None:
-    events.emit(document.agenda_item.meeting_id, "document.published",
-                {"item": document.agenda_item_id, "document": document_dict(document)}, audience)
+def _publish(document: Document, audience: list[str], *, comments_for: int | None = None) -> None:
+    """Tell the document's readers it is there (new, a new version, or newly theirs). Someone who
+    has just been given it (``comments_for``) also receives the comments on it they may now see:
+    the shared ones and their own."""
+    data = {"item": document.agenda_item_id, "document": document_dict(document)}
+    if comments_for is not None:
+        visible = document.comments.filter(Q(visibility=Comment.Visibility.SHARED) | Q(author_id=comments_for))
+        data["comments"] = [comment_dict(c) for c in visible.select_related("author").order_by("id")]
+    events.emit(document.agenda_item.meeting_id, "document.published", data, audience)
 
 
 def _set_recipients(*, actor, document: Document, users: list) -> None:
@@ -112,7 +109,8 @@ def _set_recipients(*, actor, document: Document, users: list) -> None:
                  data={"recipients": sorted(u.username for u in users)})
     gained, lost = wanted - current, current - wanted
     if gained:
-        _publish(document, [f"u{user_id}" for user_id in sorted(gained)])
+        for user_id in sorted(gained):
+            _publish(document, [f"u{user_id}"], comments_for=user_id)
     if lost:
         events.emit(document.agenda_item.meeting_id, "document.withdrawn", {"document": document.pk},
                     [f"u{user_id}" for user_id in sorted(lost)])
@@ -161,7 +159,7 @@ def document_upload(*, actor, item: AgendaItem, title: str, classification: str,
     if users:
         audit.record(actor, "permission.document_recipients", document, meeting_id=meeting.pk,
                      data={"recipients": sorted(u.username for u in users)})
-    _publish(document, _audience(document, [u.pk for u in users]))
+    _publish(document, document_audience(document, [u.pk for u in users]))
     return document
 
 
@@ -183,7 +181,7 @@ def document_add_version(*, actor, document: Document, upload, note: str = "") -
     audit.record(actor, "document.version_added", document, meeting_id=meeting.pk,
                  data={"version": version.number, "sha256": version.sha256, "pages": version.pages,
                        "note": version.note})
-    _publish(document, _audience(document, permissions.document_recipient_ids(document)))
+    _publish(document, document_audience(document, permissions.document_recipient_ids(document)))
     return version
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from .. import events
-from ..models import Presence
+from ..models import Meeting, Presence
 from ..snapshot import PRESENCE_TTL
 from ._common import current_time
 
@@ -18,7 +18,13 @@ def _emit_presence(meeting_id: int, username: str, online: bool) -> None:
     events.emit(meeting_id, "presence.changed", {"username": username, "online": online}, [events.SECRETARIAT])
 
 
-def _sweep(meeting_id: int) -> None:
+def _closed(meeting_id: int) -> bool:
+    """A closed session is immutable (DESIGN.md §3 principle 7): reading it (the archivist, a member
+    looking back) must not append presence events to its log, and nobody runs it any more."""
+    return Meeting.objects.filter(pk=meeting_id, status=Meeting.Status.CLOSED).exists()
+
+
+def _sweep(meeting_id: int, *, announce: bool = True) -> None:
     """Forget connections of crashed processes (no heartbeat within the TTL)."""
     stale = (Presence.objects.filter(meeting_id=meeting_id, seen_at__lt=current_time() - PRESENCE_TTL)
              .select_related("user"))
@@ -26,6 +32,8 @@ def _sweep(meeting_id: int) -> None:
     if not users:
         return
     stale.delete()
+    if not announce:
+        return
     for user_id, username in users.items():
         if not _fresh(meeting_id, user_id).exists():
             _emit_presence(meeting_id, username, False)
@@ -33,6 +41,9 @@ def _sweep(meeting_id: int) -> None:
 
 @transaction.atomic
 def presence_connect(*, user, meeting_id: int, channel_name: str) -> None:
+    if _closed(meeting_id):
+        _sweep(meeting_id, announce=False)
+        return
     _sweep(meeting_id)
     was_online = _fresh(meeting_id, user.pk).exists()
     now = current_time()
@@ -45,7 +56,7 @@ def presence_connect(*, user, meeting_id: int, channel_name: str) -> None:
 @transaction.atomic
 def presence_disconnect(*, user, meeting_id: int, channel_name: str) -> None:
     deleted, _ = Presence.objects.filter(channel_name=channel_name).delete()
-    if deleted and not _fresh(meeting_id, user.pk).exists():
+    if deleted and not _fresh(meeting_id, user.pk).exists() and not _closed(meeting_id):
         _emit_presence(meeting_id, user.username, False)
 
 

@@ -38,6 +38,7 @@ def _transition(*, actor, meeting: Meeting, source: tuple[str, ...], target: str
     access = permissions.meeting_access(actor, meeting.pk)
     access.require(access.can_run)
     now = current_time()
+    audit.lock_head()  # lock order: audit head, then the session row (see ecabinet.audit.lock_head)
     updated = Meeting.objects.filter(pk=meeting.pk, status__in=source).update(status=target, **{stamp: now})
     if not updated:
         meeting.refresh_from_db(fields=["status"])
@@ -80,6 +81,9 @@ def meeting_start(*, actor, meeting: Meeting) -> Meeting:
 
 @transaction.atomic
 def meeting_adjourn(*, actor, meeting: Meeting) -> Meeting:
+    """in_progress → adjourned; refused while a vote is open (it could then never be closed)."""
+    if meeting.agenda_items.filter(motions__status="open").exists():
+        raise InvalidState(_("Close the open vote before adjourning the session."), code="motion_open")
     return _transition(actor=actor, meeting=meeting, source=(S.IN_PROGRESS,), target=S.ADJOURNED,
                        stamp="adjourned_at")
 

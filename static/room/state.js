@@ -45,10 +45,14 @@ export function applyEvent(meeting, event) {
     case "document.published": {
       const item = findItem(meeting, d.item);
       if (item) upsert(item.documents, d.document, "id", byId);
+      // Newly given a document: the shared comments already made on it come along.
+      (d.comments || []).forEach((comment) => upsert(meeting.comments, comment, "id", byId));
       break;
     }
     case "document.withdrawn":
+      // No longer a reader: the document goes, and so do the comments made on it.
       meeting.agenda.forEach((item) => { item.documents = item.documents.filter((doc) => doc.id !== d.document); });
+      meeting.comments = meeting.comments.filter((comment) => comment.document !== d.document);
       break;
     case "comment.posted":
     case "comment.edited":
@@ -79,6 +83,28 @@ export function applyEvent(meeting, event) {
         if (d.online) online.add(d.username); else online.delete(d.username);
         meeting.presence = [...online].sort();
       }
+      break;
+    case "motion.created":
+    case "motion.opened":
+    case "motion.closed": {
+      // The motion as everyone sees it; the caller's own vote (my_vote) comes only by vote.mine.
+      meeting.motions = meeting.motions || [];
+      const existing = meeting.motions.find((m) => m.id === d.motion.id);
+      upsert(meeting.motions, { ...d.motion, my_vote: existing ? existing.my_vote : null }, "id", byId);
+      break;
+    }
+    case "vote.tally": {
+      const motion = (meeting.motions || []).find((m) => m.id === d.motion);
+      if (motion) { const { motion: _id, ...tally } = d; motion.tally = tally; }
+      break;
+    }
+    case "vote.mine": {
+      const motion = (meeting.motions || []).find((m) => m.id === d.motion);
+      if (motion) motion.my_vote = d.my_vote;
+      break;
+    }
+    case "meeting.voting_rules":
+      meeting.voting_rules = d.voting_rules;
       break;
     default:
       // Unknown kinds come from newer servers: ignore them rather than break the tablet.

@@ -9,7 +9,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from meetings.models import AgendaItem
@@ -63,7 +64,12 @@ class Motion(models.Model):
 
 
 class Vote(models.Model):
-    """That ``voter`` voted on ``motion`` — and, for a named vote, how."""
+    """That ``voter`` voted on ``motion`` — and, for a named vote, how.
+
+    One vote per voter, and one per member: a substitute's vote (``on_behalf_of``) is the member's
+    vote, so the member cannot vote as well. Both are database constraints, so they hold however
+    the requests race.
+    """
 
     motion = models.ForeignKey(Motion, on_delete=models.PROTECT, related_name="votes")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -79,6 +85,7 @@ class Vote(models.Model):
         ordering = ["motion", "id"]
         constraints = [
             models.UniqueConstraint(fields=["motion", "voter"], name="vote_once_per_voter"),
+            models.UniqueConstraint(F("motion"), Coalesce("on_behalf_of", "voter"), name="vote_once_per_member"),
             models.CheckConstraint(condition=Q(choice="") | Q(choice__in=["yes", "no", "abstain"]),
                                    name="vote_choice_valid"),
         ]

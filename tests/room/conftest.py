@@ -1,0 +1,29 @@
+"""Fixtures of the live-room tests (the cast itself is in ``tests/conftest.py``)."""
+
+from __future__ import annotations
+
+import pytest
+from channels.layers import channel_layers
+
+from ecabinet import realtime
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer(monkeypatch):
+    """Every test gets its own in-memory channel layer: groups joined by an earlier test's sockets
+    (and messages queued for them) must not leak into the next one."""
+    monkeypatch.setattr(channel_layers, "backends", {})
+
+
+@pytest.fixture
+def doorbells(monkeypatch) -> list[tuple[list[str], dict]]:
+    """Record every doorbell ``ecabinet.realtime`` rings (groups, message), and still ring it."""
+    rung: list[tuple[list[str], dict]] = []
+    original = realtime._send
+
+    def record(groups, message):
+        rung.append((list(groups), message))
+        original(groups, message)
+
+    monkeypatch.setattr(realtime, "_send", record)
+    return rung

@@ -1,0 +1,217 @@
+"""Driving the room socket (``/ws/meetings/<id>/``) from sync tests.
+
+A test builds its cast and headers synchronously, then runs one ``async`` scenario with ``run``.
+Inside the scenario, services are called with ``call`` (``database_sync_to_async``): the service
+runs on the test's thread and database connection, its ``on_commit`` broadcast rings the doorbell
+in the scenario's event loop, and the consumers pick it up there.
+
+Never let ``WebsocketCommunicator.receive_output`` time out in the middle of a scenario: a timeout
+cancels the application. ``Tablet.poll`` and ``Tablet.quiet`` wait without that side effect.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from http.cookies import SimpleCookie
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from ecabinet.asgi import application
+from meetings.models import Event
+
+ORIGIN = "http://127.0.0.1:8000"
+PASSWORD = "pw-for-tests"  # tests/factories.py
+
+call = database_sync_to_async
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    async_to_sync(scenario)()
+
+
+def token_headers(user, origin: str | None = ORIGIN) -> list[tuple[bytes, bytes]]:
+    token, _ = Token.objects.get_or_create(user=user)
+    headers = [(b"authorization", f"Token {token.key}".encode())]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    return headers
+
+
+def cookie_headers(user, origin: str | None = ORIGIN) -> list[tuple[bytes, bytes]]:
+    """Log in through the login machinery (as a browser does) and send the session cookie."""
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    cookies = SimpleCookie()
+    for name, morsel in client.cookies.items():
+        cookies[name] = morsel.value
+    headers = [(b"cookie", cookies.output(header="", sep=";").strip().encode())]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    return headers
+
+
+def ws_path(meeting_id: int, after_seq: int | str | None = None) -> str:
+    query = "" if after_seq is None else f"?after_seq={after_seq}"
+    return f"/ws/meetings/{meeting_id}/{query}"
+
+
+class Tablet:
+    """One socket to the room, with JSON helpers."""
+
+    def __init__(self, headers, meeting_id: int, after_seq: int | str | None = None) -> None:
+        self.comm = WebsocketCommunicator(application, ws_path(meeting_id, after_seq), headers=headers)
+        self.received: list[dict] = []
+
+    async def connect(self) -> tuple[bool, object]:
+        return await self.comm.connect(timeout=3)
+
+    async def open(self) -> Tablet:
+        connected, detail = await self.connect()
+        assert connected, f"refused with {detail}"
+        return self
+
+    async def recv(self, timeout: float = 3) -> dict:
+        message = json.loads(await self.comm.receive_from(timeout))
+        self.received.append(message)
+        return message
+
+    async def send(self, message: dict | str) -> None:
+        await self.comm.send_to(text_data=message if isinstance(message, str) else json.dumps(message))
+
+    async def quiet(self, timeout: float = 0.2) -> bool:
+        """True if nothing arrives within ``timeout`` seconds (the socket keeps running)."""
+        return await self.comm.receive_nothing(timeout=timeout, interval=0.005)
+
+    async def poll(self, timeout: float = 0.3) -> dict | None:
+        """The next message, or None if nothing arrives within ``timeout`` seconds."""
+        if await self.quiet(timeout):
+            return None
+        return await self.recv()
+
+    async def drain(self, timeout: float = 0.3) -> list[dict]:
+        """Every message until the socket has been quiet for ``timeout`` seconds."""
+        messages = []
+        while (message := await self.poll(timeout)) is not None:
+            messages.append(message)
+        return messages
+
+    async def until(self, done: Callable[[dict], bool], timeout: float = 3) -> list[dict]:
+        """Every message up to and including the first for which ``done`` is true."""
+        messages = []
+        while True:
+            messages.append(await self.recv(timeout))
+            if done(messages[-1]):
+                return messages
+
+    async def until_resumed(self, timeout: float = 3) -> list[dict]:
+        return await self.until(lambda m: m["type"] == "resumed", timeout)
+
+    async def closed_with(self, timeout: float = 1) -> int | None:
+        """Wait for the server to close the socket; the close code."""
+        output = await self.comm.receive_output(timeout)
+        assert output["type"] == "websocket.close", output
+        return output.get("code")
+
+    async def close(self) -> None:
+        await self.comm.disconnect()
+
+
+def visible_seqs(meeting_id: int, tokens, after: int = 0) -> list[int]:
+    """What the database says a holder of ``tokens`` may see after ``after``, in order."""
+    rows = Event.objects.filter(meeting_id=meeting_id, seq__gt=after).order_by("seq")
+    return [e.seq for e in rows if set(e.audience) & set(tokens)]
+
+
+def events_of(messages: list[dict]) -> list[dict]:
+    return [m for m in messages if m["type"] == "event"]
+
+
+class SeqTracker:
+    """``static/room/state.js`` ``SeqTracker``, line for line, so the tests follow the same rule as
+    the tablet: apply an event only when it is the next one; on a jump, buffer it and resume; on
+    ``resumed``, apply the buffer up to the head."""
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+        self.buffer: dict[int, dict] = {}
+        self.resuming = False
+
+    def accept(self, event: dict) -> tuple[list[dict], bool]:
+        if event["seq"] <= self.seq:
+            return [], False
+        if event["seq"] == self.seq + 1 and not self.resuming:
+            self.seq = event["seq"]
+            return [event, *self.drain()], False
+        if self.resuming:
+            self.buffer[event["seq"]] = event
+            return [], False
+        self.buffer[event["seq"]] = event
+        self.resuming = True
+        return [], True
+
+    def resumed(self, head: int) -> tuple[list[dict], bool]:
+        apply = []
+        for seq in sorted(self.buffer):
+            if self.seq < seq <= head:
+                apply.append(self.buffer.pop(seq))
+                self.seq = seq
+            elif seq <= self.seq:
+                del self.buffer[seq]
+        self.seq = max(self.seq, head)
+        self.resuming = False
+        more = self.drain()
+        if self.buffer:
+            self.resuming = True
+        return [*apply, *more], bool(self.buffer)
+
+    def drain(self) -> list[dict]:
+        out = []
+        while self.seq + 1 in self.buffer:
+            self.seq += 1
+            out.append(self.buffer.pop(self.seq))
+        for seq in [s for s in self.buffer if s <= self.seq]:
+            del self.buffer[seq]
+        return out
+
+
+class ProtocolClient:
+    """A tablet that follows §5.3 exactly as ``static/room/live.js`` does: start from the snapshot,
+    apply events through the ``SeqTracker``, send ``resume`` on a jump."""
+
+    def __init__(self, tablet: Tablet) -> None:
+        self.tablet = tablet
+        self.tracker: SeqTracker | None = None
+        self.snapshot_seq: int | None = None
+        self.applied: list[int] = []
+        self.resumes_sent = 0
+
+    async def handle(self, message: dict) -> None:
+        kind = message["type"]
+        if kind == "snapshot":
+            self.tracker = SeqTracker(message["seq"])
+            self.snapshot_seq = message["seq"]
+            self.applied = []
+        elif kind == "event":
+            apply, resume = self.tracker.accept(message)
+            await self._apply(apply, resume)
+        elif kind == "resumed":
+            apply, resume = self.tracker.resumed(message["seq"])
+            await self._apply(apply, resume)
+        else:
+            raise AssertionError(f"unexpected message {message}")
+
+    async def _apply(self, events: list[dict], resume: bool) -> None:
+        self.applied.extend(e["seq"] for e in events)
+        if resume:
+            self.resumes_sent += 1
+            await self.tablet.send({"type": "resume", "after_seq": self.tracker.seq})
+
+    async def pump(self, timeout: float = 0.3) -> None:
+        """Handle messages until the socket has been quiet for ``timeout`` seconds."""
+        while (message := await self.tablet.poll(timeout)) is not None:
+            await self.handle(message)
