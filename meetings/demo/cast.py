@@ -57,6 +57,11 @@ class Account:
     is_archivist: bool = False
     is_superuser: bool = False
 
+    @property
+    def is_member(self) -> bool:
+        """A member of the Government (asked for written opinions): the Prime Minister and member01…26."""
+        return self.username == "pm" or self.username.startswith("member")
+
 
 _DEPUTY = "Phó Thủ tướng Chính phủ"
 

@@ -5,7 +5,8 @@ missing: an existing row is never touched, so a second run changes nothing. Ever
 session — participants, agenda, documents, versions, state changes, attendance — goes through
 ``meetings.services``, exactly as the screens and the API do, so the demo also leaves a true audit
 trail. The sessions are loaded in one transaction, and only when the demo secretary has created
-none: the demo is loaded entirely or not at all.
+none: the demo is loaded entirely or not at all. The written ballots (``ballots``) follow the same
+rule on their own, so an installation seeded before ballots existed gets them on the next run.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from django.utils import timezone
 from ecabinet.models import Ministry
 from meetings import services
 from meetings.models import Meeting, Participant
+from voting.models import Ballot
 
+from .ballots import build_ballots, load_ballots
 from .cast import ACCOUNTS, DEMO_PASSWORD, MEMBERS, MINISTRIES, email_for
 from .pdf import render_pdf
 from .plan import LOCATION, Draft, SessionSpec, build_plan
@@ -37,6 +40,7 @@ class SeedReport:
     ministries_created: int = 0
     accounts_created: list[str] = field(default_factory=list)
     sessions_created: list[Meeting] = field(default_factory=list)
+    ballots_created: list[Ballot] = field(default_factory=list)
     pdfs_rendered: int = 0
 
 
@@ -55,7 +59,8 @@ def _ensure_accounts(ministries: dict[str, Ministry]) -> tuple[dict[str, object]
     password = make_password(DEMO_PASSWORD)
     missing = [
         User(username=a.username, full_name=a.full_name, position=a.position, ministry=ministries[a.ministry],
-             email=email_for(a.username), is_secretariat=a.is_secretariat, is_archivist=a.is_archivist,
+             email=email_for(a.username), is_member=a.is_member, is_secretariat=a.is_secretariat,
+             is_archivist=a.is_archivist,
              is_superuser=a.is_superuser, is_staff=a.is_superuser, password=password)
         for a in ACCOUNTS if a.username not in existing
     ]
@@ -141,18 +146,28 @@ def seed(*, now=None) -> SeedReport:
     with transaction.atomic():
         ministries, report.ministries_created = _ensure_ministries()
         users, report.accounts_created = _ensure_accounts(ministries)
-    if Meeting.objects.filter(created_by=users["secretary"]).exists():
+    with_sessions = not Meeting.objects.filter(created_by=users["secretary"]).exists()
+    with_ballots = not Ballot.objects.filter(created_by=users["secretary"]).exists()
+    if not (with_sessions or with_ballots):
         return report
 
-    specs = build_plan(timezone.localtime(now or timezone.now()))
+    local_now = timezone.localtime(now or timezone.now())
+    specs = build_plan(local_now)
+    ballot_specs = build_ballots(local_now, specs) if with_ballots else ()
     drafts = _Drafts()
-    for draft in _all_drafts(specs):  # before the transaction: rendering takes a few seconds
+    wanted = list(_all_drafts(specs)) if with_sessions else []
+    wanted += [draft for spec in ballot_specs for _title, draft in spec.documents]
+    for draft in wanted:  # before the transaction: rendering takes a few seconds
         drafts.render(draft)
     report.pdfs_rendered = len(drafts.cache)
     # Publishing notifies every invitee in the app and by e-mail. The demo's invitations are not
     # mailed: with the default console backend they would print some sixty e-mails, and with SMTP
     # they would go to addresses that do not exist.
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
-        for spec in specs:
-            report.sessions_created.append(_load_session(spec, users=users, ministries=ministries, drafts=drafts))
+        if with_sessions:
+            for spec in specs:
+                report.sessions_created.append(_load_session(spec, users=users, ministries=ministries,
+                                                             drafts=drafts))
+        if with_ballots:
+            report.ballots_created = load_ballots(ballot_specs, users=users, upload=drafts.upload)
     return report

@@ -12,7 +12,8 @@ from meetings.demo.seed import seed
 class Command(BaseCommand):
     help = (
         "Load the demo Government: ministries, accounts (pm, member01…member26, secretary, archivist, guest, "
-        f"outsider, admin; password {DEMO_PASSWORD}) and three sessions with generated Vietnamese drafts. "
+        f"outsider, admin; password {DEMO_PASSWORD}), three sessions with generated Vietnamese drafts and two "
+        "written ballots. "
         "Running it again changes nothing."
     )
 
@@ -27,13 +28,17 @@ class Command(BaseCommand):
         started = time.monotonic()
         report = seed()
         elapsed = time.monotonic() - started
-        if not (report.ministries_created or report.accounts_created or report.sessions_created):
+        if not (report.ministries_created or report.accounts_created or report.sessions_created
+                or report.ballots_created):
             self.stdout.write("seed_demo: the demo is already loaded; nothing changed.")
             return
         self.stdout.write(f"seed_demo: {report.ministries_created} ministries, "
-                          f"{len(report.accounts_created)} accounts, {len(report.sessions_created)} sessions "
+                          f"{len(report.accounts_created)} accounts, {len(report.sessions_created)} sessions, "
+                          f"{len(report.ballots_created)} written ballots "
                           f"({report.pdfs_rendered} PDFs rendered) in {elapsed:.1f} s.")
         for meeting in report.sessions_created:
             self.stdout.write(f"  #{meeting.pk} [{meeting.status}] {meeting.title}")
+        for ballot in report.ballots_created:
+            self.stdout.write(f"  ballot #{ballot.pk} [{ballot.status}] {ballot.title}")
         if report.accounts_created:
             self.stdout.write(f"  password of every demo account: {DEMO_PASSWORD}")

@@ -1,0 +1,119 @@
+"""Who may see and do what with a written opinion ballot: the one place that answers it.
+
+Rules (issue #4 §6, DESIGN.md §2):
+
+* The secretariat (``is_secretariat``) sees every ballot in every state and is the only one that
+  prepares, issues and closes them.
+* A recipient sees a ballot from the moment it is issued (never its draft) and answers it while it
+  is open.
+* A ballot is *closed* when its status says so or when its deadline has passed: it closes by itself
+  at the deadline, whether or not the scheduler (``ballot_reminders``) has recorded it yet. The
+  caller passes the clock reading (``now``), so this module has no clock of its own.
+* Archivists read closed ballots (the drafts, the answers, the summary) and nothing else.
+* The administrator (``is_superuser``) has no access by virtue of that flag; like everyone else they
+  see a ballot only as one of its recipients. This module therefore never calls ``user.has_perm()``.
+* Recipients see the summary (everyone's answers) only once the ballot is closed, so that no member
+  answers under the influence of the others' answers; the secretariat sees it all along.
+* Whoever may not see a ballot gets the same ``NotFound`` as for one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from ecabinet.errors import Forbidden, NotFound
+
+from .models import Ballot, BallotRecipient
+
+__all__ = ["BallotAccess", "ballot_access", "ballots_visible_to", "closed_filter", "is_closed"]
+
+B = Ballot.Status
+
+
+def is_closed(ballot: Ballot, now: datetime) -> bool:
+    """Closed for answers: recorded as closed, or open with its deadline passed."""
+    return ballot.status == B.CLOSED or (ballot.status == B.OPEN and ballot.deadline <= now)
+
+
+def closed_filter(now: datetime) -> Q:
+    """``is_closed`` as a filter on ``Ballot``."""
+    return Q(status=B.CLOSED) | Q(status=B.OPEN, deadline__lte=now)
+
+
+def _active(user) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def ballots_visible_to(user, now: datetime) -> QuerySet[Ballot]:
+    """Ballots the user may open, as one query."""
+    if not _active(user):
+        return Ballot.objects.none()
+    if user.is_secretariat:
+        return Ballot.objects.all()
+    mine = Exists(BallotRecipient.objects.filter(ballot=OuterRef("pk"), user=user))
+    visible = mine & ~Q(status=B.DRAFT)
+    if user.is_archivist:
+        visible |= closed_filter(now)
+    return Ballot.objects.filter(visible)
+
+
+@dataclass(frozen=True)
+class BallotAccess:
+    """What one user may do with one ballot, worked out once per request."""
+
+    user: object
+    ballot: Ballot
+    is_recipient: bool
+    now: datetime
+
+    @property
+    def is_closed(self) -> bool:
+        return is_closed(self.ballot, self.now)
+
+    @property
+    def can_manage(self) -> bool:
+        return bool(self.user.is_secretariat)
+
+    @property
+    def can_view(self) -> bool:
+        if self.can_manage:
+            return True
+        if self.is_recipient and self.ballot.status != B.DRAFT:
+            return True
+        return bool(self.user.is_archivist and self.is_closed)
+
+    @property
+    def can_answer(self) -> bool:
+        """Recipients answer while the ballot is open and its deadline is ahead."""
+        return self.is_recipient and self.ballot.status == B.OPEN and not self.is_closed
+
+    @property
+    def can_edit(self) -> bool:
+        """Questions, drafts, recipients and details change only before the ballot is issued."""
+        return self.can_manage and self.ballot.status == B.DRAFT
+
+    @property
+    def sees_summary(self) -> bool:
+        return self.can_manage or (self.is_closed and self.can_view)
+
+    def require(self, allowed: bool) -> None:
+        if not allowed:
+            raise Forbidden()
+
+
+def ballot_access(user, ballot: Ballot | int, now: datetime) -> BallotAccess:
+    """The caller's access to a ballot, or ``NotFound`` if they may not see it at all."""
+    if not _active(user):
+        raise NotFound()
+    if not isinstance(ballot, Ballot):
+        ballot = Ballot.objects.filter(pk=ballot).first()
+        if ballot is None:
+            raise NotFound()
+    is_recipient = BallotRecipient.objects.filter(ballot=ballot, user=user).exists()
+    access = BallotAccess(user=user, ballot=ballot, is_recipient=is_recipient, now=now)
+    if not access.can_view:
+        raise NotFound()
+    return access

@@ -1,0 +1,201 @@
+"""API v1 for written opinion ballots (issue #4 §6), mounted under ``/api/v1/`` by ``voting.api_urls``.
+
+Views parse input, call one service, and shape the answer; failures are domain exceptions, turned
+into ``{"code", "detail"}`` by ``ecabinet.api.errors``. Every POST is ``@idempotent``. A ballot the
+caller may not see answers 404, exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.urls import path, reverse
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ecabinet.api.idempotency import idempotent
+from ecabinet.errors import ValidationFailed
+
+from .ballot_access import ballot_access
+from .ballot_downloads import ballot_document_response, pdf_response
+from .ballot_serializers import (
+    AnswersInSerializer,
+    BallotCreateSerializer,
+    BallotDetailSerializer,
+    BallotDocumentOutSerializer,
+    BallotDocumentUploadSerializer,
+    BallotRecipientsSerializer,
+    BallotRowSerializer,
+    MyAnswersSerializer,
+    QuestionCreateSerializer,
+    QuestionOutSerializer,
+    ballot_detail,
+    ballot_rows,
+    my_answers,
+)
+from .ballot_summary import summarize
+from .pdf import render_summary_pdf
+from .services import ballot_closing
+from .services import ballots as services
+
+TAG = ["ballots"]
+BallotList = inline_serializer("BallotListPage", {"results": BallotRowSerializer(many=True)})
+RecipientsOut = inline_serializer("BallotRecipientsOut", {"recipients": serializers.ListField(
+    child=serializers.CharField())})
+PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _detail(request, pk: int) -> dict:
+    return ballot_detail(ballot_access(request.user, pk, services.current_time()))
+
+
+class BallotListView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_list", responses=BallotList,
+                   summary="Ballots I may open: mine as a recipient; all for the secretariat; closed ones "
+                           "for archivists")
+    def get(self, request):
+        ballots = services.ballots_list(actor=request.user)
+        return Response({"results": ballot_rows(ballots, request.user, services.current_time())})
+
+    @extend_schema(tags=TAG, operation_id="ballots_create", request=BallotCreateSerializer,
+                   responses={201: BallotDetailSerializer},
+                   summary="Create a draft ballot (secretariat); addressed to every active member until changed")
+    @idempotent
+    def post(self, request):
+        data = _valid(BallotCreateSerializer, request)
+        ballot = services.ballot_create(actor=request.user, **data)
+        return Response(_detail(request, ballot.pk), status=201)
+
+
+class BallotDetailView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_retrieve", responses=BallotDetailSerializer,
+                   summary="A ballot: questions, drafts, my answers with their history; recipients for the "
+                           "secretariat")
+    def get(self, request, pk: int):
+        access = services.ballot_view(actor=request.user, ballot_id=pk, what="api")
+        return Response(ballot_detail(access))
+
+
+class QuestionsView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_questions_create", request=QuestionCreateSerializer,
+                   responses={201: QuestionOutSerializer}, summary="Add a question to a draft ballot (secretariat)")
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(QuestionCreateSerializer, request)
+        question = services.ballot_question_add(actor=request.user, ballot=pk, text=data["text"])
+        return Response({"id": question.pk, "position": question.position, "text": question.text}, status=201)
+
+
+class DocumentsView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_documents_create",
+                   request={"multipart/form-data": BallotDocumentUploadSerializer},
+                   responses={201: BallotDocumentOutSerializer},
+                   summary="Attach a PDF draft to a draft ballot (secretariat); checked like session documents")
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(BallotDocumentUploadSerializer, request)
+        document = services.ballot_document_add(actor=request.user, ballot=pk, title=data["title"],
+                                                 upload=data["file"])
+        return Response({"id": document.pk, "title": document.title, "sha256": document.sha256,
+                         "pages": document.pages, "size": document.size,
+                         "download_url": reverse("api_ballot_document_download", args=[pk, document.pk])}, status=201)
+
+
+class RecipientsView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_recipients_set", request=BallotRecipientsSerializer,
+                   responses=RecipientsOut, summary="Replace the recipients of a draft ballot (secretariat)")
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(BallotRecipientsSerializer, request)
+        users = services.ballot_recipients_set(actor=request.user, ballot=pk, usernames=data["recipients"])
+        return Response({"recipients": [u.username for u in users]})
+
+
+class IssueView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_issue", request=None, responses=BallotDetailSerializer,
+                   summary="Issue a draft ballot: notifies every recipient in the app and by e-mail")
+    @idempotent
+    def post(self, request, pk: int):
+        services.ballot_issue(actor=request.user, ballot=pk)
+        return Response(_detail(request, pk))
+
+
+class CloseView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_close", request=None, responses=BallotDetailSerializer,
+                   summary="Close an open ballot (secretariat): before the deadline only once everyone has "
+                           "answered every question (409 answers_pending)")
+    @idempotent
+    def post(self, request, pk: int):
+        ballot_closing.ballot_close(actor=request.user, ballot=pk)
+        return Response(_detail(request, pk))
+
+
+class AnswersView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_answers_create", request=AnswersInSerializer,
+                   responses=MyAnswersSerializer,
+                   summary="Answer (or change answers) until the deadline: one answer or several, all or "
+                           "nothing; 400 opinion_required, 409 ballot_closed")
+    @idempotent
+    def post(self, request, pk: int):
+        data = _valid(AnswersInSerializer, request)
+        if data.get("answers") is not None:
+            answers = [dict(a) for a in data["answers"]]
+        elif data.get("question") is not None and data.get("choice") is not None:
+            answers = [{"question": data["question"], "choice": data["choice"], "opinion": data["opinion"]}]
+        else:
+            raise ValidationFailed("Send question and choice, or a list of answers.", code="answers_required")
+        services.ballot_answer(actor=request.user, ballot=pk, answers=answers)
+        return Response({"answers": my_answers(pk, request.user)})
+
+
+class SummaryView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_summary", responses=OpenApiTypes.OBJECT,
+                   summary="Counts per question, each member's answer and opinion, who did not answer "
+                           "(secretariat; recipients and archivists once closed)")
+    def get(self, request, pk: int):
+        access = services.ballot_view(actor=request.user, ballot_id=pk, what="summary")
+        return Response(summarize(access.ballot, services.current_time()).as_dict())
+
+
+class SummaryPdfView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_summary_pdf", responses=PDF,
+                   summary="The summary as a PDF administrative document")
+    def get(self, request, pk: int) -> HttpResponse:
+        access = services.ballot_view(actor=request.user, ballot_id=pk, what="summary_pdf")
+        now = services.current_time()
+        data, _html = render_summary_pdf(summarize(access.ballot, now), generated_at=now)
+        name = f"tong-hop-y-kien-{slugify(access.ballot.title)[:60] or access.ballot.pk}.pdf"
+        return pdf_response(data, name, inline=request.query_params.get("inline") == "1")
+
+
+class DocumentDownloadView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_documents_download",
+                   parameters=[OpenApiParameter("inline", OpenApiTypes.BOOL, description="Show in the browser")],
+                   responses=PDF, summary="A draft of the ballot, watermarked for the caller")
+    def get(self, request, pk: int, doc: int) -> HttpResponse:
+        return ballot_document_response(request, pk, doc, inline=request.query_params.get("inline") == "1")
+
+
+urlpatterns = [
+    path("ballots/", BallotListView.as_view(), name="api_ballots"),
+    path("ballots/<int:pk>/", BallotDetailView.as_view(), name="api_ballot"),
+    path("ballots/<int:pk>/questions/", QuestionsView.as_view(), name="api_ballot_questions"),
+    path("ballots/<int:pk>/documents/", DocumentsView.as_view(), name="api_ballot_documents"),
+    path("ballots/<int:pk>/documents/<int:doc>/download/", DocumentDownloadView.as_view(),
+         name="api_ballot_document_download"),
+    path("ballots/<int:pk>/recipients/", RecipientsView.as_view(), name="api_ballot_recipients"),
+    path("ballots/<int:pk>/issue/", IssueView.as_view(), name="api_ballot_issue"),
+    path("ballots/<int:pk>/close/", CloseView.as_view(), name="api_ballot_close"),
+    path("ballots/<int:pk>/answers/", AnswersView.as_view(), name="api_ballot_answers"),
+    path("ballots/<int:pk>/summary/", SummaryView.as_view(), name="api_ballot_summary"),
+    path("ballots/<int:pk>/summary.pdf", SummaryPdfView.as_view(), name="api_ballot_summary_pdf"),
+]

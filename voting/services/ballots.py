@@ -1,0 +1,373 @@
+"""Written opinion ballots (phiếu lấy ý kiến thành viên Chính phủ): every change happens here.
+
+Lifecycle: ``draft`` (the secretariat writes the questions, attaches the drafts, chooses the
+recipients) → ``open`` (issued: recipients answer and may change their answers until the deadline)
+→ ``closed`` (at the deadline, by itself; recorded by ``ballot_schedule.ballots_run_schedule`` or
+early by the secretariat once everyone has answered).
+
+Same rules as ``meetings.services``: keyword-only arguments, one transaction, permission check
+(``voting.ballot_access``), state guard, the change, and the audit entry in the same transaction.
+State changes are conditional updates (``UPDATE … WHERE status = …``) because SQLite ignores
+``SELECT … FOR UPDATE``; the row lock taken by ``_lock`` serialises writers on PostgreSQL, and
+SQLite's IMMEDIATE transactions serialise them anyway.
+
+The deadline is checked against ``current_time()`` — the one clock of this package, replaced in
+tests — so a ballot stops taking answers at its deadline even if the scheduler never ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ecabinet import audit
+from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from meetings.services.documents import _check_upload, _read_upload
+
+from .. import ballot_notices
+from ..ballot_access import BallotAccess, ballot_access, ballots_visible_to
+from ..models import Ballot, BallotAnswer, BallotAnswerRevision, BallotDocument, BallotQuestion, BallotRecipient
+from ..models.ballots import ballot_document_path
+
+User = get_user_model()
+B = Ballot.Status
+C = BallotAnswer.Choice
+OPINION_MAX = 10_000
+TEXT_MAX = 5_000
+
+
+def current_time() -> datetime:
+    """The clock of the ballots, one place to replace in tests."""
+    return timezone.now()
+
+
+def closed_error() -> InvalidState:
+    return InvalidState(_("The ballot is closed: its deadline has passed and answers can no longer be given "
+                          "or changed."), code="ballot_closed")
+
+
+def _not_draft_error() -> InvalidState:
+    return InvalidState(_("The ballot has been issued; its questions, drafts and recipients can no longer "
+                          "change."), code="ballot_not_draft")
+
+
+def _lock(ballot: Ballot) -> Ballot:
+    """The ballot's row, locked (PostgreSQL) and read afresh."""
+    return Ballot.objects.select_for_update().get(pk=ballot.pk)
+
+
+def _manager(actor, ballot: Ballot | int) -> BallotAccess:
+    access = ballot_access(actor, ballot, current_time())
+    access.require(access.can_manage)
+    return access
+
+
+def _editable(actor, ballot: Ballot | int) -> Ballot:
+    """The draft ballot, locked, for the secretariat; otherwise the right error."""
+    access = _manager(actor, ballot)
+    locked = _lock(access.ballot)
+    if locked.status != B.DRAFT:
+        raise _not_draft_error()
+    return locked
+
+
+def _clean_text(value: str, *, code: str, message: str, limit: int = TEXT_MAX) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationFailed(message, code=code)
+    if len(value) > limit:
+        raise ValidationFailed(_("The text is too long (at most %(n)s characters).") % {"n": limit},
+                               code="text_too_long")
+    return value
+
+
+def _check_deadline(deadline: datetime) -> None:
+    if timezone.is_naive(deadline):
+        raise ValidationFailed(_("The deadline needs a time zone."), code="invalid_deadline")
+    if deadline <= current_time():
+        raise ValidationFailed(_("The deadline must be in the future."), code="deadline_in_past")
+
+
+def default_recipients():
+    """Every active member of the Government, in the order their accounts were created (the
+    protocol order, for the demo cast)."""
+    return User.objects.filter(is_member=True, is_active=True).order_by("id")
+
+
+# --- preparing a ballot (draft) ---------------------------------------------------------------------
+
+@transaction.atomic
+def ballot_create(*, actor, title: str, deadline: datetime, description: str = "",
+                  silence_is_consent: bool = False) -> Ballot:
+    """A draft ballot addressed, until the secretariat says otherwise, to every active member."""
+    if not (actor.is_authenticated and actor.is_active):
+        raise NotFound()
+    if not actor.is_secretariat:
+        raise Forbidden(_("Only the secretariat can prepare written ballots."))
+    title = _clean_text(title, code="title_required", message=_("The ballot needs a title."), limit=500)
+    _check_deadline(deadline)
+    ballot = Ballot.objects.create(title=title, description=(description or "").strip(), deadline=deadline,
+                                   silence_is_consent=bool(silence_is_consent), created_by=actor)
+    members = list(default_recipients())
+    BallotRecipient.objects.bulk_create(BallotRecipient(ballot=ballot, user=u) for u in members)
+    audit.record(actor, "ballot.created", ballot, data={
+        "title": ballot.title, "deadline": deadline.isoformat(), "silence_is_consent": ballot.silence_is_consent,
+        "recipients": len(members)})
+    return ballot
+
+
+@transaction.atomic
+def ballot_update(*, actor, ballot: Ballot | int, title: str, deadline: datetime, description: str = "",
+                  silence_is_consent: bool = False) -> Ballot:
+    locked = _editable(actor, ballot)
+    title = _clean_text(title, code="title_required", message=_("The ballot needs a title."), limit=500)
+    _check_deadline(deadline)
+    Ballot.objects.filter(pk=locked.pk, status=B.DRAFT).update(
+        title=title, description=(description or "").strip(), deadline=deadline,
+        silence_is_consent=bool(silence_is_consent))
+    locked.refresh_from_db()
+    audit.record(actor, "ballot.updated", locked, data={
+        "title": locked.title, "deadline": deadline.isoformat(), "silence_is_consent": locked.silence_is_consent})
+    return locked
+
+
+@transaction.atomic
+def ballot_question_add(*, actor, ballot: Ballot | int, text: str) -> BallotQuestion:
+    locked = _editable(actor, ballot)
+    text = _clean_text(text, code="question_required", message=_("Write the question."))
+    position = (locked.questions.aggregate(m=Max("position"))["m"] or 0) + 1
+    question = BallotQuestion.objects.create(ballot=locked, position=position, text=text)
+    audit.record(actor, "ballot.question_added", locked, data={"question": question.pk, "position": position,
+                                                               "text": text})
+    return question
+
+
+@transaction.atomic
+def ballot_question_remove(*, actor, ballot: Ballot | int, question_id: int) -> None:
+    """Remove a question of a draft; the later ones move up one place."""
+    locked = _editable(actor, ballot)
+    question = locked.questions.filter(pk=question_id).first()
+    if question is None:
+        raise NotFound()
+    question.delete()
+    for later in locked.questions.filter(position__gt=question.position).order_by("position"):
+        BallotQuestion.objects.filter(pk=later.pk).update(position=F("position") - 1)
+    audit.record(actor, "ballot.question_removed", locked, data={"position": question.position,
+                                                                 "text": question.text})
+
+
+@transaction.atomic
+def ballot_document_add(*, actor, ballot: Ballot | int, title: str, upload) -> BallotDocument:
+    """Attach a draft (checked exactly like a session document: PDF only, limits, no active content,
+    no state secrets)."""
+    locked = _editable(actor, ballot)
+    title = _clean_text(title, code="title_required", message=_("The document needs a title."), limit=500)
+    data = _read_upload(upload)
+    facts = _check_upload(data)
+    if locked.documents.filter(sha256=facts.sha256).exists():
+        raise Conflict(_("This file is already attached to the ballot."), code="duplicate_document")
+    document = BallotDocument(ballot=locked, title=title, sha256=facts.sha256, size=facts.size, pages=facts.pages,
+                              uploaded_by=actor)
+    name = ballot_document_path(document, "")
+    storage = document.file.storage
+    if not storage.exists(name):
+        storage.save(name, ContentFile(data))
+    document.file.name = name
+    document.save()
+    audit.record(actor, "ballot.document_added", locked, data={
+        "document": document.pk, "title": title, "sha256": facts.sha256, "pages": facts.pages, "size": facts.size})
+    return document
+
+
+@transaction.atomic
+def ballot_document_remove(*, actor, ballot: Ballot | int, document_id: int) -> None:
+    """Detach a draft from a ballot not yet issued (the file stays in storage: it is content-addressed
+    and may be shared)."""
+    locked = _editable(actor, ballot)
+    document = locked.documents.filter(pk=document_id).first()
+    if document is None:
+        raise NotFound()
+    document.delete()
+    audit.record(actor, "ballot.document_removed", locked, data={"title": document.title,
+                                                                 "sha256": document.sha256})
+
+
+@transaction.atomic
+def ballot_recipients_set(*, actor, ballot: Ballot | int, usernames: Iterable[str]) -> list:
+    """Replace the recipients. Only active members of the Government may be asked: the summary counts
+    "members' opinions", and anyone else's answer would be counted as one."""
+    locked = _editable(actor, ballot)
+    wanted = sorted({u.strip() for u in usernames if u and u.strip()})
+    if not wanted:
+        raise ValidationFailed(_("Choose at least one recipient."), code="recipients_required")
+    users = list(User.objects.filter(username__in=wanted, is_active=True, is_member=True).order_by("id"))
+    missing = set(wanted) - {u.username for u in users}
+    if missing:
+        raise ValidationFailed(
+            _("Only active members of the Government can be asked: %(names)s.") % {"names": ", ".join(sorted(missing))},
+            code="recipient_not_member")
+    current = set(locked.recipients.values_list("user_id", flat=True))
+    keep = {u.pk for u in users}
+    if current != keep:
+        locked.recipients.exclude(user_id__in=keep).delete()
+        BallotRecipient.objects.bulk_create(BallotRecipient(ballot=locked, user=u) for u in users
+                                            if u.pk not in current)
+        audit.record(actor, "ballot.recipients", locked, data={"recipients": [u.username for u in users]})
+    return users
+
+
+@transaction.atomic
+def ballot_issue(*, actor, ballot: Ballot | int) -> Ballot:
+    """draft → open. Preconditions: a deadline still ahead, at least one question, one draft and one
+    recipient. Every recipient is notified in the app and by e-mail."""
+    locked = _editable(actor, ballot)
+    now = current_time()
+    if locked.deadline <= now:
+        raise InvalidState(_("The deadline has passed; set a new deadline before issuing the ballot."),
+                           code="deadline_passed")
+    if not locked.questions.exists():
+        raise InvalidState(_("Add at least one question before issuing the ballot."), code="no_questions")
+    if not locked.documents.exists():
+        raise InvalidState(_("Attach at least one draft before issuing the ballot."), code="no_documents")
+    recipients = list(User.objects.filter(pk__in=locked.recipients.values("user_id")).order_by("id"))
+    if not recipients:
+        raise InvalidState(_("Choose at least one recipient before issuing the ballot."), code="no_recipients")
+    if not Ballot.objects.filter(pk=locked.pk, status=B.DRAFT).update(status=B.OPEN, issued_at=now):
+        raise _not_draft_error()
+    locked.refresh_from_db()
+    audit.record(actor, "ballot.issued", locked, data={
+        "deadline": locked.deadline.isoformat(), "questions": locked.questions.count(),
+        "documents": locked.documents.count(), "recipients": [u.username for u in recipients]})
+    ballot_notices.notify_issued(locked, [u for u in recipients if u.is_active])
+    return locked
+
+
+# --- answering ---------------------------------------------------------------------------------------
+
+def _parse_answers(ballot: Ballot, answers: Iterable[dict]) -> list[tuple[BallotQuestion, str, str]]:
+    """Check every answer before any is stored: a batch is all or nothing."""
+    answers = list(answers)
+    if not answers:
+        raise ValidationFailed(_("Give at least one answer."), code="answers_required")
+    questions = {q.pk: q for q in ballot.questions.all()}
+    parsed, seen = [], set()
+    for item in answers:
+        question = questions.get(item.get("question"))
+        if question is None:
+            raise ValidationFailed(_("There is no such question on this ballot."), code="unknown_question")
+        if question.pk in seen:
+            raise ValidationFailed(_("Question %(n)s is answered twice.") % {"n": question.position},
+                                   code="duplicate_question")
+        seen.add(question.pk)
+        choice = item.get("choice")
+        if choice not in C.values:
+            raise ValidationFailed(_("Answer with agree, disagree or other."), code="invalid_choice")
+        opinion = (item.get("opinion") or "").strip()
+        if choice != C.AGREE and not opinion:
+            raise ValidationFailed(
+                _("Question %(n)s: write your opinion — it is required when you disagree or give another "
+                  "opinion.") % {"n": question.position}, code="opinion_required", question=question.pk)
+        if len(opinion) > OPINION_MAX:
+            raise ValidationFailed(_("Question %(n)s: the opinion is too long (at most %(max)s characters).")
+                                   % {"n": question.position, "max": OPINION_MAX}, code="opinion_too_long")
+        parsed.append((question, choice, opinion))
+    return parsed
+
+
+def _store_answer(*, actor, question: BallotQuestion, choice: str, opinion: str, now: datetime) -> str:
+    """Create or change one answer; the replaced answer is kept as a revision. Returns what happened:
+    ``created``, ``changed`` or ``unchanged``."""
+    answer = BallotAnswer.objects.filter(question=question, member=actor).first()
+    if answer is None:
+        try:
+            with transaction.atomic():
+                BallotAnswer.objects.create(question=question, member=actor, choice=choice, opinion=opinion,
+                                            answered_at=now)
+        except IntegrityError as exc:
+            raise Conflict(_("Your answer was being saved from another device at the same moment; reload and "
+                             "check it."), code="answer_conflict") from exc
+        return "created"
+    if (answer.choice, answer.opinion) == (choice, opinion):
+        return "unchanged"
+    BallotAnswerRevision.objects.create(answer=answer, choice=answer.choice, opinion=answer.opinion,
+                                        replaced_at=now)
+    # Conditional on the answer we read and kept as the revision: a concurrent change makes this a
+    # conflict rather than a lost revision.
+    if not BallotAnswer.objects.filter(pk=answer.pk, choice=answer.choice, opinion=answer.opinion).update(
+            choice=choice, opinion=opinion, changed_at=now):
+        raise Conflict(_("Your answer was changed from another device at the same moment; reload and check it."),
+                       code="answer_conflict")
+    return "changed"
+
+
+@transaction.atomic
+def ballot_answer(*, actor, ballot: Ballot | int, answers: Iterable[dict]) -> list[BallotAnswer]:
+    """Answer (or change the answers to) some or all questions: ``answers`` is a list of
+    ``{"question": id, "choice": "agree"|"disagree"|"other", "opinion": str}``. All or nothing.
+
+    Refused with 409 ``ballot_closed`` from the deadline on, whatever the recorded status; with 400
+    ``opinion_required`` when a disagreement or another opinion comes without its text. Returns the
+    caller's answers to the whole ballot, in question order.
+    """
+    now = current_time()
+    access = ballot_access(actor, ballot, now)
+    if not access.is_recipient:
+        raise Forbidden(_("Only the members the ballot was sent to can answer it."), code="not_recipient")
+    # The row lock makes an answer and the closing of the ballot take turns on PostgreSQL, so an
+    # acknowledged answer is always one given before the ballot closed.
+    locked = _lock(access.ballot)
+    if locked.status == B.DRAFT:
+        raise InvalidState(_("The ballot has not been issued yet."), code="ballot_not_open")
+    if locked.status != B.OPEN or locked.deadline <= now:
+        raise closed_error()
+    parsed = _parse_answers(locked, answers)
+    outcome = []
+    for question, choice, opinion in parsed:
+        what = _store_answer(actor=actor, question=question, choice=choice, opinion=opinion, now=now)
+        outcome.append({"question": question.pk, "position": question.position, "choice": choice, "what": what})
+    if any(o["what"] != "unchanged" for o in outcome):
+        audit.record(actor, "ballot.answered", locked, data={"answers": outcome})
+    return list(BallotAnswer.objects.filter(question__ballot=locked, member=actor)
+                .select_related("question").order_by("question__position"))
+
+
+# --- audited reads -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def ballot_view(*, actor, ballot_id: int, what: str = "detail") -> BallotAccess:
+    """Open a ballot (screen or API): audited, like every view of cabinet content. ``what`` names the
+    view (detail, summary, summary_pdf, api…)."""
+    access = ballot_access(actor, ballot_id, current_time())
+    if what.startswith("summary") and not access.sees_summary:
+        raise NotFound()
+    audit.record(actor, "ballot.viewed", access.ballot, data={"what": what})
+    return access
+
+
+@transaction.atomic
+def ballots_list(*, actor) -> list[Ballot]:
+    """The ballots the caller may open (audited: the list shows their titles)."""
+    audit.record(actor, "ballots.listed", None)
+    return list(ballots_visible_to(actor, current_time()).select_related("created_by"))
+
+
+@transaction.atomic
+def ballot_document_copy(*, actor, ballot_id: int, document_id: int) -> tuple[BallotDocument, int, datetime]:
+    """Hand the caller a copy of a draft: returns the document, the copy number to print in the
+    watermark and the time of issue. The copy number is the sequence number of the audit entry that
+    records the download, so every copy is traceable to who took it and when."""
+    now = current_time()
+    access = ballot_access(actor, ballot_id, now)
+    document = access.ballot.documents.filter(pk=document_id).first()
+    if document is None:
+        raise NotFound()
+    entry = audit.record(actor, "ballot.document_downloaded", access.ballot,
+                         data={"document": document.pk, "sha256": document.sha256})
+    return document, entry.seq, now
