@@ -16,12 +16,13 @@ STAMP := $(VENV)/.install-stamp
 SYSDEPS := python3-venv chromium poppler-utils qpdf gettext fonts-dejavu-core libpango-1.0-0 \
 	libpangoft2-1.0-0 softhsm2
 
-.PHONY: help install sysdeps messages run test lint clean
+.PHONY: help install sysdeps messages run test test-postgres lint clean
 
 help:
 	@echo "make run      install what is missing, migrate, load the demo if the database is empty, serve"
 	@echo "              on http://127.0.0.1:\$${PORT:-8000}/ (Daphne)"
-	@echo "make test     install what is missing, then ruff and the whole pytest suite"
+	@echo "make test     install what is missing, then ruff and the whole pytest suite, then the"
+	@echo "              concurrency tiers again on PostgreSQL (make test-postgres)"
 	@echo "make install  create $(VENV) and pip install -e '.[dev]' (again only when pyproject.toml changes)"
 	@echo "make sysdeps  apt-get install the Debian packages that are missing (root only)"
 	@echo "make messages compile the translations"
@@ -85,6 +86,22 @@ test: sysdeps install messages
 	@status=0; $(PYTHON) -m pytest $(if $(CI),-p no:cacheprovider) $(PYTEST_ARGS) || status=$$?; \
 	if [ "$$status" = 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit "$$status"
+	@$(MAKE) --no-print-directory test-postgres
+
+# The same tests where concurrency and locking differ between databases (votes racing closes,
+# idempotent writes, lock order, the room), again on a real PostgreSQL. Without PostgreSQL they are
+# skipped with a message -- unless CI is set, where a missing service is a failure.
+PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/ecabinet_ci
+PG_TESTS := tests/voting tests/room tests/test_idempotency.py tests/test_idempotency_payloads.py \
+	tests/test_room_events_converge.py tests/test_api_meetings.py
+
+test-postgres: install messages
+	@if ! $(PYTHON) -c "import psycopg; psycopg.connect('$(PG_ADMIN_URL)', connect_timeout=5).close()" 2>/dev/null; then \
+		if [ -n "$${CI:-}" ]; then echo "test-postgres: PostgreSQL is not reachable at $(PG_ADMIN_URL) (required under CI)" >&2; exit 1; fi; \
+		echo "test-postgres: SKIPPED - start PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) to run this tier"; exit 0; fi; \
+	echo "test-postgres: the concurrency tiers again on PostgreSQL"; \
+	DATABASE_URL=$(PG_TEST_URL) $(PYTHON) -m pytest -p no:cacheprovider -m "not browser" $(PG_TESTS)
 
 lint: install
 	$(VENV)/bin/ruff check .
