@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from meetings.models import AgendaItem
 
@@ -22,9 +23,10 @@ class Motion(models.Model):
         SECRET = "secret", _("Secret vote")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
+        # Their own context: a session's "Closed" (its record is locked) is not a vote's.
+        DRAFT = "draft", pgettext_lazy("motion", "Draft")
+        OPEN = "open", pgettext_lazy("motion", "Open")
+        CLOSED = "closed", pgettext_lazy("motion", "Closed")
 
     class Choice(models.TextChoices):
         YES = "yes", _("In favour")
