@@ -89,6 +89,15 @@ const outbox = new Outbox(`ecabinet.outbox.${meetingId}.${me}`, (entry, status, 
   if (kept && status === 401) say(gettext("You are logged out. Log in again to send your changes."), "error");
   else if (kept && status >= 500) say(gettext("The server could not record your change; it will be sent again."), "error");
   else if (!kept && status >= 400) say(payload && payload.detail ? payload.detail : gettext("The change was refused."), "error");
+  if (!kept && entry.meta && entry.meta.kind === "vote") {
+    // The receipt is in the first answer only: keep it on this tablet before anything else.
+    if (status >= 200 && status < 300) {
+      voteAnswered.add(entry.meta.item);
+      if (payload && payload.receipt) { keepReceipt(entry.meta.item, payload.receipt); shownReceipts.set(entry.meta.item, payload.receipt); }
+    } else {
+      voteAnswered.delete(entry.meta.item);
+    }
+  }
 }, () => { renderPending(); scheduleRender(); });
 
 function post(path, body, label, meta) {
@@ -198,6 +207,10 @@ function detailSections() {
     panel.replaceChildren(
       el("div", { id: "room-follow" }),
       el("div", { id: "room-item-head", className: "room-card" }),
+      el("section", { id: "room-votes", className: "room-card", "aria-labelledby": "room-votes-title" },
+        el("h3", { id: "room-votes-title" }, gettext("Votes")),
+        el("ol", { id: "room-motion-list", className: "room-motions" }),
+        motionForm()),
       el("section", { id: "room-speakers", className: "room-card", "aria-labelledby": "room-speakers-title" }),
       el("section", { id: "room-position", className: "room-card", "aria-labelledby": "room-position-title" }),
       el("section", { id: "room-comments", className: "room-card", "aria-labelledby": "room-comments-title" },
@@ -427,6 +440,254 @@ function renderComposer(item) {
   form.hidden = !(role() && WRITABLE.includes(state.status));
 }
 
+// --- votes (issue #4) ------------------------------------------------------------------------------------
+//
+// Motions come from the snapshot and the motion.* / vote.* events (state.js). A vote goes through the
+// outbox like every other write; the screen shows it as counted only once the server's vote.mine
+// event has arrived. The receipt comes only in the first answer to the vote: it is kept on this tablet
+// (localStorage, one key per motion) so a reload still shows it, and never sent anywhere.
+
+const VOTER_ROLES = ["chair", "member", "substitute"];
+const ATTENDING = ["present", "remote"];
+const CHOICE_KEYS = ["yes", "no", "abstain"];
+const CHOICES = () => ({ yes: gettext("In favour"), no: gettext("Against"), abstain: gettext("Abstain") });
+const MOTION_STATUS = () => ({ draft: gettext("Not yet open"), open: gettext("Voting open"), closed: gettext("Voting closed") });
+const METHODS = () => ({ named: gettext("Named vote"), secret: gettext("Secret vote") });
+const OUTCOMES = () => ({
+  adopted: gettext("Adopted: enough members voted in favour."),
+  adopted_by_chairs_casting_vote: gettext("Adopted: the votes were tied and the chair voted in favour."),
+  no_quorum: gettext("Not adopted: not enough members were present (no quorum)."),
+  not_enough_yes: gettext("Not adopted: not enough members voted in favour."),
+  rejected_by_chairs_casting_vote: gettext("Not adopted: the votes were tied and the chair voted against."),
+});
+const RULES = () => ({
+  "vn-government": gettext("Government rule: two thirds present, more than half of all members in favour"),
+  "simple-majority": gettext("Simple majority of the votes cast"),
+  "absolute-majority": gettext("Absolute majority: more than half of all members"),
+  "two-thirds": gettext("Two-thirds majority of all members"),
+});
+const ruleName = (rule) => RULES()[rule] || rule;
+const voteAnswered = new Set(); // motions whose vote the server accepted, until its vote.mine arrives
+
+const receiptKey = (motionId) => `ecabinet.receipt.${meetingId}.${me}.${motionId}`;
+function storedReceipt(motionId) {
+  try { return localStorage.getItem(receiptKey(motionId)); } catch { return null; }
+}
+function keepReceipt(motionId, receipt) {
+  try { localStorage.setItem(receiptKey(motionId), receipt); } catch { /* private mode: shown this time only */ }
+}
+const shownReceipts = new Map(); // fallback when localStorage is not available
+
+// Who may vote on the motion now, as the service decides (voting.services.motions): the chair and the
+// members attending in the room or remotely; an approved substitute when the motion lets them and the
+// member they replace is not attending.
+function eligibleVoters(motion) {
+  const people = state.participants || [];
+  const attending = (p) => ATTENDING.includes(p.attendance);
+  const members = people.filter((p) => ["chair", "member"].includes(p.role) && attending(p));
+  if (!motion.substitutes_may_vote) return members.length;
+  const memberAttends = (username) => people.some((p) => p.username === username && attending(p));
+  const substitutes = people.filter((p) => p.role === "substitute" && p.approved && attending(p)
+    && p.substitute_for && !memberAttends(p.substitute_for));
+  return members.length + substitutes.length;
+}
+
+function mayVote(motion) {
+  if (!VOTER_ROLES.includes(role()) || motion.status !== "open" || state.status !== "in_progress") return false;
+  const mine = (state.participants || []).find((p) => p.username === me);
+  if (!mine) return false;
+  if (role() === "substitute") return Boolean(motion.substitutes_may_vote && mine.approved);
+  return true;
+}
+
+function iAttend() {
+  const mine = (state.participants || []).find((p) => p.username === me);
+  return Boolean(mine && ATTENDING.includes(mine.attendance));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) if (value !== null && value !== undefined) node.setAttribute(key, value);
+  for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+// A horizontal bar chart: each row a label, a bar scaled to ``max`` and the count at its end. The rows
+// carry their words, so nothing is told by colour alone.
+function barChart(rows, max, title) {
+  const rowHeight = 40;
+  const barWidth = 300;
+  const scale = max > 0 ? barWidth / max : 0;
+  return svg("svg", {
+    class: "vote-chart__svg", viewBox: `0 0 400 ${rows.length * rowHeight + 4}`, role: "img", "aria-label": title,
+    preserveAspectRatio: "xMinYMin meet",
+  }, rows.map((row, i) => {
+    const y = i * rowHeight;
+    const width = Math.max(row.value > 0 ? 3 : 0, Math.round(row.value * scale));
+    return svg("g", { class: `vote-bar vote-bar--${row.key}`, "data-choice": row.key, "data-value": row.value },
+      svg("text", { x: 0, y: y + 14, class: "vote-bar__label" }, row.label),
+      svg("rect", { x: 0, y: y + 20, width: barWidth, height: 14, rx: 4, class: "vote-bar__track" }),
+      svg("rect", { x: 0, y: y + 20, width, height: 14, rx: 4, class: "vote-bar__fill" }),
+      svg("text", { x: barWidth + 10, y: y + 32, class: "vote-bar__count" }, String(row.value)));
+  }));
+}
+
+function countsLine(counts) {
+  return CHOICE_KEYS.map((key) => `${CHOICES()[key]}: ${counts[key] || 0}`).join(" · ");
+}
+
+function tallyChart(motion) {
+  const tally = motion.tally || {};
+  const eligible = eligibleVoters(motion);
+  const voted = tally.voted || 0;
+  const participation = interpolate(gettext("%s of %s present members have voted"), [voted, Math.max(eligible, voted)]);
+  if (motion.method === "secret") {
+    const summary = interpolate(ngettext("%s member has voted", "%s members have voted", voted), [voted]);
+    return el("div", { className: "vote-chart", "aria-live": "polite", "data-voted": voted },
+      barChart([{ key: "voted", label: gettext("Voted (secret ballot)"), value: voted }], Math.max(eligible, voted, 1), summary),
+      el("p", { className: "vote-chart__summary" }, summary, " · ", participation),
+      el("p", { className: "muted m-0 small" }, gettext("How each member voted stays secret; the counts are shown at the close.")));
+  }
+  const rows = CHOICE_KEYS.map((key) => ({ key, label: CHOICES()[key], value: tally[key] || 0 }));
+  return el("div", {
+    className: "vote-chart", "aria-live": "polite", "data-voted": voted,
+    "data-yes": tally.yes || 0, "data-no": tally.no || 0, "data-abstain": tally.abstain || 0,
+  },
+  barChart(rows, Math.max(eligible, voted, 1), `${countsLine(tally)}. ${participation}`),
+  el("p", { className: "vote-chart__summary" }, participation));
+}
+
+function resultView(motion) {
+  const r = motion.result;
+  if (!r) return null;
+  const rows = CHOICE_KEYS.map((key) => ({ key, label: CHOICES()[key], value: r[key] || 0 }));
+  const headline = r.adopted ? gettext("Adopted") : gettext("Not adopted");
+  return el("div", { className: `vote-result vote-result--${r.adopted ? "adopted" : "rejected"}`,
+    "data-adopted": String(r.adopted), "data-outcome": r.outcome, "aria-live": "polite" },
+  el("p", { className: "vote-result__headline" },
+    el("span", { className: "vote-result__icon", "aria-hidden": "true" }, r.adopted ? "✓" : "✗"), headline),
+  el("p", { className: "vote-result__outcome" }, OUTCOMES()[r.outcome] || r.outcome),
+  barChart(rows, Math.max(r.eligible || 0, 1), `${headline}. ${countsLine(r)}`),
+  el("dl", { className: "vote-result__facts" },
+    el("dt", {}, gettext("Present")),
+    el("dd", {}, interpolate(gettext("%s of %s members"), [r.present, r.eligible])),
+    el("dt", {}, gettext("Quorum")),
+    el("dd", { className: r.quorum_met ? "is-ok" : "is-bad", "data-quorum": String(r.quorum_met) },
+      r.quorum_met ? gettext("Quorum met") : gettext("Quorum not met")),
+    el("dt", {}, gettext("Rule")),
+    el("dd", {}, ruleName(r.rule)),
+    el("dt", {}, gettext("Legal basis")),
+    el("dd", { className: "vote-result__citation" }, r.citation)));
+}
+
+function receiptBox(motion) {
+  const receipt = storedReceipt(motion.id) || shownReceipts.get(motion.id);
+  if (!receipt) return null;
+  const code = el("code", { className: "vote-receipt__code" }, receipt);
+  return el("div", { className: "vote-receipt", role: "note" },
+    el("p", { className: "vote-receipt__title" }, gettext("Your receipt")),
+    code,
+    el("p", { className: "muted m-0 small" },
+      gettext("Copy or write down this receipt now: it lets you check later that your vote is in the record. It is shown only on this tablet and cannot be shown again.")),
+    el("div", { className: "btn-row" },
+      navigator.clipboard ? button(gettext("Copy"), () => {
+        navigator.clipboard.writeText(receipt).then(() => say(gettext("Receipt copied.")), () => {});
+      }, { className: "btn btn--small", key: `copy-receipt-${motion.id}`, action: "copy-receipt" }) : null,
+      button(gettext("I have noted it — hide"), () => {
+        if (!window.confirm(gettext("Hide the receipt? It cannot be shown again."))) return;
+        try { localStorage.removeItem(receiptKey(motion.id)); } catch { /* nothing kept */ }
+        shownReceipts.delete(motion.id);
+        render();
+      }, { className: "btn btn--small", key: `hide-receipt-${motion.id}`, action: "hide-receipt" })));
+}
+
+function myVoteView(motion) {
+  const mine = motion.my_vote;
+  const sending = pendingWrites("vote", motion.id).length > 0 || (!mine && voteAnswered.has(motion.id));
+  if (mine) voteAnswered.delete(motion.id);
+  let line = null;
+  if (mine && mine.voted) {
+    const text = mine.choice
+      ? interpolate(gettext("Your vote: %s"), [CHOICES()[mine.choice] || mine.choice])
+      : gettext("You have voted (secret ballot).");
+    line = el("p", { className: "vote-mine", "data-choice": mine.choice || "secret" },
+      el("span", { "aria-hidden": "true" }, "✓ "), text,
+      mine.on_behalf_of ? ` (${interpolate(gettext("on behalf of %s"), [mine.on_behalf_of])})` : null);
+  } else if (sending) {
+    line = el("p", { className: "vote-sending", role: "status" }, gettext("Sending your vote…"));
+  } else if (mayVote(motion)) {
+    line = iAttend() || role() === "substitute"
+      ? el("div", { className: "vote-buttons", role: "group", "aria-label": gettext("Your vote") },
+        CHOICE_KEYS.map((choice) => button(CHOICES()[choice], () => {
+          post(`motions/${motion.id}/votes/`, { choice }, motion.title, { kind: "vote", item: motion.id, choice });
+        }, { className: `btn vote-button vote-button--${choice}`, key: `vote-${motion.id}-${choice}`, action: `vote-${choice}` })))
+      : el("p", { className: "muted m-0" }, gettext("Your attendance has not been recorded as present; ask the secretariat to vote."));
+  }
+  return [line, receiptBox(motion)];
+}
+
+function motionView(motion) {
+  const controls = [];
+  if (runs() && motion.status === "draft" && state.status === "in_progress") {
+    controls.push(button(gettext("Open the vote"), () => post(`motions/${motion.id}/open/`, {}, motion.title),
+      { className: "btn btn--primary", key: `open-${motion.id}`, action: "open-motion" }));
+  }
+  if (runs() && motion.status === "open") {
+    controls.push(button(gettext("Close the vote"), () => {
+      if (window.confirm(gettext("Close the vote? The result is then final."))) post(`motions/${motion.id}/close/`, {}, motion.title);
+    }, { className: "btn btn--danger", key: `close-${motion.id}`, action: "close-motion" }));
+  }
+  return el("li", { className: `motion motion--${motion.status}`, "data-motion-id": motion.id, "data-status": motion.status },
+    el("div", { className: "motion__head" },
+      el("strong", { className: "motion__title" }, motion.title),
+      el("span", { className: `badge badge--motion badge--motion-${motion.status}` }, MOTION_STATUS()[motion.status] || motion.status),
+      el("span", { className: "badge badge--item" }, METHODS()[motion.method] || motion.method)),
+    motion.text ? el("p", { className: "motion__text" }, motion.text) : null,
+    motion.status === "draft" ? el("p", { className: "muted m-0 small" }, `${gettext("Rule")}: ${ruleName(motion.rule)}`) : null,
+    motion.status === "open" ? tallyChart(motion) : null,
+    motion.status === "closed" ? resultView(motion) : null,
+    motion.status !== "draft" ? myVoteView(motion) : null,
+    controls.length ? el("div", { className: "btn-row room-controls" }, controls) : null);
+}
+
+// The form to put a motion is built once and kept, like the comment composer, so a live update never
+// interrupts typing.
+function motionForm() {
+  const title = el("input", { type: "text", id: "room-motion-title", name: "title", maxlength: "500", required: true,
+    "aria-label": gettext("Motion to put to the vote"), placeholder: gettext("Motion to put to the vote…") });
+  const method = el("select", { id: "room-motion-method", name: "method", "aria-label": gettext("How members vote") },
+    el("option", { value: "named" }, gettext("Named vote")), el("option", { value: "secret" }, gettext("Secret vote")));
+  return el("form", { id: "room-motion-form", className: "room-motion-form", onsubmit: (event) => {
+    event.preventDefault();
+    const value = title.value.trim();
+    if (!value || selected === null) return;
+    post(`agenda-items/${selected}/motions/`, { title: value, method: method.value }, value.slice(0, 40),
+      { kind: "motion", item: selected, title: value });
+    title.value = "";
+  } }, title,
+  el("div", { className: "room-composer__actions" }, method,
+    el("button", { type: "submit", className: "btn btn--primary", id: "room-motion-create" }, gettext("Put a motion"))),
+  el("p", { className: "muted room-composer__help", id: "room-motion-rule" }));
+}
+
+function renderVotes(item) {
+  const section = byId("room-votes");
+  const motions = (state.motions || []).filter((m) => m.agenda_item === item.id);
+  const creating = pendingWrites("motion", item.id);
+  const canPut = runs() && QUEUE_OPEN.includes(state.status);
+  section.hidden = !motions.length && !canPut;
+  fill(byId("room-motion-list"),
+    motions.map(motionView),
+    creating.map((entry) => el("li", { className: "motion is-pending", "data-pending-key": entry.key },
+      el("div", { className: "motion__head" }, el("strong", {}, entry.meta.title),
+        el("span", { className: "pending pending--inline" }, gettext("Waiting to be sent…"))))),
+    !motions.length && !creating.length ? el("li", { className: "muted" }, gettext("No motion on this item yet.")) : null);
+  byId("room-motion-form").hidden = !canPut;
+  const rules = state.voting_rules;
+  byId("room-motion-rule").textContent = rules ? `${gettext("Rule")}: ${ruleName(rules.rule)}` : "";
+}
+
 function renderDetail() {
   const item = state.agenda.find((i) => i.id === selected);
   if (!item) {
@@ -437,6 +698,7 @@ function renderDetail() {
   detailSections();
   renderFollow(item);
   renderHead(item);
+  renderVotes(item);
   renderSpeakers(item);
   renderPosition(item);
   renderComments(item);
