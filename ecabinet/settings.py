@@ -222,3 +222,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"fontTools": {"level": "WARNING"}, "weasyprint": {"level": "ERROR"}, "pikepdf": {"level": "WARNING"}},
 }
+
+# Signing (issue 5): development PKI made by ``manage.py init_dev_pki``; trust roots for verification.
+PKI_DIR = Path(env("PKI_DIR", str(VAR_DIR / "pki")))
+SIGNING_TRUST_ROOTS = [Path(p) for p in env("SIGNING_TRUST_ROOTS", "").split(",") if p.strip()] or [PKI_DIR / "ca.pem"]
+TSA_URL = env("TSA_URL", "")

@@ -1,0 +1,64 @@
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from django.core.management import call_command
+
+from ecabinet import pki
+from tests.factories import UserFactory
+
+
+def _ca_fingerprint(pki_dir):
+    return pki.fingerprint(x509.load_pem_x509_certificate((pki_dir / "ca.pem").read_bytes()))
+
+
+def test_creates_ca_and_default_keys(dev_pki):
+    ca = x509.load_pem_x509_certificate((dev_pki / "ca.pem").read_bytes())
+    assert ca.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == pki.DEV_CA_NAME
+    assert (ca.not_valid_after_utc - ca.not_valid_before_utc).days >= 3650
+    for username in ("secretary", "pm"):
+        key, cert, _ = pkcs12.load_key_and_certificates((dev_pki / f"{username}.p12").read_bytes(), b"ecabinet-demo")
+        assert key is not None
+        assert cert.issuer == ca.subject
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        assert usage.digital_signature and usage.content_commitment
+        assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == username
+        assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == pki.DEFAULT_ORG
+
+
+def test_idempotent_and_force(dev_pki):
+    first = _ca_fingerprint(dev_pki)
+    p12 = (dev_pki / "pm.p12").read_bytes()
+    call_command("init_dev_pki", verbosity=0)
+    assert _ca_fingerprint(dev_pki) == first
+    assert (dev_pki / "pm.p12").read_bytes() == p12
+    call_command("init_dev_pki", "--force", verbosity=0)
+    assert _ca_fingerprint(dev_pki) != first
+    assert (dev_pki / "pm.p12").read_bytes() != p12
+
+
+def test_extra_users_take_full_name_from_db(dev_pki):
+    UserFactory(username="member01", full_name="Nguyễn Văn An")
+    call_command("init_dev_pki", "--users", "member01", "ghost", verbosity=0)
+    _, cert, _ = pkcs12.load_key_and_certificates((dev_pki / "member01.p12").read_bytes(), b"ecabinet-demo")
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Nguyễn Văn An"
+    assert (dev_pki / "ghost.p12").exists()
+
+
+def test_load_signer(dev_pki):
+    signer = pki.load_signer("secretary", "ecabinet-demo")
+    assert signer.signing_cert.subject.native["common_name"] == "secretary"
+
+
+def test_wrong_pin_is_a_clear_error(dev_pki):
+    with pytest.raises(pki.WrongPin, match="Wrong PIN"):
+        pki.load_signer("secretary", "1234")
+    with pytest.raises(pki.WrongPin):
+        pki.load_signer("secretary", "")
+
+
+def test_missing_key_is_a_clear_error(dev_pki):
+    with pytest.raises(pki.NoKey, match="nobody"):
+        pki.load_signer("nobody", "ecabinet-demo")
+    with pytest.raises(pki.NoKey):
+        pki.load_signer("../secretary", "ecabinet-demo")
