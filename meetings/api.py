@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ecabinet.api.idempotency import idempotent
+from ecabinet.api.input import validated
 from ecabinet.errors import NotFound, ValidationFailed
 from ecabinet.models import Ministry
 
@@ -38,11 +39,6 @@ from .serializers import (
 
 CreatedId = inline_serializer("CreatedId", {"id": serializers.IntegerField()})
 
-
-def _valid(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _meeting_detail(access) -> dict:
@@ -72,7 +68,7 @@ class MeetingListView(APIView):
     @extend_schema(request=MeetingCreateSerializer, responses={201: CreatedId})
     @idempotent
     def post(self, request):
-        data = _valid(MeetingCreateSerializer, request)
+        data = validated(MeetingCreateSerializer, request)
         meeting = services.meeting_create(actor=request.user, **data)
         return Response({"id": meeting.pk, **MeetingListSerializer(meeting).data}, status=201)
 
@@ -88,7 +84,7 @@ class ParticipantsView(APIView):
     @extend_schema(request=ParticipantAddSerializer, responses={201: ParticipantSerializer})
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(ParticipantAddSerializer, request)
+        data = validated(ParticipantAddSerializer, request)
         access = permissions.meeting_access(request.user, pk)
         participant = services.participant_add(actor=request.user, meeting=access.meeting, **data)
         return Response(ParticipantSerializer(participant).data, status=201)
@@ -116,7 +112,7 @@ class AgendaItemsView(APIView):
     @extend_schema(request=AgendaItemCreateSerializer, responses={201: CreatedId})
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(AgendaItemCreateSerializer, request)
+        data = validated(AgendaItemCreateSerializer, request)
         access = permissions.meeting_access(request.user, pk)
         ministry = None
         if data["presenter_ministry"]:
@@ -133,7 +129,7 @@ class AgendaItemMoveView(APIView):
     @extend_schema(request=AgendaMoveSerializer, responses=CreatedId)
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(AgendaMoveSerializer, request)
+        data = validated(AgendaMoveSerializer, request)
         item = _item_for_manager(request.user, pk)
         item = services.agenda_item_move(actor=request.user, item=item, position=data["position"])
         return Response({"id": item.pk, "position": item.position})
@@ -162,7 +158,7 @@ class AttendanceView(APIView):
     @extend_schema(request=AttendanceSerializer, responses=ParticipantSerializer)
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(AttendanceSerializer, request)
+        data = validated(AttendanceSerializer, request)
         access = permissions.meeting_access(request.user, pk)
         participant = services.attendance_set(actor=request.user, meeting=access.meeting, **data)
         return Response(ParticipantSerializer(participant).data)
@@ -180,7 +176,7 @@ class DocumentsView(APIView):
             request.data.get("recipients", [])
         if len(recipients) == 1 and "," in recipients[0]:
             recipients = recipients[0].split(",")
-        data = _valid(DocumentUploadSerializer, request)
+        data = validated(DocumentUploadSerializer, request)
         document = services.document_upload(actor=request.user, item=item, title=data["title"],
                                             classification=data["classification"], upload=data["file"],
                                             recipients=recipients)
@@ -208,7 +204,7 @@ class DocumentVersionsView(APIView):
     @idempotent
     def post(self, request, pk: int):
         _, document = permissions.document_access(request.user, pk)
-        data = _valid(DocumentVersionUploadSerializer, request)
+        data = validated(DocumentVersionUploadSerializer, request)
         version = services.document_add_version(actor=request.user, document=document, upload=data["file"],
                                                 note=data["note"])
         return Response(VersionSerializer(version).data, status=201)
@@ -219,7 +215,7 @@ class DocumentRecipientsView(APIView):
     @idempotent
     def post(self, request, pk: int):
         _, document = permissions.document_access(request.user, pk)
-        data = _valid(RecipientsSerializer, request)
+        data = validated(RecipientsSerializer, request)
         services.document_set_recipients(actor=request.user, document=document, recipients=data["recipients"])
         return Response({"recipients": sorted(data["recipients"])})
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ecabinet.api.idempotency import idempotent
+from ecabinet.api.input import validated
 from ecabinet.errors import ValidationFailed
 
 from . import events, permissions, room, services
@@ -26,11 +27,6 @@ def _plain(data: dict) -> dict:
     stored in a JSON column to be replayed; datetimes in it made every such write fail (500)."""
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False))
 
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class CommentIn(serializers.Serializer):
@@ -75,7 +71,7 @@ class CommentsView(APIView):
     @extend_schema(request=CommentIn, responses={201: OpenApiTypes.OBJECT})
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(CommentIn, request)
+        data = validated(CommentIn, request)
         comment = services.comment_post(actor=request.user, item_id=pk, text=data["text"],
                                              visibility=data["visibility"], document_id=data["document"],
                                              page=data["page"])
@@ -86,7 +82,7 @@ class CommentEditView(APIView):
     @extend_schema(request=CommentEditIn, responses=OpenApiTypes.OBJECT, summary="Edit (history is kept)")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(CommentEditIn, request)
+        data = validated(CommentEditIn, request)
         comment = services.comment_edit(actor=request.user, comment_id=pk, text=data["text"])
         return Response(_plain(comment_dict(comment)))
 
@@ -118,7 +114,7 @@ class FloorView(APIView):
     @extend_schema(request=FloorIn, responses=OpenApiTypes.OBJECT, summary="Give the floor (chair/secretariat)")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(FloorIn, request)
+        data = validated(FloorIn, request)
         speak = services.floor_give(actor=request.user, item_id=pk, username=data["username"] or None)
         return Response(_plain({"id": speak.pk, "username": speak.user.username, "floor_at": speak.floor_at}))
 
@@ -135,7 +131,7 @@ class PositionView(APIView):
     @extend_schema(request=PositionIn, responses=OpenApiTypes.OBJECT, summary="Mark one's position on the item")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(PositionIn, request)
+        data = validated(PositionIn, request)
         position = services.position_set(actor=request.user, item_id=pk, **data)
         return Response({"item": pk, "value": position.value, "note": position.note})
 
@@ -157,7 +153,7 @@ class CurrentItemView(APIView):
     @extend_schema(request=CurrentItemIn, responses=OpenApiTypes.OBJECT, summary="Move \"now discussing\"")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(CurrentItemIn, request)
+        data = validated(CurrentItemIn, request)
         meeting = services.agenda_set_current(actor=request.user, meeting_id=pk, item_id=data["item"])
         return Response({"current_item": meeting.current_item_id})
 
@@ -166,7 +162,7 @@ class ItemStatusView(APIView):
     @extend_schema(request=ItemStatusIn, responses=OpenApiTypes.OBJECT)
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(ItemStatusIn, request)
+        data = validated(ItemStatusIn, request)
         item = services.agenda_item_set_status(actor=request.user, item_id=pk, status=data["status"])
         return Response({"id": item.pk, "status": item.status})
 
@@ -176,7 +172,7 @@ class ConsentBlockView(APIView):
                    summary="Chair marks uncontested items decided together")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(ConsentBlockIn, request)
+        data = validated(ConsentBlockIn, request)
         items = services.consent_block_decide(actor=request.user, meeting_id=pk, item_ids=data["items"])
         return Response({"decided": [i.pk for i in items]})
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ecabinet.api.idempotency import idempotent
+from ecabinet.api.input import validated
 from ecabinet.errors import ValidationFailed
 
 from .ballot_access import ballot_access
@@ -48,11 +49,6 @@ RecipientsOut = inline_serializer("BallotRecipientsOut", {"recipients": serializ
 PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
 
 def _detail(request, pk: int) -> dict:
     return ballot_detail(ballot_access(request.user, pk, services.current_time()))
@@ -71,7 +67,7 @@ class BallotListView(APIView):
                    summary="Create a draft ballot (secretariat); addressed to every active member until changed")
     @idempotent
     def post(self, request):
-        data = _valid(BallotCreateSerializer, request)
+        data = validated(BallotCreateSerializer, request)
         ballot = services.ballot_create(actor=request.user, **data)
         return Response(_detail(request, ballot.pk), status=201)
 
@@ -90,7 +86,7 @@ class QuestionsView(APIView):
                    responses={201: QuestionOutSerializer}, summary="Add a question to a draft ballot (secretariat)")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(QuestionCreateSerializer, request)
+        data = validated(QuestionCreateSerializer, request)
         question = services.ballot_question_add(actor=request.user, ballot=pk, text=data["text"])
         return Response({"id": question.pk, "position": question.position, "text": question.text}, status=201)
 
@@ -102,7 +98,7 @@ class DocumentsView(APIView):
                    summary="Attach a PDF draft to a draft ballot (secretariat); checked like session documents")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(BallotDocumentUploadSerializer, request)
+        data = validated(BallotDocumentUploadSerializer, request)
         document = services.ballot_document_add(actor=request.user, ballot=pk, title=data["title"],
                                                  upload=data["file"])
         return Response({"id": document.pk, "title": document.title, "sha256": document.sha256,
@@ -115,7 +111,7 @@ class RecipientsView(APIView):
                    responses=RecipientsOut, summary="Replace the recipients of a draft ballot (secretariat)")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(BallotRecipientsSerializer, request)
+        data = validated(BallotRecipientsSerializer, request)
         users = services.ballot_recipients_set(actor=request.user, ballot=pk, usernames=data["recipients"])
         return Response({"recipients": [u.username for u in users]})
 
@@ -146,7 +142,7 @@ class AnswersView(APIView):
                            "nothing; 400 opinion_required, 409 ballot_closed")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(AnswersInSerializer, request)
+        data = validated(AnswersInSerializer, request)
         if data.get("answers") is not None:
             answers = [dict(a) for a in data["answers"]]
         elif data.get("question") is not None and data.get("choice") is not None:

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ecabinet.api.idempotency import idempotent
+from ecabinet.api.input import validated
 from ecabinet.errors import ValidationFailed
 from meetings import permissions
 
@@ -29,13 +30,6 @@ from .models import Motion, SecretChoice, Vote
 from .motion_state import motion_dict, motions_state, my_vote_dict, public_result, tally_of, voting_rules
 from .services import motions as services
 from .tally import PRESETS
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
 
 # --- shapes ---------------------------------------------------------------------------------------
 
@@ -147,7 +141,7 @@ class ItemMotionsView(APIView):
     @extend_schema(request=MotionIn, responses={201: MotionOut}, summary="Put a motion (chair or secretariat)")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(MotionIn, request)
+        data = validated(MotionIn, request)
         motion = services.motion_create(actor=request.user, item_id=pk, **data)
         return Response(motion_detail(motion, request.user), status=201)
 
@@ -188,7 +182,7 @@ class VotesView(APIView):
     @receipt_shown_once
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(VoteIn, request)
+        data = validated(VoteIn, request)
         vote, self.receipt = services.vote_cast(actor=request.user, motion_id=pk, choice=data["choice"])
         answer = {"motion": vote.motion_id, "method": vote.motion.method, "voted": True,
                   "on_behalf_of": vote.on_behalf_of.username if vote.on_behalf_of_id else None, "receipt": None}
@@ -216,7 +210,7 @@ class VerifyReceiptView(APIView):
     @extend_schema(request=ReceiptIn, responses=VerifyOut, summary="Check that a receipt's vote is in the record")
     def post(self, request, pk: int):
         _access, motion = services.motion_access(request.user, pk)
-        token = _valid(ReceiptIn, request)["receipt"].strip().lower()
+        token = validated(ReceiptIn, request)["receipt"].strip().lower()
         if not receipts.is_well_formed(token):
             raise ValidationFailed(_("A receipt is 32 hexadecimal characters."), code="invalid_receipt")
         digest = receipts.receipt_hash(motion.pk, token)
@@ -238,7 +232,7 @@ class VotingRulesView(APIView):
     @extend_schema(request=VotingRulesIn, responses=RulesOut, summary="Set the voting rules (chair)")
     @idempotent
     def post(self, request, pk: int):
-        data = _valid(VotingRulesIn, request)
+        data = validated(VotingRulesIn, request)
         meeting = services.meeting_set_voting_rules(actor=request.user, meeting=pk, **data)
         return Response(_rules(meeting))
 

@@ -32,6 +32,16 @@ POSITION_ROLES = {Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.R
 
 
 
+def _clean_text(text: str | None) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed(_("The comment is empty."), code="text_required")
+    if len(text) > MAX_COMMENT_LENGTH:
+        raise ValidationFailed(_("The comment is too long (at most %(n)s characters).") % {"n": MAX_COMMENT_LENGTH},
+                               code="text_too_long")
+    return text
+
+
 def _audience(comment: Comment) -> list[str]:
     recipients = permissions.document_recipient_ids(comment.document) if comment.document_id else ()
     return comment_audience(comment, recipients)
@@ -50,12 +60,7 @@ def comment_post(*, actor, item_id: int, text: str, visibility: str = Comment.Vi
         raise ValidationFailed(_("Visibility must be shared, secretariat or private."), code="invalid_visibility")
     if access.role == Participant.Role.OBSERVER and visibility != Comment.Visibility.PRIVATE:
         raise Forbidden(_("Observers may keep private notes only."))
-    text = (text or "").strip()
-    if not text:
-        raise ValidationFailed(_("The comment is empty."), code="text_required")
-    if len(text) > MAX_COMMENT_LENGTH:
-        raise ValidationFailed(_("The comment is too long (at most %(n)s characters).") % {"n": MAX_COMMENT_LENGTH},
-                               code="text_too_long")
+    text = _clean_text(text)
     document = None
     if document_id is not None:
         _doc_access, document = permissions.document_access(actor, document_id)
@@ -94,12 +99,7 @@ def _own_comment(actor, comment_id: int) -> tuple[permissions.MeetingAccess, Com
 def comment_edit(*, actor, comment_id: int, text: str) -> Comment:
     """Replace the text; the previous text is kept as a revision."""
     access, comment = _own_comment(actor, comment_id)
-    text = (text or "").strip()
-    if not text:
-        raise ValidationFailed(_("The comment is empty."), code="text_required")
-    if len(text) > MAX_COMMENT_LENGTH:
-        raise ValidationFailed(_("The comment is too long (at most %(n)s characters).") % {"n": MAX_COMMENT_LENGTH},
-                               code="text_too_long")
+    text = _clean_text(text)
     if text == comment.text:
         return comment
     now = current_time()
