@@ -106,6 +106,9 @@ test-postgres: install messages
 lint: install
 	$(VENV)/bin/ruff check .
 
+# More targets (the scaled-out cluster, benchmarks) live in mk/*.mk, one file per topic.
+include $(wildcard mk/*.mk)
+
 clean:
 	rm -rf .pytest_cache .ruff_cache var/staticfiles build *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
