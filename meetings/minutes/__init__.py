@@ -1,0 +1,1 @@
+"""Minutes, session resolution, corrections: drafting, rendering, signing and verifying (issue 5)."""
