@@ -2,7 +2,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from meetings import api as meetings_api
-from meetings import room_api
+from meetings import archive_api, room_api
+from meetings.minutes import api as minutes_api
 
 from .views import TokenView, UnknownPathView
 
@@ -46,6 +47,27 @@ urlpatterns = [
     path("agenda-items/<int:pk>/position/", room_api.PositionView.as_view(), name="api_position"),
     path("comments/<int:pk>/edit/", room_api.CommentEditView.as_view(), name="api_comment_edit"),
     path("comments/<int:pk>/delete/", room_api.CommentDeleteView.as_view(), name="api_comment_delete"),
+    # Minutes, resolution, corrections (issue #5)
+    path("meetings/<int:pk>/minutes/", minutes_api.MinutesView.as_view(), name="api_minutes"),
+    path("meetings/<int:pk>/minutes/comments/", minutes_api.MinutesCommentsView.as_view(),
+         name="api_minutes_comments"),
+    path("meetings/<int:pk>/minutes/finalize/", minutes_api.MinutesFinalizeView.as_view(),
+         name="api_minutes_finalize"),
+    path("meetings/<int:pk>/minutes/sign/", minutes_api.MinutesSignView.as_view(), name="api_minutes_sign"),
+    path("meetings/<int:pk>/minutes/pdf/", minutes_api.MinutesPdfView.as_view(), name="api_minutes_pdf"),
+    path("meetings/<int:pk>/minutes/verify/", minutes_api.MinutesVerifyView.as_view(), name="api_minutes_verify"),
+    path("meetings/<int:pk>/minutes/corrections/", minutes_api.CorrectionsView.as_view(), name="api_corrections"),
+    path("meetings/<int:pk>/minutes/corrections/<int:cid>/sign/", minutes_api.CorrectionSignView.as_view(),
+         name="api_correction_sign"),
+    path("meetings/<int:pk>/minutes/corrections/<int:cid>/pdf/", minutes_api.CorrectionPdfView.as_view(),
+         name="api_correction_pdf"),
+    path("meetings/<int:pk>/minutes/corrections/<int:cid>/verify/", minutes_api.CorrectionVerifyView.as_view(),
+         name="api_correction_verify"),
+    path("meetings/<int:pk>/resolution/sign/", minutes_api.ResolutionSignView.as_view(), name="api_resolution_sign"),
+    path("meetings/<int:pk>/resolution/pdf/", minutes_api.ResolutionPdfView.as_view(), name="api_resolution_pdf"),
+    path("meetings/<int:pk>/resolution/verify/", minutes_api.ResolutionVerifyView.as_view(),
+         name="api_resolution_verify"),
+    path("meetings/<int:pk>/archive/", archive_api.ArchiveView.as_view(), name="api_archive"),
     path("", include("voting.api_urls")),
     re_path(r"^.*$", UnknownPathView.as_view(), name="api_unknown_path"),
 ]

@@ -69,7 +69,7 @@ def embedded_files(data: bytes) -> dict[str, bytes]:
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             return {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
-    except (pikepdf.PdfError, ValueError, KeyError, AttributeError):
+    except Exception:  # noqa: BLE001 — any damage means "no readable attachments"
         return {}
 
 
@@ -77,7 +77,7 @@ def _keywords(data: bytes) -> str:
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             return str(pdf.docinfo.get("/Keywords", ""))
-    except (pikepdf.PdfError, ValueError):
+    except Exception:  # noqa: BLE001
         return ""
 
 
@@ -115,11 +115,54 @@ def _check_record(data: bytes, report: signing.Report, result: Verification) -> 
         problems.append(f"the signatures are by {actual}, the record names {expected} as signers")
 
 
+def _der_length(blob: bytes) -> int | None:
+    """The length of the DER value at the start of ``blob`` (tag, length, content)."""
+    if len(blob) < 2:
+        return None
+    first = blob[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(blob) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(blob[2:2 + count], "big")
+
+
+def _unsigned_bytes_problems(data: bytes) -> list[str]:
+    """The only bytes a signature does not cover are its own ``/Contents`` hex string. Check that it
+    holds exactly the DER signature followed by zero padding, so no byte anywhere can change."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    problems = []
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        for emb in reader.embedded_signatures:
+            start, first, second, _ = (int(x) for x in emb.sig_object["/ByteRange"])
+            gap = data[start + first:second]
+            contents = bytes(emb.sig_object.get_object()["/Contents"])
+            length = _der_length(contents)
+            if length is None or 2 + 2 * length > len(gap):
+                problems.append(f"signature {emb.field_name}: the signature value cannot be read")
+                continue
+            padding = b"0" * (len(gap) - 2 - 2 * length)
+            expected = b"<" + contents[:length].hex().encode() + padding + b">"
+            if gap not in (expected, expected.upper()):
+                problems.append(f"signature {emb.field_name}: bytes in the signature's own value were changed")
+    except Exception as exc:  # noqa: BLE001 — a damaged file fails in many ways deep in the parser
+        problems.append(f"The signatures cannot be read: {exc!r}")
+    return problems
+
+
 def verify_sealed_pdf(data: bytes, *, trust_roots: list, complete: bool = True) -> Verification:
     """Check the signatures and the embedded record of ``data``. With ``complete``, every signer the
     record names must have signed (a sealed document); otherwise a partly signed one may pass."""
-    report = signing.verify_pdf(data, trust_roots=trust_roots)
+    try:
+        report = signing.verify_pdf(data, trust_roots=trust_roots)
+    except Exception as exc:  # noqa: BLE001 — a damaged file fails in many ways deep in the parser
+        report = signing.Report(signatures=[], problems=[f"The file cannot be read as a signed PDF: {exc!r}"])
     result = Verification(signatures=report)
+    if report.signatures:
+        report.problems.extend(_unsigned_bytes_problems(data))
     _check_record(data, report, result)
     if complete and result.record is not None:
         expected = len(result.record.get("signers") or [])
