@@ -1,14 +1,23 @@
-"""Development PKI: a local root CA and per-user signing keys in PKCS#12 files.
+"""Signing keys: the development PKI (a local root CA, PKCS#12 files) and PKCS#11 tokens.
 
-Pure helpers (no ORM): create a CA, issue a signing certificate, write and read PKCS#12, and load a
-pyHanko signer for a username and PIN. The CA made here is for development and demos only; its name
-says so. Production keys come from the officials' own tokens (PKCS#11), never from here.
+Pure helpers (no ORM): create a CA and its CRL, issue a signing certificate, write and read PKCS#12,
+and open the signer of a username with a PIN. The CA made here is for development and demos only; its
+name says so. Production keys live on the officials' tokens (PKCS#11), never in a file made here.
+
+The one entry point for signing code is :func:`signing_session`: it picks the user's PKCS#11 token
+when ``settings.SIGNING_PKCS11_TOKENS`` names one, else PKI_DIR/<username>.p12, and always closes the
+token session. Every exception it raises is a :class:`PkiError` whose message can be shown to the user.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -16,23 +25,37 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+if TYPE_CHECKING:
+    from pyhanko.sign.signers import Signer
+
+logger = logging.getLogger(__name__)
+
 DEV_CA_NAME = "e-Cabinet DEVELOPMENT CA — not for production use"
 DEFAULT_ORG = "Chính phủ nước CHXHCN Việt Nam"
 DEMO_PIN = "ecabinet-demo"
 CA_CERT_FILE = "ca.pem"
 CA_KEY_FILE = "ca-key.pem"
+CA_CRL_FILE = "ca.crl"
+# The dev CA publishes no CRL anywhere: init_dev_pki writes one to PKI_DIR and signing embeds it. A year
+# keeps it out of the way; init_dev_pki renews it when fewer than CRL_RENEW_DAYS remain.
+CRL_DAYS = 365
+CRL_RENEW_DAYS = 30
 
 
 class PkiError(Exception):
-    """A signing key could not be loaded; the message is meant for the user."""
+    """A signing key could not be used; the message is meant for the user."""
 
 
 class NoKey(PkiError):
-    pass
+    """The user has no signing key (no key file, or no key with the configured label on the token)."""
 
 
 class WrongPin(PkiError):
-    pass
+    """The PIN does not unlock the key."""
+
+
+class TokenUnavailable(PkiError):
+    """The user's PKCS#11 token cannot be reached: not plugged in, locked, or its module is missing."""
 
 
 def _now() -> dt.datetime:
@@ -73,14 +96,24 @@ def create_ca(common_name: str = DEV_CA_NAME, years: int = 10) -> tuple[ec.Ellip
 def issue_signing_cert(
     ca_key, ca_cert: x509.Certificate, *, common_name: str, organization: str = DEFAULT_ORG, years: int = 3
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """A document-signing certificate (digitalSignature + nonRepudiation) issued by ``ca_cert``."""
+    """A new key and its document-signing certificate (digitalSignature + nonRepudiation) from ``ca_cert``."""
     key = ec.generate_private_key(ec.SECP256R1())
+    cert = certify_public_key(
+        ca_key, ca_cert, key.public_key(), common_name=common_name, organization=organization, years=years
+    )
+    return key, cert
+
+
+def certify_public_key(
+    ca_key, ca_cert: x509.Certificate, public_key, *, common_name: str, organization: str = DEFAULT_ORG, years: int = 3
+) -> x509.Certificate:
+    """A document-signing certificate for ``public_key`` (e.g. of a key generated on a token)."""
     now = _now()
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(_name(common_name, organization or DEFAULT_ORG))
         .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(min(now + dt.timedelta(days=365 * years), ca_cert.not_valid_after_utc))
@@ -93,13 +126,12 @@ def issue_signing_cert(
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False
         )
         .sign(ca_key, hashes.SHA256())
     )
-    return key, cert
 
 
 def fingerprint(cert: x509.Certificate) -> str:
@@ -133,6 +165,68 @@ def load_pem_certs(paths) -> list[x509.Certificate]:
     return certs
 
 
+def issue_crl(ca_key, ca_cert: x509.Certificate, *, revoked=(), days: int = CRL_DAYS) -> x509.CertificateRevocationList:
+    """A CRL signed by ``ca_cert`` listing the ``revoked`` certificates, valid for ``days`` days."""
+    now = _now()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now - dt.timedelta(minutes=5))
+        .next_update(now + dt.timedelta(days=days))
+        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+    )
+    for cert in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(cert.serial_number).revocation_date(now).build()
+        )
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def write_crl(pki_dir: Path, crl: x509.CertificateRevocationList) -> None:
+    pki_dir.mkdir(parents=True, exist_ok=True)
+    (pki_dir / CA_CRL_FILE).write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+
+
+def load_crl(path: Path) -> x509.CertificateRevocationList:
+    """A CRL file, PEM or DER."""
+    data = Path(path).read_bytes()
+    if data.lstrip().startswith(b"-----BEGIN"):
+        return x509.load_pem_x509_crl(data)
+    return x509.load_der_x509_crl(data)
+
+
+def crl_needs_renewal(pki_dir: Path) -> bool:
+    """True when PKI_DIR has no CRL, or it expires within CRL_RENEW_DAYS days."""
+    path = pki_dir / CA_CRL_FILE
+    if not path.exists():
+        return True
+    next_update = load_crl(path).next_update_utc
+    return next_update is None or next_update - _now() < dt.timedelta(days=CRL_RENEW_DAYS)
+
+
+def trust_roots_from_settings() -> list[x509.Certificate]:
+    """The roots signers' certificates must chain to (``settings.SIGNING_TRUST_ROOTS``)."""
+    from django.conf import settings
+
+    return load_pem_certs(settings.SIGNING_TRUST_ROOTS)
+
+
+def tsa_roots_from_settings() -> list[x509.Certificate]:
+    """Extra roots for timestamp authorities only (``settings.SIGNING_TSA_ROOTS``)."""
+    from django.conf import settings
+
+    return load_pem_certs(settings.SIGNING_TSA_ROOTS)
+
+
+def crls_from_settings() -> list[x509.CertificateRevocationList]:
+    """The CRLs to embed in B-LT signatures (``settings.SIGNING_CRLS``); files that do not exist are skipped,
+    so that the default PKI_DIR/ca.crl costs nothing before ``init_dev_pki`` has run."""
+    from django.conf import settings
+
+    return [load_crl(path) for path in settings.SIGNING_CRLS if Path(path).exists()]
+
+
 def write_p12(path: Path, key, cert: x509.Certificate, ca_cert: x509.Certificate, pin: str = DEMO_PIN) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = pkcs12.serialize_key_and_certificates(
@@ -147,6 +241,135 @@ def p12_path(pki_dir: Path, username: str) -> Path:
     if not username or "/" in username or username.startswith("."):
         raise NoKey(f"No signing key for “{username}”.")
     return Path(pki_dir) / f"{username}.p12"
+
+
+@contextmanager
+def signing_session(username: str, pin: str, *, pki_dir: Path | None = None) -> Iterator[Signer]:
+    """The pyHanko signer of ``username``, unlocked by ``pin``, for the duration of a ``with`` block.
+
+    ``with signing_session("pm", pin) as signer: signed = sign_pdf(data, signer=signer, ...)``
+
+    A user listed in ``settings.SIGNING_PKCS11_TOKENS`` signs with the key on that token (through
+    ``settings.SIGNING_PKCS11_MODULE``); anybody else with PKI_DIR/<username>.p12. The token session is
+    logged out and closed when the block ends, so the signer must not be used after it.
+    Raises WrongPin, NoKey, TokenUnavailable (all PkiError, with a message for the user).
+    """
+    from django.conf import settings
+
+    token = settings.SIGNING_PKCS11_TOKENS.get(username)
+    if token is None:
+        yield load_signer(username, pin, pki_dir=pki_dir)
+        return
+    with pkcs11_signer(
+        settings.SIGNING_PKCS11_MODULE, token_label=token["token"], key_label=token["key"], pin=pin, owner=username
+    ) as signer:
+        yield signer
+
+
+# PKCS#11 login state is shared by all sessions of one process on a token, and logging out one session
+# logs out the others: two signatures with the same token at once would break each other. So a process
+# uses a token for one signature at a time.
+_token_locks: dict[tuple[str, str], threading.Lock] = {}
+_token_locks_guard = threading.Lock()
+
+
+def _token_lock(module: str, token_label: str) -> threading.Lock:
+    with _token_locks_guard:
+        return _token_locks.setdefault((module, token_label), threading.Lock())
+
+
+@contextmanager
+def pkcs11_signer(module: str, *, token_label: str, key_label: str, pin: str, owner: str = "") -> Iterator[Signer]:
+    """A pyHanko ``PKCS11Signer`` for the key labelled ``key_label`` on the token ``token_label``.
+
+    The key's certificate must carry the same label (pyHanko's convention); every certificate on the
+    token is added to the signature so that verifiers can build the chain. Use it as a context manager:
+    the session is logged out and closed at the end of the block.
+    """
+    import pkcs11
+    from pkcs11 import exceptions as p11
+
+    whose = f" of “{owner}”" if owner else ""
+    name = f"The signing token “{token_label}”{whose}"
+    if not module or not Path(module).is_file():
+        raise TokenUnavailable(
+            f"{name} cannot be used: its driver (PKCS#11 module “{module or 'not configured'}”) is not installed"
+            " on the server. Ask the administrator."
+        )
+    if not pin:
+        raise WrongPin(f"Enter the PIN of the signing token “{token_label}”{whose}.")
+    try:
+        token = pkcs11.lib(module).get_token(token_label=token_label)
+    except p11.NoSuchToken as exc:
+        raise TokenUnavailable(f"{name} is not connected. Plug it in and try again.") from exc
+    except p11.PKCS11Error as exc:
+        raise TokenUnavailable(f"{name} cannot be reached ({type(exc).__name__}). Ask the administrator.") from exc
+    with _token_lock(module, token_label):
+        try:
+            session = token.open(user_pin=pin)
+        except (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange) as exc:
+            raise WrongPin(f"Wrong PIN for the signing token “{token_label}”{whose}.") from exc
+        except p11.PinLocked as exc:
+            raise TokenUnavailable(f"{name} is locked after too many wrong PINs. Ask the administrator.") from exc
+        except p11.PinExpired as exc:
+            raise TokenUnavailable(
+                f"The PIN of the signing token “{token_label}”{whose} has expired. Change it with the token's tool."
+            ) from exc
+        except p11.PKCS11Error as exc:
+            raise TokenUnavailable(f"{name} refused to open ({type(exc).__name__}).") from exc
+        try:
+            signer = _token_signer(session, token_label=token_label, key_label=key_label, whose=whose)
+            try:
+                yield signer
+            except (p11.DeviceRemoved, p11.TokenNotPresent, p11.SessionHandleInvalid, p11.SessionClosed) as exc:
+                raise TokenUnavailable(f"{name} was unplugged while signing. Nothing was signed.") from exc
+            except p11.PKCS11Error as exc:
+                raise TokenUnavailable(
+                    f"{name} failed while signing ({type(exc).__name__}). Nothing was signed; ask the administrator."
+                ) from exc
+        finally:
+            _close(session)
+
+
+def _token_signer(session, *, token_label: str, key_label: str, whose: str) -> Signer:
+    from pkcs11 import KeyType, Mechanism, ObjectClass
+    from pkcs11 import exceptions as p11
+    from pyhanko.sign.pkcs11 import PKCS11Signer
+
+    try:
+        key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=key_label)
+    except p11.NoSuchKey as exc:
+        raise NoKey(f"The signing token “{token_label}”{whose} holds no key named “{key_label}”.") from exc
+    except p11.MultipleObjectsReturned as exc:
+        raise NoKey(
+            f"The signing token “{token_label}”{whose} holds several keys named “{key_label}”; ask the"
+            " administrator to configure which one to use."
+        ) from exc
+    # Some tokens (SoftHSM among them) only sign a digest computed outside (CKM_ECDSA), not the message
+    # (CKM_ECDSA_SHA256); pyHanko then hashes itself.
+    mechanisms = session.token.slot.get_mechanisms()
+    raw_ecdsa = key.key_type == KeyType.EC and Mechanism.ECDSA_SHA256 not in mechanisms
+    signer = PKCS11Signer(
+        session, key_label=key_label, cert_label=key_label, other_certs_to_pull=None, use_raw_mechanism=raw_ecdsa
+    )
+    try:
+        signer.signing_cert  # noqa: B018 -- loads the certificate and key now, to report a missing one clearly
+    except p11.PKCS11Error as exc:
+        raise NoKey(
+            f"The signing token “{token_label}”{whose} holds no certificate named “{key_label}” for its key."
+        ) from exc
+    return signer
+
+
+def _close(session) -> None:
+    from pkcs11 import exceptions as p11
+
+    try:
+        session.close()
+    except p11.PKCS11Error:
+        # The token went away (unplugged) after the work was done or had failed; there is nothing left to
+        # close, and raising here would hide the outcome of the block.
+        logger.warning("could not close the PKCS#11 session cleanly", exc_info=True)
 
 
 def load_signer(username: str, pin: str, *, pki_dir: Path | None = None):

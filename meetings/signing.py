@@ -1,35 +1,80 @@
-"""PAdES signing and verification of PDFs with pyHanko (no ORM, no network).
+"""PAdES signing and verification of PDFs with pyHanko (no ORM; the network only to reach a TSA).
 
 Rules:
 - Every signature is added as an incremental update: the bytes already signed are never rewritten.
-  The signature is PAdES (``/SubFilter /ETSI.CAdES.detached``) over SHA-256. With a ``timestamper`` the
-  signature also carries an RFC 3161 timestamp.
+  The signature is PAdES (``/SubFilter /ETSI.CAdES.detached``) over SHA-256.
+- Without a ``timestamper`` the signature is PAdES B-B. With one it is PAdES B-LT: the signature carries an
+  RFC 3161 timestamp, and the revision that holds it also holds a DSS (Document Security Store) with the
+  certificates of the signer and of the timestamp authority and the revocation data (CRLs, OCSP responses)
+  showing that none was revoked. The DSS goes into the signature's own revision, before the bytes are
+  signed, so the last signature still covers the whole file (no trailing DSS-only revision). Before
+  signing, both chains are validated against the given roots with revocation data required: a revoked,
+  expired or unknown certificate fails, and so does a TSA that does not answer. Nothing is returned then.
 - A document verifies (``Report.ok``) only when it has at least one signature, every signature is intact
   (its digest matches the bytes it covers) and cryptographically valid, every signer's certificate chains
-  to one of the given trust roots, no signature's later modifications are disallowed, and the LAST
-  signature covers the entire file. So any byte changed in signed content, and any incremental update
-  appended after the last signature, make it fail.
+  to one of the given trust roots, no signature's later modifications are disallowed, every timestamp
+  present is intact and chains to a trusted root, and the LAST signature covers the entire file. So any
+  byte changed in signed content, and any incremental update appended after the last signature, make it
+  fail. A signature without a timestamp is not a failure (B-B is allowed); the report says what it has.
 - Verification never fetches anything (``allow_fetching=False``): the trust roots are given by the caller.
+  ``ltv`` on a signature means it validates, at the time of its timestamp, from the revocation data and
+  certificates embedded in the file alone (pyHanko's ETSI EN 319 102-1 "validation with time").
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.ades.report import AdESPassed
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
+from pyhanko.sign.validation import DocumentSecurityStore, validate_pdf_signature
+from pyhanko.sign.validation.ades import ades_with_time_validation
+from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.policy_decl import (
+    LocalKnowledge,
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.errors import (
+    ExpiredError,
+    InsufficientRevinfoError,
+    NotYetValidError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+)
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
+from pyhanko_certvalidator.registry import SimpleTrustManager
+from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
+
+__all__ = ["Report", "SignatureReport", "SigningFailed", "sign_pdf", "timestamper_from_settings", "verify_pdf"]
 
 
 class SigningFailed(Exception):
     """The document could not be signed; the message is meant for the user."""
+
+
+def timestamper_from_settings() -> TimeStamper | None:
+    """An RFC 3161 client for ``settings.TSA_URL``, or None when no TSA is configured."""
+    from django.conf import settings
+
+    return HTTPTimeStamper(settings.TSA_URL) if settings.TSA_URL else None
 
 
 def sign_pdf(
@@ -40,9 +85,22 @@ def sign_pdf(
     reason: str,
     location: str,
     certify: bool = False,
-    timestamper=None,
+    timestamper: TimeStamper | None = None,
+    trust_roots: Sequence | None = None,
+    crls: Sequence = (),
+    allow_fetching: bool = False,
 ) -> bytes:
-    """``data`` with one more PAdES signature by ``signer`` in the (new or empty) field ``field_name``."""
+    """``data`` with one more PAdES signature by ``signer`` in the (new or empty) field ``field_name``.
+
+    With ``timestamper`` the signature is B-LT (see the module docstring): ``trust_roots`` (cryptography or
+    asn1crypto certificates) must then hold the roots of the signer's and of the TSA's chains, ``crls``
+    (cryptography or asn1crypto CRLs, or DER bytes) the revocation lists to embed, and ``allow_fetching``
+    lets pyHanko fetch OCSP responses and CRLs from the URLs in the certificates as well.
+    Raises SigningFailed, with a message for the user, when the document cannot be signed.
+    """
+    ltv = timestamper is not None
+    if ltv and not trust_roots:
+        raise ValueError("sign_pdf: a timestamped (B-LT) signature needs the trust_roots of signer and TSA")
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         reason=reason,
@@ -51,13 +109,60 @@ def sign_pdf(
         subfilter=fields.SigSeedSubFilter.PADES,
         certify=certify,
         docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+        embed_validation_info=ltv,
+        validation_context=(
+            ValidationContext(
+                trust_roots=[_as_asn1(c) for c in trust_roots],
+                crls=[_crl_as_asn1(c) for c in crls],
+                allow_fetching=allow_fetching,
+                # B-LT is only worth its name if every certificate's revocation status is embedded.
+                revocation_mode="require",
+            )
+            if ltv
+            else None
+        ),
+        # include_vri=False is required to put the DSS in the signed revision; the VRI dictionary is
+        # deprecated by PAdES anyway.
+        dss_settings=DSSContentSettings(placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE, include_vri=False),
     )
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
         out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper)
-    except (SigningError, ValueError) as exc:
+    except TimestampRequestError as exc:
+        raise SigningFailed(
+            "The timestamp service did not answer, so the document was not signed. Try again in a moment;"
+            " if it keeps failing, ask the administrator to check the timestamp service (TSA_URL)."
+        ) from exc
+    except (PathBuildingError, PathValidationError) as exc:
+        # raised while validating the TSA's certificate (the signer's comes wrapped in a SigningError)
+        problem = _certificate_problem(exc, "the timestamp service")
+        raise SigningFailed(f"The document was not signed: {problem}") from exc
+    except SigningError as exc:
+        if isinstance(exc.__cause__, PathBuildingError | PathValidationError):
+            problem = _certificate_problem(exc.__cause__, "your signing key")
+            raise SigningFailed(f"The document was not signed: {problem}") from exc
+        raise SigningFailed(f"The PDF could not be signed: {exc}") from exc
+    except ValueError as exc:
         raise SigningFailed(f"The PDF could not be signed: {exc}") from exc
     return out.getvalue()
+
+
+def _certificate_problem(exc: Exception, whose: str) -> str:
+    if isinstance(exc, RevokedError):
+        return f"the certificate of {whose} has been revoked."
+    if isinstance(exc, ExpiredError):
+        return f"the certificate of {whose} has expired."
+    if isinstance(exc, NotYetValidError):
+        return f"the certificate of {whose} is not valid yet."
+    if isinstance(exc, InsufficientRevinfoError):
+        return (
+            f"there is no current revocation list (CRL) or OCSP answer for the certificate of {whose}, so the"
+            " signature could not be made verifiable in the long term. Ask the administrator (for the"
+            " development CA: run “manage.py init_dev_pki”)."
+        )
+    if isinstance(exc, PathBuildingError):
+        return f"the certificate of {whose} was not issued by a trusted certification authority."
+    return f"the certificate of {whose} could not be validated ({exc})."
 
 
 @dataclass
@@ -72,6 +177,12 @@ class SignatureReport:
     coverage: str
     modification_level: str
     timestamped: bool = False
+    # None when the signature has no timestamp
+    timestamp_time: dt.datetime | None = None
+    timestamp_valid: bool | None = None
+    timestamp_trusted: bool | None = None
+    timestamp_authority: str = ""
+    ltv: bool = False
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -83,6 +194,8 @@ class SignatureReport:
 class Report:
     signatures: list[SignatureReport]
     problems: list[str] = field(default_factory=list)
+    # the document has a Document Security Store (validation data for long-term validation)
+    dss: bool = False
 
     @property
     def ok(self) -> bool:
@@ -92,11 +205,12 @@ class Report:
         return {
             "ok": self.ok,
             "problems": self.problems,
+            "dss": self.dss,
             "signatures": [
                 {
                     "field_name": s.field_name,
                     "signer": s.signer,
-                    "signing_time": s.signing_time.isoformat() if s.signing_time else None,
+                    "signing_time": _iso(s.signing_time),
                     "intact": s.intact,
                     "valid": s.valid,
                     "trusted": s.trusted,
@@ -104,12 +218,21 @@ class Report:
                     "coverage": s.coverage,
                     "modification_level": s.modification_level,
                     "timestamped": s.timestamped,
+                    "timestamp_time": _iso(s.timestamp_time),
+                    "timestamp_valid": s.timestamp_valid,
+                    "timestamp_trusted": s.timestamp_trusted,
+                    "timestamp_authority": s.timestamp_authority,
+                    "ltv": s.ltv,
                     "ok": s.ok,
                     "problems": s.problems,
                 }
                 for s in self.signatures
             ],
         }
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _as_asn1(cert) -> asn1_x509.Certificate:
@@ -122,6 +245,16 @@ def _as_asn1(cert) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
 
 
+def _crl_as_asn1(crl) -> asn1_crl.CertificateList:
+    if isinstance(crl, asn1_crl.CertificateList):
+        return crl
+    if isinstance(crl, bytes):
+        return asn1_crl.CertificateList.load(crl)
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return asn1_crl.CertificateList.load(crl.public_bytes(Encoding.DER))
+
+
 def _signer_name(cert) -> str:
     if cert is None:
         return ""
@@ -129,9 +262,11 @@ def _signer_name(cert) -> str:
     return subject.get("common_name") or cert.subject.human_friendly
 
 
-def verify_pdf(data: bytes, *, trust_roots: list) -> Report:
-    """Check every signature of ``data`` against ``trust_roots`` (cryptography or asn1crypto certificates)."""
+def verify_pdf(data: bytes, *, trust_roots: Sequence, tsa_roots: Sequence = ()) -> Report:
+    """Check every signature of ``data``: signers against ``trust_roots``, timestamps against ``trust_roots``
+    and ``tsa_roots`` (cryptography or asn1crypto certificates)."""
     roots = [_as_asn1(c) for c in trust_roots]
+    ts_roots = roots + [_as_asn1(c) for c in tsa_roots]
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         embedded = list(reader.embedded_signatures)
@@ -139,18 +274,23 @@ def verify_pdf(data: bytes, *, trust_roots: list) -> Report:
         return Report(signatures=[], problems=[f"The file cannot be read as a PDF: {exc}"])
     if not embedded:
         return Report(signatures=[], problems=["The document has no signature."])
+    dss = _embedded_validation_data(reader)
     reports = []
     for index, emb in enumerate(embedded):
         is_last = index == len(embedded) - 1
         vc = ValidationContext(trust_roots=roots, allow_fetching=False)
-        reports.append(_check(emb, vc, is_last))
-    return Report(signatures=reports)
+        ts_vc = ValidationContext(trust_roots=ts_roots, allow_fetching=False)
+        report = _check(emb, vc, ts_vc, is_last)
+        if dss is not None and report.timestamp_valid and report.timestamp_trusted and report.trusted:
+            report.ltv = _validates_from_embedded_data(emb, roots, ts_roots, dss, report.timestamp_time)
+        reports.append(report)
+    return Report(signatures=reports, dss=dss is not None)
 
 
-def _check(emb, vc: ValidationContext, is_last: bool) -> SignatureReport:
+def _check(emb, vc: ValidationContext, ts_vc: ValidationContext, is_last: bool) -> SignatureReport:
     name = emb.field_name or "?"
     try:
-        status = validate_pdf_signature(emb, signer_validation_context=vc)
+        status = validate_pdf_signature(emb, signer_validation_context=vc, ts_validation_context=ts_vc)
     except (SignatureValidationError, ValueError, KeyError) as exc:
         return SignatureReport(
             field_name=name, signer=_signer_name(getattr(emb, "signer_cert", None)), signing_time=None,
@@ -174,7 +314,11 @@ def _check(emb, vc: ValidationContext, is_last: bool) -> SignatureReport:
             f"signature {name} is the last one but does not cover the whole document (coverage {coverage}):"
             " data was appended after it"
         )
-    ts = getattr(status, "timestamp_validity", None)
+    ts = status.timestamp_validity
+    if ts is not None and not (ts.intact and ts.valid):
+        problems.append(f"signature {name}: its timestamp is damaged or forged")
+    elif ts is not None and not ts.trusted:
+        problems.append(f"signature {name}: its timestamp comes from an authority that is not trusted")
     return SignatureReport(
         field_name=name,
         signer=_signer_name(status.signing_cert),
@@ -186,5 +330,52 @@ def _check(emb, vc: ValidationContext, is_last: bool) -> SignatureReport:
         coverage=coverage,
         modification_level=level,
         timestamped=ts is not None,
+        timestamp_time=ts.timestamp if ts is not None else None,
+        timestamp_valid=bool(ts.intact and ts.valid) if ts is not None else None,
+        timestamp_trusted=bool(ts.trusted) if ts is not None else None,
+        timestamp_authority=_signer_name(ts.signing_cert) if ts is not None else "",
         problems=problems,
     )
+
+
+def _embedded_validation_data(reader: PdfFileReader) -> LocalKnowledge | None:
+    """The certificates, CRLs and OCSP responses of the document's DSS, or None when it has none."""
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        return None
+    return LocalKnowledge(
+        known_certs=list(dss.load_certs()),
+        known_crls=[CRLContainer(asn1_crl.CertificateList.load(ref.get_object().data)) for ref in dss.crls],
+        known_ocsps=[
+            container
+            for ref in dss.ocsps
+            for container in OCSPContainer.load_multi(asn1_ocsp.OCSPResponse.load(ref.get_object().data))
+        ],
+    )
+
+
+def _validates_from_embedded_data(emb, roots, ts_roots, knowledge: LocalKnowledge, when: dt.datetime) -> bool:
+    """Whether the signature and its timestamp validate at ``when`` (the timestamp's time) with revocation data
+    required for every certificate and nothing but ``knowledge`` (the DSS) to find it in."""
+
+    def policy(anchors) -> CertValidationPolicySpec:
+        return CertValidationPolicySpec(
+            trust_manager=SimpleTrustManager.build(trust_roots=anchors),
+            revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO),
+        )
+
+    spec = SignatureValidationSpec(
+        cert_validation_policy=policy(roots),
+        ts_cert_validation_policy=policy(ts_roots),
+        revinfo_gathering_policy=RevocationInfoGatheringSpec(online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY),
+        local_knowledge=knowledge,
+    )
+    timing = ValidationTimingInfo(validation_time=when, best_signature_time=when, point_in_time_validation=True)
+    try:
+        result = asyncio.run(
+            ades_with_time_validation(emb.signed_data, spec, timing_info=timing, raw_digest=emb.compute_digest())
+        )
+    except (SignatureValidationError, ValueError):
+        return False  # a signature pyHanko cannot evaluate this way is not LTV-enabled
+    return result.ades_subindic == AdESPassed.OK

@@ -3,6 +3,10 @@
 Creates, once, a development root CA in PKI_DIR (ca.pem, ca-key.pem) and, for ``secretary``, ``pm`` and
 every ``--users`` account, a signing key and certificate in PKI_DIR/<username>.p12 protected by the demo
 PIN. Existing files are kept (idempotent); ``--force`` makes a new CA and reissues every key.
+
+It also writes the CA's (empty) certificate revocation list, PKI_DIR/ca.crl, and renews it when it is
+missing or about to expire: timestamped (B-LT) signatures embed it as the proof that the signer's
+certificate was not revoked, and signing with TSA_URL set fails without a current one.
 """
 
 from pathlib import Path
@@ -40,6 +44,9 @@ class Command(BaseCommand):
             key, cert = pki.issue_signing_cert(ca_key, ca_cert, common_name=cn, organization=org)
             pki.write_p12(path, key, cert, ca_cert)
             self.stdout.write(f"issued {path.name} for {cn}")
+        if new_ca or pki.crl_needs_renewal(pki_dir):
+            pki.write_crl(pki_dir, pki.issue_crl(ca_key, ca_cert))
+            self.stdout.write(f"wrote {pki.CA_CRL_FILE} (valid {pki.CRL_DAYS} days)")
         self.stdout.write(self.style.SUCCESS(f"development PKI ready in {pki_dir}"))
 
     @staticmethod
