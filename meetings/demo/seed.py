@@ -42,6 +42,7 @@ class SeedReport:
     sessions_created: list[Meeting] = field(default_factory=list)
     ballots_created: list[Ballot] = field(default_factory=list)
     pdfs_rendered: int = 0
+    sealed_documents: int = 0
 
 
 def _ensure_ministries() -> tuple[dict[str, Ministry], int]:
@@ -136,8 +137,32 @@ def _load_session(spec: SessionSpec, *, users: dict, ministries: dict[str, Minis
     meeting = services.meeting_start(actor=chair, meeting=meeting)
     for username, (status, reason) in spec.attendance.items():
         services.attendance_set(actor=secretary, meeting=meeting, username=username, status=status, reason=reason)
+    _hold_debate_and_vote(meeting, users=users, attendance=spec.attendance)
     meeting = services.meeting_adjourn(actor=chair, meeting=meeting)
     return services.meeting_close(actor=secretary, meeting=meeting)
+
+
+def _hold_debate_and_vote(meeting: Meeting, *, users: dict, attendance: dict) -> None:
+    """The reference scenario's debate and vote on the first item: a speaker, a comment for the
+    record, and the resolution adopted by every member attending (25 of 27)."""
+    from voting.services import motions
+
+    secretary, chair = users["secretary"], users["pm"]
+    item = meeting.agenda_items.order_by("position").first()
+    services.comment_post(actor=users["member01"], item_id=item.pk,
+                          text="Đề nghị bổ sung đánh giá tác động của chính sách đến ngân sách địa phương.")
+    services.speak_request(actor=users["member03"], item_id=item.pk)
+    services.floor_give(actor=secretary, item_id=item.pk, username="member03")
+    services.floor_end(actor=secretary, item_id=item.pk)
+    motion = motions.motion_create(actor=secretary, item_id=item.pk, title="Thông qua Nghị quyết phiên họp",
+                                   text="Chính phủ thống nhất thông qua Nghị quyết phiên họp thường kỳ.",
+                                   method="named", rule="vn-government")
+    motions.motion_open(actor=chair, motion_id=motion.pk)
+    for username, (status, _reason) in attendance.items():
+        if status in ("present", "remote"):
+            motions.vote_cast(actor=users[username], motion_id=motion.pk, choice="yes")
+    motions.motion_close(actor=secretary, motion_id=motion.pk)
+    services.agenda_item_set_status(actor=secretary, item_id=item.pk, status="decided")
 
 
 def seed(*, now=None) -> SeedReport:
@@ -170,4 +195,10 @@ def seed(*, now=None) -> SeedReport:
                                                              drafts=drafts))
         if with_ballots:
             report.ballots_created = load_ballots(ballot_specs, users=users, upload=drafts.upload)
+    if with_sessions:  # after the transaction: rendering and signing take a few seconds
+        from .minutes import seal_minutes
+
+        for meeting in report.sessions_created:
+            if meeting.status == Meeting.Status.CLOSED:
+                report.sealed_documents += seal_minutes(meeting, users=users)
     return report

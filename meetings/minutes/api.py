@@ -117,10 +117,8 @@ def pdf_response(document: SealedDocument) -> HttpResponse:
 
 
 def verification(document: SealedDocument) -> dict:
-    from django.conf import settings
-
-    roots = pki.load_pem_certs([p for p in settings.SIGNING_TRUST_ROOTS if p.exists()])
-    result = verify_sealed_pdf(services.read_bytes(document), trust_roots=roots,
+    result = verify_sealed_pdf(services.read_bytes(document), trust_roots=pki.trust_roots_from_settings(),
+                               tsa_roots=pki.tsa_roots_from_settings(),
                                complete=document.status == SealedDocument.Status.SEALED)
     check_against_database(result)
     answer = result.as_dict()

@@ -388,13 +388,9 @@ def _signer(user, pin: str):
     """The caller's own signing key, unlocked by ``pin`` (PKCS#11 token or PKCS#12 file)."""
     if not isinstance(pin, str) or not pin:
         raise SigningRefused(_("Enter the PIN of your signing key."), code="pin_required")
-    session = getattr(pki, "signing_session", None)
     try:
-        if session is not None:
-            with session(user.username, pin) as signer:
-                yield signer
-        else:
-            yield pki.load_signer(user.username, pin)
+        with pki.signing_session(user.username, pin) as signer:
+            yield signer
     except pki.WrongPin as exc:
         raise SigningRefused(_("The PIN is not correct."), code="wrong_pin") from exc
     except pki.NoKey as exc:
@@ -404,18 +400,20 @@ def _signer(user, pin: str):
         raise SigningRefused(str(exc), code="signing_key_unavailable") from exc
 
 
-def _timestamper():
-    factory = getattr(signing, "timestamper_from_settings", None)
-    return factory() if factory else None
-
-
 def _sign_bytes(data: bytes, *, user, pin: str, field_name: str, reason: str, certify: bool) -> tuple[bytes, object]:
+    """Sign with the user's own key; with ``TSA_URL``, a PAdES B-LT signature (timestamp, DSS)."""
     from django.conf import settings
 
+    timestamper = signing.timestamper_from_settings()
+    extra = {}
+    if timestamper is not None:
+        extra = {"trust_roots": pki.trust_roots_from_settings() + pki.tsa_roots_from_settings(),
+                 "crls": pki.crls_from_settings(), "allow_fetching": settings.SIGNING_FETCH_REVOCATION}
     with _signer(user, pin) as signer:
         try:
             signed = signing.sign_pdf(data, signer=signer, field_name=field_name, reason=reason,
-                                      location=settings.MINUTES_PLACE, certify=certify, timestamper=_timestamper())
+                                      location=settings.MINUTES_PLACE, certify=certify, timestamper=timestamper,
+                                      **extra)
         except signing.SigningFailed as exc:
             raise SigningRefused(str(exc), code="signing_failed") from exc
         return signed, signer.signing_cert

@@ -69,7 +69,7 @@ def embedded_files(data: bytes) -> dict[str, bytes]:
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             return {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
-    except Exception:  # noqa: BLE001 — any damage means "no readable attachments"
+    except Exception:  # any damage means "no readable attachments"
         return {}
 
 
@@ -77,7 +77,7 @@ def _keywords(data: bytes) -> str:
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             return str(pdf.docinfo.get("/Keywords", ""))
-    except Exception:  # noqa: BLE001
+    except Exception:
         return ""
 
 
@@ -148,17 +148,17 @@ def _unsigned_bytes_problems(data: bytes) -> list[str]:
             expected = b"<" + contents[:length].hex().encode() + padding + b">"
             if gap not in (expected, expected.upper()):
                 problems.append(f"signature {emb.field_name}: bytes in the signature's own value were changed")
-    except Exception as exc:  # noqa: BLE001 — a damaged file fails in many ways deep in the parser
+    except Exception as exc:  # a damaged file fails in many ways deep in the parser
         problems.append(f"The signatures cannot be read: {exc!r}")
     return problems
 
 
-def verify_sealed_pdf(data: bytes, *, trust_roots: list, complete: bool = True) -> Verification:
+def verify_sealed_pdf(data: bytes, *, trust_roots: list, tsa_roots: list = (), complete: bool = True) -> Verification:
     """Check the signatures and the embedded record of ``data``. With ``complete``, every signer the
     record names must have signed (a sealed document); otherwise a partly signed one may pass."""
     try:
-        report = signing.verify_pdf(data, trust_roots=trust_roots)
-    except Exception as exc:  # noqa: BLE001 — a damaged file fails in many ways deep in the parser
+        report = signing.verify_pdf(data, trust_roots=trust_roots, tsa_roots=tsa_roots)
+    except Exception as exc:  # a damaged file fails in many ways deep in the parser
         report = signing.Report(signatures=[], problems=[f"The file cannot be read as a signed PDF: {exc!r}"])
     result = Verification(signatures=report)
     if report.signatures:

@@ -4,7 +4,7 @@ from ecabinet import pki
 from meetings.minutes import services as minutes
 
 from ..record.test_session_record import session  # noqa: F401 — the adjourned session fixture
-from ..signing.conftest import dev_pki, pki_dir, trust_roots  # noqa: F401
+from ..signing.conftest import dev_pki, local_tsa, pki_dir, trust_roots  # noqa: F401
 
 PIN = pki.DEMO_PIN
 

@@ -11,8 +11,8 @@ import pikepdf
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.generic import NameObject, TextStringObject
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from meetings.minutes import services as minutes
 from meetings.minutes.verify import verify_sealed_pdf

@@ -12,8 +12,8 @@ from meetings.demo.seed import seed
 class Command(BaseCommand):
     help = (
         "Load the demo Government: ministries, accounts (pm, member01…member26, secretary, archivist, guest, "
-        f"outsider, admin; password {DEMO_PASSWORD}), three sessions with generated Vietnamese drafts and two "
-        "written ballots. "
+        f"outsider, admin; password {DEMO_PASSWORD}), three sessions with generated Vietnamese drafts, two "
+        "written ballots, and the closed session's minutes and resolution signed with the development PKI. "
         "Running it again changes nothing."
     )
 
@@ -35,7 +35,8 @@ class Command(BaseCommand):
         self.stdout.write(f"seed_demo: {report.ministries_created} ministries, "
                           f"{len(report.accounts_created)} accounts, {len(report.sessions_created)} sessions, "
                           f"{len(report.ballots_created)} written ballots "
-                          f"({report.pdfs_rendered} PDFs rendered) in {elapsed:.1f} s.")
+                          f"({report.pdfs_rendered} PDFs rendered, {report.sealed_documents} signed and sealed)"
+                          f" in {elapsed:.1f} s.")
         for meeting in report.sessions_created:
             self.stdout.write(f"  #{meeting.pk} [{meeting.status}] {meeting.title}")
         for ballot in report.ballots_created:

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         paths = trust_root or [p for p in settings.SIGNING_TRUST_ROOTS if Path(p).exists()]
         if not paths:
             raise CommandError("no trust roots: give --trust-root CA.pem or set SIGNING_TRUST_ROOTS", returncode=2)
-        result = verify_sealed_pdf(data, trust_roots=pki.load_pem_certs(paths))
+        result = verify_sealed_pdf(data, trust_roots=pki.load_pem_certs(paths), tsa_roots=pki.tsa_roots_from_settings())
         if not offline:
             check_against_database(result)
         report = result.as_dict()
