@@ -3,6 +3,7 @@ from django.urls import path
 from ecabinet import views as ecabinet_views
 
 from . import views
+from .views import minutes as minutes_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -30,5 +31,15 @@ urlpatterns = [
     path("documents/<int:pk>/versions/", views.document_add_version, name="document_add_version"),
     path("documents/<int:pk>/recipients/", views.document_recipients, name="document_recipients"),
     path("meetings/<int:pk>/positions/", views.meeting_positions, name="meeting_positions"),
+    path("meetings/<int:pk>/minutes/", minutes_views.meeting_minutes, name="meeting_minutes"),
+    path("meetings/<int:pk>/minutes/generate/", minutes_views.minutes_generate, name="minutes_generate"),
+    path("meetings/<int:pk>/minutes/save/", minutes_views.minutes_save, name="minutes_save"),
+    path("meetings/<int:pk>/minutes/comment/", minutes_views.minutes_comment, name="minutes_comment"),
+    path("meetings/<int:pk>/minutes/finalize/", minutes_views.minutes_finalize, name="minutes_finalize"),
+    path("meetings/<int:pk>/minutes/sign/", minutes_views.minutes_sign, name="minutes_sign"),
+    path("meetings/<int:pk>/minutes/corrections/", minutes_views.correction_create, name="correction_create"),
+    path("meetings/<int:pk>/minutes/corrections/<int:cid>/sign/", minutes_views.correction_sign,
+         name="correction_sign"),
+    path("meetings/<int:pk>/resolution/sign/", minutes_views.resolution_sign, name="resolution_sign"),
     path("meetings/<int:pk>/consent-block/", views.consent_block, name="meeting_consent_block"),
 ]

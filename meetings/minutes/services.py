@@ -420,7 +420,13 @@ def _sign_bytes(data: bytes, *, user, pin: str, field_name: str, reason: str, ce
 
 
 def _cert_identity(cert) -> tuple[str, str]:
-    return cert.subject.human_friendly[:300], hashlib.sha256(cert.dump()).hexdigest()
+    """The certificate's holder as people read it (name — organisation) and its sha256."""
+    import unicodedata
+
+    subject = cert.subject.native
+    parts = [subject.get("common_name"), subject.get("organization_name")]
+    text = " — ".join(str(p) for p in parts if p) or cert.subject.human_friendly
+    return unicodedata.normalize("NFC", text)[:300], hashlib.sha256(cert.dump()).hexdigest()
 
 
 ROLE_FIELDS = {"secretary": "ThuKy", "chair": "ChuToa"}
