@@ -24,7 +24,7 @@ def sealed_path(sha256: str) -> str:
 
 class Minutes(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
+        DRAFT = "draft", _("Being drafted")
         FINAL = "final", _("Final — awaiting signatures")
         SEALED = "sealed", _("Signed and sealed")
 

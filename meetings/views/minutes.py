@@ -9,6 +9,9 @@ messages (``domain_errors``).
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -28,6 +31,14 @@ from .sessions import chair_of
 
 def _page(pk: int) -> str:
     return reverse("meeting_minutes", args=[pk])
+
+
+def editable_text(html: str) -> str:
+    """What the editor's text box shows: paragraphs as plain text when the HTML is only paragraphs
+    and line breaks (what plain text typed here becomes), else the sanitised HTML itself."""
+    if re.fullmatch(r"(?:<p>(?:[^<]|<br>)*</p>)*", html or ""):
+        return "\n\n".join(unescape(p).replace("<br>", "\n") for p in re.findall(r"<p>(.*?)</p>", html))
+    return html
 
 
 def _revision(request: HttpRequest) -> int:
@@ -55,7 +66,8 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
     if minutes is not None:
         recorded = set(minutes.recorded_comments)
         for item in minutes.record["agenda"]:
-            items.append({**item, "narrative": minutes.narratives.get(str(item["id"]), ""),
+            narrative = minutes.narratives.get(str(item["id"]), "")
+            items.append({**item, "narrative": narrative, "narrative_text": editable_text(narrative),
                           "shared": [{**c, "on_record": c["id"] in recorded} for c in item["comments"]]})
     after = meeting.status in (Meeting.Status.ADJOURNED, Meeting.Status.CLOSED)
     role = access.role
@@ -74,6 +86,7 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
         "can_sign_resolution": access.can_chair and after and resolution is None,
         "can_correct": access.can_manage and document is not None and document.status == SealedDocument.Status.SEALED,
         "decisions_text": "\n".join(minutes.decisions) if minutes else "",
+        "opening_text": editable_text(minutes.opening) if minutes else "",
     })
 
 

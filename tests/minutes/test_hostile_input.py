@@ -121,7 +121,7 @@ def test_a_template_that_referenced_the_network_would_stop_the_rendering(hostile
     monkeypatch.setattr(render, "render_html", lambda *a, **k: original(*a, **k).replace(
         "</body>", '<img src="http://203.0.113.7/x.png"></body>'))
     draft = minutes.minutes_for(actor=hostile_session.secretary, meeting_id=hostile_session.meeting.pk)[1]
-    with pytest.raises(FatalURLFetchingError, match="203.0.113.7"):
+    with pytest.raises(FatalURLFetchingError, match=r"203\.0\.113\.7"):
         minutes.minutes_finalize(actor=hostile_session.secretary, meeting_id=hostile_session.meeting.pk,
                                  revision=draft.revision)
     draft.refresh_from_db()
