@@ -85,6 +85,7 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
         "chair_signs": document is not None and document.status == SealedDocument.Status.PARTIAL and access.can_chair,
         "can_sign_resolution": access.can_chair and after and resolution is None,
         "can_correct": access.can_manage and document is not None and document.status == SealedDocument.Status.SEALED,
+        "can_export": meeting.status == Meeting.Status.CLOSED and (access.can_manage or access.is_archivist_reader),
         "decisions_text": "\n".join(minutes.decisions) if minutes else "",
         "opening_text": editable_text(minutes.opening) if minutes else "",
     })

@@ -62,3 +62,11 @@ def test_the_whole_flow_through_the_screen(session, dev_pki, client):
     assert client.get(f"/api/v1/meetings/{meeting.pk}/minutes/pdf/").content.startswith(b"%PDF-")
     client.force_login(session.outsider)
     assert client.get(f"{base}/").status_code == 404
+
+
+def test_the_archive_package_is_offered_to_the_archivist_and_the_secretariat_only(sealed, client):
+    sealed.set_status(Meeting.Status.CLOSED)
+    for who, offered in ((sealed.archivist, True), (sealed.secretary, True), (sealed.pm, False),
+                         (sealed.member, False)):
+        client.force_login(who)
+        assert ('data-action="archive"' in page(client, sealed.meeting)) is offered, who.username
