@@ -4,6 +4,8 @@ the development PKI (``init_dev_pki``; PIN in DESIGN.md), so the demo signs out 
 
 from __future__ import annotations
 
+import io
+
 from django.core.management import call_command
 
 from ecabinet.pki import DEMO_PIN
@@ -19,7 +21,7 @@ NARRATIVE = ("<p>Các thành viên Chính phủ thảo luận, cơ bản thống
 def seal_minutes(meeting, *, users: dict) -> int:
     """Draft, finalise and sign the minutes and the resolution of ``meeting``; returns how many
     documents were sealed."""
-    call_command("init_dev_pki", verbosity=0)
+    call_command("init_dev_pki", stdout=io.StringIO())
     secretary, chair = users["secretary"], users["pm"]
     draft, _ = minutes.minutes_generate(actor=secretary, meeting_id=meeting.pk)
     first = str(draft.record["agenda"][0]["id"])
