@@ -211,6 +211,17 @@ def _default_place() -> str:
     return settings.MINUTES_PLACE
 
 
+def _locked_draft(meeting: Meeting, when_final: str) -> Minutes:
+    """The session's draft minutes, locked for this transaction (the audit head first)."""
+    audit.lock_head()
+    minutes = Minutes.objects.select_for_update().filter(meeting=meeting).first()
+    if minutes is None:
+        raise NotFound(_("The minutes of this session have not been drafted yet."), code="no_minutes")
+    if minutes.status != Minutes.Status.DRAFT:
+        raise InvalidState(when_final, code="minutes_final")
+    return minutes
+
+
 def minutes_update(*, actor, meeting_id: int, revision: int, changes: dict) -> Minutes:
     """Edit the draft: ``opening``, ``narratives`` ({item id: text}), ``decisions`` (list of text),
     ``recorded_comments`` (ids of shared comments), ``number``, ``place``. ``revision`` must be the
@@ -219,13 +230,7 @@ def minutes_update(*, actor, meeting_id: int, revision: int, changes: dict) -> M
     access.require(access.can_manage)
     clean = _clean_changes(changes)
     with transaction.atomic():
-        audit.lock_head()
-        minutes = Minutes.objects.select_for_update().filter(meeting=access.meeting).first()
-        if minutes is None:
-            raise NotFound(_("The minutes of this session have not been drafted yet."), code="no_minutes")
-        if minutes.status != Minutes.Status.DRAFT:
-            raise InvalidState(_("The minutes have been finalised and can no longer be edited."),
-                               code="minutes_final")
+        minutes = _locked_draft(access.meeting, _("The minutes have been finalised and can no longer be edited."))
         if revision != minutes.revision:
             raise Conflict(_("Someone else changed the minutes meanwhile (revision %(now)s, you edited %(yours)s). "
                              "Reload them and make your change again.") % {"now": minutes.revision, "yours": revision},
@@ -298,12 +303,7 @@ def minutes_comment(*, actor, meeting_id: int, text: str, item_id: int | None = 
     if not text:
         raise ValidationFailed(_("Write your comment first."), code="comment_empty")
     with transaction.atomic():
-        audit.lock_head()
-        minutes = Minutes.objects.select_for_update().filter(meeting=access.meeting).first()
-        if minutes is None:
-            raise NotFound(_("The minutes of this session have not been drafted yet."), code="no_minutes")
-        if minutes.status != Minutes.Status.DRAFT:
-            raise InvalidState(_("The minutes have been finalised; comments are closed."), code="minutes_final")
+        minutes = _locked_draft(access.meeting, _("The minutes have been finalised; comments are closed."))
         if item_id is not None and str(item_id) not in {str(i["id"]) for i in minutes.record["agenda"]}:
             raise ValidationFailed(_("This agenda item is not part of this session."), code="unknown_item")
         comment = MinutesComment.objects.create(minutes=minutes, item_id=item_id, author=actor, text=text,
