@@ -164,3 +164,34 @@ def test_corrections_reference_the_sealed_minutes_and_leave_them_untouched(seale
     original.refresh_from_db()
     assert (original.sha256, minutes.read_bytes(original)) == before
     assert sealed.client(sealed.member).get(f"{base}{cid}/verify/").json()["ok"] is True
+
+
+def test_two_signatures_racing_store_only_one(finalized):
+    """Two copies of the secretary's signature prepared at the same time (two tablets): the first
+    stored wins, the second is refused and stores nothing."""
+    from ecabinet.errors import Conflict
+    from meetings.minutes import services as minutes
+
+    document = SealedDocument.objects.get(kind="minutes")
+    first = minutes.plan_document_sign(actor=finalized.secretary, document=document, pin=PIN)
+    second = minutes.plan_document_sign(actor=finalized.secretary, document=document, pin=PIN)
+    first()
+    before = state()
+    with pytest.raises(Conflict) as refused:
+        second()
+    assert refused.value.code == "signed_meanwhile" and state() == before
+    assert SignatureStep.objects.count() == 1
+
+
+def test_a_finalisation_racing_an_edit_is_refused(drafted):
+    from ecabinet.errors import Conflict
+    from meetings.minutes import services as minutes
+
+    revision = Minutes.objects.get().revision
+    commit = minutes.plan_minutes_finalize(actor=drafted.secretary, meeting_id=drafted.meeting.pk, revision=revision)
+    minutes.minutes_update(actor=drafted.secretary, meeting_id=drafted.meeting.pk, revision=revision,
+                           changes={"decisions": ["Sửa vào phút chót"]})
+    before = state()
+    with pytest.raises(Conflict):
+        commit()
+    assert state() == before and SealedDocument.objects.count() == 0
