@@ -220,7 +220,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"fontTools": {"level": "WARNING"}, "weasyprint": {"level": "ERROR"}, "pikepdf": {"level": "WARNING"}},
+    "loggers": {"fontTools": {"level": "ERROR"}, "weasyprint": {"level": "ERROR"}, "pikepdf": {"level": "WARNING"}},
 }
 
 # Signing (issue 5, docs/signing.md). Keys: PKI_DIR/<username>.p12 made by ``manage.py init_dev_pki``, or, for

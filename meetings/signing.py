@@ -77,6 +77,85 @@ def timestamper_from_settings() -> TimeStamper | None:
     return HTTPTimeStamper(settings.TSA_URL) if settings.TSA_URL else None
 
 
+@dataclass(frozen=True)
+class Appearance:
+    """Where and how a signature shows on the page: a stamp in ``box`` (x1, y1, x2, y2 in PDF points,
+    origin bottom left) of page ``page`` (0-based), its text in the TrueType font at ``font_path``
+    (embedded as a subset, so the file stays PDF/A and Vietnamese prints). ``%(signer)s`` is the
+    certificate holder's name, ``%(ts)s`` the signing time."""
+
+    page: int
+    box: tuple[float, float, float, float]
+    font_path: str
+    text: str = "Ký bởi: %(signer)s\nThời gian ký: %(ts)s"
+
+
+STAMP_FONT_FAMILY = "e-Cabinet Stamp"
+
+
+def stamp_font(path: str) -> str:
+    """``path`` as a TrueType font with 1000 units per em, made once into the temporary directory.
+
+    pyHanko (0.38) writes a CID font's /W widths in the font's own units, which PDF reads as
+    thousandths of an em: with DejaVu's 2048 units every glyph would be twice as wide as drawn. The
+    scaled copy is renamed, as the Bitstream Vera / DejaVu licence asks of modified fonts."""
+    import hashlib
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from fontTools.ttLib import TTFont
+    from fontTools.ttLib.scaleUpem import scale_upem
+
+    source = Path(path).read_bytes()
+    target = Path(tempfile.gettempdir()) / f"ecabinet-stamp-{hashlib.sha256(source).hexdigest()[:16]}.ttf"
+    if target.exists():
+        return str(target)
+    font = TTFont(io.BytesIO(source))
+    if font["head"].unitsPerEm == 1000:
+        return path
+    scale_upem(font, 1000)
+    names = font["name"]
+    for record in list(names.names):
+        if record.nameID in (1, 4, 16):
+            names.setName(STAMP_FONT_FAMILY, record.nameID, record.platformID, record.platEncID, record.langID)
+        elif record.nameID == 6:
+            names.setName("eCabinetStamp", record.nameID, record.platformID, record.platEncID, record.langID)
+    partial = target.with_suffix(f".{os.getpid()}.tmp")
+    font.save(str(partial))
+    os.replace(partial, target)
+    return str(target)
+
+
+def _stamp(appearance: Appearance):
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.stamp import TextStampStyle
+
+    font = GlyphAccumulatorFactory(stamp_font(appearance.font_path))
+    return TextStampStyle(
+        stamp_text=appearance.text, timestamp_format="%d/%m/%Y %H:%M:%S %z", border_width=1, background=None,
+        text_box_style=TextBoxStyle(font=font, font_size=8, leading=10),
+    )
+
+
+def add_signature_fields(data: bytes, places: list[tuple[str, int, tuple[int, int, int, int]]]) -> bytes:
+    """``data`` with empty signature fields ``(name, page, box)`` added in one incremental update.
+
+    Made before the first signature, the fields are part of what the first (certifying) signature
+    covers, so filling them later is the permitted "fill in a signature field", not a new annotation."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    for name, page, box in places:
+        fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name=name, on_page=page, box=box))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _has_field(writer, name: str) -> bool:
+    return any(field_name == name for field_name, _value, _ref in fields.enumerate_sig_fields(writer))
+
+
 def sign_pdf(
     data: bytes,
     *,
@@ -89,6 +168,7 @@ def sign_pdf(
     trust_roots: Sequence | None = None,
     crls: Sequence = (),
     allow_fetching: bool = False,
+    appearance: Appearance | None = None,
 ) -> bytes:
     """``data`` with one more PAdES signature by ``signer`` in the (new or empty) field ``field_name``.
 
@@ -96,6 +176,7 @@ def sign_pdf(
     asn1crypto certificates) must then hold the roots of the signer's and of the TSA's chains, ``crls``
     (cryptography or asn1crypto CRLs, or DER bytes) the revocation lists to embed, and ``allow_fetching``
     lets pyHanko fetch OCSP responses and CRLs from the URLs in the certificates as well.
+    With ``appearance`` the signature is visible: a stamp in a new field at that place.
     Raises SigningFailed, with a message for the user, when the document cannot be signed.
     """
     ltv = timestamper is not None
@@ -127,7 +208,13 @@ def sign_pdf(
     )
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
-        out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper)
+        if appearance is None:
+            out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper)
+        else:
+            spec = None if _has_field(writer, field_name) else fields.SigFieldSpec(
+                sig_field_name=field_name, on_page=appearance.page, box=appearance.box)
+            out = signers.PdfSigner(meta, signer, timestamper=timestamper, stamp_style=_stamp(appearance),
+                                    new_field_spec=spec).sign_pdf(writer)
     except TimestampRequestError as exc:
         raise SigningFailed(
             "The timestamp service did not answer, so the document was not signed. Try again in a moment;"

@@ -31,9 +31,11 @@ from voting import tally
 
 from ..demo.pdf import STATIC_DIR, StaticFilesOnly
 from ..record_akn import akoma_ntoso, validate_akoma_ntoso
+from ..signing import add_signature_fields
 
 __all__ = ["RECORD_JSON", "RECORD_XML", "Rendered", "record_bytes", "render_document", "result_chart_svg"]
 
+SIGNATURE_FIELDS = {"secretary": "ThuKy", "chair": "ChuToa"}  # role → the PDF signature field it fills
 RECORD_JSON = "record.json"
 RECORD_XML = "record.akn.xml"
 KEYWORD_PREFIX = "ecabinet-record-sha256:"
@@ -66,10 +68,12 @@ def citation_vi(rule: str | None, citation: str | None = None) -> str:
 
 
 class Rendered:
-    """A rendered document: the PDF bytes and the sha256 of the record embedded in it."""
+    """A rendered document: the PDF bytes, the sha256 of the record embedded in it, and where each
+    signer's stamp goes (``{"secretary": [page, [x1, y1, x2, y2]], …}`` in PDF points)."""
 
-    def __init__(self, pdf: bytes, record_json: bytes, record_xml: bytes) -> None:
+    def __init__(self, pdf: bytes, record_json: bytes, record_xml: bytes, boxes: dict | None = None) -> None:
         self.pdf = pdf
+        self.boxes = boxes or {}
         self.record_json = record_json
         self.record_xml = record_xml
         self.record_sha256 = hashlib.sha256(record_json).hexdigest()
@@ -228,10 +232,17 @@ def render_html(record: dict, record_sha256: str) -> str:
                                        "keywords": KEYWORD_PREFIX + record_sha256})
 
 
-def html_to_pdf(html: str, attachments: list[weasyprint.Attachment]) -> bytes:
-    """PDF/A-3b with ``attachments`` as associated files; fonts embedded; nothing fetched outside static/."""
-    document = weasyprint.HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=StaticFilesOnly())
-    return document.write_pdf(pdf_variant="pdf/a-3b", attachments=attachments, uncompressed_pdf=False)
+def html_to_pdf(html: str, attachments: list[weasyprint.Attachment]) -> tuple[bytes, dict]:
+    """PDF/A-3b with ``attachments`` as associated files; fonts embedded; nothing fetched outside static/.
+    Also returns where the elements ``id="sig-<role>"`` landed, as stamp boxes in PDF points."""
+    document = weasyprint.HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=StaticFilesOnly()).render()
+    boxes = {}
+    for number, page in enumerate(document.pages):
+        for anchor, (x1, y1, x2, y2) in page.anchors.items():
+            if anchor.startswith("sig-"):  # CSS px from the top left → PDF points from the bottom left
+                boxes[anchor[4:]] = [number, [round(x1 * 0.75, 2), round((page.height - y2) * 0.75, 2),
+                                              round(x2 * 0.75, 2), round((page.height - y1) * 0.75, 2)]]
+    return document.write_pdf(pdf_variant="pdf/a-3b", attachments=attachments, uncompressed_pdf=False), boxes
 
 
 def render_document(record: dict) -> Rendered:
@@ -252,4 +263,6 @@ def render_document(record: dict) -> Rendered:
                               description="Bản ghi phiên họp theo Akoma Ntoso 3.0 (XML)", created=moment,
                               modified=moment),
     ]
-    return Rendered(html_to_pdf(html, attachments), record_json, record_xml)
+    pdf, boxes = html_to_pdf(html, attachments)
+    places = [(SIGNATURE_FIELDS[role], page, tuple(round(v) for v in box)) for role, (page, box) in boxes.items()]
+    return Rendered(add_signature_fields(pdf, places) if places else pdf, record_json, record_xml, boxes)

@@ -33,7 +33,7 @@ from ..models import Meeting, Minutes, MinutesComment, Participant, SealedDocume
 from ..record import session_record
 from ..services._common import current_time
 from . import records
-from .render import render_document
+from .render import SIGNATURE_FIELDS, render_document
 from .sanitize import MAX_LENGTH, clean_html
 
 S = Meeting.Status
@@ -368,7 +368,8 @@ def _commit_finalize(actor, meeting, minutes, revision, record, rendered, name, 
                        code="stale_revision")
     document = SealedDocument.objects.create(
         meeting=meeting, kind=SealedDocument.Kind.MINUTES, number=locked.number, title=record["document"]["title"],
-        file=name, sha256=digest, size=len(rendered.pdf), record_sha256=rendered.record_sha256,
+        signature_boxes=rendered.boxes, file=name, sha256=digest, size=len(rendered.pdf),
+        record_sha256=rendered.record_sha256,
         audit_seq=record["audit_checkpoint"]["seq"], audit_hash=record["audit_checkpoint"]["hash"],
         created_by=actor, created_at=now)
     locked.status, locked.finalized_at = Minutes.Status.FINAL, now
@@ -400,7 +401,19 @@ def _signer(user, pin: str):
         raise SigningRefused(str(exc), code="signing_key_unavailable") from exc
 
 
-def _sign_bytes(data: bytes, *, user, pin: str, field_name: str, reason: str, certify: bool) -> tuple[bytes, object]:
+def _appearance(boxes: dict, role: str) -> signing.Appearance | None:
+    """The visible stamp of ``role``'s signature, where the rendering put its signature block."""
+    place = (boxes or {}).get(role)
+    if not place:
+        return None
+    from ..demo.pdf import STATIC_DIR
+
+    font = STATIC_DIR / "fonts" / "DejaVuSans.ttf"
+    return signing.Appearance(page=place[0], box=tuple(round(v) for v in place[1]), font_path=str(font))
+
+
+def _sign_bytes(data: bytes, *, user, pin: str, field_name: str, reason: str, certify: bool,
+                appearance: signing.Appearance | None = None) -> tuple[bytes, object]:
     """Sign with the user's own key; with ``TSA_URL``, a PAdES B-LT signature (timestamp, DSS)."""
     from django.conf import settings
 
@@ -413,7 +426,7 @@ def _sign_bytes(data: bytes, *, user, pin: str, field_name: str, reason: str, ce
         try:
             signed = signing.sign_pdf(data, signer=signer, field_name=field_name, reason=reason,
                                       location=settings.MINUTES_PLACE, certify=certify, timestamper=timestamper,
-                                      **extra)
+                                      appearance=appearance, **extra)
         except signing.SigningFailed as exc:
             raise SigningRefused(str(exc), code="signing_failed") from exc
         return signed, signer.signing_cert
@@ -429,7 +442,7 @@ def _cert_identity(cert) -> tuple[str, str]:
     return unicodedata.normalize("NFC", text)[:300], hashlib.sha256(cert.dump()).hexdigest()
 
 
-ROLE_FIELDS = {"secretary": "ThuKy", "chair": "ChuToa"}
+ROLE_FIELDS = SIGNATURE_FIELDS
 
 
 def document_sign(*, actor, document: SealedDocument, pin: str) -> SealedDocument:
@@ -457,7 +470,8 @@ def plan_document_sign(*, actor, document: SealedDocument, pin: str) -> Callable
             raise Forbidden(_("The chair's signature is awaited; only the chair can seal the document."))
     reason = {"secretary": "Thư ký phiên họp ký xác nhận", "chair": "Chủ tọa ký, niêm phong văn bản"}[role]
     signed, cert = _sign_bytes(read_bytes(document), user=actor, pin=pin, field_name=ROLE_FIELDS[role],
-                               reason=reason, certify=role == "secretary")
+                               reason=reason, certify=role == "secretary",
+                               appearance=_appearance(document.signature_boxes, role))
     name, digest = _store(signed)
     return functools.partial(_commit_sign, actor, document.pk, document.sha256, role, signed, name, digest, cert)
 
@@ -555,7 +569,8 @@ def plan_resolution_sign(*, actor, meeting_id: int, pin: str,
     }
     rendered = _render(record)
     signed, cert = _sign_bytes(rendered.pdf, user=actor, pin=pin, field_name=ROLE_FIELDS["chair"],
-                               reason="Chủ tọa ký ban hành nghị quyết phiên họp", certify=True)
+                               reason="Chủ tọa ký ban hành nghị quyết phiên họp", certify=True,
+                               appearance=_appearance(rendered.boxes, "chair"))
     name, digest = _store(signed)
     return functools.partial(_commit_resolution, actor, meeting, record, rendered, signed, name, digest, cert, now)
 
@@ -569,7 +584,8 @@ def _commit_resolution(actor, meeting, record, rendered, signed, name, digest, c
             document = SealedDocument.objects.create(
                 meeting=meeting, kind=SealedDocument.Kind.RESOLUTION, status=SealedDocument.Status.SEALED,
                 number=record["document"]["number"], title=record["document"]["title"], file=name, sha256=digest,
-                size=len(signed), record_sha256=rendered.record_sha256, audit_seq=record["audit_checkpoint"]["seq"],
+                signature_boxes=rendered.boxes, size=len(signed), record_sha256=rendered.record_sha256,
+                audit_seq=record["audit_checkpoint"]["seq"],
                 audit_hash=record["audit_checkpoint"]["hash"], created_by=actor, created_at=now, sealed_at=now)
             SignatureStep.objects.create(document=document, role="chair", signer=actor, signed_at=now,
                                          field_name=ROLE_FIELDS["chair"], certificate_subject=subject,
@@ -631,6 +647,7 @@ def _commit_correction(actor, meeting, original, record, rendered, name, digest,
     document = SealedDocument.objects.create(
         meeting=meeting, kind=SealedDocument.Kind.CORRECTION, number=record["document"]["number"],
         title=record["document"]["title"], corrects=original, body=record["body"], file=name, sha256=digest,
+        signature_boxes=rendered.boxes,
         size=len(rendered.pdf), record_sha256=rendered.record_sha256, audit_seq=record["audit_checkpoint"]["seq"],
         audit_hash=record["audit_checkpoint"]["hash"], created_by=actor, created_at=now)
     audit.record(actor, "correction.created", document, meeting_id=meeting.pk,

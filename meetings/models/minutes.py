@@ -94,6 +94,8 @@ class SealedDocument(models.Model):
     record_sha256 = models.CharField(max_length=64, help_text="sha256 of the embedded JSON record.")
     audit_seq = models.PositiveBigIntegerField(help_text="Audit chain head (seq) printed in the document.")
     audit_hash = models.CharField(max_length=64, help_text="Audit chain head (hash) printed in the document.")
+    signature_boxes = models.JSONField(default=dict, blank=True,
+                                       help_text="Role → [page, [x1, y1, x2, y2]]: where each signature stamp goes.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     sealed_at = models.DateTimeField(null=True, blank=True)

@@ -136,7 +136,7 @@ def test_sealed_minutes_are_read_by_participants_and_archivists(sealed, persona,
     verify = client.get(f"{base}verify/")
     assert verify.status_code == status
     if status == 200:
-        assert verify.json()["ok"] is True
+        assert verify.json()["ok"] is True, verify.json()["problems"]
 
 
 def test_corrections_reference_the_sealed_minutes_and_leave_them_untouched(sealed, trust_roots):
