@@ -2,17 +2,32 @@
 authenticates, authorises, joins its audience groups, sends the snapshot or the replay, forwards
 events, and answers ``resume``. Writes go through the HTTP API, never through the socket.
 
-Ordering and duplicates: events reach a socket through several groups (a secretary holds
-``all``, ``internal`` and ``secretariat``) and, when scaled out, from several processes. The
-socket forwards an event only if its ``seq`` is above the last one it sent, so nothing is sent
-twice; a client that sees a jump asks for ``resume`` and gets the visible events in between from
-the database.
+Ordering, duplicates and bursts: events reach a socket through several groups (a secretary holds
+``all``, ``internal`` and ``secretariat``) and, when scaled out, from several processes. What the
+socket sends is decided by ``ecabinet.realtime.Sequencer``: each event once, in ``seq`` order, with
+``prev`` when the numbers in between are known not to be for this client, and tallies coalesced
+(latest wins). A client that sees a jump asks for ``resume`` and gets the visible events in between
+from the database.
+
+The fan-out path (``room_event``) does no database work and no thread hop: one event reaches
+hundreds of sockets in a process, and each would otherwise queue behind the HTTP views in the one
+thread that runs synchronous code.
+
+Slow readers: ASGI has no flow control, and Daphne buffers whatever the application sends. A socket
+whose client has stopped reading would grow the server's memory with every event, so events are
+not written while more than ``SLOW_BUFFER_BYTES`` wait in its buffer (the client resumes when it
+reads again), and a socket that stays that far behind for ``SLOW_SECONDS`` is closed with 4408.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import json
 import logging
+import math
+import random
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -20,7 +35,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from ecabinet import realtime
 
-from . import room
+from . import events, room
 
 log = logging.getLogger(__name__)
 
@@ -28,39 +43,77 @@ MAX_MESSAGE_BYTES = 4096  # clients send only resume/ping; anything larger is ab
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009
 CLOSE_PROTOCOL = 4400
+CLOSE_TOO_SLOW = 4408
+# Bytes waiting in the server's buffer for one socket beyond which its events are held back. The
+# kernel's socket buffers absorb ordinary bursts; this much in user space means the client is not
+# reading.
+SLOW_BUFFER_BYTES = 512 * 1024
+SLOW_SECONDS = 10.0
+# Group memberships live in Redis and expire (CHANNEL_LAYERS group_expiry), so that the sockets of a
+# process that died stop receiving copies; live sockets renew theirs this often (with jitter).
+# It also restores the memberships a restarted Redis forgot.
+RENEW_GROUPS_SECONDS = 60.0
+# A probe sent to the socket's own channel that has not come back by then is taken as lost too.
+PROBE_TIMEOUT_SECONDS = 5.0
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):
     meeting_id: int
     user = None
     tokens: frozenset[str] = frozenset()
-    last_seq = 0
+    sequencer: realtime.Sequencer | None = None
 
     async def connect(self) -> None:
         self.meeting_id = int(self.scope["url_route"]["kwargs"]["meeting_id"])
         self.user = self.scope.get("user")
+        self._sending = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._tasks: set[asyncio.Task] = set()
+        self._transport = _daphne_transport(self.base_send)
+        self._slow_since: float | None = None
+        self._closing_slow = False
+        self._probe_sent: float | None = None
+        self._head_seen = 0  # the session's head at the previous ping
         tokens = await database_sync_to_async(room.audience_tokens)(self.user, self.meeting_id)
         if tokens is None:
             # The same refusal whether the session is missing or forbidden.
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.tokens = tokens
+        self.sequencer = realtime.Sequencer(tokens)
         await self._join(tokens)
         await self.accept()
         after = _after_seq(self.scope.get("query_string", b""))
-        if after is None:
-            await self._send_snapshot()
-        else:
-            await self._replay(after, live=True)
+        async with self._sending:
+            if after is None:
+                await self._send_snapshot()
+            else:
+                await self._replay(after, live=True)
         if not self.tokens:
             return  # access was withdrawn in the meantime: closed, not present
+        self._spawn(self._renew_groups())
         await database_sync_to_async(room.presence_connected)(self.user, self.meeting_id, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "_timer", None) is not None:
+            self._timer.cancel()
+        for task in list(getattr(self, "_tasks", ())):
+            task.cancel()
         if not self.tokens:
             return
         await self._leave(self.tokens)
         await database_sync_to_async(room.presence_disconnected)(self.user, self.meeting_id, self.channel_name)
+
+    async def dispatch(self, message: dict) -> None:
+        # Channels closes stale database connections before every handler, through the one thread
+        # that runs synchronous code; the fan-out path touches no database, so it skips that hop.
+        if message["type"] == "room.event":
+            await self.room_event(message)
+        elif message["type"] == "room.probe":
+            await self.room_probe(message)
+        else:
+            await super().dispatch(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
@@ -78,7 +131,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             if not isinstance(after, int) or isinstance(after, bool) or after < 0:
                 await self._error("invalid_after_seq", "after_seq must be a whole number ≥ 0.")
                 return
-            await self._replay(after, live=False)
+            async with self._sending:
+                await self._replay(after, live=False)
         elif kind == "ping":
             # The access doorbell (room.access) may be lost like any other: every heartbeat
             # re-checks access too, so a removed participant is shut out within one ping at worst.
@@ -86,7 +140,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 await self._forbid()
                 return
             await database_sync_to_async(room.presence_seen)(self.channel_name)
-            await self.send(text_data=json.dumps({"type": "pong", "seq": self.last_seq}))
+            async with self._sending:
+                await self._catch_up()
+                await self.send(text_data=json.dumps({"type": "pong", "seq": self.sequencer.sent}))
         else:
             await self._error("unknown_message", "Only resume and ping messages are accepted; "
                                                  "changes go through the HTTP API.")
@@ -94,10 +150,20 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     # -- group messages ---------------------------------------------------------------------------
 
     async def room_event(self, message: dict) -> None:
-        if message["seq"] <= self.last_seq or not (set(message["audience"]) & self.tokens):
+        if self.sequencer is None or not self.tokens:
             return
-        self.last_seq = message["seq"]
-        await self.send(text_data=message["text"])
+        async with self._sending:
+            await self._deliver(self.sequencer.offer(message, self._now()))
+            self._arm()
+
+    async def room_probe(self, message: dict) -> None:
+        """Our own probe is back: every doorbell queued before it has been taken, so a doorbell
+        still missing is lost (not merely late behind a busy event loop)."""
+        async with self._sending:
+            self._probe_sent = None
+            if self.tokens and self.sequencer.stalled(self._now()):
+                await self._deliver(self.sequencer.give_up(self._now()))
+            self._arm()
 
     async def room_access(self, message: dict) -> None:
         """Access may have changed: re-check, and close or re-join as the answer says."""
@@ -109,7 +175,91 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self._leave(self.tokens - tokens)
             await self._join(tokens - self.tokens)
             self.tokens = tokens
-            await self._send_snapshot()
+            self.sequencer.tokens = tokens
+            async with self._sending:
+                await self._send_snapshot()
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+    async def _deliver(self, texts: list[str]) -> None:
+        """Send ``texts`` (already framed by the sequencer), unless the client has stopped reading."""
+        if not texts:
+            return
+        if self._behind():
+            # Not written: the client finds the jump when it reads again, and resumes.
+            self.sequencer.chained = False
+            return
+        for text in texts:
+            await self.send(text_data=text)
+
+    def _behind(self) -> bool:
+        waiting = _buffered_bytes(self._transport)
+        if waiting is None or waiting <= SLOW_BUFFER_BYTES:
+            self._slow_since = None
+            return False
+        now = self._now()
+        if self._slow_since is None:
+            self._slow_since = now
+        elif now - self._slow_since > SLOW_SECONDS and not self._closing_slow:
+            self._closing_slow = True
+            log.info("closing a room socket of meeting %s: %s bytes unread for %.0f s", self.meeting_id, waiting,
+                     now - self._slow_since)
+            self._spawn(self.close(code=CLOSE_TOO_SLOW))
+            # The close frame waits behind the unread bytes; Daphne's close-handshake timeout then
+            # drops the connection, and the buffer with it.
+        return True
+
+    def _arm(self) -> None:
+        """Wake up when the sequencer next has something to release (a held tally, a lost doorbell)."""
+        deadline = self.sequencer.deadline(gaps=self._probe_sent is None)
+        if self._probe_sent is not None:
+            deadline = min(deadline or math.inf, self._probe_sent + PROBE_TIMEOUT_SECONDS)
+        if deadline is None or (self._timer is not None and self._timer_at <= deadline):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = asyncio.get_running_loop().call_at(deadline, self._wake)
+
+    def _wake(self) -> None:
+        self._timer = None
+        self._spawn(self._tick())
+
+    async def _tick(self) -> None:
+        async with self._sending:
+            if not self.tokens:
+                return
+            now = self._now()
+            await self._deliver(self.sequencer.due(now))
+            if self._probe_sent is not None and now - self._probe_sent >= PROBE_TIMEOUT_SECONDS:
+                self._probe_sent = None  # the probe itself was lost
+                await self._deliver(self.sequencer.give_up(now))
+            elif self._probe_sent is None and self.sequencer.stalled(now):
+                # The missing doorbell may only be late, queued behind other sockets' work in this
+                # process: ask the channel layer to hand us a probe behind whatever is queued.
+                self._probe_sent = now
+                try:
+                    await self.channel_layer.send(self.channel_name, {"type": "room.probe"})
+                except Exception:  # the layer is away: no point waiting for it
+                    log.warning("room probe not sent", exc_info=True)
+                    self._probe_sent = None
+                    await self._deliver(self.sequencer.give_up(now))
+            self._arm()
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _renew_groups(self) -> None:
+        while self.tokens:
+            await asyncio.sleep(RENEW_GROUPS_SECONDS * random.uniform(0.8, 1.0))  # noqa: S311 (jitter)
+            with contextlib.suppress(Exception):  # Redis away: try again next time
+                await self._join(self.tokens)
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -137,25 +287,39 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             # refused while connecting was then recorded as present.
             await self._forbid()
             return
-        self.last_seq = max(self.last_seq, snapshot["seq"])
         await self.send(text_data=room.dumps(snapshot))
+        await self._deliver(self.sequencer.reset(snapshot["seq"], self._now()))
 
-    async def _replay(self, after: int, *, live: bool) -> None:
+    async def _replay(self, after: int, *, live: bool, chained: bool = False) -> None:
+        """The visible events after ``after``, then ``resumed``. ``chained`` gives each its ``prev``,
+        for a replay the client did not ask for (``_catch_up``)."""
         replay = await database_sync_to_async(room.replay_for)(self.user, self.meeting_id, after, self.tokens)
         if replay is None:
             # Too far behind to replay: a fresh snapshot is cheaper and just as correct.
             await self._send_snapshot()
             if not live and self.tokens:
-                await self.send(text_data=json.dumps({"type": "resumed", "seq": self.last_seq}))
+                await self.send(text_data=json.dumps({"type": "resumed", "seq": self.sequencer.sent}))
             return
         texts, head = replay
         # Every visible event in the range, even those this socket sent before: the client asked
         # because it missed something, and it drops what it already has by seq.
-        for _seq, text in texts:
-            await self.send(text_data=text)
+        prev = after
+        for seq, text in texts:
+            await self.send(text_data=realtime.with_prev(text, prev if chained else None))
+            prev = seq
         # Everything up to the head has been considered: invisible events count as delivered.
-        self.last_seq = max(self.last_seq, head)
-        await self.send(text_data=json.dumps({"type": "resumed", "seq": self.last_seq}))
+        released = self.sequencer.reset(head, self._now())
+        await self.send(text_data=json.dumps({"type": "resumed", "seq": self.sequencer.sent}))
+        await self._deliver(released)
+
+    async def _catch_up(self) -> None:
+        """Doorbells can be lost with nothing after them to reveal the gap (Redis restarted, the
+        socket's group memberships expired): if events the session already had at the previous
+        ping are still unaccounted for, send them from the database."""
+        head = await database_sync_to_async(events.head)(self.meeting_id)
+        if self._head_seen > self.sequencer.known:
+            await self._replay(self.sequencer.sent, live=False, chained=True)
+        self._head_seen = head
 
     async def _error(self, code: str, detail: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "code": code, "detail": detail}))
@@ -166,3 +330,24 @@ def _after_seq(query_string: bytes) -> int | None:
     if not values or not values[0].isdigit():
         return None
     return int(values[0])
+
+
+def _daphne_transport(send):
+    """The Twisted transport under Daphne's ``send`` callable, found through the session
+    middleware's wrapper; None under any other server (or the test communicator), which turns the
+    slow-reader guard off."""
+    for _ in range(8):
+        if isinstance(send, functools.partial):
+            return getattr(send.args[0], "transport", None) if send.args else None
+        send = getattr(getattr(send, "__self__", None), "real_send", None)
+        if send is None:
+            return None
+    return None
+
+
+def _buffered_bytes(transport) -> int | None:
+    """Bytes Twisted holds for the socket, not yet taken by the kernel (None if unknown)."""
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except (AttributeError, TypeError):
+        return None

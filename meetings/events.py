@@ -4,6 +4,10 @@
 conditional ``UPDATE meeting SET event_seq = event_seq + 1`` (a row lock on PostgreSQL, the writer
 lock on SQLite), writes the event row, and asks ``ecabinet.realtime`` to broadcast it after commit.
 A rolled-back transaction rolls back the counter too, so ``seq`` stays gapless.
+
+Some kinds replace a piece of state wholesale (``LATEST_WINS``): every one of them is stored, but
+a socket may skip one when a newer event of the same key follows within a short window, so that a
+storm of votes does not send every tablet one tally per vote (``ecabinet.realtime.Sequencer``).
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ from ecabinet import realtime
 
 from .models import Event, Meeting, Participant
 
-__all__ = ["ALL", "CHAIR", "INTERNAL", "SECRETARIAT", "emit", "serialise", "tokens_for"]
+__all__ = ["ALL", "CHAIR", "INTERNAL", "LATEST_WINS", "SECRETARIAT", "coalescing_key", "emit", "head", "serialise",
+           "tokens_for"]
 
 ALL, INTERNAL, SECRETARIAT, CHAIR = "all", "internal", "secretariat", "chair"
+
+# Kinds whose event replaces a piece of state wholesale, and the data field that names the piece:
+# applying only the last of a run gives the same state as applying them all (docs/protocol.md §4).
+LATEST_WINS = {"vote.tally": "motion"}
 
 
 def tokens_for(*, user_id: int, role: str | None, archivist: bool = False) -> frozenset[str]:
@@ -43,6 +52,17 @@ def serialise(event: Event) -> str:
                       cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
 
 
+def coalescing_key(kind: str, data: dict) -> str | None:
+    """``vote.tally:12`` for a tally of motion 12; None for kinds where every event matters."""
+    field = LATEST_WINS.get(kind)
+    return None if field is None else f"{kind}:{data[field]}"
+
+
+def head(meeting_id: int) -> int:
+    """The session's last ``seq`` (0 when the session does not exist)."""
+    return Meeting.objects.filter(pk=meeting_id).values_list("event_seq", flat=True).first() or 0
+
+
 def emit(meeting: Meeting | int, kind: str, data: dict, audience: list[str] | tuple[str, ...] = (ALL,)) -> Event:
     meeting_id = meeting if isinstance(meeting, int) else meeting.pk
     Meeting.objects.filter(pk=meeting_id).update(event_seq=F("event_seq") + 1)
@@ -52,5 +72,6 @@ def emit(meeting: Meeting | int, kind: str, data: dict, audience: list[str] | tu
                                  audience=sorted(set(audience)))
     if not isinstance(meeting, int):
         meeting.event_seq = seq
-    realtime.broadcast_on_commit(meeting_id=meeting_id, audience=event.audience, seq=seq, text=serialise(event))
+    realtime.broadcast_on_commit(meeting_id=meeting_id, audience=event.audience, seq=seq, text=serialise(event),
+                                 coalesce=coalescing_key(kind, clean))
     return event

@@ -17,7 +17,7 @@ const PING_MS = 20000;
 // noticed: tablets that sleep or change access point leave half-open connections behind.
 const SILENCE_MS = 2 * PING_MS + 5000;
 const MAX_BACKOFF_MS = 15000;
-const CLOSE_FORBIDDEN = 4403;
+const CLOSE_FORBIDDEN = 4403; // every other close (4408: this tablet stopped reading) reconnects and resumes
 
 function csrfToken() {
   const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);

@@ -114,13 +114,21 @@ export function applyEvent(meeting, event) {
 }
 
 // Sequence bookkeeping for the socket client: decides what to do with each incoming message.
+//
+// An event applies when it is the next one: seq + 1, or a later one whose "prev" is at or below the
+// last applied seq (the server says the numbers between are not for this client, or were superseded
+// by this very event). Anything else is a jump: buffer it and resume (docs/protocol.md §2).
 export class SeqTracker {
   constructor(seq) { this.seq = seq; this.buffer = new Map(); this.resuming = false; }
+
+  follows(event) {
+    return event.seq === this.seq + 1 || (event.prev !== undefined && event.prev <= this.seq && event.seq > this.seq);
+  }
 
   // Returns the events that can be applied now, in order, and whether a resume must be sent.
   accept(event) {
     if (event.seq <= this.seq) return { apply: [], resume: false };
-    if (event.seq === this.seq + 1 && !this.resuming) {
+    if (this.follows(event) && !this.resuming) {
       this.seq = event.seq;
       return { apply: [event, ...this.drain()], resume: false };
     }
@@ -148,14 +156,17 @@ export class SeqTracker {
     return { apply: [...apply, ...more], resume: this.buffer.size > 0 && (this.resuming = true) };
   }
 
+  // The buffered events that now follow, in order.
   drain() {
     const out = [];
-    while (this.buffer.has(this.seq + 1)) {
-      this.seq += 1;
-      out.push(this.buffer.get(this.seq));
-      this.buffer.delete(this.seq);
-    }
     for (const seq of [...this.buffer.keys()]) if (seq <= this.seq) this.buffer.delete(seq);
+    for (;;) {
+      const next = Math.min(...this.buffer.keys());
+      if (!Number.isFinite(next) || !this.follows(this.buffer.get(next))) break;
+      this.seq = next;
+      out.push(this.buffer.get(next));
+      this.buffer.delete(next);
+    }
     return out;
   }
 }

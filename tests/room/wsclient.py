@@ -133,7 +133,8 @@ def events_of(messages: list[dict]) -> list[dict]:
 
 class SeqTracker:
     """``static/room/state.js`` ``SeqTracker``, line for line, so the tests follow the same rule as
-    the tablet: apply an event only when it is the next one; on a jump, buffer it and resume; on
+    the tablet: apply an event only when it is the next one (``seq + 1``, or a later one whose
+    ``prev`` says the numbers between are not for this client); on a jump, buffer it and resume; on
     ``resumed``, apply the buffer up to the head."""
 
     def __init__(self, seq: int) -> None:
@@ -141,10 +142,14 @@ class SeqTracker:
         self.buffer: dict[int, dict] = {}
         self.resuming = False
 
+    def follows(self, event: dict) -> bool:
+        prev = event.get("prev")
+        return event["seq"] == self.seq + 1 or (prev is not None and prev <= self.seq < event["seq"])
+
     def accept(self, event: dict) -> tuple[list[dict], bool]:
         if event["seq"] <= self.seq:
             return [], False
-        if event["seq"] == self.seq + 1 and not self.resuming:
+        if self.follows(event) and not self.resuming:
             self.seq = event["seq"]
             return [event, *self.drain()], False
         if self.resuming:
@@ -170,12 +175,12 @@ class SeqTracker:
         return [*apply, *more], bool(self.buffer)
 
     def drain(self) -> list[dict]:
-        out = []
-        while self.seq + 1 in self.buffer:
-            self.seq += 1
-            out.append(self.buffer.pop(self.seq))
         for seq in [s for s in self.buffer if s <= self.seq]:
             del self.buffer[seq]
+        out = []
+        while self.buffer and self.follows(self.buffer[min(self.buffer)]):
+            self.seq = min(self.buffer)
+            out.append(self.buffer.pop(self.seq))
         return out
 
 
