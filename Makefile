@@ -11,10 +11,11 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.install-stamp
 # Debian packages: Chromium (browser tests), poppler-utils and qpdf (PDF tools), gettext (msgfmt for
-# compilemessages), DejaVu fonts, Pango (WeasyPrint), SoftHSM (signing keys), python3-venv (.venv);
+# compilemessages), DejaVu fonts, Pango and HarfBuzz-subset (WeasyPrint), SoftHSM (signing keys), nginx
+# (the scaled-out topology, run as a child process), python3-venv (.venv);
 # and Node.js (any install) for the test that runs the tablets' reducer, static/room/state.js.
 SYSDEPS := python3-venv chromium poppler-utils qpdf gettext fonts-dejavu-core libpango-1.0-0 \
-	libpangoft2-1.0-0 softhsm2
+	libpangoft2-1.0-0 libharfbuzz-subset0 softhsm2 nginx
 
 .PHONY: help install sysdeps messages run test test-postgres lint clean
 
@@ -26,6 +27,9 @@ help:
 	@echo "make install  create $(VENV) and pip install -e '.[dev]' (again only when pyproject.toml changes)"
 	@echo "make sysdeps  apt-get install the Debian packages that are missing (root only)"
 	@echo "make messages compile the translations"
+	@echo "make cluster  several Daphne workers behind nginx on PostgreSQL + Redis (WORKERS=2 PORT=8080)"
+	@echo "make test-cluster  the scale-out fault tests and the fan-out smoke (run by make test)"
+	@echo "make bench    the benchmarks (bench/README.md); make bench-cluster on the scaled-out topology"
 	@echo "make lint     ruff check ."
 	@echo "make clean    remove caches and collected static files (keeps the database in var/)"
 
@@ -87,6 +91,7 @@ test: sysdeps install messages
 	if [ "$$status" = 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit "$$status"
 	@$(MAKE) --no-print-directory test-postgres
+	@$(MAKE) --no-print-directory test-cluster
 
 # The same tests where concurrency and locking differ between databases (votes racing closes,
 # idempotent writes, lock order, the room), again on a real PostgreSQL. Without PostgreSQL they are

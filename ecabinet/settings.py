@@ -111,7 +111,7 @@ TEMPLATES = [
 # instead of failing with "database is locked" when a read transaction tries to upgrade.
 DATABASE_URL = env("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "60"))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0"))}
 else:
     DATABASES = {
         "default": {
@@ -127,11 +127,26 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Channels: in-memory layer on one process, Redis when scaled out.
+# Channels: in-memory layer on one process, Redis when scaled out (docs/deploy.md, "The channel
+# layer"). The core layer stores a group message once per receiving process, bounded (capacity, per
+# process and per socket: beyond it the oldest doorbells are dropped and clients resume from the
+# database) and short-lived (expiry: an old doorbell is worthless). Memberships expire unless the
+# sockets renew them (every minute, meetings.consumers), so the sockets of a process that died stop
+# receiving copies, and a restarted Redis is repopulated. REDIS_PREFIX keeps installations (or test
+# runs) sharing one Redis apart.
 REDIS_URL = env("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env("REDIS_PREFIX", "ecabinet"),
+                "capacity": envint("CHANNEL_CAPACITY", "1000"),
+                "expiry": 30,
+                "group_expiry": 300,
+            },
+        }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

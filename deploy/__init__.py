@@ -1,0 +1,1 @@
+"""Deployment: the local cluster launcher (cluster.py), nginx and systemd files (docs/deploy.md)."""

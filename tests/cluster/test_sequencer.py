@@ -1,0 +1,153 @@
+"""``ecabinet.realtime.Sequencer``: what one socket sends, given the doorbells it hears, in a table of
+cases with a fake clock (no sockets, no sleeps). The same rules run in every consumer
+(tests/cluster/test_fanout.py drives them through real sockets)."""
+
+from __future__ import annotations
+
+import json
+
+from ecabinet.realtime import Sequencer, with_prev
+
+MEMBER = frozenset({"all", "internal", "u5"})
+
+
+def bell(seq: int, audience=("all",), *, kind: str = "comment.posted", coalesce: str | None = None,
+         marker: bool = False) -> dict:
+    message = {"type": "room.event", "seq": seq, "audience": list(audience)}
+    if not marker:
+        message["text"] = json.dumps({"type": "event", "seq": seq, "kind": kind, "data": {"n": seq}},
+                                     separators=(",", ":"))
+    if coalesce:
+        message["coalesce"] = coalesce
+    return message
+
+
+def tally(seq: int, motion: int = 1) -> dict:
+    return bell(seq, kind="vote.tally", coalesce=f"vote.tally:{motion}")
+
+
+def sent(texts: list[str]) -> list[tuple[int, int | None]]:
+    """(seq, prev) of each text sent."""
+    return [(m["seq"], m.get("prev")) for m in map(json.loads, texts)]
+
+
+def started(seq: int = 10, tokens=MEMBER, **kwargs) -> Sequencer:
+    sequencer = Sequencer(tokens, **kwargs)
+    assert sequencer.reset(seq, 0.0) == []
+    return sequencer
+
+
+def test_it_splices_prev_into_the_serialised_event_without_reserialising():
+    text = '{"type":"event","seq":7,"kind":"x","data":{}}'
+    assert with_prev(text, 4) == '{"prev":4,"type":"event","seq":7,"kind":"x","data":{}}'
+    assert json.loads(with_prev(text, 4)) == {**json.loads(text), "prev": 4}
+    assert with_prev(text, None) is text
+
+
+def test_it_sends_the_next_event_with_prev_and_drops_duplicates():
+    s = started()
+    assert sent(s.offer(bell(11), 1.0)) == [(11, 10)]
+    assert s.offer(bell(11), 1.0) == []  # the same event through a second group
+    assert s.offer(bell(9), 1.0) == []  # older than the snapshot
+    assert (s.sent, s.known) == (11, 11)
+
+
+def test_it_skips_what_the_markers_say_is_not_for_this_socket():
+    s = started()
+    assert s.offer(bell(11, ["secretariat"], marker=True), 1.0) == []
+    assert s.offer(bell(12, ["u9"], marker=True), 1.0) == []
+    assert sent(s.offer(bell(13), 1.0)) == [(13, 10)]  # 11 and 12 were not for this socket
+
+
+def test_it_waits_for_the_text_of_an_event_it_may_see_when_the_marker_comes_first():
+    s = started()
+    assert s.offer(bell(11, ["u5"], marker=True), 1.0) == []  # for this socket: the marker is not enough
+    assert s.known == 10
+    assert sent(s.offer(bell(11, ["u5"]), 1.0)) == [(11, 10)]
+
+
+def test_it_puts_doorbells_that_crossed_back_in_order():
+    s = started()
+    assert s.offer(bell(12), 1.0) == []
+    assert s.deadline() == 1.0 + s.reorder
+    assert sent(s.offer(bell(11), 1.05)) == [(11, 10), (12, 11)]
+    assert s.deadline() is None
+
+
+def test_it_gives_up_on_a_lost_doorbell_and_makes_the_client_resume():
+    s = started()
+    assert s.offer(bell(12), 1.0) == []
+    assert not s.stalled(1.1)
+    assert s.stalled(1.0 + s.reorder)
+    # 11 is lost: 12 goes without prev, so the client sees 10 → 12 and resumes from the database.
+    assert sent(s.give_up(1.0 + s.reorder)) == [(12, None)]
+    assert not s.stalled(5.0) and s.give_up(5.0) == []
+    assert sent(s.offer(bell(13), 2.0)) == [(13, 12)]
+    assert s.offer(bell(11), 2.0) == []  # arrives at last: too late, the client has it from the replay
+
+
+def test_it_holds_a_tally_after_one_was_just_sent_and_sends_only_the_latest():
+    s = started(window=0.15)
+    assert sent(s.offer(tally(11), 1.0)) == [(11, 10)]  # leading edge
+    assert s.offer(tally(12), 1.01) == []
+    assert s.offer(bell(13, ["u9"], marker=True), 1.02) == []  # someone's vote.mine
+    assert s.offer(tally(14), 1.03) == []  # supersedes 12
+    assert s.deadline() == 1.0 + 0.15
+    assert s.due(1.1) == []
+    assert sent(s.due(1.15)) == [(14, 11)]  # trailing edge: 12 superseded, 13 not for this socket
+    assert s.held is None and s.deadline() is None
+
+
+def test_it_sends_a_held_tally_before_any_other_event_so_order_is_kept():
+    s = started(window=0.15)
+    s.offer(tally(11), 1.0)
+    s.offer(tally(12), 1.01)
+    assert sent(s.offer(bell(13), 1.02)) == [(12, 11), (13, 12)]
+
+
+def test_it_keeps_tallies_of_different_motions_apart():
+    s = started(window=0.15)
+    s.offer(tally(11, motion=1), 1.0)
+    s.offer(tally(12, motion=1), 1.01)
+    # Motion 2's tally is not a newer motion-1 tally: the held one goes first.
+    assert sent(s.offer(tally(13, motion=2), 1.02)) == [(12, 11), (13, 12)]
+
+
+def test_it_sends_a_storm_of_500_tallies_as_two_per_window_ending_with_the_last():
+    s = started(0, window=0.15)
+    out = []
+    now = 0.0
+    for seq in range(1, 1001):
+        now = seq * 0.005  # a vote every 10 ms: its tally, then someone's vote.mine
+        out += s.offer(tally(seq) if seq % 2 else bell(seq, [f"u{seq}"], marker=True), now)
+        while (deadline := s.deadline()) is not None and deadline <= now:
+            out += s.due(deadline)
+    out += s.due(s.deadline())
+    messages = sent(out)
+    assert len(messages) <= 2 * (now / 0.15 + 1)  # about 5 s of votes: at most ~70, not 500
+    assert messages[-1][0] == 999  # the final tally always goes out
+    # Each one follows the previous (prev): the client never has to resume.
+    assert all(prev == before for (_, prev), (before, _) in zip(messages[1:], messages, strict=False))
+
+
+def test_it_releases_what_waited_behind_a_snapshot_or_replay():
+    s = started()
+    assert s.offer(bell(14), 1.0) == []
+    assert s.offer(tally(12), 1.0) == []
+    assert sent(s.reset(13, 1.01)) == [(14, 13)]  # the replay covered 11 to 13
+    assert s.held is None
+
+
+def test_it_forgets_a_held_tally_that_a_replay_covered():
+    s = started(window=0.15)
+    s.offer(tally(11), 1.0)
+    s.offer(tally(12), 1.01)
+    assert s.reset(12, 1.02) == []
+    assert s.held is None and s.due(2.0) == []
+
+
+def test_it_gives_up_at_once_when_too_many_doorbells_wait():
+    s = started(0)
+    for seq in range(2, 600):
+        s.offer(bell(seq), 1.0)
+    assert s.known == 599 and not s.early
