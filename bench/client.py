@@ -391,6 +391,7 @@ class Worker:
         failures: list[str] = []
         retries = 0
         started = now()
+        connected_before = len(self.tablets)
 
         async def one(username: str, token: str, cookie: str | None) -> None:
             nonlocal retries
@@ -420,7 +421,7 @@ class Worker:
             await asyncio.wait(pending, timeout=30)
             failures.append(f"{len(pending)} tablets not connected within {deadline:.0f} s")
         return {"connected": len(self.tablets), "failed": failures, "retries": retries,
-                "unconnected": len(pending) + sum(1 for f in failures if ":" in f and "within" not in f),
+                "unconnected": len(tablets) - len(self.tablets) + connected_before,
                 "seconds": round(now() - started, 2)}
 
     async def op_sync(self, wait: float = 60) -> dict:
@@ -504,7 +505,8 @@ class Worker:
             t1 = now()
             decoded = _json(data)
             return {"username": username, "choice": choices[username], "t0": t0, "t1": t1, "status": status,
-                    "receipt": decoded.get("receipt"), "code": decoded.get("code")}
+                    "receipt": decoded.get("receipt"),
+                    "code": decoded.get("code") or (None if status == 201 else data[:120].decode(errors="replace"))}
 
         acks = await asyncio.gather(*(one(u) for u in choices))
         return {"acks": acks, **self._load(start)}

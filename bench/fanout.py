@@ -34,6 +34,7 @@ NAME = "fanout"
 SIZES = [50, 200, 500, 1000]
 QUICK_SIZES = [50, 200]
 ROUND_TIMEOUT = 60
+CONNECT_DEADLINE = 420  # seconds to connect one step's new tablets; beyond, the step is reported as failed
 
 
 def _comment(marker: str, seq: int) -> str:
@@ -113,7 +114,8 @@ def run(ctx) -> dict:
                 new = [(u, tokens[u], None) for u in usernames[have:n]]
                 head = db.fixtures("head", meeting=room["meeting"])
                 try:
-                    c_ours = connect(pool, target, "ecabinet", room["meeting"], new, after_seq=head)
+                    c_ours = connect(pool, target, "ecabinet", room["meeting"], new, after_seq=head,
+                                     deadline=CONNECT_DEADLINE)
                     c_base = connect(pool, base, "baseline", 0, new, after_seq=None)
                 except (BenchError, ClientError) as exc:  # a finding: report what was measured so far
                     results["failure"] = f"N={n}: {exc}"
@@ -169,9 +171,10 @@ def report(payload: dict) -> str:
                  f"processes; {payload['rounds_per_size']} rounds per N (milliseconds)",
                  ["server", "N", "p50", "p99", "all", "write", "lost", "ratio p99", "srv cpu ms", "cli cpu%",
                   "cli lag"], rows)
-    warnings = sorted({w for r in payload["results"] for k in ("ecabinet", "baseline") for w in r[k]["client_bound"]})
-    for w in warnings:
-        text += f"\nWARNING client-bound: {w}"
+    for r in payload["results"]:
+        for key, label in (("ecabinet", "e-Cabinet"), ("baseline", "baseline")):
+            for w in r[key]["client_bound"]:
+                text += f"\nWARNING client-bound ({label}, N={r['n']}): {w}"
     text += f"\nlost events, all runs: {payload['lost']} ({'OK' if payload['lost'] == 0 else 'FAIL'})"
     if payload.get("failure"):
         text += f"\nFAIL: {payload['failure']}"

@@ -17,7 +17,7 @@ from .scenario import connect, memory_bytes, prepare_room
 from .servers import BenchError, baseline
 
 NAME = "memory"
-STEPS = [0, 250, 500, 750, 1000]
+STEPS = [0, 125, 250, 375, 500]
 QUICK_STEPS = [0, 100, 200]
 SETTLE = 3.0
 

@@ -131,7 +131,8 @@ def storm(ctx, db, target, pool, size: int) -> dict:
     return {
         "size": size, "database": db.label, "motion": motion, "connect": conn, "close": closed.get("error"),
         "ack": ack, "acks_201": len(ok), "statuses": sorted({str(a["status"]) for a in acks}),
-        "errors": [a.get("error") or a.get("code") for a in acks if a["status"] != 201][:5],
+        "errors": sorted({f"{a['status']}: {a.get('error') or a.get('code')}" for a in acks if a["status"] != 201})[:5],
+        "not_201": sum(a["status"] != 201 for a in acks),
         "retry_unexpected": [[u, *v] for u, v in retry.items()
                              if not (v[0] == 201 and v[1] and v[3] == 409 and v[4] == "already_voted")][:5],
         "storm_seconds": round(storm_wall, 3), "votes_per_second": round(size / storm_wall, 1),
@@ -201,6 +202,8 @@ def report(payload: dict) -> str:
         for name, passed in r["checks"].items():
             if not passed:
                 text += f"\nFAIL ({r['size']} on {r['database']}): {name}"
+        if r.get("not_201"):
+            text += f"\n  {r['not_201']} of {r['size']} votes not answered 201 during the storm: {r['errors'][:2]}"
     text += ("\ntally = last 201 → every tablet shows the final counts; result = close request → every tablet "
              "shows the result; resumes = resume requests the tablets sent after seq jumps")
     return text
