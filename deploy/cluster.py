@@ -196,8 +196,7 @@ class Cluster:
             MEDIA_ROOT=str(self.var_dir / "media"), PKI_DIR=str(self.var_dir / "pki"),
             ALLOWED_HOSTS="127.0.0.1,localhost", DEBUG="0", DJANGO_SETTINGS_MODULE="ecabinet.settings",
             PYTHONUNBUFFERED="1",
-            # Under ASGI, Django runs each request in a thread of its own: a persistent connection
-            # would stay open, idle, after its thread is gone, until PostgreSQL runs out of slots.
+            # Each worker pools its connections (DB_POOL_MAX, docs/deploy.md); none is kept outside it.
             DB_CONN_MAX_AGE="0",
         )
         env.update(self.extra_env)

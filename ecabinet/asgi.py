@@ -21,13 +21,16 @@ if _errors:
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from ecabinet.concurrency import ConcurrencyLimit  # noqa: E402
 from ecabinet.ws_auth import TokenAuthMiddleware  # noqa: E402
 from meetings.routing import websocket_urlpatterns  # noqa: E402
 
 # Origin is checked against ALLOWED_HOSTS; a missing Origin is refused too (no wildcard allowed).
 application = ProtocolTypeRouter({
-    "http": django_asgi_app,
+    # Requests beyond HTTP_MAX_CONCURRENCY wait their turn here (ecabinet.concurrency).
+    "http": ConcurrencyLimit(django_asgi_app, settings.HTTP_MAX_CONCURRENCY),
     "websocket": AllowedHostsOriginValidator(
         AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
     ),

@@ -109,9 +109,19 @@ TEMPLATES = [
 # Database: SQLite by default (zero set-up), PostgreSQL with DATABASE_URL.
 # SQLite runs in WAL mode with IMMEDIATE transactions so that writers queue on the busy timeout
 # instead of failing with "database is locked" when a read transaction tries to upgrade.
+# PostgreSQL: a connection pool per process (Django's, psycopg_pool), larger than the number of
+# requests let into Django at once (HTTP_MAX_CONCURRENCY, ecabinet.concurrency) plus the sockets'
+# one database thread; DB_POOL_MAX=0 turns it off (behind PgBouncer), DB_CONN_MAX_AGE then applies.
 DATABASE_URL = env("DATABASE_URL", "")
+HTTP_MAX_CONCURRENCY = envint("HTTP_MAX_CONCURRENCY", "8" if DATABASE_URL else "4")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0"))}
+    DB_POOL_MAX = envint("DB_POOL_MAX", str(HTTP_MAX_CONCURRENCY + 4))
+    DATABASES = {"default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=0 if DB_POOL_MAX else envint("DB_CONN_MAX_AGE", "0"))}
+    if DB_POOL_MAX:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, DB_POOL_MAX), "max_size": DB_POOL_MAX,
+            "timeout": envint("DB_POOL_TIMEOUT", "30"), "max_idle": 300}
 else:
     DATABASES = {
         "default": {
