@@ -78,12 +78,14 @@ def _all_group(group: str) -> str:
 
 
 async def _ring(layer, groups: list[str], message: dict) -> None:
+    # Each copy names its group: a process receives them on one channel (``ecabinet.hub``).
     for group in groups:
-        await layer.group_send(group, message)
+        await layer.group_send(group, {**message, "group": group})
     if message["type"] == "room.event" and ALL not in message["audience"] and groups:
         # Sent after the text, so that a socket in both groups normally hears the text first.
-        await layer.group_send(_all_group(groups[0]),
-                               {"type": "room.event", "seq": message["seq"], "audience": message["audience"]})
+        group = _all_group(groups[0])
+        await layer.group_send(group, {"type": "room.event", "seq": message["seq"], "audience": message["audience"],
+                                       "group": group})
 
 
 class _Ringer:

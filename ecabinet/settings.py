@@ -6,6 +6,7 @@ secrets), in the manner of healthchecks.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -153,13 +154,18 @@ if REDIS_URL:
                 "hosts": [REDIS_URL],
                 "prefix": env("REDIS_PREFIX", "ecabinet"),
                 "capacity": envint("CHANNEL_CAPACITY", "1000"),
+                # The process's one channel for all its sockets (ecabinet.hub) carries every doorbell.
+                "channel_capacity": {"hub*": 10 * envint("CHANNEL_CAPACITY", "1000")},
                 "expiry": 30,
                 "group_expiry": 300,
             },
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # The process's one channel for all its sockets (ecabinet.hub) carries every doorbell. Given as
+    # compiled (pattern, capacity) pairs: channels 4.3's in-memory layer does not compile a dict.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
+                                  "CONFIG": {"channel_capacity": [(re.compile(r"hub\."), 10_000)]}}}
 
 AUTH_USER_MODEL = "ecabinet.User"
 AUTHENTICATION_BACKENDS = [

@@ -11,7 +11,9 @@ from the database.
 
 The fan-out path (``room_event``) does no database work and no thread hop: one event reaches
 hundreds of sockets in a process, and each would otherwise queue behind the HTTP views in the one
-thread that runs synchronous code.
+thread that runs synchronous code. Nor does a socket have a channel of its own: the process's
+``ecabinet.hub`` receives each group message once and puts it in the inbox of each socket that
+joined the group.
 
 Slow readers: ASGI has no flow control, and Daphne buffers whatever the application sends. A socket
 whose client has stopped reading would grow the server's memory with every event, so events are
@@ -27,15 +29,17 @@ import functools
 import json
 import logging
 import math
-import random
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 
-from ecabinet import realtime
+from ecabinet import hub, realtime
 
-from . import events, room
+from . import room
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +53,7 @@ CLOSE_TOO_SLOW = 4408
 # reading.
 SLOW_BUFFER_BYTES = 512 * 1024
 SLOW_SECONDS = 10.0
-# Group memberships live in Redis and expire (CHANNEL_LAYERS group_expiry), so that the sockets of a
-# process that died stop receiving copies; live sockets renew theirs this often (with jitter).
-# It also restores the memberships a restarted Redis forgot.
-RENEW_GROUPS_SECONDS = 60.0
-# A probe sent to the socket's own channel that has not come back by then is taken as lost too.
+# A probe sent through the process's channel that has not come back by then is taken as lost too.
 PROBE_TIMEOUT_SECONDS = 5.0
 
 
@@ -62,6 +62,18 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     user = None
     tokens: frozenset[str] = frozenset()
     sequencer: realtime.Sequencer | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Channels' ``AsyncConsumer.__call__``, with the hub's inbox where the socket's own channel was.
+        ``channel_name`` is the inbox's name (unique across processes: presence rows are keyed by it)."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.hub = hub.hub_for(self.channel_layer)
+        self.inbox = hub.Inbox()
+        self.channel_name = self.inbox.name
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch([receive, self.inbox.get], self.dispatch)
 
     async def connect(self) -> None:
         self.meeting_id = int(self.scope["url_route"]["kwargs"]["meeting_id"])
@@ -92,7 +104,6 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 await self._replay(after, live=True)
         if not self.tokens:
             return  # access was withdrawn in the meantime: closed, not present
-        self._spawn(self._renew_groups())
         await database_sync_to_async(room.presence_connected)(self.user, self.meeting_id, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
@@ -108,7 +119,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict) -> None:
         # Channels closes stale database connections before every handler, through the one thread
         # that runs synchronous code; the fan-out path touches no database, so it skips that hop.
-        if message["type"] == "room.event":
+        if message["type"] == "room.batch":  # several messages that waited in the inbox, in order
+            for one in message["messages"]:
+                await self.dispatch(one)
+        elif message["type"] == "room.event":
             await self.room_event(message)
         elif message["type"] == "room.probe":
             await self.room_probe(message)
@@ -136,12 +150,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         elif kind == "ping":
             # The access doorbell (room.access) may be lost like any other: every heartbeat
             # re-checks access too, so a removed participant is shut out within one ping at worst.
-            if await database_sync_to_async(room.audience_tokens)(self.user, self.meeting_id) is None:
+            head = await database_sync_to_async(room.heartbeat)(self.user, self.meeting_id, self.channel_name)
+            if head is None:
                 await self._forbid()
                 return
-            await database_sync_to_async(room.presence_seen)(self.channel_name)
             async with self._sending:
-                await self._catch_up()
+                await self._catch_up(head)
                 await self.send(text_data=json.dumps({"type": "pong", "seq": self.sequencer.sent}))
         else:
             await self._error("unknown_message", "Only resume and ping messages are accepted; "
@@ -243,7 +257,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 # process: ask the channel layer to hand us a probe behind whatever is queued.
                 self._probe_sent = now
                 try:
-                    await self.channel_layer.send(self.channel_name, {"type": "room.probe"})
+                    await self.hub.probe(self.inbox)
                 except Exception:  # the layer is away: no point waiting for it
                     log.warning("room probe not sent", exc_info=True)
                     self._probe_sent = None
@@ -255,21 +269,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _renew_groups(self) -> None:
-        while self.tokens:
-            await asyncio.sleep(RENEW_GROUPS_SECONDS * random.uniform(0.8, 1.0))  # noqa: S311 (jitter)
-            with contextlib.suppress(Exception):  # Redis away: try again next time
-                await self._join(self.tokens)
-
     # -- helpers ----------------------------------------------------------------------------------
 
     async def _join(self, tokens) -> None:
-        for token in tokens:
-            await self.channel_layer.group_add(realtime.group_name(self.meeting_id, token), self.channel_name)
+        await self.hub.join(self.inbox, [realtime.group_name(self.meeting_id, token) for token in tokens])
 
     async def _leave(self, tokens) -> None:
-        for token in tokens:
-            await self.channel_layer.group_discard(realtime.group_name(self.meeting_id, token), self.channel_name)
+        await self.hub.leave(self.inbox, [realtime.group_name(self.meeting_id, token) for token in tokens])
 
     async def _forbid(self) -> None:
         """Access is gone: leave every group (no further event reaches the socket), forget the
@@ -312,11 +318,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"type": "resumed", "seq": self.sequencer.sent}))
         await self._deliver(released)
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self, head: int) -> None:
         """Doorbells can be lost with nothing after them to reveal the gap (Redis restarted, the
         socket's group memberships expired): if events the session already had at the previous
         ping are still unaccounted for, send them from the database."""
-        head = await database_sync_to_async(events.head)(self.meeting_id)
         if self._head_seen > self.sequencer.known:
             await self._replay(self.sequencer.sent, live=False, chained=True)
         self._head_seen = head

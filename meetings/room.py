@@ -42,6 +42,19 @@ def audience_tokens(user, meeting_id: int) -> frozenset[str] | None:
     return events.tokens_for(user_id=user.pk, role=access.role, archivist=access.is_archivist_reader)
 
 
+def heartbeat(user, meeting_id: int, channel_name: str) -> int | None:
+    """A socket's ping, in one trip to the database thread: re-check access (None: it is gone),
+    keep the presence fresh, and return the session's head ``seq``."""
+    close_old_connections()
+    if user is not None and getattr(user, "pk", None):
+        user.refresh_from_db(fields=["is_active", "is_archivist"])
+    access = _access(user, meeting_id)
+    if access is None:
+        return None
+    services.presence_touch(channel_name=channel_name)
+    return access.meeting.event_seq
+
+
 def snapshot_for(user, meeting_id: int) -> dict | None:
     access = _access(user, meeting_id)
     return None if access is None else snapshot(access)
@@ -66,7 +79,3 @@ def presence_connected(user, meeting_id: int, channel_name: str) -> None:
 
 def presence_disconnected(user, meeting_id: int, channel_name: str) -> None:
     services.presence_disconnect(user=user, meeting_id=meeting_id, channel_name=channel_name)
-
-
-def presence_seen(channel_name: str) -> None:
-    services.presence_touch(channel_name=channel_name)

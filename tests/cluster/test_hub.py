@@ -1,0 +1,145 @@
+"""The process's hub (``ecabinet.hub``): one channel-layer subscriber for all the room sockets of a
+process. Pure asyncio on the in-memory layer; the cluster tests cover Redis and several processes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from channels.layers import InMemoryChannelLayer
+
+from ecabinet import hub, realtime
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+async def drain(inbox: hub.Inbox, wait: float = 0.05) -> list[dict]:
+    await asyncio.sleep(wait)
+    out = []
+    while not inbox.queue.empty():
+        out.append(inbox.queue.get_nowait())
+    return out
+
+
+def test_the_layer_carries_one_copy_per_group_whatever_the_number_of_sockets():
+    async def scenario():
+        layer = InMemoryChannelLayer(capacity=10_000)
+        the_hub = hub.hub_for(layer)
+        inboxes = [hub.Inbox() for _ in range(200)]
+        for inbox in inboxes:
+            await the_hub.join(inbox, ["m1.all", "m1.internal"])
+        # The process is the one member of each group, not its 200 sockets.
+        assert {g: list(c) for g, c in layer.groups.items()} == {"m1.all": [the_hub.channel],
+                                                                  "m1.internal": [the_hub.channel]}
+        await realtime._ring(layer, ["m1.all"], {"type": "room.event", "seq": 1, "audience": ["all"], "text": "{}"})
+        got = [await drain(inbox, wait=0.05 if i == 0 else 0) for i, inbox in enumerate(inboxes)]
+        assert all(len(g) == 1 and g[0]["seq"] == 1 and g[0]["group"] == "m1.all" for g in got)
+
+    run(scenario())
+
+
+def test_a_private_event_reaches_its_person_and_its_marker_everyone_else():
+    async def scenario():
+        layer = InMemoryChannelLayer()
+        the_hub = hub.hub_for(layer)
+        mine, other = hub.Inbox(), hub.Inbox()
+        await the_hub.join(mine, ["m1.all", "m1.u7"])
+        await the_hub.join(other, ["m1.all", "m1.u8"])
+        await realtime._ring(layer, ["m1.u7"], {"type": "room.event", "seq": 5, "audience": ["u7"], "text": "{}"})
+        to_mine, to_other = await drain(mine), await drain(other)
+        assert [(m["group"], "text" in m) for m in to_mine] == [("m1.u7", True), ("m1.all", False)]
+        assert [(m["group"], "text" in m) for m in to_other] == [("m1.all", False)]
+
+    run(scenario())
+
+
+def test_leaving_drops_the_process_from_a_group_when_its_last_socket_leaves():
+    async def scenario():
+        layer = InMemoryChannelLayer()
+        the_hub = hub.hub_for(layer)
+        first, second = hub.Inbox(), hub.Inbox()
+        await the_hub.join(first, ["m1.all"])
+        await the_hub.join(second, ["m1.all"])
+        await the_hub.leave(first, ["m1.all"])
+        assert list(layer.groups.get("m1.all", {})) == [the_hub.channel]
+        await layer.group_send("m1.all", {"type": "room.event", "seq": 1, "audience": ["all"], "group": "m1.all"})
+        assert await drain(first) == [] and len(await drain(second)) == 1
+        await the_hub.leave(second, ["m1.all"])
+        assert not layer.groups.get("m1.all")
+
+    run(scenario())
+
+
+def test_a_probe_comes_back_to_its_socket_alone_behind_what_was_queued_before_it():
+    async def scenario():
+        layer = InMemoryChannelLayer()
+        the_hub = hub.hub_for(layer)
+        asker, bystander = hub.Inbox(), hub.Inbox()
+        await the_hub.join(asker, ["m1.all"])
+        await the_hub.join(bystander, ["m1.all"])
+        await layer.group_send("m1.all", {"type": "room.event", "seq": 1, "audience": ["all"], "group": "m1.all"})
+        await the_hub.probe(asker)
+        assert [m["type"] for m in await drain(asker)] == ["room.event", "room.probe"]
+        assert [m["type"] for m in await drain(bystander)] == ["room.event"]
+
+    run(scenario())
+
+
+def test_an_inbox_that_is_not_read_is_bounded(monkeypatch):
+    monkeypatch.setattr(hub, "INBOX_CAPACITY", 10)
+    inbox = hub.Inbox()
+    for seq in range(1, 26):
+        inbox.put({"type": "room.event", "seq": seq})
+    assert inbox.queue.qsize() == 10 and inbox.dropped == 15
+
+
+def test_each_event_loop_has_its_own_hub():
+    layer = InMemoryChannelLayer()
+
+    async def which():
+        return hub.hub_for(layer)
+
+    first, second = run(which()), run(which())
+    assert first is not second
+    assert run(which()).layer is layer
+
+
+def test_the_hub_keeps_reading_after_the_layer_failed(monkeypatch):
+    monkeypatch.setattr(hub, "RETRY_SECONDS", 0.01)
+
+    async def scenario():
+        layer = InMemoryChannelLayer()
+        the_hub = hub.hub_for(layer)
+        inbox = hub.Inbox()
+        await the_hub.join(inbox, ["m1.all"])
+        receive, failures = layer.receive, []
+
+        async def flaky(channel):
+            if not failures:
+                failures.append(channel)
+                raise ConnectionError("Redis restarted")
+            return await receive(channel)
+
+        monkeypatch.setattr(layer, "receive", flaky)
+        await layer.group_send("m1.all", {"type": "room.event", "seq": 1, "audience": ["all"], "group": "m1.all"})
+        await asyncio.sleep(0.1)
+        await layer.group_send("m1.all", {"type": "room.event", "seq": 2, "audience": ["all"], "group": "m1.all"})
+        return [m["seq"] for m in await drain(inbox, wait=0.1)]
+
+    assert run(scenario()) in ([1, 2], [2])
+
+
+def test_what_piled_up_in_an_inbox_is_handed_over_as_one_batch_in_order():
+    async def scenario():
+        inbox = hub.Inbox()
+        inbox.put({"type": "room.event", "seq": 1})
+        first = await inbox.get()
+        for seq in range(2, 6):
+            inbox.put({"type": "room.event", "seq": seq})
+        batch = await inbox.get()
+        return first, batch
+
+    first, batch = run(scenario())
+    assert first == {"type": "room.event", "seq": 1}
+    assert batch["type"] == "room.batch" and [m["seq"] for m in batch["messages"]] == [2, 3, 4, 5]
