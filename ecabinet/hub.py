@@ -37,7 +37,7 @@ from channels.layers import InMemoryChannelLayer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Hub", "Inbox", "hub_for"]
+__all__ = ["Hub", "Inbox", "hub_for", "loop_of"]
 
 RENEW_SECONDS = 60.0
 INBOX_CAPACITY = 1000
@@ -152,6 +152,15 @@ class Hub:
 
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def loop_of(layer) -> asyncio.AbstractEventLoop | None:
+    """The running event loop whose hub serves ``layer``'s sockets (the server's), if any."""
+    for loop, hubs in list(_hubs.items()):
+        the_hub = hubs.get(id(layer))
+        if the_hub is not None and the_hub.layer is layer and loop.is_running() and not loop.is_closed():
+            return loop
+    return None
 
 
 def hub_for(layer) -> Hub:

@@ -4,6 +4,8 @@ process. Pure asyncio on the in-memory layer; the cluster tests cover Redis and 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 from channels.layers import InMemoryChannelLayer
 
@@ -143,3 +145,29 @@ def test_what_piled_up_in_an_inbox_is_handed_over_as_one_batch_in_order():
     first, batch = run(scenario())
     assert first == {"type": "room.event", "seq": 1}
     assert batch["type"] == "room.batch" and [m["seq"] for m in batch["messages"]] == [2, 3, 4, 5]
+
+
+def test_a_doorbell_rung_from_a_request_thread_does_not_wait_for_a_busy_server_loop(monkeypatch):
+    layer = InMemoryChannelLayer()
+    monkeypatch.setattr(realtime, "get_channel_layer", lambda: layer)
+    took: list[float] = []
+
+    def request_thread() -> None:
+        started = time.monotonic()
+        for seq in (1, 2, 3):
+            realtime._send(["m1.all"], {"type": "room.event", "seq": seq, "audience": ["all"], "text": "{}"})
+        took.append(time.monotonic() - started)
+
+    async def scenario():
+        the_hub = hub.hub_for(layer)
+        inbox = hub.Inbox()
+        await the_hub.join(inbox, ["m1.all"])
+        thread = threading.Thread(target=request_thread)
+        thread.start()
+        time.sleep(0.5)  # the loop is busy (blocked) meanwhile
+        thread.join()
+        return await drain(inbox)
+
+    got = run(scenario())
+    assert took[0] < 0.25  # it did not wait for the loop
+    assert [m["seq"] for m in got] == [1, 2, 3]  # delivered once the loop was free, in order
