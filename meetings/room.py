@@ -31,12 +31,17 @@ def _access(user, meeting_id: int):
         return None
 
 
-def audience_tokens(user, meeting_id: int) -> frozenset[str] | None:
-    """The caller's audience tokens, or None when they may not be in the room (now)."""
+def _fresh_access(user, meeting_id: int):
+    """The caller's access now, their account re-read (deactivated meanwhile?), or None."""
     close_old_connections()
     if user is not None and getattr(user, "pk", None):
         user.refresh_from_db(fields=["is_active", "is_archivist"])
-    access = _access(user, meeting_id)
+    return _access(user, meeting_id)
+
+
+def audience_tokens(user, meeting_id: int) -> frozenset[str] | None:
+    """The caller's audience tokens, or None when they may not be in the room (now)."""
+    access = _fresh_access(user, meeting_id)
     if access is None:
         return None
     return events.tokens_for(user_id=user.pk, role=access.role, archivist=access.is_archivist_reader)
@@ -45,10 +50,7 @@ def audience_tokens(user, meeting_id: int) -> frozenset[str] | None:
 def heartbeat(user, meeting_id: int, channel_name: str) -> int | None:
     """A socket's ping, in one trip to the database thread: re-check access (None: it is gone),
     keep the presence fresh, and return the session's head ``seq``."""
-    close_old_connections()
-    if user is not None and getattr(user, "pk", None):
-        user.refresh_from_db(fields=["is_active", "is_archivist"])
-    access = _access(user, meeting_id)
+    access = _fresh_access(user, meeting_id)
     if access is None:
         return None
     services.presence_touch(channel_name=channel_name)
