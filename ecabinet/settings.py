@@ -110,15 +110,17 @@ TEMPLATES = [
 # Database: SQLite by default (zero set-up), PostgreSQL with DATABASE_URL.
 # SQLite runs in WAL mode with IMMEDIATE transactions so that writers queue on the busy timeout
 # instead of failing with "database is locked" when a read transaction tries to upgrade.
-# PostgreSQL: a connection pool per process (Django's, psycopg_pool), larger than the number of
-# requests let into Django at once (HTTP_MAX_CONCURRENCY, ecabinet.concurrency) plus the sockets'
-# one database thread; DB_POOL_MAX=0 turns it off (behind PgBouncer), DB_CONN_MAX_AGE then applies.
+# HTTP requests run on a fixed pool of HTTP_MAX_CONCURRENCY threads (ecabinet.http_handler), and
+# the sockets' database work on one more thread: a bounded number of threads, so each keeps its
+# connection (DB_CONN_MAX_AGE seconds; opening a SQLite connection costs more than most queries).
+# PostgreSQL: a connection pool per process (Django's, psycopg_pool), larger than those threads;
+# DB_POOL_MAX=0 turns it off (behind PgBouncer), and DB_CONN_MAX_AGE then applies there too.
 DATABASE_URL = env("DATABASE_URL", "")
 HTTP_MAX_CONCURRENCY = envint("HTTP_MAX_CONCURRENCY", "8" if DATABASE_URL else "4")
+DB_CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", "600")
 if DATABASE_URL:
     DB_POOL_MAX = envint("DB_POOL_MAX", str(HTTP_MAX_CONCURRENCY + 4))
-    DATABASES = {"default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=0 if DB_POOL_MAX else envint("DB_CONN_MAX_AGE", "0"))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if DB_POOL_MAX else DB_CONN_MAX_AGE)}
     if DB_POOL_MAX:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": min(2, DB_POOL_MAX), "max_size": DB_POOL_MAX,
@@ -128,6 +130,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env("SQLITE_PATH", str(VAR_DIR / "ecabinet.sqlite3")),
+            "CONN_MAX_AGE": DB_CONN_MAX_AGE,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": envint("SQLITE_BUSY_TIMEOUT", "20"),
