@@ -37,7 +37,7 @@ from channels.layers import InMemoryChannelLayer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Hub", "Inbox", "hub_for", "loop_of"]
+__all__ = ["Hub", "Inbox", "hub_for", "local", "loop_of"]
 
 RENEW_SECONDS = 60.0
 INBOX_CAPACITY = 1000
@@ -131,6 +131,14 @@ class Hub:
         for inbox in tuple(self.members.get(message.get("group"), ())):
             inbox.put(message)
 
+    def deliver(self, groups: list[str], message: dict) -> None:
+        """A doorbell of this very process (the in-memory layer): handed to the sockets' inboxes
+        directly, as if it had come through the layer. The in-memory layer would deep-copy it and
+        sweep every channel and group for expired messages on each send and receive — with a group
+        per person in the room, a storm of ``vote.mine`` events cost more there than anywhere else."""
+        for group in groups:
+            self.route({**message, "group": group})
+
     async def _read(self) -> None:
         while True:
             try:
@@ -154,13 +162,19 @@ class Hub:
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def loop_of(layer) -> asyncio.AbstractEventLoop | None:
-    """The running event loop whose hub serves ``layer``'s sockets (the server's), if any."""
+def local(layer) -> tuple[asyncio.AbstractEventLoop, Hub] | None:
+    """The running event loop whose hub serves ``layer``'s sockets (the server's), and that hub."""
     for loop, hubs in list(_hubs.items()):
         the_hub = hubs.get(id(layer))
         if the_hub is not None and the_hub.layer is layer and loop.is_running() and not loop.is_closed():
-            return loop
+            return loop, the_hub
     return None
+
+
+def loop_of(layer) -> asyncio.AbstractEventLoop | None:
+    """The running event loop whose hub serves ``layer``'s sockets (the server's), if any."""
+    found = local(layer)
+    return found[0] if found else None
 
 
 def hub_for(layer) -> Hub:

@@ -14,11 +14,14 @@ Audience tokens and their groups (a consumer joins the groups of the tokens it h
 * ``chair``        → ``m<meeting>.chair``        the chair;
 * ``u<user id>``   → ``m<meeting>.u<user id>``   one person.
 
-An event not addressed to ``all`` also sends the ``all`` group a *marker*: its ``seq`` and audience,
-without the text. Every socket is in ``all``, so every socket hears of every ``seq`` and can tell
-its client "the numbers between are not for you" (``prev``, docs/protocol.md §2) instead of making
-it resume from the database after each private event — with 500 tablets, one vote's ``vote.mine``
-would otherwise cost 499 resumes.
+The events a transaction wrote are broadcast together after its commit. When some of them are not
+addressed to ``all``, the ``all`` group also gets one *marker* for the lot: the range of ``seq`` they
+span and, for each audience token, which of those numbers it may see — no text. Every socket is in
+``all``, so every socket hears of every ``seq`` and can tell its client "the numbers between are not
+for you" (``prev``, docs/protocol.md §2) instead of making it resume from the database after each
+private event — with 500 tablets, one vote's ``vote.mine`` would otherwise cost 499 resumes. One
+marker per transaction, not per event: a group commit of 250 votes writes 250 ``vote.mine`` events,
+and a marker each would be 250 messages for every tablet in the room.
 
 A control message to ``m<meeting>.u<user id>`` tells that person's sockets to re-check their
 access (after a removal or a change of role).
@@ -39,6 +42,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -48,7 +52,8 @@ from ecabinet import hub
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Sequencer", "access_changed_on_commit", "broadcast_on_commit", "group_name", "user_token", "with_prev"]
+__all__ = ["Outgoing", "Sequencer", "access_changed_on_commit", "broadcast_on_commit", "group_name", "marker",
+           "user_token", "with_prev"]
 
 ALL = "all"
 # How long a "latest wins" event (a tally) may wait for a newer one of its key, after the last one
@@ -77,20 +82,25 @@ def group_name(meeting_id: int, token: str) -> str:
     return f"m{meeting_id}.{token}"
 
 
-def _all_group(group: str) -> str:
-    """``m7.secretariat`` → ``m7.all`` (the inverse of ``group_name`` for the session part)."""
-    return f"{group.split('.', 1)[0]}.{ALL}"
-
-
 async def _ring(layer, groups: list[str], message: dict) -> None:
     # Each copy names its group: a process receives them on one channel (``ecabinet.hub``).
     for group in groups:
         await layer.group_send(group, {**message, "group": group})
-    if message["type"] == "room.event" and ALL not in message["audience"] and groups:
-        # Sent after the text, so that a socket in both groups normally hears the text first.
-        group = _all_group(groups[0])
-        await layer.group_send(group, {"type": "room.event", "seq": message["seq"], "audience": message["audience"],
-                                       "group": group})
+
+
+def marker(events: list[tuple[int, list[str]]]) -> dict | None:
+    """The marker of a transaction's events, given as ``(seq, audience)``: None when all of them are
+    for everyone (their texts account for every number). The ``seq`` of a transaction are
+    consecutive, so ``first``…``seq`` with, per audience token, the numbers it may see, says
+    everything a socket needs."""
+    if all(ALL in audience for _seq, audience in events):
+        return None
+    visible: dict[str, list[int]] = {}
+    for seq, audience in events:
+        for token in audience:
+            visible.setdefault(token, []).append(seq)
+    return {"type": "room.event", "first": min(seq for seq, _a in events), "seq": max(seq for seq, _a in events),
+            "visible": visible}
 
 
 class _Ringer:
@@ -127,46 +137,57 @@ class _Ringer:
 _ringer = _Ringer()
 
 
-_ringing: set[asyncio.Task] = set()
-
-
-def _ring_soon(layer, groups: list[str], message: dict) -> None:
-    task = asyncio.ensure_future(_ring(layer, groups, message))
-    _ringing.add(task)
-    task.add_done_callback(_ringing.discard)
-
-
 def _send(groups: list[str], message: dict) -> None:
-    """Send ``message`` to ``groups``; an event not addressed to ``all`` also sends its marker there."""
+    """Send ``message`` to each of ``groups``; doorbells go out in the order they were handed over."""
     layer = get_channel_layer()
     if layer is None:
         return
     if isinstance(layer, InMemoryChannelLayer):
-        # One process: its queues belong to the server's event loop, which is also the only reader.
-        # Handed to that loop without waiting: a request's thread waiting for a loop busy with
-        # hundreds of sockets held its place among the HTTP_MAX_CONCURRENCY for nothing. Callbacks
-        # run in the order they were handed over, and an in-memory ``_ring`` never suspends, so the
-        # doorbells go out in that order.
-        loop = hub.loop_of(layer)
-        if loop is not None:
-            loop.call_soon_threadsafe(_ring_soon, layer, groups, message)
+        # One process: the server's event loop's hub is the only reader, so the doorbell is handed
+        # to it directly (``Hub.deliver``), without waiting: a request's thread waiting for a loop
+        # busy with hundreds of sockets held its place among the HTTP_MAX_CONCURRENCY for nothing.
+        # Callbacks run in the order they were handed over, so the doorbells go out in that order.
+        found = hub.local(layer)
+        if found is not None:
+            loop, the_hub = found
+            loop.call_soon_threadsafe(the_hub.deliver, groups, message)
         else:  # no socket has joined anything in this process (commands, tests without sockets)
             async_to_sync(_ring)(layer, groups, message)
     else:
         _ringer.ring(layer, groups, message)
 
 
-def broadcast_on_commit(*, meeting_id: int, audience: list[str], seq: int, text: str,
-                        coalesce: str | None = None) -> None:
-    """After commit, send the serialised event ``text`` to each audience group, once.
+@dataclass(frozen=True)
+class Outgoing:
+    """An event written in the transaction, ready to ring: its ``seq``, audience tokens, serialised
+    text and coalescing key (``vote.tally:12``: sockets may skip it when a newer event of the same
+    key follows within ``COALESCE_SECONDS``)."""
 
-    ``coalesce`` names the state the event replaces wholesale (``vote.tally:12``): sockets may then
-    skip it when a newer event of the same key follows within ``COALESCE_SECONDS``."""
-    groups = [group_name(meeting_id, token) for token in audience]
-    message = {"type": "room.event", "seq": seq, "audience": audience, "text": text}
-    if coalesce:
-        message["coalesce"] = coalesce
-    transaction.on_commit(lambda: _send(groups, message), robust=True)
+    seq: int
+    audience: list[str]
+    text: str
+    coalesce: str | None = None
+
+
+def broadcast_on_commit(*, meeting_id: int, events: list[Outgoing]) -> None:
+    """After commit, send each serialised event to each of its audience groups, once, in ``seq``
+    order; then, if some were not for everyone, their one marker to ``all`` (after the texts, so
+    that a socket in both groups normally hears the text first)."""
+    sends = []
+    for event in events:
+        message = {"type": "room.event", "seq": event.seq, "audience": event.audience, "text": event.text}
+        if event.coalesce:
+            message["coalesce"] = event.coalesce
+        sends.append(([group_name(meeting_id, token) for token in event.audience], message))
+    mark = marker([(event.seq, event.audience) for event in events]) if events else None
+    if mark is not None:
+        sends.append(([group_name(meeting_id, ALL)], mark))
+
+    def ring() -> None:
+        for groups, message in sends:
+            _send(groups, message)
+
+    transaction.on_commit(ring, robust=True)
 
 
 def access_changed_on_commit(*, meeting_id: int, user_id: int) -> None:
@@ -194,9 +215,12 @@ class Sequencer:
     * **In order, each once.** A doorbell is taken only when its ``seq`` is the next one the socket
       has not accounted for (``known + 1``); one that comes early waits up to ``reorder`` seconds for
       those before it. Duplicates (an event heard through two groups) are dropped.
-    * **Say which gaps are empty.** Markers tell the socket which numbers are not for it. When every
-      number between the last event it sent (``sent``) and the next is accounted for, the next is sent
-      with ``prev`` = ``sent``: the client applies it without asking the database.
+    * **Say which gaps are empty.** Markers tell the socket which numbers are not for it: a marker
+      covers a range of numbers (one transaction's events) and names, per audience token, those
+      each may see; the socket keeps the range as a *skip* and waits only for the texts of the
+      numbers its tokens may see. When every number between the last event it sent (``sent``) and
+      the next is accounted for, the next is sent with ``prev`` = ``sent``: the client applies it
+      without asking the database.
     * **Latest wins.** An event with a coalescing key (a tally) is sent at once if none of its key was
       sent in the last ``window`` seconds (leading edge); otherwise it is held, a newer one of the same
       key replaces it (the older is *superseded*, which ``prev`` may skip), and the held one goes out
@@ -214,7 +238,9 @@ class Sequencer:
         self.sent = 0  # the last event sent, or the head of the last snapshot or replay
         self.known = 0  # every seq up to here was sent, is not for this socket, or was superseded
         self.chained = True  # False after a gap: the next event must not claim a ``prev``
-        self.early: dict[int, dict] = {}
+        self.early: dict[int, dict] = {}  # texts that came before their predecessors
+        # Ranges (first, last, seqs in them this socket may see, ascending) that markers covered.
+        self.skips: list[tuple[int, int, tuple[int, ...]]] = []
         self.early_since: float | None = None
         self.held: tuple[int, str, str] | None = None  # (seq, key, text)
         self.last_out: dict[str, float] = {}
@@ -222,17 +248,29 @@ class Sequencer:
     # -- input ------------------------------------------------------------------------------------
 
     def offer(self, message: dict, now: float) -> list[str]:
-        """A ``room.event`` doorbell; returns the texts to send now, in order."""
+        """A ``room.event`` doorbell (an event's text, or a marker); returns the texts to send now,
+        in order."""
+        text = message.get("text")
+        if text is None:
+            return self._mark(message, now)
         seq = message["seq"]
         if seq <= self.known or seq in self.early:
             return []
-        text = message.get("text")
-        if self.tokens.intersection(message["audience"]):
-            if text is None:
-                return []  # the marker of an event for this socket: its text comes through another group
-            self.early[seq] = {"seq": seq, "text": text, "coalesce": message.get("coalesce")}
-        else:
-            self.early[seq] = {"seq": seq, "text": None}
+        if not self.tokens.intersection(message["audience"]):
+            return self._mark({"first": seq, "seq": seq, "visible": {}}, now)  # not ours after all
+        self.early[seq] = {"seq": seq, "text": text, "coalesce": message.get("coalesce")}
+        return self._drain(now)
+
+    def _mark(self, message: dict, now: float) -> list[str]:
+        last = message["seq"]
+        if "visible" in message:
+            first, visible = message["first"], message["visible"]
+        else:  # the marker of one event: its seq and audience
+            first, visible = last, {token: [last] for token in message["audience"]}
+        if last <= self.known:
+            return []
+        mine = sorted({seq for token in self.tokens for seq in visible.get(token, ())})
+        self.skips.append((first, last, tuple(mine)))
         return self._drain(now)
 
     def reset(self, seq: int, now: float) -> list[str]:
@@ -256,46 +294,68 @@ class Sequencer:
 
     def stalled(self, now: float) -> bool:
         """Has a doorbell been missing for ``reorder`` seconds, with later ones waiting behind it?"""
-        return bool(self.early) and now + 0.001 - self.early_since >= self.reorder
+        return self._waiting() and now + 0.001 - self.early_since >= self.reorder
 
     def give_up(self, now: float) -> list[str]:
         """Take the missing doorbell as lost: what waited behind it goes, the first without ``prev``."""
-        return self._give_up(now) if self.early else []
+        return self._give_up(now) if self._waiting() else []
 
     def deadline(self, *, gaps: bool = True) -> float | None:
         """When ``due`` (or, with ``gaps``, ``stalled``) next has something to say, or None."""
         times = []
         if self.held is not None:
             times.append(self.last_out.get(self.held[1], -math.inf) + self.window)
-        if self.early and gaps:
+        if gaps and self._waiting():
             times.append(self.early_since + self.reorder)
         return min(times) if times else None
 
     # -- rules ------------------------------------------------------------------------------------
 
+    def _waiting(self) -> bool:
+        return bool(self.early or self.skips)
+
     def _drain(self, now: float) -> list[str]:
         out = []
-        while (event := self.early.pop(self.known + 1, None)) is not None:
-            self.known = event["seq"]
-            out += self._take(event, now)
-        if not self.early:
+        while True:
+            event = self.early.pop(self.known + 1, None)
+            if event is not None:
+                self.known = event["seq"]
+                out += self._take(event, now)
+            elif not self._skip():
+                break
+        self.skips = [skip for skip in self.skips if skip[1] > self.known]
+        if not self._waiting():
             self.early_since = None
-        elif len(self.early) > MAX_EARLY:
+        elif len(self.early) + len(self.skips) > MAX_EARLY:
             out += self._give_up(now)
         elif self.early_since is None:
             self.early_since = now
         return out
 
+    def _skip(self) -> bool:
+        """Account for ``known + 1`` if a marker said it is not for this socket, and for the numbers
+        after it that are not either (up to the next one it may see, or the end of the range)."""
+        after = self.known + 1
+        for first, last, mine in self.skips:
+            if first <= after <= last:
+                if after in mine:
+                    return False  # ours: wait for its text
+                upcoming = [seq for seq in mine if seq > after]
+                self.known = upcoming[0] - 1 if upcoming else last
+                return True
+        return False
+
     def _give_up(self, now: float) -> list[str]:
+        """Carry on from the first thing that is waiting; the numbers before it are lost (and so is
+        ``known + 1`` itself when it is one this socket may see and its text never came)."""
         out = [self._flush(now)] if self.held is not None else []
-        self.known = min(self.early) - 1
+        after = min([*self.early, *(max(first, self.known + 1) for first, _last, _mine in self.skips)])
+        self.known = after - 1 if after > self.known + 1 else self.known + 1
         self.chained = False
         self.early_since = None
         return out + self._drain(now)
 
     def _take(self, event: dict, now: float) -> list[str]:
-        if event["text"] is None:
-            return []  # not for this socket: accounted for, nothing to send
         key = event.get("coalesce")
         out = []
         if self.held is not None and key != self.held[1]:

@@ -16,13 +16,14 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F
+from django.utils import timezone
 
-from ecabinet import realtime
+from ecabinet import bulk, realtime
 
 from .models import Event, Meeting, Participant
 
-__all__ = ["ALL", "CHAIR", "INTERNAL", "LATEST_WINS", "SECRETARIAT", "coalescing_key", "emit", "head", "serialise",
-           "tokens_for"]
+__all__ = ["ALL", "CHAIR", "INTERNAL", "LATEST_WINS", "SECRETARIAT", "coalescing_key", "emit", "emit_many", "head",
+           "serialise", "tokens_for"]
 
 ALL, INTERNAL, SECRETARIAT, CHAIR = "all", "internal", "secretariat", "chair"
 
@@ -64,14 +65,26 @@ def head(meeting_id: int) -> int:
 
 
 def emit(meeting: Meeting | int, kind: str, data: dict, audience: list[str] | tuple[str, ...] = (ALL,)) -> Event:
+    return emit_many(meeting, [(kind, data, audience)])[0]
+
+
+def emit_many(meeting: Meeting | int, items: list[tuple[str, dict, list[str] | tuple[str, ...]]]) -> list[Event]:
+    """Append ``(kind, data, audience)`` events in this order, with consecutive ``seq`` taken in one
+    statement, and broadcast them together after commit (one marker for all of them)."""
     meeting_id = meeting if isinstance(meeting, int) else meeting.pk
-    Meeting.objects.filter(pk=meeting_id).update(event_seq=F("event_seq") + 1)
-    seq = Meeting.objects.values_list("event_seq", flat=True).get(pk=meeting_id)
-    clean = json.loads(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False))
-    event = Event.objects.create(meeting_id=meeting_id, seq=seq, kind=kind, data=clean,
-                                 audience=sorted(set(audience)))
+    if not items:
+        return []
+    Meeting.objects.filter(pk=meeting_id).update(event_seq=F("event_seq") + len(items))
+    last = Meeting.objects.values_list("event_seq", flat=True).get(pk=meeting_id)
+    rows, now = [], timezone.now()
+    for offset, (kind, data, audience) in enumerate(items):
+        clean = json.loads(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False))
+        rows.append(Event(meeting_id=meeting_id, seq=last - len(items) + 1 + offset, kind=kind, data=clean,
+                          audience=sorted(set(audience)), created_at=now))
+    bulk.insert_objects(rows, ("meeting_id", "seq", "kind", "data", "audience", "created_at"))
     if not isinstance(meeting, int):
-        meeting.event_seq = seq
-    realtime.broadcast_on_commit(meeting_id=meeting_id, audience=event.audience, seq=seq, text=serialise(event),
-                                 coalesce=coalescing_key(kind, clean))
-    return event
+        meeting.event_seq = last
+    realtime.broadcast_on_commit(meeting_id=meeting_id, events=[
+        realtime.Outgoing(seq=e.seq, audience=e.audience, text=serialise(e), coalesce=coalescing_key(e.kind, e.data))
+        for e in rows])
+    return rows

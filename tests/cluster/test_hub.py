@@ -48,8 +48,11 @@ def test_a_private_event_reaches_its_person_and_its_marker_everyone_else():
         mine, other = hub.Inbox(), hub.Inbox()
         await the_hub.join(mine, ["m1.all", "m1.u7"])
         await the_hub.join(other, ["m1.all", "m1.u8"])
+        # What broadcast_on_commit rings for one private event: its text, then its marker.
         await realtime._ring(layer, ["m1.u7"], {"type": "room.event", "seq": 5, "audience": ["u7"], "text": "{}"})
+        await realtime._ring(layer, ["m1.all"], realtime.marker([(5, ["u7"])]))
         to_mine, to_other = await drain(mine), await drain(other)
+        assert to_other[0]["visible"] == {"u7": [5]} and (to_other[0]["first"], to_other[0]["seq"]) == (5, 5)
         assert [(m["group"], "text" in m) for m in to_mine] == [("m1.u7", True), ("m1.all", False)]
         assert [(m["group"], "text" in m) for m in to_other] == [("m1.all", False)]
 
@@ -171,3 +174,4 @@ def test_a_doorbell_rung_from_a_request_thread_does_not_wait_for_a_busy_server_l
     got = run(scenario())
     assert took[0] < 0.25  # it did not wait for the loop
     assert [m["seq"] for m in got] == [1, 2, 3]  # delivered once the loop was free, in order
+

@@ -151,3 +151,60 @@ def test_it_gives_up_at_once_when_too_many_doorbells_wait():
     for seq in range(2, 600):
         s.offer(bell(seq), 1.0)
     assert s.known == 599 and not s.early
+
+
+# --- markers of a whole transaction (a group commit of votes) -------------------------------------
+
+def batch_marker(first: int, last: int, visible: dict) -> dict:
+    return {"type": "room.event", "first": first, "seq": last, "visible": visible}
+
+
+def test_one_marker_accounts_for_a_whole_range_of_private_events():
+    s = started()
+    # 11..260: 250 members' vote.mine, none of them this socket's; 261: the tally, for everyone.
+    visible = {f"u{100 + seq}": [seq] for seq in range(11, 261)} | {"all": [261]}
+    assert s.offer(batch_marker(11, 261, visible), 1.0) == []
+    assert s.known == 260 and s.skips == [(11, 261, (261,))]
+    assert sent(s.offer(tally(261), 1.0)) == [(261, 10)]
+    assert s.known == 261 and not s.skips and s.deadline() is None
+
+
+def test_within_a_marked_range_it_waits_for_the_texts_of_its_own_events():
+    s = started()
+    visible = {"u4": [11], "u5": [12], "u6": [13], "all": [14]}
+    assert s.offer(batch_marker(11, 14, visible), 1.0) == []
+    assert s.known == 11  # 12 is this member's own vote.mine: its text comes through u5
+    assert sent(s.offer(bell(14), 1.0)) == []  # the tally waits behind it
+    assert sent(s.offer(bell(12, ["u5"]), 1.0)) == [(12, 10), (14, 12)]
+
+
+def test_texts_that_come_before_their_marker_wait_for_it():
+    s = started()
+    assert s.offer(bell(14), 1.0) == []
+    assert s.offer(bell(12, ["u5"]), 1.0) == []
+    assert sent(s.offer(batch_marker(11, 14, {"u4": [11], "u5": [12], "u6": [13], "all": [14]}), 1.0)) == \
+        [(12, 10), (14, 12)]
+
+
+def test_a_marker_for_numbers_already_accounted_for_changes_nothing():
+    s = started(20)
+    assert s.offer(batch_marker(11, 14, {"u4": [11, 12, 13, 14]}), 1.0) == []
+    assert not s.skips and s.known == 20
+
+
+def test_it_gives_up_on_its_own_event_whose_text_never_came():
+    s = started()
+    assert s.offer(batch_marker(11, 13, {"u5": [11], "u6": [12], "all": [13]}), 1.0) == []
+    assert s.known == 10 and s.stalled(1.0 + s.reorder)
+    # 11 (this member's own) is lost: 13 comes without prev and the client resumes.
+    assert s.give_up(1.0 + s.reorder) == []
+    assert s.known == 12
+    assert sent(s.offer(bell(13), 1.5)) == [(13, None)]
+
+
+def test_ranges_that_crossed_in_the_layer_are_put_back_in_order():
+    s = started()
+    assert s.offer(batch_marker(15, 16, {"u7": [15], "all": [16]}), 1.0) == []
+    assert s.offer(bell(16), 1.0) == []
+    assert s.known == 10  # 11..14 are not accounted for yet
+    assert sent(s.offer(batch_marker(11, 14, {"u8": [11, 12, 13, 14]}), 1.05)) == [(16, 10)]
