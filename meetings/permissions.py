@@ -130,6 +130,29 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
     return access
 
 
+def meeting_accesses(users, meeting: Meeting) -> dict[int, MeetingAccess]:
+    """``meeting_access`` for many users at once, in two queries: user id → access, for those of
+    ``users`` who may see the session (the others are left out, as ``meeting_access`` would raise
+    ``NotFound`` for them). ``tests/test_permissions_agree.py`` holds the two together."""
+    users = [user for user in users if user.is_authenticated and user.is_active]
+    if not users:
+        return {}
+    ids = {user.pk for user in users}
+    grants: dict[int, set[str]] = {}
+    for user_id, codename in MeetingUserObjectPermission.objects.filter(
+            content_object=meeting, user_id__in=ids).values_list("user_id", "permission__codename"):
+        grants.setdefault(user_id, set()).add(codename)
+    people = {p.user_id: p for p in Participant.objects.filter(meeting=meeting, user_id__in=list(grants))}
+    out = {}
+    for user in users:
+        perms = frozenset(grants.get(user.pk, ()))
+        access = MeetingAccess(user=user, meeting=meeting, perms=perms,
+                               participant=people.get(user.pk) if perms else None)
+        if access.can_view:
+            out[user.pk] = access
+    return out
+
+
 def can_create_meeting(user) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_secretariat)
 

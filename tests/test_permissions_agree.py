@@ -29,3 +29,27 @@ def test_it_reads_the_recipients_of_every_document_in_one_query(cast, django_ass
     with django_assert_num_queries(1):
         recipients = permissions.recipients_by_document(cast.meeting)
     assert recipients == {cast.restricted_doc.pk: {cast.member.pk}}
+
+
+@pytest.mark.parametrize("status", [Meeting.Status.DRAFT, Meeting.Status.PUBLISHED, Meeting.Status.CLOSED])
+def test_the_access_of_many_people_at_once_is_the_access_of_each(cast, status, django_assert_num_queries):
+    cast.set_status(status)
+    everyone = [cast.pm, cast.secretary, cast.member, cast.member2, cast.observer, cast.archivist, cast.outsider,
+                cast.admin]
+    with django_assert_num_queries(2):
+        many = permissions.meeting_accesses(everyone, cast.meeting)
+    for user in everyone:
+        try:
+            one = permissions.meeting_access(user, cast.meeting.pk)
+        except NotFound:
+            assert user.pk not in many, user.username
+            continue
+        got = many[user.pk]
+        assert (got.perms, got.role, got.can_view, got.can_run, got.is_archivist_reader) == \
+            (one.perms, one.role, one.can_view, one.can_run, one.is_archivist_reader), user.username
+
+
+def test_an_inactive_account_has_no_access_in_the_many_form_either(cast):
+    cast.set_status(Meeting.Status.PUBLISHED)
+    cast.member.is_active = False
+    assert permissions.meeting_accesses([cast.member], cast.meeting) == {}

@@ -13,7 +13,7 @@ from ecabinet.models import AuditEntry, IdempotencyRecord, User
 from meetings.models import Event
 from voting import receipts
 from voting.models import SecretChoice, Vote
-from voting.services import motions
+from voting.services import motions, votes
 
 from .conftest import build_room, client_for
 
@@ -101,7 +101,7 @@ def test_it_files_a_secret_choice_at_a_random_place_not_in_the_order_of_the_vote
     room = build_room(members=1)
     motion = room.motion(method="secret")
     motions.vote_cast(actor=room.chair, motion_id=motion.pk, choice="yes")
-    monkeypatch.setattr(motions.secrets, "randbelow", lambda n: 0)  # swap places with the earlier choice
+    monkeypatch.setattr(votes.secrets, "randbelow", lambda n: 0)  # swap places with the earlier choice
     _second, token = motions.vote_cast(actor=room.members[0], motion_id=motion.pk, choice="no")
     with connection.cursor() as cursor:
         cursor.execute("SELECT choice, receipt_hash FROM voting_secretchoice ORDER BY rowid")
