@@ -1,7 +1,8 @@
 """ASGI entry point, served by Daphne.
 
-``django.setup()`` runs first so that apps are loaded before anything imports models. HTTP goes to
-Django in sync mode on a pool of ``HTTP_MAX_CONCURRENCY`` threads (``ecabinet.http_handler``).
+``django.setup()`` runs first so that apps are loaded before anything imports models. Votes go to
+the vote intake (``voting.intake``); other HTTP requests go to Django in sync mode on a pool of
+``HTTP_MAX_CONCURRENCY`` threads (``ecabinet.http_handler``).
 """
 
 import gc
@@ -28,11 +29,14 @@ from django.conf import settings  # noqa: E402
 from ecabinet.http_handler import PooledASGIHandler  # noqa: E402
 from ecabinet.ws_auth import TokenAuthMiddleware  # noqa: E402
 from meetings.routing import websocket_urlpatterns  # noqa: E402
+from voting.intake import VoteIntake  # noqa: E402
 
 # Origin is checked against ALLOWED_HOSTS; a missing Origin is refused too (no wildcard allowed).
 application = ProtocolTypeRouter({
-    # Requests wait their turn for one of HTTP_MAX_CONCURRENCY threads (ecabinet.http_handler).
-    "http": PooledASGIHandler(settings.HTTP_MAX_CONCURRENCY),
+    # Votes are taken in group commits (voting.intake); everything else, and every vote the intake
+    # does not take, goes to Django, whose requests wait their turn for one of HTTP_MAX_CONCURRENCY
+    # threads (ecabinet.http_handler).
+    "http": VoteIntake(PooledASGIHandler(settings.HTTP_MAX_CONCURRENCY)),
     "websocket": AllowedHostsOriginValidator(
         AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
     ),

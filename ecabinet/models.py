@@ -129,6 +129,9 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+        # The vote intake looks up a whole batch's keys at once (``key IN (…)``); on the pair index,
+        # ``user IN (…) AND key IN (…)`` made SQLite probe every user with every key.
+        indexes = [models.Index(fields=["key"], name="idempotency_key")]
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"

@@ -22,13 +22,14 @@ from rest_framework.views import APIView
 
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
-from ecabinet.errors import ValidationFailed
+from ecabinet.errors import DomainError, ValidationFailed
 from meetings import permissions
 
 from . import receipts
 from .models import Motion, SecretChoice, Vote
 from .motion_state import motion_dict, motions_state, my_vote_dict, public_result, tally_of, voting_rules
 from .services import motions as services
+from .services import votes
 from .tally import PRESETS
 
 # --- shapes ---------------------------------------------------------------------------------------
@@ -169,26 +170,43 @@ class MotionCloseView(APIView):
         return Response(_result(services.motion_close(actor=request.user, motion_id=pk)))
 
 
+def vote_fingerprint(motion_method: str | None, request_method: str, path: str) -> str | None:
+    """A secret vote's Idempotency-Key is matched on the path alone, so the stored fingerprint does
+    not reveal the choice (``ecabinet.api.idempotency``); None: the default (method, path, body).
+    Also used by ``voting.intake``."""
+    if motion_method != Motion.Method.SECRET:
+        return None
+    return hashlib.sha256(f"{request_method} {path} secret vote".encode()).hexdigest()
+
+
+def vote_answer(vote: Vote, method: str, on_behalf_of: str | None) -> dict:
+    """The 201 answer to a vote, without its receipt (``"receipt": null``: that is what is stored for
+    a replay; the first answer gets the token added). Also used by ``voting.intake``."""
+    answer = {"motion": vote.motion_id, "method": method, "voted": True, "on_behalf_of": on_behalf_of,
+              "receipt": None}
+    if vote.choice:
+        answer["choice"] = vote.choice
+    return answer
+
+
 class VotesView(APIView):
+    """Also served, for the common case, by ``voting.intake`` in group commits: the same checks,
+    the same answers (``tests/voting/test_intake_agrees.py``)."""
+
     def idempotency_fingerprint(self, request) -> str | None:
-        """A secret vote's key is matched on the path alone, so the stored fingerprint does not
-        reveal the choice (``ecabinet.api.idempotency``); a named vote keeps the default."""
         method = Motion.objects.filter(pk=self.kwargs["pk"]).values_list("method", flat=True).first()
-        if method != Motion.Method.SECRET:
-            return None
-        return hashlib.sha256(f"{request.method} {request.path} secret vote".encode()).hexdigest()
+        return vote_fingerprint(method, request.method, request.path)
 
     @extend_schema(request=VoteIn, responses={201: VoteOut}, summary="Vote (eligible members); answers a receipt")
     @receipt_shown_once
     @idempotent
     def post(self, request, pk: int):
         data = validated(VoteIn, request)
-        vote, self.receipt = services.vote_cast(actor=request.user, motion_id=pk, choice=data["choice"])
-        answer = {"motion": vote.motion_id, "method": vote.motion.method, "voted": True,
-                  "on_behalf_of": vote.on_behalf_of.username if vote.on_behalf_of_id else None, "receipt": None}
-        if vote.choice:
-            answer["choice"] = vote.choice
-        return Response(answer, status=201)
+        outcome = votes.votes_cast([votes.Ballot(request.user, pk, data["choice"])])[0]
+        if isinstance(outcome, DomainError):
+            raise outcome
+        self.receipt = outcome.token
+        return Response(vote_answer(outcome.vote, outcome.vote.motion.method, outcome.on_behalf_of), status=201)
 
 
 class ResultView(APIView):

@@ -45,13 +45,19 @@ HEADER = "HTTP_IDEMPOTENCY_KEY"
 MAX_KEY_LENGTH = 200
 
 
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """The default fingerprint of a request that is not multipart: its method, path and body."""
+    digest = hashlib.sha256(f"{method} {path}".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
 def _fingerprint(request) -> str:
     raw = request._request
-    digest = hashlib.sha256(f"{raw.method} {raw.path}".encode())
     content_type = raw.META.get("CONTENT_TYPE", "")
     if not content_type.startswith("multipart/"):
-        digest.update(raw.body)
-        return digest.hexdigest()
+        return fingerprint(raw.method, raw.path, raw.body)
+    digest = hashlib.sha256(f"{raw.method} {raw.path}".encode())
     # A multipart body carries a random boundary that differs on every retry, so the parsed fields
     # and the uploaded bytes are hashed instead. (Hashing nothing, as this once did, replayed the
     # first upload's answer for a different file sent with the same key.)
@@ -71,13 +77,37 @@ def _fingerprint(request) -> str:
 def _stored(user, key: str) -> IdempotencyRecord | None:
     """The record of ``key``, unless it is older than ``IDEMPOTENCY_KEY_TTL_HOURS``: an expired key
     is forgotten (deleted), so it may be used afresh."""
-    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
-    if record is None:
-        return None
-    if record.created_at < timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS):
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        return None
-    return record
+    return stored_many([(user.pk, key)]).get((user.pk, key))
+
+
+def stored_many(keys: list[tuple[int, str]]) -> dict[tuple[int, str], IdempotencyRecord]:
+    """``_stored`` for many ``(user id, key)`` pairs in one query (the vote intake's batches)."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    rows = IdempotencyRecord.objects.filter(key__in={k for _u, k in wanted})
+    found = {(r.user_id, r.key): r for r in rows if (r.user_id, r.key) in wanted}
+    expired_before = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    expired = [pair for pair, record in found.items() if record.created_at < expired_before]
+    if expired:
+        IdempotencyRecord.objects.filter(pk__in=[found[pair].pk for pair in expired]).delete()
+        for pair in expired:
+            del found[pair]
+    return found
+
+
+def json_safe(data):
+    """The response body as the JSON column stores it (see ``_json_safe``)."""
+    return _json_safe(data)
+
+
+def replay_of(record: IdempotencyRecord, fingerprint: str) -> tuple[int, dict, bool]:
+    """What a repeat of a stored request answers: ``(status, body, replayed)``; a key reused for a
+    different request is refused (422, not a replay)."""
+    if record.fingerprint != fingerprint:
+        return 422, {"code": "idempotency_key_reused",
+                     "detail": "This Idempotency-Key was already used for a different request."}, False
+    return record.status_code, record.response, True
 
 
 def _json_safe(data):
@@ -87,10 +117,10 @@ def _json_safe(data):
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
-    if record.fingerprint != fingerprint:
-        return error_response("idempotency_key_reused",
-                              "This Idempotency-Key was already used for a different request.", 422)
-    response = Response(record.response, status=record.status_code)
+    status, body, replayed = replay_of(record, fingerprint)
+    if not replayed:
+        return error_response(body["code"], body["detail"], status)
+    response = Response(body, status=status)
     response["Idempotent-Replayed"] = "true"
     return response
 
