@@ -20,7 +20,7 @@ from .documents import (
     document_view,
 )
 from .participants import attendance_set, participant_add, participant_remove, substitute_approve
-from .presence import presence_connect, presence_disconnect, presence_touch
+from .presence import presence_connect, presence_disconnect, presence_touch, presence_touch_many
 from .room import (
     agenda_item_set_status,
     agenda_set_current,
@@ -77,6 +77,7 @@ __all__ = [
     "presence_connect",
     "presence_disconnect",
     "presence_touch",
+    "presence_touch_many",
     "speak_request",
     "speak_withdraw",
     "substitute_approve",

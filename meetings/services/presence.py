@@ -61,4 +61,10 @@ def presence_disconnect(*, user, meeting_id: int, channel_name: str) -> None:
 
 
 def presence_touch(*, channel_name: str) -> None:
-    Presence.objects.filter(channel_name=channel_name).update(seen_at=current_time())
+    presence_touch_many(channel_names=[channel_name])
+
+
+def presence_touch_many(*, channel_names: list[str]) -> None:
+    """These connections are alive (their heartbeats): one statement for all of them."""
+    if channel_names:
+        Presence.objects.filter(channel_name__in=channel_names).update(seen_at=current_time())

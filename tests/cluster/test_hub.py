@@ -175,3 +175,45 @@ def test_a_doorbell_rung_from_a_request_thread_does_not_wait_for_a_busy_server_l
     assert took[0] < 0.25  # it did not wait for the loop
     assert [m["seq"] for m in got] == [1, 2, 3]  # delivered once the loop was free, in order
 
+
+def test_a_socket_that_is_idle_takes_a_doorbell_at_once_and_a_busy_one_has_it_queued():
+    async def scenario():
+        taken, busy = [], {"now": False}
+
+        def handle_now(message):
+            if busy["now"]:
+                return False
+            taken.append(message["seq"])
+            return True
+
+        inbox = hub.Inbox(handle_now)
+        inbox.put({"type": "room.event", "seq": 1})
+        busy["now"] = True
+        inbox.put({"type": "room.event", "seq": 2})
+        busy["now"] = False
+        inbox.put({"type": "room.event", "seq": 3})  # behind 2, which waits: queued too, to keep the order
+        assert taken == [1]
+        assert [m["seq"] for m in (await inbox.get())["messages"]] == [2, 3]
+        inbox.put({"type": "room.event", "seq": 4})  # the queue is empty again
+        assert taken == [1, 4]
+
+    run(scenario())
+
+
+def test_a_socket_that_fails_to_take_a_doorbell_does_not_stop_the_others(caplog):
+    async def scenario():
+        layer = InMemoryChannelLayer()
+        the_hub = hub.hub_for(layer)
+
+        def broken(message):
+            raise RuntimeError("socket half closed")
+
+        failing, fine = hub.Inbox(broken), hub.Inbox()
+        for inbox in (failing, fine):
+            await the_hub.join(inbox, ["m1.all"])
+        the_hub.deliver(["m1.all"], {"type": "room.event", "seq": 1, "audience": ["all"], "text": "{}"})
+        assert (await drain(failing))[0]["seq"] == 1  # queued instead
+        assert (await drain(fine))[0]["seq"] == 1
+
+    run(scenario())
+    assert "failed to take a doorbell" in caplog.text

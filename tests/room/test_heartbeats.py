@@ -1,0 +1,75 @@
+"""Heartbeats in batches (``meetings.room.heartbeats`` and the consumers' ``_Heartbeats``): each
+ping gets the answer it would get alone — the session's head, or None when access is gone — and
+all of them cost a few queries together."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from meetings import consumers, room, services
+from meetings.models import Meeting, Presence
+
+pytestmark = pytest.mark.django_db(transaction=True)  # heartbeats tidy their thread's connection
+
+
+def present(cast, user, channel: str) -> None:
+    Presence.objects.create(meeting=cast.meeting, user=user, channel_name=channel, connected_at=timezone.now(),
+                            seen_at=timezone.now() - timedelta(seconds=30))
+
+
+def test_a_batch_of_pings_answers_each_as_alone_in_a_few_queries(cast, django_assert_max_num_queries):
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    people = [cast.pm, cast.secretary, cast.member, cast.member2, cast.observer, cast.outsider]
+    for n, user in enumerate(people):
+        present(cast, user, f"room.{n}")
+    services.participant_remove(actor=cast.secretary, meeting=cast.meeting, username=cast.member2.username)
+    cast.observer.is_active = False  # deactivated by an administrator since the socket opened
+    type(cast.observer).objects.filter(pk=cast.observer.pk).update(is_active=False)
+    cast.observer.is_active = True  # the socket's own copy still says active
+    pings = [(user, cast.meeting.pk, f"room.{n}") for n, user in enumerate(people)]
+    head = Meeting.objects.get(pk=cast.meeting.pk).event_seq
+    with django_assert_max_num_queries(6):
+        heads = room.heartbeats(pings)
+    assert heads == [head, head, head, None, None, None]
+    alone = [room.heartbeat(user, cast.meeting.pk, f"room.{n}") for n, user in enumerate(people)]
+    assert alone == heads
+    assert cast.observer.is_active is False  # the socket's user was refreshed
+    fresh = timezone.now() - timedelta(seconds=5)
+    touched = set(Presence.objects.filter(seen_at__gte=fresh).values_list("channel_name", flat=True))
+    assert touched == {"room.0", "room.1", "room.2"}
+
+
+def test_the_sockets_pings_wait_for_each_other_while_a_batch_is_at_the_database(cast, monkeypatch):
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    sizes = []
+
+    def recorded(pings):
+        sizes.append(len(pings))
+        return [7] * len(pings)
+
+    monkeypatch.setattr(room, "heartbeats", recorded)
+
+    async def scenario():
+        beats = consumers._Heartbeats()
+        return await asyncio.gather(*(beats.beat(cast.member, cast.meeting.pk, f"room.{n}") for n in range(20)))
+
+    assert asyncio.run(scenario()) == [7] * 20
+    assert sizes == [20]  # pings that arrive together go in one trip
+
+
+def test_a_failing_batch_fails_each_of_its_pings(cast, monkeypatch):
+    def broken(pings):
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr(room, "heartbeats", broken)
+
+    async def scenario():
+        beats = consumers._Heartbeats()
+        return await asyncio.gather(*(beats.beat(cast.member, cast.meeting.pk, "room.x") for _ in range(3)),
+                                    return_exceptions=True)
+
+    assert [type(r) for r in asyncio.run(scenario())] == [RuntimeError] * 3
