@@ -23,6 +23,7 @@ class Context:
     no_postgres: bool = False
     ping_interval: float = 20
     info: dict = field(default_factory=dict)
+    sizes: list[int] | None = None
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _databases: dict = field(default_factory=dict)
     _redis: str | None = None
@@ -57,6 +58,10 @@ class Context:
 
     def pool(self) -> ClientPool:
         return ClientPool(self.client_procs, self.ping_interval)
+
+    def sizes_for(self, full: list[int], quick: list[int]) -> list[int]:
+        """The sizes a suite measures: ``--sizes`` when given, else its quick or full list."""
+        return self.sizes or (quick if self.quick else full)
 
     @property
     def suffix(self) -> str:

@@ -92,7 +92,7 @@ def _summarise(rounds: list[dict]) -> dict:
 
 
 def run(ctx) -> dict:
-    sizes = QUICK_SIZES if ctx.quick else SIZES
+    sizes = ctx.sizes_for(SIZES, QUICK_SIZES)
     rounds = 3 if ctx.quick else 10
     db = ctx.database("postgres" if ctx.cluster else "sqlite")
     room = prepare_room(db, count=max(sizes), title="Phiên họp thử tải: phát sự kiện")

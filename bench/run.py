@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds between a tablet's pings (default 20, as docs/protocol.md asks; 0: none)")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL runs of the vote storm")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases (debugging)")
+    parser.add_argument("--sizes", default=None,
+                        help="comma-separated sizes for the fan-out and vote storm suites instead of their own "
+                             "(e.g. 500,1000), to measure one size again")
     args = parser.parse_args(argv)
 
     names = [s.strip() for s in (args.suite or ",".join(CLUSTER_SUITES if args.cluster else SUITES)).split(",")
@@ -50,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     ctx = Context(quick=args.quick, cluster=args.cluster, client_procs=args.client_procs, workers=args.workers,
                   pg_admin_url=args.pg_admin_url, redis_url=args.redis_url, keep=args.keep,
-                  no_postgres=args.no_postgres, ping_interval=args.ping_interval, info=info)
+                  no_postgres=args.no_postgres, ping_interval=args.ping_interval, info=info,
+                  sizes=[int(x) for x in args.sizes.split(",") if x.strip()] if args.sizes else None)
     print(f"bench: {machine_line(info)}")
     print(f"bench: suites {', '.join(names)}{' (quick)' if args.quick else ''}"
           f"{' against the cluster' if args.cluster else ''}; {args.client_procs} client processes; tablets ping every "

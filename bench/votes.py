@@ -154,7 +154,7 @@ def storm(ctx, db, target, pool, size: int) -> dict:
 
 
 def run(ctx) -> dict:
-    sizes = QUICK_SIZES if ctx.quick else SIZES
+    sizes = ctx.sizes_for(SIZES, QUICK_SIZES)
     kinds = ["postgres"] if ctx.cluster else ["sqlite"]
     skipped = None
     if not ctx.cluster:
