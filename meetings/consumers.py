@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import math
@@ -39,7 +38,7 @@ from channels.utils import await_many_dispatch
 
 from ecabinet import hub, realtime
 
-from . import room, wsframes
+from . import heartbeats, room, wsframes
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._tasks: set[asyncio.Task] = set()
-        self._protocol = _daphne_protocol(self.base_send)
+        self._protocol = wsframes.daphne_protocol(self.base_send)
         self._transport = getattr(self._protocol, "transport", None)
         self._slow_since: float | None = None
         self._closing_slow = False
@@ -156,7 +155,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         elif kind == "ping":
             # The access doorbell (room.access) may be lost like any other: every heartbeat
             # re-checks access too, so a removed participant is shut out within one ping at worst.
-            head = await _heartbeats().beat(self.user, self.meeting_id, self.channel_name)
+            head = await heartbeats.beat(self.user, self.meeting_id, self.channel_name)
             if head is None:
                 await self._forbid()
                 return
@@ -234,7 +233,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=text)
 
     def _behind(self) -> bool:
-        waiting = _buffered_bytes(self._transport)
+        waiting = wsframes.buffered_bytes(self._transport)
         if waiting is None or waiting <= SLOW_BUFFER_BYTES:
             self._slow_since = None
             return False
@@ -353,79 +352,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"type": "error", "code": code, "detail": detail}))
 
 
-class _Heartbeats:
-    """The pings of a process's sockets, taken to the database in batches: every ping that arrives
-    while a batch is at the database goes with the next one (``room.heartbeats``). A ping's answer
-    is the same as alone; 500 tablets pinging every 20 s cost one trip per batch, not 25 a second."""
-
-    def __init__(self) -> None:
-        self.waiting: list[tuple[object, int, str, asyncio.Future]] = []
-        self.running = False
-        self.task: asyncio.Task | None = None
-
-    async def beat(self, user, meeting_id: int, channel_name: str) -> int | None:
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.append((user, meeting_id, channel_name, future))
-        if not self.running:
-            self.running = True
-            self.task = asyncio.ensure_future(self._run())
-        return await future
-
-    async def _run(self) -> None:
-        try:
-            while self.waiting:
-                batch, self.waiting = self.waiting, []
-                try:
-                    heads = await database_sync_to_async(room.heartbeats)([(u, m, c) for u, m, c, _f in batch])
-                except Exception as exc:  # the database is away: each ping fails as it would alone
-                    for *_ping, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (*_ping, future), head in zip(batch, heads, strict=True):
-                    if not future.done():
-                        future.set_result(head)
-        finally:
-            self.running = False
-
-
-_beats: dict[asyncio.AbstractEventLoop, _Heartbeats] = {}
-
-
-def _heartbeats() -> _Heartbeats:
-    loop = asyncio.get_running_loop()
-    beats = _beats.get(loop)
-    if beats is None:
-        for old in [other for other in _beats if other.is_closed()]:
-            del _beats[old]
-        beats = _beats[loop] = _Heartbeats()
-    return beats
-
-
 def _after_seq(query_string: bytes) -> int | None:
     values = parse_qs(query_string.decode("latin1")).get("after_seq")
     if not values or not values[0].isdigit():
         return None
     return int(values[0])
-
-
-def _daphne_protocol(send):
-    """Daphne's WebSocket protocol under the ``send`` callable, found through the session
-    middleware's wrapper; None under any other server (or the test communicator), which turns the
-    direct writes and the slow-reader guard off."""
-    for _ in range(8):
-        if isinstance(send, functools.partial):
-            protocol = send.args[0] if send.args else None
-            return protocol if hasattr(protocol, "serverSend") and hasattr(protocol, "STATE_OPEN") else None
-        send = getattr(getattr(send, "__self__", None), "real_send", None)
-        if send is None:
-            return None
-    return None
-
-
-def _buffered_bytes(transport) -> int | None:
-    """Bytes Twisted holds for the socket, not yet taken by the kernel (None if unknown)."""
-    try:
-        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-    except (AttributeError, TypeError):
-        return None

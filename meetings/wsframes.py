@@ -19,13 +19,17 @@ Twisted holds nothing for a plain TCP connection, the frame is sent right away w
 connection's own ``writeSomeData`` (Twisted's send, its error handling), and only what the kernel
 did not take is left to Twisted's buffer — as asyncio's transports do. Order holds: bytes go
 straight out only when nothing is waiting before them.
+
+``daphne_protocol`` finds Daphne's protocol under a consumer's ``send``; ``buffered_bytes`` says how
+much Twisted holds for a socket (the slow-reader guard of ``meetings.consumers``).
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 
-__all__ = ["frame", "write_text"]
+__all__ = ["buffered_bytes", "daphne_protocol", "frame", "write_text"]
 
 _CACHE_LIMIT = 256
 _frames: dict[str, bytes] = {}
@@ -71,3 +75,25 @@ def _write(transport, data: bytes) -> None:
         transport.write(data)
     elif sent < len(data):
         transport.write(data[sent:])
+
+
+def daphne_protocol(send):
+    """Daphne's WebSocket protocol under the ``send`` callable, found through the session
+    middleware's wrapper; None under any other server (or the test communicator), which turns the
+    direct writes and the slow-reader guard off."""
+    for _ in range(8):
+        if isinstance(send, functools.partial):
+            protocol = send.args[0] if send.args else None
+            return protocol if hasattr(protocol, "serverSend") and hasattr(protocol, "STATE_OPEN") else None
+        send = getattr(getattr(send, "__self__", None), "real_send", None)
+        if send is None:
+            return None
+    return None
+
+
+def buffered_bytes(transport) -> int | None:
+    """Bytes Twisted holds for the socket, not yet taken by the kernel (None if unknown)."""
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except (AttributeError, TypeError):
+        return None

@@ -21,7 +21,7 @@ How a vote goes
    view, which answers the 401 or 403), answers the repeats of stored requests from their
    ``Idempotency-Key`` records, then casts all the votes with ``votes_cast`` and records the new
    keys, in one transaction (``_batch``).
-3. After the commit every request gets its answer: the same status, body and headers Django's
+3. After the commit every request gets its answer (``voting.intake_answers``): the same status, body and headers Django's
    view gives (``tests/voting/test_intake_agrees.py`` holds the two together). Nothing is answered
    before the commit, so an acknowledged vote is stored; a batch that fails is rolled back whole and
    its requests handed to Django's view one by one.
@@ -52,7 +52,6 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 from django.utils import timezone, translation
-from rest_framework.renderers import JSONRenderer
 
 from ecabinet import bulk
 from ecabinet.api import bulk_auth, idempotency
@@ -60,6 +59,7 @@ from ecabinet.errors import DomainError
 from ecabinet.middleware import chosen_language
 from ecabinet.models import IdempotencyRecord
 
+from . import intake_answers
 from .models import Motion
 from .motions_api import vote_answer, vote_fingerprint
 from .services import votes
@@ -75,7 +75,6 @@ BATCH_MAX = 500
 GATHER_QUIET = 0.01
 GATHER_MAX = 0.5
 CHOICES = frozenset(Motion.Choice.values)
-_render = JSONRenderer().render
 
 
 @dataclass
@@ -127,7 +126,7 @@ class VoteIntake:
         if submission is not None:
             answer = await self._writer().submit(submission)
             if answer is not None:
-                await _send(send, submission, answer)
+                await intake_answers.send(send, submission, answer)
                 return
         await self.django(scope, _replaying(body, complete, receive), send)
 
@@ -385,44 +384,3 @@ def _batch(live: list[Submission]) -> None:
                 answers[s] = Answer(status, body, replayed, _by_session(s))
     for s, answer in answers.items():
         s.answer = answer
-
-
-# --- answers --------------------------------------------------------------------------------------
-
-async def _send(send, submission: Submission, answer: Answer) -> None:
-    body = answer.body
-    if answer.status == 201 and not answer.replayed and submission.receipt:
-        body = {**body, "receipt": submission.receipt}  # shown once: never stored (voting.receipts)
-    content = _render(body)
-    await send({"type": "http.response.start", "status": answer.status,
-                "headers": _headers(answer, submission, len(content))})
-    await send({"type": "http.response.body", "body": content})
-
-
-def _headers(answer: Answer, submission: Submission, length: int) -> list[tuple[bytes, bytes]]:
-    """What Django's middleware and DRF put on the view's answer."""
-    headers = [(b"Content-Type", b"application/json"), (b"Allow", b"POST, OPTIONS")]
-    if answer.session:
-        headers.append((b"Vary", b"Cookie"))  # SessionMiddleware: the session was read
-    if answer.replayed:
-        headers.append((b"Idempotent-Replayed", b"true"))
-    if settings.X_FRAME_OPTIONS:
-        headers.append((b"X-Frame-Options", settings.X_FRAME_OPTIONS.upper().encode()))
-    headers.append((b"Content-Length", str(length).encode()))
-    headers.append((b"Content-Language", (submission.language or settings.LANGUAGE_CODE).encode()))
-    if settings.SECURE_HSTS_SECONDS and submission.secure:
-        value = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-            value += "; includeSubDomains"
-        if settings.SECURE_HSTS_PRELOAD:
-            value += "; preload"
-        headers.append((b"Strict-Transport-Security", value.encode()))
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append((b"X-Content-Type-Options", b"nosniff"))
-    if settings.SECURE_REFERRER_POLICY:
-        policy = settings.SECURE_REFERRER_POLICY
-        policy = policy if isinstance(policy, str) else ",".join(policy)
-        headers.append((b"Referrer-Policy", policy.encode()))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append((b"Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
-    return headers

@@ -42,33 +42,20 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from ecabinet import audit, bulk, realtime
-from ecabinet.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from ecabinet.errors import DomainError, NotFound, ValidationFailed
 from meetings import events, permissions
 from meetings.models import Participant
 from meetings.services._common import S, current_time, lock_meeting, require_state
 
 from .. import locks, receipts
 from ..models import Motion, SecretChoice, Vote, VoteRevision
-from ..motion_state import ATTENDING, VOTING_ROLES, my_vote_dict, tally_of
+from ..motion_state import my_vote_dict, tally_of
+from . import eligibility
+from .eligibility import AlreadyVoted, MotionNotOpen, NotEligible
 
 __all__ = ["AlreadyVoted", "Ballot", "Cast", "MotionNotOpen", "NotEligible", "vote_cast", "votes_cast"]
-
-
-class AlreadyVoted(Conflict):
-    code = "already_voted"
-    default_message = gettext_lazy("You have already voted on this motion.")
-
-
-class MotionNotOpen(Conflict):
-    code = "motion_not_open"
-    default_message = gettext_lazy("This motion is not open for voting.")
-
-
-class NotEligible(Forbidden):
-    code = "not_eligible"
 
 
 @dataclass(frozen=True)
@@ -147,7 +134,7 @@ def _admitted(ballots: list[Ballot], outcomes: list) -> list[_Pending]:
                     raise NotFound()
                 if ballot.choice not in Motion.Choice.values:
                     raise ValidationFailed(_("The choice is yes, no or abstain."), code="invalid_choice")
-                participant = _check_role(access)
+                participant = eligibility.check_role(access)
             except DomainError as refusal:
                 outcomes[index] = refusal
                 continue
@@ -167,7 +154,7 @@ def _admitted(ballots: list[Ballot], outcomes: list) -> list[_Pending]:
             if item.motion.pk not in still_open:
                 raise MotionNotOpen()
             require_state(item.access.meeting, (S.IN_PROGRESS,))
-            item.member_id = _represented(item.participant, item.motion)
+            item.member_id = eligibility.represented(item.participant, item.motion)
         except DomainError as refusal:
             outcomes[item.index] = refusal
             continue
@@ -207,7 +194,7 @@ def _cast(pending: list[_Pending], outcomes: list) -> None:
                 changed.append(item)
                 outcomes[item.index] = Cast(vote, token, item.on_behalf)
             elif (motion.pk, "member", item.member_id or actor.pk) in votes:
-                raise _already_voted(motion, actor, item.member_id or actor.pk)
+                raise eligibility.already_voted(motion, actor, item.member_id or actor.pk)
             else:
                 new.append(item)
         except DomainError as refusal:
@@ -273,7 +260,7 @@ def _insert(new: list[_Pending], outcomes: list) -> list[_Pending]:
                     row.save(force_insert=True)
             except IntegrityError:
                 row.pk = None
-                outcomes[item.index] = _already_voted(item.motion, item.ballot.actor,
+                outcomes[item.index] = eligibility.already_voted(item.motion, item.ballot.actor,
                                                       item.member_id or item.ballot.actor.pk)
                 continue
             inserted.append((item, row, token))
@@ -304,53 +291,6 @@ def _announce(done: list[_Pending], outcomes: list) -> None:
         writes += [("vote.tally", {"motion": motion.pk, **tally_of(motion)}, [events.ALL])
                    for _pk, motion in sorted(motions.items())]
         events.emit_many(meeting_id, writes)
-
-
-# --- checks -----------------------------------------------------------------------------------------
-
-def _check_role(access: permissions.MeetingAccess) -> Participant:
-    role = access.role
-    if role in VOTING_ROLES or role == Participant.Role.SUBSTITUTE:
-        return access.participant
-    if role == Participant.Role.OBSERVER:
-        raise NotEligible(_("Invited guests take part in the debate but do not vote."))
-    if role == Participant.Role.SECRETARY:
-        raise NotEligible(_("The secretariat records the vote but does not vote."))
-    raise NotEligible(_("Only the members of the session vote."))
-
-
-def _represented(participant: Participant, motion: Motion) -> int | None:
-    """The member a substitute's vote stands for (None: the caller votes as themselves), or
-    ``NotEligible`` saying why the caller may not vote now."""
-    substitute = participant.role == Participant.Role.SUBSTITUTE
-    if substitute and not participant.is_approved:
-        raise NotEligible(_("The chair has not approved your substitution."))
-    if substitute and not motion.substitutes_may_vote:
-        raise NotEligible(_("Substitutes do not vote on this motion: the session's rules, set by the chair, "
-                            "do not allow it."))
-    if participant.attendance not in ATTENDING:
-        raise NotEligible(_("Your attendance has not been recorded as present; ask the secretariat."),
-                          code="not_present")
-    if not substitute:
-        return None
-    member = Participant.objects.select_related("user").filter(
-        meeting_id=participant.meeting_id, user_id=participant.substitute_for_id).first()
-    if member is not None and member.attendance in ATTENDING:
-        raise NotEligible(_("%(name)s, whom you stand in for, is attending and votes in person.")
-                          % {"name": member.user.full_name})
-    return participant.substitute_for_id
-
-
-def _already_voted(motion: Motion, actor, member_id: int) -> AlreadyVoted:
-    """Say which vote is in the way: the caller's own, or the other vote that stands for the member."""
-    if Vote.objects.filter(motion=motion, voter=actor).exists():
-        return AlreadyVoted()
-    other = (Vote.objects.filter(Q(voter_id=member_id, on_behalf_of=None) | Q(on_behalf_of_id=member_id),
-                                 motion=motion).select_related("voter").first())
-    name = other.voter.full_name if other else "—"
-    if other is not None and other.voter_id == member_id:
-        return AlreadyVoted(_("%(name)s, whom you stand in for, has already voted in person.") % {"name": name})
-    return AlreadyVoted(_("%(name)s has already voted on your behalf.") % {"name": name})
 
 
 # --- writes -----------------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""The tablets' pings, taken to the database in batches (``meetings.room.heartbeats``).
+
+Each tablet pings every 20 s (docs/protocol.md); the ping records its presence and answers the
+session's head ``seq``. One trip to the database per ping would be 25 trips a second for 500
+tablets, each a hop to the database thread behind the fan-out's work. Here every ping that arrives
+while a batch is at the database goes with the next batch, and each gets the answer it would get
+alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from channels.db import database_sync_to_async
+
+from . import room
+
+__all__ = ["Heartbeats", "beat"]
+
+
+async def beat(user, meeting_id: int, channel_name: str) -> int | None:
+    """Record the ping of ``user``'s socket ``channel_name`` in the session; returns the session's head."""
+    return await _for_this_loop().beat(user, meeting_id, channel_name)
+
+
+class Heartbeats:
+    """The pings of a process's sockets, taken to the database in batches: every ping that arrives
+    while a batch is at the database goes with the next one (``room.heartbeats``). A ping's answer
+    is the same as alone; 500 tablets pinging every 20 s cost one trip per batch, not 25 a second."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[object, int, str, asyncio.Future]] = []
+        self.running = False
+        self.task: asyncio.Task | None = None
+
+    async def beat(self, user, meeting_id: int, channel_name: str) -> int | None:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((user, meeting_id, channel_name, future))
+        if not self.running:
+            self.running = True
+            self.task = asyncio.ensure_future(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting, []
+                try:
+                    heads = await database_sync_to_async(room.heartbeats)([(u, m, c) for u, m, c, _f in batch])
+                except Exception as exc:  # the database is away: each ping fails as it would alone
+                    for *_ping, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (*_ping, future), head in zip(batch, heads, strict=True):
+                    if not future.done():
+                        future.set_result(head)
+        finally:
+            self.running = False
+
+
+_beats: dict[asyncio.AbstractEventLoop, Heartbeats] = {}
+
+
+def _for_this_loop() -> Heartbeats:
+    loop = asyncio.get_running_loop()
+    beats = _beats.get(loop)
+    if beats is None:
+        for old in [other for other in _beats if other.is_closed()]:
+            del _beats[old]
+        beats = _beats[loop] = Heartbeats()
+    return beats
