@@ -63,6 +63,8 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
+from . import signature_certs
+
 __all__ = ["Report", "SignatureReport", "SigningFailed", "sign_pdf", "timestamper_from_settings", "verify_pdf"]
 
 
@@ -420,6 +422,12 @@ def _check(emb, vc: ValidationContext, ts_vc: ValidationContext, is_last: bool) 
             " data was appended after it"
         )
     ts = status.timestamp_validity
+    damaged = signature_certs.damaged_certificates(emb.signed_data, status.validation_path)
+    token = signature_certs.timestamp_token(emb.signer_info) if ts is not None else None
+    if token is not None:
+        damaged += signature_certs.damaged_certificates(token, ts.validation_path)
+    if damaged:
+        problems.append(f"signature {name}: a certificate it carries was altered ({', '.join(damaged)})")
     if ts is not None and not (ts.intact and ts.valid):
         problems.append(f"signature {name}: its timestamp is damaged or forged")
     elif ts is not None and not ts.trusted:

@@ -61,6 +61,25 @@ def test_any_flipped_byte_fails(sealed_file, tmp_path, trust_roots):
             assert run_verify(path, sealed_file.trust) == 1
 
 
+def test_a_damaged_copy_of_a_certificate_inside_a_signature_fails(sealed_file, trust_roots):
+    """The certificate set of a CMS signature is not itself signed, and pyHanko builds the chain
+    from the trust roots it is given: a damaged copy of the root inside the file must still fail."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    data = sealed_file.data
+    emb = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures[-1]  # covered by no later one
+    _start, first, second, _ = (int(x) for x in emb.sig_object["/ByteRange"])
+    contents = bytes.fromhex(data[first + 1:second - 1].decode())
+    root = next(c.chosen for c in emb.signed_data["certificates"] if c.chosen.subject == c.chosen.issuer)
+    inside_its_signature = contents.index(root.dump()) + len(root.dump()) - 5
+    position = first + 1 + 2 * inside_its_signature
+    tampered = bytearray(data)
+    tampered[position] = ord("1") if tampered[position] == ord("0") else ord("0")  # still a hex digit
+    report = verify_sealed_pdf(bytes(tampered), trust_roots=trust_roots)
+    assert not report.ok
+    assert any("a certificate it carries was altered" in p for p in report.problems), report.problems
+
+
 def test_an_update_appended_after_the_last_signature_fails(sealed_file, tmp_path, trust_roots):
     writer = IncrementalPdfFileWriter(io.BytesIO(sealed_file.data))
     writer.document_meta.title = "Biên bản đã bị sửa"
