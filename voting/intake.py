@@ -21,10 +21,10 @@ How a vote goes
    view, which answers the 401 or 403), answers the repeats of stored requests from their
    ``Idempotency-Key`` records, then casts all the votes with ``votes_cast`` and records the new
    keys, in one transaction (``_batch``).
-3. After the commit every request gets its answer (``voting.intake_answers``): the same status, body and headers Django's
-   view gives (``tests/voting/test_intake_agrees.py`` holds the two together). Nothing is answered
-   before the commit, so an acknowledged vote is stored; a batch that fails is rolled back whole and
-   its requests handed to Django's view one by one.
+3. After the commit every request gets its answer (``voting.intake_answers``): the same status,
+   body and headers Django's view gives (``tests/voting/test_intake_agrees.py`` holds the two
+   together). Nothing is answered before the commit, so an acknowledged vote is stored; a batch
+   that fails is rolled back whole and its requests handed to Django's view one by one.
 
 Two requests with the same credentials and the same ``Idempotency-Key`` never share a batch: the
 later one waits for the next, where it finds the first one's record and gets its answer replayed.
