@@ -208,3 +208,26 @@ def test_ranges_that_crossed_in_the_layer_are_put_back_in_order():
     assert s.offer(bell(16), 1.0) == []
     assert s.known == 10  # 11..14 are not accounted for yet
     assert sent(s.offer(batch_marker(11, 14, {"u8": [11, 12, 13, 14]}), 1.05)) == [(16, 10)]
+
+
+def test_a_marker_hands_over_the_private_texts_its_tokens_may_see_and_no_others():
+    """One group commit: votes of u5, u9 and u7 (each its own ``vote.mine``), then the tally for
+    all. The tally comes first on its own; the marker brings the private texts."""
+    def text(seq: int) -> str:
+        return json.dumps({"type": "event", "seq": seq, "kind": "vote.mine", "data": {"n": seq}}, separators=(",", ":"))
+
+    marker = {"type": "room.event", "first": 11, "seq": 14,
+              "visible": {"u5": [11], "u9": [12], "u7": [13], "all": [14]},
+              "texts": [[11, text(11), None], [12, text(12), None], [13, text(13), None]]}
+    s = started()
+    assert s.offer(tally(14), 1.0) == []  # early: 11–13 not accounted for yet
+    out = s.offer(marker, 1.0)
+    assert sent(out) == [(11, 10), (14, 11)]  # its own vote, then the tally: 12 and 13 are not its
+    assert all(json.loads(t)["seq"] != 12 and json.loads(t)["seq"] != 13 for t in out)
+    other = started(tokens=frozenset({"all", "u9"}))
+    assert sent(other.offer(marker, 1.0)) == [(12, 10)]
+    assert sent(other.offer(tally(14), 1.0)) == [(14, 12)]
+    observer = started(tokens=frozenset({"all"}))
+    assert observer.offer(marker, 1.0) == [] and observer.known == 13
+    # The same text heard again through an older worker's per-group doorbell is dropped.
+    assert s.offer({"type": "room.event", "seq": 11, "audience": ["u5"], "text": text(11)}, 1.5) == []

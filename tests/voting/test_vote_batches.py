@@ -44,7 +44,12 @@ def test_a_batch_counts_every_vote_once_with_one_tally_and_one_marker(db, monkey
     assert written[-1].data["voted"] == 40 and written[-1].data["no"] == 14
     markers = [m for _g, m in rung if "visible" in m]
     assert len(markers) == 1 and (markers[0]["first"], markers[0]["seq"]) == (written[0].seq, written[-1].seq)
-    assert len(rung) == 40 + 1 + 1  # each vote.mine to its person, the tally to all, the marker
+    # Two doorbells for the lot: the tally to all, then the marker carrying the 40 private texts,
+    # each visible to its voter alone.
+    assert [groups for groups, _m in rung] == [[f"m{room.meeting.pk}.all"]] * 2
+    assert [seq for seq, _text, _key in markers[0]["texts"]] == [e.seq for e in written[:40]]
+    assert {f"u{u.pk}": [e.seq] for u, e in zip(room.voters, written[:40], strict=True)} == {
+        token: seqs for token, seqs in markers[0]["visible"].items() if token != "all"}
     assert AuditEntry.objects.filter(action="vote.cast").count() == 40
     problem, _seq, _hash = audit.verify_chain()
     assert problem is None
