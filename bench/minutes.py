@@ -259,7 +259,7 @@ def _pages(data: bytes) -> int:
 
 def measure(*, items: int = ITEMS, repeats: int = 5) -> dict:
     """Run both pipelines, alternating; called by ``bench.fixtures`` in a Django process."""
-    from meetings import signing
+    from meetings import signature_verify
 
     ours_pipe = pipeline()
     key_file, pin = None, None
@@ -272,7 +272,7 @@ def measure(*, items: int = ITEMS, repeats: int = 5) -> dict:
         key_file, pin = ours_pipe.key()
         b = bare(o["html"], key_file, pin)
         for signed in (o["signed"], b["signed"]):
-            report = signing.verify_pdf(signed, trust_roots=ours_pipe.trust_roots())
+            report = signature_verify.verify_pdf(signed, trust_roots=ours_pipe.trust_roots())
             verified = verified and report.ok
         if i:
             ours.append(o)

@@ -3,7 +3,7 @@
 ``verify_sealed_pdf(data, trust_roots=…)`` needs nothing but the file and the trust roots, so an
 archivist can run it decades later (``manage.py verify_minutes FILE.pdf``). It reports:
 
-* every signature (``meetings.signing.verify_pdf``): signer, time, intact, trusted, coverage; the
+* every signature (``meetings.signature_verify.verify_pdf``): signer, time, intact, trusted, coverage; the
   last one must cover the whole file, so any changed byte or appended update fails;
 * the embedded record: ``record.json`` and ``record.akn.xml`` are there as associated files; the
   sha256 of ``record.json`` equals the one written into the signed document's keywords; the XML is
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import pikepdf
 
-from .. import signing
+from .. import signature_verify
 from ..record_akn import akoma_ntoso, validate_akoma_ntoso
 from .render import KEYWORD_PREFIX, RECORD_JSON, RECORD_XML
 
@@ -33,7 +33,7 @@ __all__ = ["Verification", "check_against_database", "embedded_files", "verify_s
 
 @dataclass
 class Verification:
-    signatures: signing.Report
+    signatures: signature_verify.Report
     record: dict | None = None
     record_sha256: str | None = None
     record_problems: list[str] = field(default_factory=list)
@@ -81,7 +81,7 @@ def _keywords(data: bytes) -> str:
         return ""
 
 
-def _check_record(data: bytes, report: signing.Report, result: Verification) -> None:
+def _check_record(data: bytes, report: signature_verify.Report, result: Verification) -> None:
     files = embedded_files(data)
     raw_json, raw_xml = files.get(RECORD_JSON), files.get(RECORD_XML)
     problems = result.record_problems
@@ -157,9 +157,9 @@ def verify_sealed_pdf(data: bytes, *, trust_roots: list, tsa_roots: list = (), c
     """Check the signatures and the embedded record of ``data``. With ``complete``, every signer the
     record names must have signed (a sealed document); otherwise a partly signed one may pass."""
     try:
-        report = signing.verify_pdf(data, trust_roots=trust_roots, tsa_roots=tsa_roots)
+        report = signature_verify.verify_pdf(data, trust_roots=trust_roots, tsa_roots=tsa_roots)
     except Exception as exc:  # a damaged file fails in many ways deep in the parser
-        report = signing.Report(signatures=[], problems=[f"The file cannot be read as a signed PDF: {exc!r}"])
+        report = signature_verify.Report(signatures=[], problems=[f"The file cannot be read as a signed PDF: {exc!r}"])
     result = Verification(signatures=report)
     if report.signatures:
         report.problems.extend(_unsigned_bytes_problems(data))
