@@ -18,13 +18,12 @@ from pyhanko.sign.general import NonexistentAttributeError, find_unique_cms_attr
 __all__ = ["damaged_certificates", "timestamp_token"]
 
 
-def damaged_certificates(signed_data, path, extra_issuers=()) -> list[str]:
+def damaged_certificates(signed_data, path) -> list[str]:
     """Descriptions of the certificates in ``signed_data`` (a CMS SignedData) that are neither in
-    the validation ``path`` nor signed by a certificate of the path, the set or ``extra_issuers``
-    (asn1crypto certificates)."""
+    the validation ``path`` nor signed by a certificate of the path or of the set."""
     carried = [choice.chosen for choice in _choices(signed_data) if choice.name == "certificate"]
     chain = {cert.dump() for cert in path.iter_certs(include_root=True)} if path is not None else set()
-    issuers = [*_loaded(chain), *_loaded(c.dump() for c in carried), *_loaded(c.dump() for c in extra_issuers)]
+    issuers = [*_loaded(chain), *_loaded(c.dump() for c in carried)]
     damaged = []
     for cert in carried:
         der = cert.dump()
