@@ -1,4 +1,4 @@
-"""Language selection: Vietnamese first.
+"""The project's middleware: the language (Vietnamese first), and the bounds of JSON bodies.
 
 Django's ``LocaleMiddleware`` follows the browser's ``Accept-Language``, so a tablet set up in
 English would show English to a minister who never asked for it. Here the language is the one the
@@ -7,8 +7,11 @@ person chose with the language switch (the ``django_language`` cookie), otherwis
 """
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
+
+from ecabinet import jsonguard
 
 
 def chosen_language(cookies) -> str:
@@ -27,3 +30,19 @@ class ChosenLanguageMiddleware(MiddlewareMixin):
     def process_response(self, request, response):
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+class JSONLimitsMiddleware(MiddlewareMixin):
+    """A JSON body's depth and number of values (``ecabinet.jsonguard``), checked before any view,
+    so before DRF authenticates: a body that could stall the parser is refused with 400 whoever
+    sends it. The body itself is already capped (``ecabinet.http_limits``)."""
+
+    def process_request(self, request):
+        content_type = (request.content_type or "").lower()
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            return None
+        try:
+            jsonguard.check(request.body)
+        except jsonguard.JSONRefused as refused:
+            return JsonResponse({"code": refused.code, "detail": str(refused.message)}, status=400)
+        return None

@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that its 400 gets every header the others add; still before any view authenticates.
+    "ecabinet.middleware.JSONLimitsMiddleware",
 ]
 
 ROOT_URLCONF = "ecabinet.urls"
@@ -222,6 +224,31 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 WATERMARK_FONT = env("WATERMARK_FONT", str(BASE_DIR / "static" / "fonts" / "DejaVuSans.ttf"))
 
+# --- Request limits, before authentication (issue 14 point 5; area "http"; docs/limits.md) -------
+# Every HTTP request body is capped while it streams in, in the server itself (ecabinet.daphne_guard,
+# before Twisted buffers it) and in front of the ASGI application (ecabinet.http_limits): a
+# Content-Length over the cap is answered 413 at once, a chunked body is cut at the cap.
+# The cap: HTTP_MAX_BODY_BYTES for every request (JSON and forms); HTTP_MAX_UPLOAD_BODY_BYTES for a
+# multipart upload to a document, version or ballot-document upload (a PDF of DOCUMENT_MAX_BYTES
+# plus the form around it); HTTP_MAX_TEXT_BODY_BYTES for saving the minutes' text (a whole minutes
+# form, percent-encoded Vietnamese takes up to 9 bytes a character).
+HTTP_MAX_BODY_BYTES = envint("HTTP_MAX_BODY_BYTES", str(1024 * 1024))
+HTTP_MAX_UPLOAD_BODY_BYTES = envint("HTTP_MAX_UPLOAD_BODY_BYTES", str(DOCUMENT_MAX_BYTES + 1024 * 1024))
+HTTP_MAX_TEXT_BODY_BYTES = envint("HTTP_MAX_TEXT_BODY_BYTES", str(DATA_UPLOAD_MAX_MEMORY_SIZE))
+# A vote ({"choice": "yes"}) is a few dozen bytes: the vote intake (voting.intake) refuses more than this.
+HTTP_MAX_VOTE_BODY_BYTES = envint("HTTP_MAX_VOTE_BODY_BYTES", "4096")
+# After a 413 the server reads (and throws away) what the client goes on sending for this long, so
+# that the client reads the answer instead of a reset connection; then it closes the connection.
+HTTP_REFUSED_BODY_LINGER_SECONDS = envint("HTTP_REFUSED_BODY_LINGER_SECONDS", "5")
+# A JSON body (API, vote intake) nests at most JSON_MAX_DEPTH levels and holds at most JSON_MAX_ITEMS
+# values in all (object members and array items at any depth): 400 json_too_deep / json_too_many_fields.
+JSON_MAX_DEPTH = envint("JSON_MAX_DEPTH", "32")
+JSON_MAX_ITEMS = envint("JSON_MAX_ITEMS", "1000")
+# Django's own bounds on form bodies (urlencoded and multipart): fields, and files in one request.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", "1000")
+DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", "10")
+# --- end of request limits ----------------------------------------------------------------------
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes unauthenticated calls answer 401, not 403.
@@ -231,7 +258,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "ecabinet.api.parsers.JSONParser",  # rest_framework's, with ecabinet.jsonguard's bounds
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],

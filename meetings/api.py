@@ -165,6 +165,8 @@ class AttendanceView(APIView):
 
 
 class DocumentsView(APIView):
+    body_limit = "upload"  # a PDF up to DOCUMENT_MAX_BYTES (ecabinet.http_limits)
+
     @extend_schema(request={"multipart/form-data": DocumentUploadSerializer},
                    responses={201: inline_serializer("DocumentCreated", {
                        "id": serializers.IntegerField(), "sha256": serializers.CharField(),
@@ -199,6 +201,8 @@ class DocumentDetailView(APIView):
 
 
 class DocumentVersionsView(APIView):
+    body_limit = "upload"
+
     @extend_schema(request={"multipart/form-data": DocumentVersionUploadSerializer},
                    responses={201: VersionSerializer})
     @idempotent

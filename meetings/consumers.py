@@ -36,7 +36,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
-from ecabinet import hub, realtime
+from ecabinet import hub, jsonguard, realtime
 
 from . import heartbeats, room, wsframes
 
@@ -140,9 +140,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_BIG)
             return
         try:
-            message = json.loads(text_data or "")
+            # Bounded before parsing: 4 KB of "[" would be a RecursionError, and the socket a 1011.
+            message = jsonguard.loads(text_data or "")
             kind = message.get("type")
-        except (ValueError, AttributeError):
+        except (jsonguard.JSONRefused, AttributeError):
             await self._error("malformed_message", "Messages are JSON objects with a type.")
             return
         if kind == "resume":

@@ -92,6 +92,8 @@ class QuestionsView(APIView):
 
 
 class DocumentsView(APIView):
+    body_limit = "upload"  # a PDF up to DOCUMENT_MAX_BYTES (ecabinet.http_limits)
+
     @extend_schema(tags=TAG, operation_id="ballots_documents_create",
                    request={"multipart/form-data": BallotDocumentUploadSerializer},
                    responses={201: BallotDocumentOutSerializer},

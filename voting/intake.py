@@ -11,10 +11,15 @@ vote is one more turn of the single writer lock. A storm of 500 votes took 20–
 How a vote goes
 ---------------
 1. In the server's event loop (``VoteIntake``, an ASGI application in front of Django), a request
-   for the vote path is read (at most ``MAX_BODY`` bytes) and checked for the common shape: a JSON
-   object whose ``choice`` is yes, no or abstain, and an ``Idempotency-Key`` of at most 200
-   characters if any. Anything else goes to Django's own view (``voting.motions_api.VotesView``)
-   unchanged, so every answer to a malformed request still comes from one place.
+   for the vote path is read and checked for the common shape: a JSON object whose ``choice`` is
+   yes, no or abstain, and an ``Idempotency-Key`` of at most 200 characters if any. Anything else
+   goes to Django's own view (``voting.motions_api.VotesView``) unchanged, so every answer to a
+   malformed request still comes from one place — except two refusals that come before any
+   authentication and are the intake's own: a body over ``HTTP_MAX_VOTE_BODY_BYTES`` (413
+   ``request_too_large``, from the Content-Length at once, else when the body passes it; nothing
+   over it is handed to Django), and JSON too deep, with too many values or brackets that do not
+   pair up (400, ``ecabinet.jsonguard``, as ``ecabinet.middleware.JSONLimitsMiddleware`` answers
+   in front of Django's view).
 2. One writer thread per server process takes every request waiting as one batch. It checks the
    ``Host`` header as Django does, authenticates the callers in bulk (``ecabinet.api.bulk_auth``:
    tokens, sessions with their CSRF check — a request it cannot authenticate goes to Django's
@@ -53,7 +58,7 @@ from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 from django.utils import timezone, translation
 
-from ecabinet import bulk
+from ecabinet import bulk, http_limits, jsonguard
 from ecabinet.api import bulk_auth, idempotency
 from ecabinet.errors import DomainError
 from ecabinet.middleware import chosen_language
@@ -69,7 +74,6 @@ log = logging.getLogger(__name__)
 __all__ = ["VoteIntake"]
 
 PATH = re.compile(r"/api/v1/motions/(?P<pk>[0-9]{1,18})/votes/")
-MAX_BODY = 4096
 BATCH_MAX = 500
 # See _Writer._gather: a single vote waits GATHER_QUIET more; a storm is taken in one or two batches.
 GATHER_QUIET = 0.01
@@ -83,6 +87,7 @@ class Answer:
     body: dict
     replayed: bool = False
     session: bool = False  # authenticated by the session cookie (Vary: Cookie)
+    early: bool = False  # a refusal before any view (body cap, JSON bounds), as Django's middleware gives it
 
 
 @dataclass(eq=False)
@@ -121,14 +126,27 @@ class VoteIntake:
         if match is None or scope["method"] != "POST" or scope.get("root_path") or not _served_here():
             await self.django(scope, receive, send)
             return
-        body, complete = await _read(receive)
-        submission = _parsed(scope, body, int(match["pk"])) if complete else None
+        limit = settings.HTTP_MAX_VOTE_BODY_BYTES
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _refuse(send, scope, 413, http_limits.CODE, _too_large(scope, limit))
+            return
+        body, outcome = await _read(receive, limit)
+        if outcome == "gone":
+            return  # the client went away (or the body cap cut it): nobody to answer
+        if outcome == "too_large":
+            await _refuse(send, scope, 413, http_limits.CODE, _too_large(scope, limit))
+            return
+        submission = _parsed(scope, body, int(match["pk"]))
+        if isinstance(submission, jsonguard.JSONRefused):
+            await _refuse(send, scope, submission.status, submission.code, str(submission.message))
+            return
         if submission is not None:
             answer = await self._writer().submit(submission)
             if answer is not None:
                 await intake_answers.send(send, submission, answer)
                 return
-        await self.django(scope, _replaying(body, complete, receive), send)
+        await self.django(scope, _replaying(body, receive), send)
 
     def _writer(self) -> _Writer:
         loop = asyncio.get_running_loop()
@@ -144,24 +162,26 @@ def _served_here() -> bool:
     return not (settings.PREPEND_WWW or settings.DISALLOWED_USER_AGENTS)
 
 
-async def _read(receive) -> tuple[bytes, bool]:
-    """The body, or its first ``MAX_BODY`` bytes and False when there is more (Django's view gets it)."""
+async def _read(receive, limit: int) -> tuple[bytes, str]:
+    """The whole body and "complete"; or what was read and "too_large" once it passes ``limit``
+    (the rest is not read), or "gone" if the client went away first."""
     chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"".join(chunks), False
+            return b"".join(chunks), "gone"
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
+        if size > limit:
+            return b"", "too_large"
         if not message.get("more_body"):
-            return b"".join(chunks), size <= MAX_BODY
-        if size > MAX_BODY:
-            return b"".join(chunks), False
+            return b"".join(chunks), "complete"
 
 
-def _replaying(body: bytes, complete: bool, receive):
-    """``receive`` for Django: what was read already, then the rest."""
-    pending = [{"type": "http.request", "body": body, "more_body": not complete}]
+def _replaying(body: bytes, receive):
+    """``receive`` for Django: the body, read whole already, then what the client sends next
+    (``http.disconnect``)."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def again():
         return pending.pop() if pending else await receive()
@@ -169,21 +189,45 @@ def _replaying(body: bytes, complete: bool, receive):
     return again
 
 
-def _parsed(scope, body: bytes, motion_id: int) -> Submission | None:
-    """The submission, if the request has the common shape (see the module docstring)."""
+def _language(scope) -> str:
+    return chosen_language(parse_cookie(dict(scope["headers"]).get(b"cookie", b"").decode("latin1")))
+
+
+def _too_large(scope, limit: int) -> str:
+    return http_limits.too_large_detail(limit, _language(scope))
+
+
+async def _refuse(send, scope, status: int, code: str, detail: str) -> None:
+    """A refusal of the request before any vote is looked at (its body is too large, or not JSON
+    the intake may parse), with the headers of the intake's other answers."""
+    refused = Submission(scope=scope, body=b"", motion_id=0, choice="", key="", language=_language(scope),
+                         secure=scope.get("scheme") == "https")
+    await intake_answers.send(send, refused, Answer(status, {"code": code, "detail": detail}, early=True))
+
+
+def _parsed(scope, body: bytes, motion_id: int) -> Submission | jsonguard.JSONRefused | None:
+    """The submission, if the request has the common shape (see the module docstring); the
+    refusal if its JSON is too deep or has too many values (whoever sends it, as Django's
+    ``JSONLimitsMiddleware`` answers before authentication); None for Django's view."""
     headers = dict(scope["headers"])
     content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
     # DRF reads as much of the body as Content-Length says (none without it): so does the intake.
     if content_type != b"application/json" or headers.get(b"content-length") != str(len(body)).encode():
         return None
     try:
+        with translation.override(_language(scope)):
+            jsonguard.check(body)
+    except jsonguard.JSONRefused as refused:
+        return refused
+    try:
         data = json.loads(body)
         key = headers.get(b"idempotency-key", b"").decode("latin1").strip()
     except ValueError:
         return None
-    if not isinstance(data, dict) or data.get("choice") not in CHOICES or len(key) > idempotency.MAX_KEY_LENGTH:
-        return None
-    return Submission(scope=scope, body=body, motion_id=motion_id, choice=data["choice"], key=key)
+    choice = data.get("choice") if isinstance(data, dict) else None
+    if not isinstance(choice, str) or choice not in CHOICES or len(key) > idempotency.MAX_KEY_LENGTH:
+        return None  # Django's view answers (400 invalid, with the field)
+    return Submission(scope=scope, body=body, motion_id=motion_id, choice=choice, key=key)
 
 
 # --- the writer thread ----------------------------------------------------------------------------

@@ -29,7 +29,9 @@ async def send(asgi_send, submission, answer) -> None:
 
 def _headers(answer, submission, length: int) -> list[tuple[bytes, bytes]]:
     """What Django's middleware and DRF put on the view's answer."""
-    headers = [(b"Content-Type", b"application/json"), (b"Allow", b"POST, OPTIONS")]
+    headers = [(b"Content-Type", b"application/json")]
+    if not answer.early:  # DRF's view says what it allows; a refusal before the view does not
+        headers.append((b"Allow", b"POST, OPTIONS"))
     if answer.session:
         headers.append((b"Vary", b"Cookie"))  # SessionMiddleware: the session was read
     if answer.replayed:

@@ -1,7 +1,8 @@
 """One translation of failures into the API's error format: ``{"code", "detail"}``."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -39,6 +40,14 @@ def _first_message(detail) -> tuple[str, str]:
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return error_response(exc.code, exc.message, exc.status)
+    # Django's own bounds on form bodies (DATA_UPLOAD_MAX_*; docs/limits.md), met while DRF parses.
+    if isinstance(exc, TooManyFieldsSent):
+        return error_response("too_many_fields", _("The form has too many fields."), status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, TooManyFilesSent):
+        return error_response("too_many_files", _("The form has too many files."), status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("request_too_large", _("The form's fields are too large."),
+                              status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -132,6 +132,8 @@ class _PathFingerprint:
 
 
 class MinutesView(APIView):
+    body_limit = "text"  # the whole minutes' text in one edit (ecabinet.http_limits)
+
     @extend_schema(responses=MinutesOut, summary="The minutes: draft text, record, comments, rendered document")
     def get(self, request, pk: int):
         access, minutes = services.minutes_for(actor=request.user, meeting_id=pk)

@@ -19,6 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from ecabinet.errors import ValidationFailed
+from ecabinet.http_limits import body_limit
 from meetings import permissions, selectors, services
 from meetings.compare import Line, compare_versions
 from meetings.downloads import watermarked_response
@@ -113,6 +114,7 @@ def document_compare(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
+@body_limit("upload")
 @login_required
 @require_POST
 @domain_errors

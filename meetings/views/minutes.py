@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ecabinet.errors import ValidationFailed
+from ecabinet.http_limits import body_limit
 from meetings.minutes import services
 from meetings.minutes.api import verification
 from meetings.models import Meeting, Minutes, SealedDocument
@@ -102,6 +103,7 @@ def minutes_generate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_page(pk))
 
 
+@body_limit("text")
 @login_required
 @require_POST
 @domain_errors

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ecabinet.http_limits import body_limit
 from meetings import permissions, selectors, services
 from meetings.forms import AgendaItemForm, DocumentUploadForm, MoveForm, RecipientsForm, VersionForm
 from meetings.models import Document, Participant
@@ -85,6 +86,7 @@ def agenda_item_move(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(f"{back.split('#')[0]}#item-{item.pk}")
 
 
+@body_limit("upload")
 @login_required
 @require_POST
 @domain_errors

@@ -113,6 +113,6 @@ def test_a_pool_of_no_threads_is_refused():
 
 
 def test_the_server_application_serves_http_from_a_pool_of_the_configured_size(settings):
-    http = application.application_mapping["http"].django  # behind the vote intake
+    http = application.application_mapping["http"].app.django  # behind the body cap and the vote intake
     assert isinstance(http, PooledASGIHandler)
     assert http.threads == settings.HTTP_MAX_CONCURRENCY >= 1

@@ -163,6 +163,7 @@ BAD_MESSAGES = [
     ("not json", "malformed_message"),
     ("[1, 2]", "malformed_message"),
     ('"resume"', "malformed_message"),
+    ("[" * 2000 + "]" * 2000, "malformed_message"),  # within the size limit, but deeper than JSON_MAX_DEPTH
     ({"type": "comment", "text": "Viết qua socket"}, "unknown_message"),
     ({"type": "snapshot"}, "unknown_message"),
     ({"after_seq": 0}, "unknown_message"),

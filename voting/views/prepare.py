@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ecabinet.errors import DomainError
+from ecabinet.http_limits import body_limit
 from meetings.views.common import domain_errors, report_error, report_form_errors
 
 from ..ballot_access import BallotAccess, ballot_access
@@ -137,6 +138,7 @@ def ballot_question_remove(request: HttpRequest, pk: int, question: int) -> Http
     return redirect(_edit_url(pk, "questions"))
 
 
+@body_limit("upload")
 @login_required
 @require_POST
 @domain_errors
