@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
+from ecabinet.api.throttles import UploadRate
 from ecabinet.errors import NotFound, ValidationFailed
 from ecabinet.models import Ministry
 
@@ -165,6 +166,8 @@ class AttendanceView(APIView):
 
 
 class DocumentsView(APIView):
+    throttle_classes = [UploadRate]
+
     @extend_schema(request={"multipart/form-data": DocumentUploadSerializer},
                    responses={201: inline_serializer("DocumentCreated", {
                        "id": serializers.IntegerField(), "sha256": serializers.CharField(),
@@ -199,6 +202,8 @@ class DocumentDetailView(APIView):
 
 
 class DocumentVersionsView(APIView):
+    throttle_classes = [UploadRate]
+
     @extend_schema(request={"multipart/form-data": DocumentVersionUploadSerializer},
                    responses={201: VersionSerializer})
     @idempotent

@@ -38,7 +38,10 @@ def _first_message(detail) -> tuple[str, str]:
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return error_response(exc.code, exc.message, exc.status)
+        response = error_response(exc.code, exc.message, exc.status)
+        if getattr(exc, "retry_after", None):  # ecabinet.limits.RateLimited: when to try again
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
