@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 from django.utils.translation import gettext, ngettext
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy as _what
 
 from ecabinet.errors import DomainError
 
@@ -69,16 +69,18 @@ class Scope:
 
 
 SCOPES: dict[str, Scope] = {
-    "comments": Scope(_("comments"), (("RATE_COMMENTS_PER_MINUTE", 60), ("RATE_COMMENTS_PER_HOUR", 3600))),
-    "comment_chars": Scope(_("comment text"), (("RATE_COMMENT_CHARS_PER_HOUR", 3600),)),
-    "speaking": Scope(_("requests to speak"), (("RATE_SPEAKING_PER_MINUTE", 60),)),
-    "positions": Scope(_("positions"), (("RATE_POSITIONS_PER_MINUTE", 60),)),
-    "uploads": Scope(_("uploads"), (("RATE_UPLOADS_PER_HOUR", 3600),)),
-    "upload_bytes": Scope(_("uploaded data"), (("RATE_UPLOAD_MB_PER_HOUR", 3600),), unit=1024 * 1024),
-    "votes": Scope(_("votes"), (("RATE_VOTES_PER_MINUTE", 60),)),
-    "ballot_answers": Scope(_("ballot answers"), (("RATE_BALLOT_ANSWERS_PER_MINUTE", 60),)),
-    "ws_messages": Scope(_("messages on the live connection"), (("RATE_WS_MESSAGES_PER_MINUTE", 60),)),
-    "ws_connects": Scope(_("live connections"), (("RATE_WS_CONNECTS_PER_MINUTE", 60),)),
+    "comments": Scope(_what("rate limit", "comments"),
+                      (("RATE_COMMENTS_PER_MINUTE", 60), ("RATE_COMMENTS_PER_HOUR", 3600))),
+    "comment_chars": Scope(_what("rate limit", "comment text"), (("RATE_COMMENT_CHARS_PER_HOUR", 3600),)),
+    "speaking": Scope(_what("rate limit", "requests to speak"), (("RATE_SPEAKING_PER_MINUTE", 60),)),
+    "positions": Scope(_what("rate limit", "positions"), (("RATE_POSITIONS_PER_MINUTE", 60),)),
+    "uploads": Scope(_what("rate limit", "uploads"), (("RATE_UPLOADS_PER_HOUR", 3600),)),
+    "upload_bytes": Scope(_what("rate limit", "uploaded data"), (("RATE_UPLOAD_MB_PER_HOUR", 3600),), unit=1024 * 1024),
+    "votes": Scope(_what("rate limit", "votes"), (("RATE_VOTES_PER_MINUTE", 60),)),
+    "ballot_answers": Scope(_what("rate limit", "ballot answers"), (("RATE_BALLOT_ANSWERS_PER_MINUTE", 60),)),
+    "ws_messages": Scope(_what("rate limit", "messages on the live connection"),
+                         (("RATE_WS_MESSAGES_PER_MINUTE", 60),)),
+    "ws_connects": Scope(_what("rate limit", "live connections"), (("RATE_WS_CONNECTS_PER_MINUTE", 60),)),
 }
 
 
