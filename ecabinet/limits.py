@@ -51,7 +51,7 @@ from ecabinet.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SCOPES", "RateLimited", "Refusal", "check", "hit", "hit_many", "rates", "refusal_body"]
+__all__ = ["SCOPES", "RateLimited", "Refusal", "check", "check_upload", "hit", "hit_many", "rates", "refusal_body"]
 
 CODE = "rate_limited"
 CACHE_ALIAS = "default"
@@ -176,6 +176,16 @@ def check(scope: str, user, cost: int = 1, *, also: tuple[tuple[str, int], ...] 
     refusal = hit_many(getattr(user, "pk", None), [(scope, cost), *also])
     if refusal is not None:
         raise RateLimited(refusal)
+
+
+def check_upload(user, meta) -> None:
+    """An upload counts once against ``uploads`` and its size against ``upload_bytes``: the request's
+    ``Content-Length`` (from ``meta``, the request's META), known before a byte of the body is parsed."""
+    try:
+        size = max(int(meta.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        size = 0
+    check("uploads", user, also=(("upload_bytes", size),))
 
 
 def _message(refusal: Refusal) -> str:

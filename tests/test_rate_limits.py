@@ -203,3 +203,20 @@ def test_a_busy_minister_never_meets_the_default_limits(room, clock):
 def test_the_secretariat_prepares_forty_documents_at_once_under_the_default_limits(room, clock):
     for n in range(40):
         assert upload(room, room.secretary, make_pdf([f"Tài liệu {n}"])).status_code == 201, n
+
+
+def test_the_screens_upload_counts_too_and_says_why_it_refused(room, clock, settings):
+    from django.contrib.messages import get_messages
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.RATE_UPLOADS_PER_HOUR = 1
+    assert upload(room, room.secretary).status_code == 201
+    count = Document.objects.count()
+    browser = Client()
+    browser.force_login(room.secretary)
+    response = browser.post(reverse("document_upload", args=[room.item.pk]),
+                            {"file": pdf(), "title": "Tờ trình", "classification": "internal"})
+    assert response.status_code == 302
+    assert any("Too many uploads" in str(m) for m in get_messages(response.wsgi_request))
+    assert Document.objects.count() == count

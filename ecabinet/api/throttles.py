@@ -39,9 +39,5 @@ class UploadRate(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         if request.method == "POST":
-            try:
-                size = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                size = 0
-            limits.check("uploads", request.user, also=(("upload_bytes", max(size, 0)),))
+            limits.check_upload(request.user, request.META)
         return True
