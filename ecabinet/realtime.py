@@ -206,6 +206,21 @@ def access_changed_on_commit(*, meeting_id: int, user_id: int) -> None:
     transaction.on_commit(lambda: _send([group_name(meeting_id, user_token(user_id))], message), robust=True)
 
 
+def sockets_close_on_commit(*, user_id: int, sockets: list[tuple[int, str]]) -> None:
+    """After commit, close these room sockets of a user — (session id, channel name) pairs —
+    wherever they are: a ``room.evict`` to the user's group in each session; only the named
+    sockets close (``meetings.consumers``, 4409)."""
+    by_meeting: dict[int, list[str]] = {}
+    for meeting_id, channel_name in sockets:
+        by_meeting.setdefault(meeting_id, []).append(channel_name)
+
+    def ring() -> None:
+        for meeting_id, channels in by_meeting.items():
+            _send([group_name(meeting_id, user_token(user_id))], {"type": "room.evict", "channels": channels})
+
+    transaction.on_commit(ring, robust=True)
+
+
 def with_prev(text: str, prev: int | None) -> str:
     """The serialised event ``text`` with ``"prev": prev`` in front (unchanged when ``prev`` is None).
 

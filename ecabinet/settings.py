@@ -276,6 +276,32 @@ SPECTACULAR_SETTINGS = {
 }
 IDEMPOTENCY_KEY_TTL_HOURS = envint("IDEMPOTENCY_KEY_TTL_HOURS", "72")
 
+# --- Rate and volume limits per account (issue 14, area "rate"; docs/limits.md, ecabinet/limits.py) ---
+# Fixed-window counters per account in Django's cache: Redis (shared by every Daphne process) when
+# REDIS_URL is set, else this process's memory (one process: nothing to share). The numbers are far
+# above what an honest minister does (docs/limits.md gives the reasoning); 0 switches a limit off.
+# Refused requests answer 429 rate_limited with Retry-After; the room socket closes with 4429.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": env("REDIS_PREFIX", "ecabinet")}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ecabinet"}}
+RATE_COMMENTS_PER_MINUTE = envint("RATE_COMMENTS_PER_MINUTE", "20")  # comments posted or edited
+RATE_COMMENTS_PER_HOUR = envint("RATE_COMMENTS_PER_HOUR", "300")
+RATE_COMMENT_CHARS_PER_HOUR = envint("RATE_COMMENT_CHARS_PER_HOUR", "200000")  # characters of those comments
+RATE_SPEAKING_PER_MINUTE = envint("RATE_SPEAKING_PER_MINUTE", "20")  # requests to speak and withdrawals
+RATE_POSITIONS_PER_MINUTE = envint("RATE_POSITIONS_PER_MINUTE", "60")
+RATE_UPLOADS_PER_HOUR = envint("RATE_UPLOADS_PER_HOUR", "300")  # documents, versions, ballot drafts
+RATE_UPLOAD_MB_PER_HOUR = envint("RATE_UPLOAD_MB_PER_HOUR", "2048")  # their request bodies, in MiB
+RATE_VOTES_PER_MINUTE = envint("RATE_VOTES_PER_MINUTE", "60")
+RATE_BALLOT_ANSWERS_PER_MINUTE = envint("RATE_BALLOT_ANSWERS_PER_MINUTE", "60")
+RATE_WS_MESSAGES_PER_MINUTE = envint("RATE_WS_MESSAGES_PER_MINUTE", "120")  # resume/ping on the room socket
+RATE_WS_CONNECTS_PER_MINUTE = envint("RATE_WS_CONNECTS_PER_MINUTE", "60")  # room sockets opened
+# Room sockets open at once per account (all sessions, all processes): beyond, the OLDEST is closed
+# with 4409, so a tablet reconnecting over a dying connection is never the one shut out.
+WS_MAX_SOCKETS_PER_ACCOUNT = envint("WS_MAX_SOCKETS_PER_ACCOUNT", "8")
+# --- end of rate limits ---
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

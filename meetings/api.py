@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
+from ecabinet.api.throttles import UploadRate
 from ecabinet.errors import NotFound, ValidationFailed
 from ecabinet.models import Ministry
 
@@ -166,6 +167,7 @@ class AttendanceView(APIView):
 
 class DocumentsView(APIView):
     body_limit = "upload"  # a PDF up to DOCUMENT_MAX_BYTES (ecabinet.http_limits)
+    throttle_classes = [UploadRate]
 
     @extend_schema(request={"multipart/form-data": DocumentUploadSerializer},
                    responses={201: inline_serializer("DocumentCreated", {
@@ -202,6 +204,7 @@ class DocumentDetailView(APIView):
 
 class DocumentVersionsView(APIView):
     body_limit = "upload"
+    throttle_classes = [UploadRate]
 
     @extend_schema(request={"multipart/form-data": DocumentVersionUploadSerializer},
                    responses={201: VersionSerializer})

@@ -19,6 +19,11 @@ Slow readers: ASGI has no flow control, and Daphne buffers whatever the applicat
 whose client has stopped reading would grow the server's memory with every event, so events are
 not written while more than ``SLOW_BUFFER_BYTES`` wait in its buffer (the client resumes when it
 reads again), and a socket that stays that far behind for ``SLOW_SECONDS`` is closed with 4408.
+
+Limits per account (``ecabinet.limits``): sockets opened (``ws_connects``) and messages received
+(``ws_messages``) are counted; beyond either, the socket is closed with 4429 and the reason
+``rate_limited retry_after=N``. At most ``WS_MAX_SOCKETS_PER_ACCOUNT`` sockets of an account are
+open at once: a new one closes the oldest with 4409 (``services.presence_evict_beyond``).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
-from ecabinet import hub, jsonguard, realtime
+from ecabinet import hub, jsonguard, limits, realtime
 
 from . import heartbeats, room, wsframes
 
@@ -47,6 +52,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009
 CLOSE_PROTOCOL = 4400
 CLOSE_TOO_SLOW = 4408
+CLOSE_RATE_LIMITED = 4429  # too many messages or connections from this account (ecabinet.limits)
+CLOSE_REPLACED = 4409  # closed because the account opened more than WS_MAX_SOCKETS_PER_ACCOUNT sockets
 # Bytes waiting in the server's buffer for one socket beyond which its events are held back. The
 # kernel's socket buffers absorb ordinary bursts; this much in user space means the client is not
 # reading.
@@ -87,6 +94,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self._closing_slow = False
         self._probe_sent: float | None = None
         self._head_seen = 0  # the session's head at the previous ping
+        refusal = limits.hit("ws_connects", getattr(self.user, "pk", None))
+        if refusal is not None:
+            # Accepted first, so that the client reads the code and when to come back.
+            await self.accept()
+            await self._close_rate_limited(refusal)
+            return
         tokens = await database_sync_to_async(room.audience_tokens)(self.user, self.meeting_id)
         if tokens is None:
             # The same refusal whether the session is missing or forbidden.
@@ -135,6 +148,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await super().dispatch(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if getattr(self, "_limited", False):
+            return  # closing: what the client sent meanwhile is not read
+        refusal = limits.hit("ws_messages", getattr(self.user, "pk", None))
+        if refusal is not None:
+            await self._close_rate_limited(refusal)
+            return
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
         if size > MAX_MESSAGE_BYTES:
             await self.close(code=CLOSE_TOO_BIG)
@@ -201,6 +220,16 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             if self.tokens and self.sequencer.stalled(self._now()):
                 await self._deliver(self.sequencer.give_up(self._now()))
             self._arm()
+
+    async def room_evict(self, message: dict) -> None:
+        """The account opened more sockets than it may: this one, among the oldest, closes (its
+        presence is already forgotten)."""
+        if self.channel_name not in message.get("channels", ()):
+            return
+        if self.tokens:
+            await self._leave(self.tokens)
+            self.tokens = frozenset()
+        await self.close(code=CLOSE_REPLACED)
 
     async def room_access(self, message: dict) -> None:
         """Access may have changed: re-check, and close or re-join as the answer says."""
@@ -348,6 +377,15 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if self._head_seen > self.sequencer.known:
             await self._replay(self.sequencer.sent, live=False, chained=True)
         self._head_seen = head
+
+    async def _close_rate_limited(self, refusal: limits.Refusal) -> None:
+        log.info("closing a room socket of meeting %s: %s over its limit", self.meeting_id, refusal.scope)
+        self._limited = True
+        if self.tokens:
+            await self._leave(self.tokens)
+            await database_sync_to_async(room.presence_disconnected)(self.user, self.meeting_id, self.channel_name)
+            self.tokens = frozenset()
+        await self.close(code=CLOSE_RATE_LIMITED, reason=f"rate_limited retry_after={refusal.retry_after}")
 
     async def _error(self, code: str, detail: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "code": code, "detail": detail}))

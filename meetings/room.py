@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections
@@ -99,7 +100,10 @@ def replay_for(user, meeting_id: int, after: int, tokens: frozenset[str]) -> tup
 
 
 def presence_connected(user, meeting_id: int, channel_name: str) -> None:
+    """The socket is in the room; the account's oldest sockets beyond ``WS_MAX_SOCKETS_PER_ACCOUNT``
+    are closed (``services.presence_evict_beyond``)."""
     services.presence_connect(user=user, meeting_id=meeting_id, channel_name=channel_name)
+    services.presence_evict_beyond(user=user, keep=settings.WS_MAX_SOCKETS_PER_ACCOUNT)
 
 
 def presence_disconnected(user, meeting_id: int, channel_name: str) -> None:

@@ -12,8 +12,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ecabinet import limits
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
+from ecabinet.api.throttles import AccountRate
 from ecabinet.errors import ValidationFailed
 
 from . import events, permissions, room, services
@@ -62,6 +64,8 @@ class ConsentBlockIn(serializers.Serializer):
 
 
 class CommentsView(APIView):
+    throttle_classes = [AccountRate.for_scope("comments")]
+
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="Comments on an agenda item visible to the caller")
     def get(self, request, pk: int):
         access, item = permissions.item_access(request.user, pk)
@@ -72,6 +76,7 @@ class CommentsView(APIView):
     @idempotent
     def post(self, request, pk: int):
         data = validated(CommentIn, request)
+        limits.check("comment_chars", request.user, len(data["text"]))
         comment = services.comment_post(actor=request.user, item_id=pk, text=data["text"],
                                              visibility=data["visibility"], document_id=data["document"],
                                              page=data["page"])
@@ -79,10 +84,13 @@ class CommentsView(APIView):
 
 
 class CommentEditView(APIView):
+    throttle_classes = [AccountRate.for_scope("comments")]
+
     @extend_schema(request=CommentEditIn, responses=OpenApiTypes.OBJECT, summary="Edit (history is kept)")
     @idempotent
     def post(self, request, pk: int):
         data = validated(CommentEditIn, request)
+        limits.check("comment_chars", request.user, len(data["text"]))
         comment = services.comment_edit(actor=request.user, comment_id=pk, text=data["text"])
         return Response(_plain(comment_dict(comment)))
 
@@ -95,6 +103,8 @@ class CommentDeleteView(APIView):
 
 
 class SpeakersView(APIView):
+    throttle_classes = [AccountRate.for_scope("speaking")]
+
     @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT}, summary="Ask to speak on the item")
     @idempotent
     def post(self, request, pk: int):
@@ -103,6 +113,8 @@ class SpeakersView(APIView):
 
 
 class SpeakWithdrawView(APIView):
+    throttle_classes = [AccountRate.for_scope("speaking")]
+
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Withdraw one's request to speak")
     @idempotent
     def post(self, request, pk: int):
@@ -128,6 +140,8 @@ class FloorEndView(APIView):
 
 
 class PositionView(APIView):
+    throttle_classes = [AccountRate.for_scope("positions")]
+
     @extend_schema(request=PositionIn, responses=OpenApiTypes.OBJECT, summary="Mark one's position on the item")
     @idempotent
     def post(self, request, pk: int):

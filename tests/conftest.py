@@ -21,6 +21,19 @@ from .pdfs import make_pdf
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_counters():
+    """The per-account rate counters (``ecabinet.limits``) live in the cache, which outlives a test,
+    and account ids come round again after a rollback: each test starts with none counted. Only the
+    in-memory cache is cleared; a Redis one (``REDIS_URL`` set) is shared and is never flushed here."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    cache = caches["default"]
+    if isinstance(cache, LocMemCache):
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

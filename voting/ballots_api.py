@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
+from ecabinet.api.throttles import AccountRate, UploadRate
 from ecabinet.errors import ValidationFailed
 
 from .ballot_access import ballot_access
@@ -93,6 +94,7 @@ class QuestionsView(APIView):
 
 class DocumentsView(APIView):
     body_limit = "upload"  # a PDF up to DOCUMENT_MAX_BYTES (ecabinet.http_limits)
+    throttle_classes = [UploadRate]
 
     @extend_schema(tags=TAG, operation_id="ballots_documents_create",
                    request={"multipart/form-data": BallotDocumentUploadSerializer},
@@ -138,6 +140,8 @@ class CloseView(APIView):
 
 
 class AnswersView(APIView):
+    throttle_classes = [AccountRate.for_scope("ballot_answers")]
+
     @extend_schema(tags=TAG, operation_id="ballots_answers_create", request=AnswersInSerializer,
                    responses=MyAnswersSerializer,
                    summary="Answer (or change answers) until the deadline: one answer or several, all or "

@@ -58,7 +58,7 @@ from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 from django.utils import timezone, translation
 
-from ecabinet import bulk, http_limits, jsonguard
+from ecabinet import bulk, http_limits, jsonguard, limits
 from ecabinet.api import bulk_auth, idempotency
 from ecabinet.errors import DomainError
 from ecabinet.middleware import chosen_language
@@ -88,6 +88,7 @@ class Answer:
     replayed: bool = False
     session: bool = False  # authenticated by the session cookie (Vary: Cookie)
     early: bool = False  # a refusal before any view (body cap, JSON bounds), as Django's middleware gives it
+    retry_after: int | None = None  # a 429 (ecabinet.limits): seconds until the caller may vote again
 
 
 @dataclass(eq=False)
@@ -303,6 +304,7 @@ def handle(batch: list[Submission]) -> None:
     """Give every submission of ``batch`` its ``answer`` (None: Django's view answers it). Runs on
     the writer thread (or a test's), with a database connection of its own."""
     _prepare(batch)
+    _limit(batch)
     live = [s for s in batch if s.user is not None and s.answer is None]
     try:
         _batch(live)
@@ -346,6 +348,19 @@ def _prepare(batch: list[Submission]) -> None:
         if user is not None and _by_session(submission) and settings.SESSION_SAVE_EVERY_REQUEST:
             user = None
         submission.user = user
+
+
+def _limit(batch: list[Submission]) -> None:
+    """The votes limit of ``ecabinet.limits``, per caller, as ``VotesView``'s throttle applies it:
+    each request counts, and one over the limit is answered 429 without touching the database."""
+    for submission in batch:
+        if submission.user is None or submission.answer is not None:
+            continue
+        refusal = limits.hit("votes", submission.user.pk)
+        if refusal is not None:
+            with translation.override(submission.language):
+                body = limits.refusal_body(refusal)
+            submission.answer = Answer(429, body, session=_by_session(submission), retry_after=refusal.retry_after)
 
 
 _verdicts: dict[tuple, tuple[bool, bool]] = {}

@@ -36,6 +36,8 @@ def _headers(answer, submission, length: int) -> list[tuple[bytes, bytes]]:
         headers.append((b"Vary", b"Cookie"))  # SessionMiddleware: the session was read
     if answer.replayed:
         headers.append((b"Idempotent-Replayed", b"true"))
+    if answer.retry_after:
+        headers.append((b"Retry-After", str(answer.retry_after).encode()))
     if settings.X_FRAME_OPTIONS:
         headers.append((b"X-Frame-Options", settings.X_FRAME_OPTIONS.upper().encode()))
     headers.append((b"Content-Length", str(length).encode()))

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
+from ecabinet.api.throttles import AccountRate
 from ecabinet.errors import DomainError, ValidationFailed
 from meetings import permissions
 
@@ -191,7 +192,9 @@ def vote_answer(vote: Vote, method: str, on_behalf_of: str | None) -> dict:
 
 class VotesView(APIView):
     """Also served, for the common case, by ``voting.intake`` in group commits: the same checks,
-    the same answers (``tests/voting/test_intake_agrees.py``)."""
+    the same answers (``tests/voting/test_intake_agrees.py``), the same limit (``ecabinet.limits``)."""
+
+    throttle_classes = [AccountRate.for_scope("votes")]
 
     def idempotency_fingerprint(self, request) -> str | None:
         method = Motion.objects.filter(pk=self.kwargs["pk"]).values_list("method", flat=True).first()

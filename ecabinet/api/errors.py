@@ -39,7 +39,10 @@ def _first_message(detail) -> tuple[str, str]:
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return error_response(exc.code, exc.message, exc.status)
+        response = error_response(exc.code, exc.message, exc.status)
+        if getattr(exc, "retry_after", None):  # ecabinet.limits.RateLimited: when to try again
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     # Django's own bounds on form bodies (DATA_UPLOAD_MAX_*; docs/limits.md), met while DRF parses.
     if isinstance(exc, TooManyFieldsSent):
         return error_response("too_many_fields", _("The form has too many fields."), status.HTTP_400_BAD_REQUEST)

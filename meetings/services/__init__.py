@@ -20,7 +20,13 @@ from .documents import (
     document_view,
 )
 from .participants import attendance_set, participant_add, participant_remove, substitute_approve
-from .presence import presence_connect, presence_disconnect, presence_touch, presence_touch_many
+from .presence import (
+    presence_connect,
+    presence_disconnect,
+    presence_evict_beyond,
+    presence_touch,
+    presence_touch_many,
+)
 from .room import (
     agenda_item_set_status,
     agenda_set_current,
@@ -76,6 +82,7 @@ __all__ = [
     "position_set",
     "presence_connect",
     "presence_disconnect",
+    "presence_evict_beyond",
     "presence_touch",
     "presence_touch_many",
     "speak_request",

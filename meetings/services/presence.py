@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from ecabinet import realtime
+
 from .. import events
 from ..models import Meeting, Presence
 from ..snapshot import PRESENCE_TTL
@@ -58,6 +60,27 @@ def presence_disconnect(*, user, meeting_id: int, channel_name: str) -> None:
     deleted, _ = Presence.objects.filter(channel_name=channel_name).delete()
     if deleted and not _fresh(meeting_id, user.pk).exists() and not _closed(meeting_id):
         _emit_presence(meeting_id, user.username, False)
+
+
+@transaction.atomic
+def presence_evict_beyond(*, user, keep: int) -> list[tuple[int, str]]:
+    """Close ``user``'s oldest live room sockets beyond the newest ``keep``, in every session and
+    process (``WS_MAX_SOCKETS_PER_ACCOUNT``): their presence is forgotten now, and after the commit
+    each is told to close (``room.evict``). Returns the (session, channel) pairs closed.
+
+    Live means a heartbeat within ``PRESENCE_TTL``: a socket left half-open by a tablet that lost its
+    Wi-Fi stops counting by itself. The oldest goes, not the newest: a tablet reconnecting over a
+    flaky network leaves dead sockets behind, and its new one must win over them."""
+    if keep <= 0:
+        return []
+    live = (Presence.objects.filter(user=user, seen_at__gte=current_time() - PRESENCE_TTL)
+            .order_by("-connected_at", "-pk").values_list("meeting_id", "channel_name"))
+    beyond = list(live[keep:])
+    for meeting_id, channel_name in beyond:
+        presence_disconnect(user=user, meeting_id=meeting_id, channel_name=channel_name)
+    if beyond:
+        realtime.sockets_close_on_commit(user_id=user.pk, sockets=beyond)
+    return beyond
 
 
 def presence_touch(*, channel_name: str) -> None:

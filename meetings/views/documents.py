@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from ecabinet import limits
 from ecabinet.errors import ValidationFailed
 from ecabinet.http_limits import body_limit
 from meetings import permissions, selectors, services
@@ -119,6 +120,7 @@ def document_compare(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @domain_errors
 def document_add_version(request: HttpRequest, pk: int) -> HttpResponse:
+    limits.check_upload(request.user, request.META)  # before the body is parsed
     _access, document = permissions.document_access(request.user, pk)
     form = VersionForm(request.POST, request.FILES)
     if not form.is_valid():

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ecabinet import limits
 from ecabinet.http_limits import body_limit
 from meetings import permissions, selectors, services
 from meetings.forms import AgendaItemForm, DocumentUploadForm, MoveForm, RecipientsForm, VersionForm
@@ -91,6 +92,7 @@ def agenda_item_move(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @domain_errors
 def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    limits.check_upload(request.user, request.META)  # before the body is parsed
     access, item = item_or_404(request.user, pk)
     choices = recipient_choices(selectors.participants(access.meeting)) if access.can_manage else []
     form = DocumentUploadForm(request.POST, request.FILES, recipient_choices=choices)

@@ -18,6 +18,11 @@ const PING_MS = 20000;
 const SILENCE_MS = 2 * PING_MS + 5000;
 const MAX_BACKOFF_MS = 15000;
 const CLOSE_FORBIDDEN = 4403; // every other close (4408: this tablet stopped reading) reconnects and resumes
+// Too many messages or connections from this account: reconnect after the reason's retry_after=N.
+const CLOSE_RATE_LIMITED = 4429;
+// The account opened more sockets than allowed and this was the oldest: do not reconnect by itself
+// (two devices would shut each other out in turn); a reload connects again.
+const CLOSE_REPLACED = 4409;
 
 function csrfToken() {
   const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
@@ -100,6 +105,12 @@ export class Outbox {
       try { payload = await response.json(); } catch { payload = null; }
       if (retryLater(response.status, payload)) {
         this.blocked = { status: response.status, payload };
+        if (response.status === 429) {
+          // Too many writes of this kind for now (docs/limits.md): send again when the server says.
+          const wait = Number(response.headers.get("Retry-After")) || 60;
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => this.flush(), wait * 1000);
+        }
         if (this.onResult) this.onResult(entry, response.status, payload, { kept: true });
         return;
       }
@@ -194,6 +205,17 @@ export class Room {
         this.forbidden = true;
         this.setConnection("offline");
         this.onError({ code: "forbidden", detail: "access" });
+        return;
+      }
+      if (event.code === CLOSE_REPLACED) {
+        this.closedByUs = true;
+        this.setConnection("offline");
+        this.onError({ code: "too_many_connections", detail: "replaced" });
+        return;
+      }
+      if (event.code === CLOSE_RATE_LIMITED) {
+        const wait = Number((/retry_after=(\d+)/.exec(event.reason || "") || [])[1] || 60);
+        if (!this.closedByUs) this.reconnectSoon(wait * 1000);
         return;
       }
       if (!this.closedByUs) this.reconnectSoon();

@@ -87,6 +87,7 @@ flash.addEventListener("click", () => { flash.hidden = true; });
 
 const outbox = new Outbox(`ecabinet.outbox.${meetingId}.${me}`, (entry, status, payload, { kept }) => {
   if (kept && status === 401) say(gettext("You are logged out. Log in again to send your changes."), "error");
+  else if (kept && status === 429) say(payload && payload.detail ? payload.detail : gettext("Too many changes at once; they will be sent again shortly."), "error");
   else if (kept && status >= 500) say(gettext("The server could not record your change; it will be sent again."), "error");
   else if (!kept && status >= 400) say(payload && payload.detail ? payload.detail : gettext("The change was refused."), "error");
   if (!kept && entry.meta && entry.meta.kind === "vote") {
@@ -767,7 +768,9 @@ const room = new Room({
   onState: (newState) => { state = newState; scheduleRender(); },
   onConnection: setConnection,
   onError: (error) => say(error.code === "forbidden" ? gettext("You no longer have access to this session.")
-    : error.detail, "error"),
+    : error.code === "too_many_connections"
+      ? gettext("Your account has this session open on too many devices; this one was disconnected. Reload the page to reconnect.")
+      : error.detail, "error"),
 });
 byId("room-layout").hidden = false;
 byId("room-connection").hidden = false;

@@ -17,7 +17,7 @@ import redis
 from deploy.cluster import Cluster, free_port
 
 from .clients import Tablet, assert_exactly_once, open_session, settle
-from .conftest import MEMBERS, cluster_services
+from .conftest import LOAD_ENV, MEMBERS, cluster_services
 
 
 def start_redis(port: int, log) -> subprocess.Popen:
@@ -52,7 +52,7 @@ def redis_port(tmp_path):
 def test_tablets_converge_from_the_log_when_redis_restarts(cluster_database, tokens, scenario, redis_port, tmp_path):
     port, state = redis_port
     with Cluster(workers=2, port=0, var_dir=tmp_path / "cluster", database_url=cluster_database,
-                 redis_url=f"redis://127.0.0.1:{port}/0") as private:
+                 redis_url=f"redis://127.0.0.1:{port}/0", extra_env=LOAD_ENV) as private:
 
         async def body(api):
             session = await open_session(api, members=MEMBERS[:6])

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from ecabinet import limits
 from ecabinet.errors import DomainError, NotFound, ValidationFailed
 from meetings.views.common import domain_errors, report_error
 
@@ -117,6 +118,7 @@ def ballot_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def ballot_answer(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the answers given on the ballot page. A missing opinion re-renders the page with what
     the member wrote and the error beside the question (nothing is saved: all or nothing)."""
+    limits.check("ballot_answers", request.user)
     access = ballot_access(request.user, pk, services.current_time())
     questions = list(access.ballot.questions.order_by("position"))
     form = _answers_form(access, questions, request.POST)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ecabinet import limits
 from ecabinet.errors import DomainError
 from ecabinet.http_limits import body_limit
 from meetings.views.common import domain_errors, report_error, report_form_errors
@@ -143,6 +144,7 @@ def ballot_question_remove(request: HttpRequest, pk: int, question: int) -> Http
 @require_POST
 @domain_errors
 def ballot_document_add(request: HttpRequest, pk: int) -> HttpResponse:
+    limits.check_upload(request.user, request.META)  # before the body is parsed
     _manager(request, pk)
     form = BallotDocumentForm(request.POST, request.FILES)
     if not form.is_valid():

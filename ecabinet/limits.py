@@ -1,0 +1,204 @@
+"""Rate and volume limits per account: the one home of the rule (issue 14; docs/limits.md).
+
+Every write a member can repeat at will — comments, requests to speak, positions, uploads, votes,
+ballot answers — and every message and connection of the room socket is counted per account
+against the limits of its *scope*, here. The API's throttle (``ecabinet.api.throttles``), the vote
+intake (``voting.intake``), the screens and the room socket (``meetings.consumers``) all ask
+``hit`` or ``check``; none of them holds a number. The numbers are settings (``RATE_*``), read on
+each call so that a test may change them.
+
+How it counts, and why it is safe across processes
+--------------------------------------------------
+A fixed-window counter per (scope, account, window): the key names the window's index
+(``now // period``), the counter is raised with the cache's ``incr``, and it expires a minute after
+its window. With ``REDIS_URL`` the cache is Redis (``ecabinet.settings``): ``incr`` is Redis's
+``INCRBY``, atomic, so two requests of one account on two Daphne processes are both counted and the
+limit holds exactly across processes. Without it the cache is this process's memory (``LocMemCache``,
+whose ``incr`` holds a lock), which is all there is to share on one process. A new window's counter
+is made with ``add`` (``SET NX``): of two processes racing to make it, one makes it and the other's
+``add`` fails and it ``incr``s.
+
+Why not DRF's ``SimpleRateThrottle`` or a list of timestamps: it reads, appends and writes back a
+list — two processes both read N and both write N + 1, so a flood split over processes passes; it
+cannot count a volume (characters, bytes) either. Why not ``django-ratelimit``: its counter is the
+same ``add``/``incr`` pair, but it wants a request object (the socket and the intake's batches have
+none of the kind) and answers 403. A fixed window lets up to twice the limit through around a window
+boundary; each scope that matters therefore has a second, longer window (an hour) that bounds the
+total, and the limits are far above honest use anyway.
+
+A refused attempt is not counted (its increments are taken back): a client retrying during its 429
+is not pushed further out; it is told in ``Retry-After`` when its window ends. Replays of an
+``Idempotency-Key`` count like any other request (the throttle runs before the replay look-up, and
+a client that retries a hundred times a minute is misbehaving whatever it retries).
+
+If the cache cannot be reached (Redis away), writes are allowed and the failure is logged: a
+session must not stop because its abuse guard is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import pgettext_lazy as _what
+
+from ecabinet.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SCOPES", "RateLimited", "Refusal", "check", "check_upload", "hit", "hit_many", "rates", "refusal_body"]
+
+CODE = "rate_limited"
+CACHE_ALIAS = "default"
+KEY_GRACE_SECONDS = 60  # a window's counter outlives the window a little: clocks of processes differ
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What is counted, what the person is told it is, and its limits: (setting name, period in
+    seconds) pairs. ``unit`` is how one setting unit converts to the cost passed to ``hit``."""
+
+    label: object
+    limits: tuple[tuple[str, int], ...]
+    unit: int = 1
+
+
+SCOPES: dict[str, Scope] = {
+    "comments": Scope(_what("rate limit", "comments"),
+                      (("RATE_COMMENTS_PER_MINUTE", 60), ("RATE_COMMENTS_PER_HOUR", 3600))),
+    "comment_chars": Scope(_what("rate limit", "comment text"), (("RATE_COMMENT_CHARS_PER_HOUR", 3600),)),
+    "speaking": Scope(_what("rate limit", "requests to speak"), (("RATE_SPEAKING_PER_MINUTE", 60),)),
+    "positions": Scope(_what("rate limit", "positions"), (("RATE_POSITIONS_PER_MINUTE", 60),)),
+    "uploads": Scope(_what("rate limit", "uploads"), (("RATE_UPLOADS_PER_HOUR", 3600),)),
+    "upload_bytes": Scope(_what("rate limit", "uploaded data"), (("RATE_UPLOAD_MB_PER_HOUR", 3600),), unit=1024 * 1024),
+    "votes": Scope(_what("rate limit", "votes"), (("RATE_VOTES_PER_MINUTE", 60),)),
+    "ballot_answers": Scope(_what("rate limit", "ballot answers"), (("RATE_BALLOT_ANSWERS_PER_MINUTE", 60),)),
+    "ws_messages": Scope(_what("rate limit", "messages on the live connection"),
+                         (("RATE_WS_MESSAGES_PER_MINUTE", 60),)),
+    "ws_connects": Scope(_what("rate limit", "live connections"), (("RATE_WS_CONNECTS_PER_MINUTE", 60),)),
+}
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int  # in cost units (requests, characters, bytes)
+    period: int  # seconds
+
+
+@dataclass(frozen=True)
+class Refusal:
+    scope: str
+    retry_after: int  # whole seconds until the window that refused ends (at least 1)
+
+
+class RateLimited(DomainError):
+    """Too many writes of one kind by one account: 429, with ``Retry-After`` (``ecabinet.api.errors``)."""
+
+    status = 429
+    code = CODE
+
+    def __init__(self, refusal: Refusal) -> None:
+        self.refusal = refusal
+        self.retry_after = refusal.retry_after
+        super().__init__(_message(refusal))
+
+
+def _now() -> float:
+    """The clock of the windows; tests replace it (as ``django.contrib.auth.tokens`` does)."""
+    return time.time()
+
+
+def rates(scope: str) -> list[Rate]:
+    """The scope's limits in force (0 in a setting: that limit is off)."""
+    spec = SCOPES[scope]
+    found = []
+    for name, period in spec.limits:
+        limit = int(getattr(settings, name))
+        if limit > 0:
+            found.append(Rate(limit * spec.unit, period))
+    return found
+
+
+def hit(scope: str, account_id: int | None, cost: int = 1) -> Refusal | None:
+    """Count ``cost`` against ``account_id``'s limits of ``scope``; a ``Refusal`` (and nothing
+    counted) when any of them would be passed. Anonymous callers (None) are not counted here:
+    every limited path requires a signed-in account first."""
+    return hit_many(account_id, [(scope, cost)])
+
+
+def hit_many(account_id: int | None, charges: list[tuple[str, int]]) -> Refusal | None:
+    """``hit`` for several scopes at once (an upload: one upload and its bytes), all or nothing."""
+    if account_id is None:
+        return None
+    cache = caches[CACHE_ALIAS]
+    now = _now()
+    counted: list[tuple[str, int]] = []
+    refusal: Refusal | None = None
+    try:
+        for scope, cost in charges:
+            if cost <= 0:
+                continue
+            for rate in rates(scope):
+                window = int(now // rate.period)
+                key = f"rate:{scope}:{account_id}:{rate.period}:{window}"
+                total = _incr(cache, key, cost, rate.period + KEY_GRACE_SECONDS)
+                counted.append((key, cost))
+                wait = max(1, math.ceil((window + 1) * rate.period - now))
+                if total > rate.limit and (refusal is None or wait > refusal.retry_after):
+                    refusal = Refusal(scope, wait)
+        if refusal is None:
+            return None
+        for key, cost in counted:
+            cache.decr(key, cost)
+    except Exception:  # the cache (Redis) is away: let the write through rather than stop the session
+        log.warning("rate limits: the cache failed; account %s not limited", account_id, exc_info=True)
+        return None
+    return refusal
+
+
+def _incr(cache, key: str, cost: int, timeout: int) -> int:
+    try:
+        return cache.incr(key, cost)
+    except ValueError:  # no counter yet for this window
+        if cache.add(key, cost, timeout):
+            return cost
+        return cache.incr(key, cost)  # another process made it meanwhile
+
+
+def check(scope: str, user, cost: int = 1, *, also: tuple[tuple[str, int], ...] = ()) -> None:
+    """``hit`` for ``user`` (a User or AnonymousUser), and the ``also`` charges with it, all or
+    nothing; raise ``RateLimited`` when refused."""
+    refusal = hit_many(getattr(user, "pk", None), [(scope, cost), *also])
+    if refusal is not None:
+        raise RateLimited(refusal)
+
+
+def check_upload(user, meta) -> None:
+    """An upload counts once against ``uploads`` and its size against ``upload_bytes``: the request's
+    ``Content-Length`` (from ``meta``, the request's META), known before a byte of the body is parsed."""
+    try:
+        size = max(int(meta.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        size = 0
+    check("uploads", user, also=(("upload_bytes", size),))
+
+
+def _message(refusal: Refusal) -> str:
+    seconds = refusal.retry_after
+    if seconds < 120:
+        wait = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+    else:
+        minutes = math.ceil(seconds / 60)
+        wait = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    return gettext("Too many %(what)s from your account in a short time. Please try again in %(wait)s.") % {
+        "what": SCOPES[refusal.scope].label, "wait": wait}
+
+
+def refusal_body(refusal: Refusal) -> dict:
+    """The JSON body of a 429, in the active language (the API view's and the vote intake's)."""
+    return {"code": CODE, "detail": _message(refusal)}

@@ -1,0 +1,154 @@
+"""Limits of the room socket per account (issue 14 point 6; ``ecabinet.limits``, docs/protocol.md §3):
+
+* messages: beyond ``RATE_WS_MESSAGES_PER_MINUTE`` the flooding socket is closed with 4429 and a
+  reason that says when to come back, while the other accounts' sockets carry on;
+* connections: beyond ``RATE_WS_CONNECTS_PER_MINUTE`` a new socket is accepted and closed at once
+  with 4429, before any database work;
+* sockets open at once: beyond ``WS_MAX_SOCKETS_PER_ACCOUNT`` the account's OLDEST socket is closed
+  with 4409 and the new one stays; sockets that stopped sending heartbeats do not count.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from ecabinet import limits
+from meetings import services
+from meetings.models import Meeting, Presence
+from meetings.snapshot import PRESENCE_TTL
+
+from ..factories import in_days
+from .wsclient import Tablet, call, run, token_headers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+T0 = 1_800_000_000 + 10
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    monkeypatch.setattr(limits, "_now", lambda: T0)
+
+
+async def pong(tablet: Tablet) -> bool:
+    await tablet.send({"type": "ping"})
+    messages = await tablet.until(lambda m: m["type"] == "pong")
+    return messages[-1]["type"] == "pong"
+
+
+async def closed(tablet: Tablet) -> dict:
+    """The server's close message (code and reason)."""
+    while True:
+        output = await tablet.comm.receive_output(2)
+        if output["type"] == "websocket.close":
+            return output
+
+
+def test_a_flooding_socket_is_closed_with_4429_and_the_others_stay(cast, clock, settings):
+    settings.RATE_WS_MESSAGES_PER_MINUTE = 5
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    member_h, other_h = token_headers(cast.member), token_headers(cast.member2)
+
+    async def scenario():
+        flood = await Tablet(member_h, cast.meeting.pk).open()
+        other = await Tablet(other_h, cast.meeting.pk).open()
+        await flood.recv()
+        await other.recv()
+        for _ in range(5):
+            assert await pong(flood)
+        await flood.send({"type": "ping"})
+        close = await closed(flood)
+        assert close["code"] == 4429
+        assert close["reason"] == "rate_limited retry_after=50"
+        assert await call(Presence.objects.filter(user=cast.member).count)() == 0
+        # The other account's socket is untouched and still answered.
+        assert await pong(other)
+        await other.close()
+
+    run(scenario)
+
+
+def test_connections_beyond_the_limit_are_closed_with_4429_at_once(cast, clock, settings):
+    settings.RATE_WS_CONNECTS_PER_MINUTE = 2
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    member_h, other_h = token_headers(cast.member), token_headers(cast.member2)
+
+    async def scenario():
+        first = await Tablet(member_h, cast.meeting.pk).open()
+        second = await Tablet(member_h, cast.meeting.pk).open()
+        third = await Tablet(member_h, cast.meeting.pk).open()
+        close = await closed(third)
+        assert (close["code"], close["reason"]) == (4429, "rate_limited retry_after=50")
+        assert await call(Presence.objects.filter(user=cast.member).count)() == 2
+        assert (await first.recv())["type"] == "snapshot" and (await second.recv())["type"] == "snapshot"
+        assert await pong(first) and await pong(second)
+        # Another account connects as usual.
+        other = await Tablet(other_h, cast.meeting.pk).open()
+        assert (await other.recv())["type"] == "snapshot"
+        for tablet in (first, second, other):
+            await tablet.close()
+
+    run(scenario)
+
+
+def test_a_socket_beyond_the_cap_closes_the_oldest_and_stays(cast, settings):
+    settings.WS_MAX_SOCKETS_PER_ACCOUNT = 2
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    member_h, other_h = token_headers(cast.member), token_headers(cast.member2)
+
+    async def scenario():
+        oldest = await Tablet(member_h, cast.meeting.pk).open()
+        await oldest.recv()
+        middle = await Tablet(member_h, cast.meeting.pk).open()
+        await middle.recv()
+        newest = await Tablet(member_h, cast.meeting.pk).open()
+        await newest.recv()
+        close = await closed(oldest)
+        assert close["code"] == 4409
+        assert await pong(middle) and await pong(newest)
+        names = await call(lambda: sorted(Presence.objects.filter(user=cast.member)
+                                          .values_list("channel_name", flat=True)))()
+        assert len(names) == 2
+        # Another account is not counted with this one.
+        other = await Tablet(other_h, cast.meeting.pk).open()
+        assert (await other.recv())["type"] == "snapshot" and await pong(middle)
+        for tablet in (middle, newest, other):
+            await tablet.close()
+
+    run(scenario)
+
+
+def test_sockets_without_a_heartbeat_do_not_count_against_the_cap(cast, settings):
+    """A tablet on flaky Wi-Fi leaves half-open sockets behind: they stop counting once their
+    heartbeats stop, so reconnecting never shuts out the tablet's live sockets."""
+    settings.WS_MAX_SOCKETS_PER_ACCOUNT = 2
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    member_h = token_headers(cast.member)
+
+    other = services.meeting_create(actor=cast.secretary, title="Phiên họp chuyên đề", kind="regular",
+                                    starts_at=in_days(5))
+
+    def ghosts():
+        """Sockets opened after ``first`` whose heartbeats stopped (newer, so they would be kept
+        and ``first`` closed, were they counted), in another session (a connection sweeps its own
+        session's stale rows first)."""
+        stale = timezone.now() - PRESENCE_TTL - timedelta(seconds=1)
+        for n in range(5):
+            Presence.objects.create(meeting=other, user=cast.member, channel_name=f"room.ghost{n}",
+                                    connected_at=timezone.now(), seen_at=stale)
+
+    async def scenario():
+        first = await Tablet(member_h, cast.meeting.pk).open()
+        await first.recv()
+        await call(ghosts)()
+        second = await Tablet(member_h, cast.meeting.pk).open()
+        await second.recv()
+        assert await first.quiet(0.3)  # not closed
+        assert await pong(first) and await pong(second)
+        for tablet in (first, second):
+            await tablet.close()
+
+    run(scenario)
