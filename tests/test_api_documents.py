@@ -190,16 +190,13 @@ def test_it_turns_any_damage_into_a_refusal_or_a_file_it_can_serve():
     assert {"accepted", "pdf_damaged"} <= outcomes
 
 
-def test_it_accepts_a_pdf_that_qpdf_can_repair_and_serves_it_watermarked(cast):
-    data = pdfs.pdf_with_broken_startxref()
-    response = post_document(cast.client(cast.secretary), cast.item, data)
-    assert response.status_code == 201, response.content
-    document = Document.objects.get(pk=response.json()["id"])
-    assert "bảng tham chiếu hỏng" in unicodedata.normalize("NFC", document.current_version.text)
-    cast.set_status("published")
-    download = cast.client(cast.member).get(f"/api/v1/documents/{document.pk}/download/")
-    assert download.status_code == 200
-    assert "Hồ Đức Phớc" in page_texts(download.content)[0]
+def test_it_refuses_a_pdf_that_qpdf_could_only_rebuild(cast, settings):
+    """A file whose cross-reference table must be rebuilt may silently lack its end (issue #14 §7):
+    it used to be repaired and accepted; now it is refused and nothing is stored."""
+    before = stored_state(settings)
+    response = post_document(cast.client(cast.secretary), cast.item, pdfs.pdf_with_broken_startxref())
+    assert (response.status_code, response.json()["code"]) == (422, "pdf_damaged")
+    assert stored_state(settings) == before
 
 
 # --- good uploads and versions ----------------------------------------------------------------------
