@@ -221,7 +221,6 @@ DOCUMENT_MAX_PAGES = envint("DOCUMENT_MAX_PAGES", "2000")
 # exists only for an isolated installation accredited for them.
 ALLOW_STATE_SECRETS = envbool("ALLOW_STATE_SECRETS", "False")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 WATERMARK_FONT = env("WATERMARK_FONT", str(BASE_DIR / "static" / "fonts" / "DejaVuSans.ttf"))
 
 # --- Request limits, before authentication (issue 14 point 5; area "http"; docs/limits.md) -------
@@ -248,6 +247,28 @@ JSON_MAX_ITEMS = envint("JSON_MAX_ITEMS", "1000")
 DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", "1000")
 DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", "10")
 # --- end of request limits ----------------------------------------------------------------------
+# --- issue 14, area "pdf": PDF admission that cannot stall the service (docs/limits.md, "PDF admission") ---
+# Uploaded files are spooled to disk above this size (Django's TemporaryFileUploadHandler), so a
+# 50 MB upload is never held in memory; the PDF inspector is handed the file's path.
+FILE_UPLOAD_MAX_MEMORY_SIZE = envint("FILE_UPLOAD_MAX_MEMORY_KB", "256") * 1024
+# The inspector runs in a child process with these hard limits (RLIMIT_CPU, RLIMIT_AS, wall clock).
+# Checking a real 50 MB / 2,000-page cabinet paper takes a few seconds and ~200 MB.
+PDF_INSPECT_CPU_SECONDS = envint("PDF_INSPECT_CPU_SECONDS", "60")
+PDF_INSPECT_TIMEOUT_SECONDS = envint("PDF_INSPECT_TIMEOUT_SECONDS", "90")
+PDF_INSPECT_MEMORY_MB = envint("PDF_INSPECT_MEMORY_MB", "1024")
+# Children at once per server process (each may use PDF_INSPECT_MEMORY_MB); others wait, then 503.
+PDF_INSPECT_CONCURRENCY = envint("PDF_INSPECT_CONCURRENCY", "2")
+# Bounds checked while the file is read. A page of text is tens of KB decoded; a 600 dpi A4 scan
+# ~35 MB; 2,000 pages of ordinary text ~200 MB in all.
+PDF_MAX_STREAM_BYTES = envint("PDF_MAX_STREAM_MB", "64") * 1024 * 1024
+PDF_MAX_DECODED_BYTES = envint("PDF_MAX_DECODED_MB", "1024") * 1024 * 1024
+PDF_MAX_OBJECTS = envint("PDF_MAX_OBJECTS", "1000000")
+PDF_MAX_DEPTH = envint("PDF_MAX_DEPTH", "100")
+PDF_MAX_FORMS_PER_PAGE = envint("PDF_MAX_FORMS_PER_PAGE", "2000")
+# Text kept from the pages (for "what changed" comparisons) and read per page for the secrecy stamp.
+PDF_MAX_TEXT_CHARS = envint("PDF_MAX_TEXT_CHARS", "4000000")
+PDF_MAX_PAGE_TEXT_CHARS = envint("PDF_MAX_PAGE_TEXT_CHARS", "50000")
+# --- end of area "pdf" ---
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -173,17 +173,22 @@ class DocumentsView(APIView):
                    responses={201: inline_serializer("DocumentCreated", {
                        "id": serializers.IntegerField(), "sha256": serializers.CharField(),
                        "version": serializers.IntegerField(), "pages": serializers.IntegerField()})})
-    @idempotent
-    def post(self, request, pk: int):
+    def prepare(self, request, pk: int):
+        """Parse and inspect the upload before the transaction opens (``pdfcheck``)."""
         item = _item_for_manager(request.user, pk)
         recipients = request.data.getlist("recipients") if hasattr(request.data, "getlist") else \
             request.data.get("recipients", [])
         if len(recipients) == 1 and "," in recipients[0]:
             recipients = recipients[0].split(",")
         data = validated(DocumentUploadSerializer, request)
-        document = services.document_upload(actor=request.user, item=item, title=data["title"],
-                                            classification=data["classification"], upload=data["file"],
-                                            recipients=recipients)
+        args = {"item": item, "title": data["title"], "classification": data["classification"],
+                "upload": data["file"], "recipients": recipients}
+        return args, services.document_upload_prepare(actor=request.user, **args)
+
+    @idempotent
+    def post(self, request, pk: int):
+        args, inspected = request.prepared
+        document = services.document_upload(actor=request.user, inspected=inspected, **args)
         version = document.current_version
         return Response({"id": document.pk, "sha256": version.sha256, "version": version.number,
                          "pages": version.pages}, status=201)
@@ -208,12 +213,19 @@ class DocumentVersionsView(APIView):
 
     @extend_schema(request={"multipart/form-data": DocumentVersionUploadSerializer},
                    responses={201: VersionSerializer})
-    @idempotent
-    def post(self, request, pk: int):
+    def prepare(self, request, pk: int):
+        """Parse and inspect the upload before the transaction opens (``pdfcheck``)."""
         _, document = permissions.document_access(request.user, pk)
         data = validated(DocumentVersionUploadSerializer, request)
+        inspected = services.document_add_version_prepare(actor=request.user, document=document,
+                                                          upload=data["file"])
+        return document, data, inspected
+
+    @idempotent
+    def post(self, request, pk: int):
+        document, data, inspected = request.prepared
         version = services.document_add_version(actor=request.user, document=document, upload=data["file"],
-                                                note=data["note"])
+                                                note=data["note"], inspected=inspected)
         return Response(VersionSerializer(version).data, status=201)
 
 

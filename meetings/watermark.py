@@ -5,6 +5,16 @@ click): a diagonal line across the page and a footer line, naming the reader, th
 UTC time and the copy number. The text is real text with an embedded Unicode font, so the name is
 machine-readable in the copy (which is how a leaked copy is traced, and how tests check it).
 
+Before the mark is drawn, active content is removed from the copy (``meetings.pdfsanitise``).
+
+Bounded work: nothing of the original is decoded. The overlay is placed as a form XObject with
+streams *added* to each page's ``/Contents`` array (``q`` before, ``Q`` and the placement after) —
+pikepdf's ``Page.add_overlay`` would coalesce (decode and re-encode) every page's content — and
+the copy is written with ``stream_decode_level=none``, so qpdf copies the existing streams' raw
+bytes instead of decoding and recompressing them. The work is proportional to the file's size
+(at most ``DOCUMENT_MAX_BYTES``) and its object count (``PDF_MAX_OBJECTS``), both checked at
+admission; a stream that would decode to gigabytes is copied as the kilobytes it is.
+
 Pure function: bytes and strings in, bytes out; no ORM, no clock.
 """
 
@@ -19,6 +29,8 @@ from reportlab.lib.colors import Color
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
+
+from .pdfsanitise import sanitise
 
 __all__ = ["watermark_pdf"]
 
@@ -56,6 +68,16 @@ def _overlay(width: float, height: float, diagonal: str, footer: str, font_path:
     return pikepdf.open(buffer)
 
 
+def _place_overlay(pdf: pikepdf.Pdf, page: pikepdf.Page, form: pikepdf.Object, rect: pikepdf.Rectangle) -> None:
+    """Draw ``form`` over ``page`` inside ``rect`` without reading the page's content: the old
+    content is wrapped in ``q``/``Q`` (its graphics state cannot leak into the mark) by adding two
+    small streams around it."""
+    name = page.add_resource(form, pikepdf.Name.XObject)
+    placement = page.calc_form_xobject_placement(form, name, rect, allow_shrink=True, allow_expand=True)
+    page.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
+    page.contents_add(pikepdf.Stream(pdf, b"Q\n" + placement), prepend=False)
+
+
 def watermark_pdf(data: bytes, *, full_name: str, ministry: str, issued_utc: str, copy_number: int,
                   font_path: str, document_label: str = "") -> bytes:
     """Return ``data`` with the reader's mark drawn on every page."""
@@ -64,6 +86,8 @@ def watermark_pdf(data: bytes, *, full_name: str, ministry: str, issued_utc: str
     footer = f"Bản số {copy_number} cấp cho {identity} lúc {issued_utc} — {document_label}".rstrip(" —")
     overlays: dict[tuple[int, int], pikepdf.Pdf] = {}
     with pikepdf.open(io.BytesIO(data)) as pdf:
+        sanitise(pdf)
+        forms: dict[tuple[int, int], pikepdf.Object] = {}
         for page in pdf.pages:
             # The visible area: a viewer shows the CropBox (the MediaBox when there is none), so a
             # mark placed by the MediaBox of a cropped page could fall outside what anyone sees.
@@ -77,10 +101,10 @@ def watermark_pdf(data: bytes, *, full_name: str, ministry: str, issued_utc: str
             key = (round(width), round(height))
             if key not in overlays:
                 overlays[key] = _overlay(width, height, diagonal, footer, font_path)
-            rect = pikepdf.Rectangle(x0, y0, x1, y1)
-            page.add_overlay(overlays[key].pages[0], rect)
+                forms[key] = pdf.copy_foreign(overlays[key].pages[0].as_form_xobject())
+            _place_overlay(pdf, page, forms[key], pikepdf.Rectangle(x0, y0, x1, y1))
         out = io.BytesIO()
-        pdf.save(out, compress_streams=True)
+        pdf.save(out, compress_streams=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
     for overlay in overlays.values():
         overlay.close()
     return out.getvalue()

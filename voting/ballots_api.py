@@ -100,11 +100,17 @@ class DocumentsView(APIView):
                    request={"multipart/form-data": BallotDocumentUploadSerializer},
                    responses={201: BallotDocumentOutSerializer},
                    summary="Attach a PDF draft to a draft ballot (secretariat); checked like session documents")
+    def prepare(self, request, pk: int):
+        """Parse and inspect the upload before the transaction opens (``meetings.pdfcheck``)."""
+        data = validated(BallotDocumentUploadSerializer, request)
+        return data, services.ballot_document_add_prepare(actor=request.user, ballot=pk, title=data["title"],
+                                                          upload=data["file"])
+
     @idempotent
     def post(self, request, pk: int):
-        data = validated(BallotDocumentUploadSerializer, request)
+        data, inspected = request.prepared
         document = services.ballot_document_add(actor=request.user, ballot=pk, title=data["title"],
-                                                 upload=data["file"])
+                                                 upload=data["file"], inspected=inspected)
         return Response({"id": document.pk, "title": document.title, "sha256": document.sha256,
                          "pages": document.pages, "size": document.size,
                          "download_url": reverse("api_ballot_document_download", args=[pk, document.pk])}, status=201)

@@ -14,9 +14,11 @@ from ._common import PREPARABLE
 from .agenda import agenda_item_add, agenda_item_move
 from .documents import (
     document_add_version,
+    document_add_version_prepare,
     document_issue_copy,
     document_set_recipients,
     document_upload,
+    document_upload_prepare,
     document_view,
 )
 from .participants import attendance_set, participant_add, participant_remove, substitute_approve
@@ -64,9 +66,11 @@ __all__ = [
     "consent_block_decide",
     "consent_candidates",
     "document_add_version",
+    "document_add_version_prepare",
     "document_issue_copy",
     "document_set_recipients",
     "document_upload",
+    "document_upload_prepare",
     "document_view",
     "floor_end",
     "floor_give",

@@ -6,39 +6,38 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from guardian.shortcuts import assign_perm, remove_perm
 
 from ecabinet import audit
 from ecabinet.errors import Conflict, NotFound, UploadRejected, ValidationFailed
 
-from .. import events, permissions
+from .. import events, pdfcheck, permissions
 from ..models import AgendaItem, Comment, Document, DocumentCopy, DocumentVersion, Meeting, ReadReceipt, version_path
-from ..pdfcheck import inspect_pdf
+from ..pdfcheck import InspectedUpload
 from ..snapshot import comment_dict, document_audience, document_dict
 from ._common import PREPARABLE, User, current_time, lock_meeting, require_state
 
 
-def _read_upload(upload) -> bytes:
-    limit = settings.DOCUMENT_MAX_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise UploadRejected(
-            gettext_lazy("The file is %(size)s MB; the limit is %(limit)s MB.")
-            % {"size": round(upload.size / 1048576, 1), "limit": limit // 1048576},
-            code="file_too_large", status=413)
+def inspect_upload(upload) -> InspectedUpload:
+    """Check an upload (``pdfcheck``: in a child process with hard limits) and refuse a stamped
+    state secret. Slow: call it before any transaction opens, never inside one."""
+    inspected = pdfcheck.inspect_upload(upload)
+    if inspected.facts.secret_mark and not settings.ALLOW_STATE_SECRETS:
+        raise _state_secret_error(inspected.facts.secret_mark)
+    return inspected
+
+
+def store_upload(storage, name: str, inspected: InspectedUpload) -> None:
+    """Copy the inspected upload (streamed, never read whole) to ``name``, content-addressed."""
+    if storage.exists(name):
+        return
+    upload = inspected.upload
     upload.seek(0)
-    return upload.read(limit + 1)
-
-
-def _check_upload(data: bytes):
-    facts = inspect_pdf(data, max_bytes=settings.DOCUMENT_MAX_BYTES, max_pages=settings.DOCUMENT_MAX_PAGES)
-    if facts.secret_mark and not settings.ALLOW_STATE_SECRETS:
-        raise _state_secret_error(facts.secret_mark)
-    return facts
+    storage.save(name, File(upload, name=name))
 
 
 def _state_secret_error(mark: str) -> UploadRejected:
@@ -61,15 +60,15 @@ def _check_classification(classification: str) -> None:
             _("Classification must be public, internal or restricted."), code="invalid_classification")
 
 
-def _store_version(*, actor, document: Document, data: bytes, facts, filename: str, note: str) -> DocumentVersion:
+def _store_version(*, actor, document: Document, inspected: InspectedUpload, filename: str,
+                   note: str) -> DocumentVersion:
+    facts = inspected.facts
     number = (document.versions.aggregate(m=Max("number"))["m"] or 0) + 1
     version = DocumentVersion(document=document, number=number, sha256=facts.sha256, size=facts.size,
                               pages=facts.pages, text=facts.text, note=note.strip()[:500],
                               original_filename=filename[:255], uploaded_by=actor)
     name = version_path(facts.sha256)
-    storage = version.file.storage
-    if not storage.exists(name):
-        storage.save(name, ContentFile(data))
+    store_upload(version.file.storage, name, inspected)
     version.file.name = name
     try:
         with transaction.atomic():
@@ -127,16 +126,13 @@ def _recipient_users(meeting: Meeting, usernames: Iterable[str]) -> list:
     return users
 
 
-@transaction.atomic
-def document_upload(*, actor, item: AgendaItem, title: str, classification: str, upload,
-                    recipients: Iterable[str] = ()) -> Document:
-    """Add a document (version 1) to an agenda item. ``restricted`` documents need recipients."""
+def _upload_checks(*, actor, item: AgendaItem, title: str, classification: str, recipients: list) -> list:
+    """What ``document_upload`` requires before it looks at the file; returns the recipients."""
     meeting = item.meeting
     access = permissions.meeting_access(actor, meeting.pk)
     access.require(access.can_manage)
     require_state(meeting, PREPARABLE)
     _check_classification(classification)
-    recipients = list(recipients)
     if classification == Document.Classification.RESTRICTED and not recipients:
         raise ValidationFailed(_("Name the recipients of a restricted document."), code="recipients_required")
     if classification != Document.Classification.RESTRICTED and recipients:
@@ -145,11 +141,42 @@ def document_upload(*, actor, item: AgendaItem, title: str, classification: str,
     users = _recipient_users(meeting, recipients)
     if not title.strip():
         raise ValidationFailed(_("The document needs a title."), code="title_required")
-    data = _read_upload(upload)
-    facts = _check_upload(data)
+    return users
+
+
+def document_upload_prepare(*, actor, item: AgendaItem, title: str, classification: str, upload,
+                            recipients: Iterable[str] = ()) -> InspectedUpload:
+    """The slow half of ``document_upload``, outside any transaction: the cheap checks (so nobody
+    may have a file parsed who could not upload it), then the inspection."""
+    _upload_checks(actor=actor, item=item, title=title, classification=classification, recipients=list(recipients))
+    return inspect_upload(upload)
+
+
+def document_upload(*, actor, item: AgendaItem, title: str, classification: str, upload,
+                    recipients: Iterable[str] = (), inspected: InspectedUpload | None = None) -> Document:
+    """Add a document (version 1) to an agenda item. ``restricted`` documents need recipients.
+
+    The file is inspected first (``document_upload_prepare``), then one transaction records it:
+    never call this inside a transaction unless ``inspected`` is given (the API's ``prepare``
+    step passes it)."""
+    recipients = list(recipients)
+    if inspected is None:
+        inspected = document_upload_prepare(actor=actor, item=item, title=title, classification=classification,
+                                            upload=upload, recipients=recipients)
+    return _document_record(actor=actor, item=item, title=title, classification=classification,
+                            inspected=inspected, recipients=recipients)
+
+
+@transaction.atomic
+def _document_record(*, actor, item: AgendaItem, title: str, classification: str, inspected: InspectedUpload,
+                     recipients: list) -> Document:
+    meeting = item.meeting
+    users = _upload_checks(actor=actor, item=item, title=title, classification=classification,
+                           recipients=recipients)
+    upload = inspected.upload
     document = Document.objects.create(agenda_item=item, title=title.strip(), classification=classification,
                                        created_by=actor)
-    version = _store_version(actor=actor, document=document, data=data, facts=facts,
+    version = _store_version(actor=actor, document=document, inspected=inspected,
                              filename=getattr(upload, "name", "") or "", note="")
     audit.record(actor, "document.uploaded", document, meeting_id=meeting.pk,
                  data={"title": document.title, "classification": classification, "version": version.number,
@@ -163,21 +190,39 @@ def document_upload(*, actor, item: AgendaItem, title: str, classification: str,
     return document
 
 
-@transaction.atomic
-def document_add_version(*, actor, document: Document, upload, note: str = "") -> DocumentVersion:
-    """Upload a new version. Old versions stay, with their files."""
+def _version_checks(*, actor, document: Document) -> Meeting:
     meeting = document.agenda_item.meeting
     access = permissions.meeting_access(actor, meeting.pk)
     access.require(access.can_manage)
     require_state(meeting, PREPARABLE)
-    data = _read_upload(upload)
-    facts = _check_upload(data)
+    return meeting
+
+
+def document_add_version_prepare(*, actor, document: Document, upload) -> InspectedUpload:
+    """The slow half of ``document_add_version``, outside any transaction."""
+    _version_checks(actor=actor, document=document)
+    return inspect_upload(upload)
+
+
+def document_add_version(*, actor, document: Document, upload, note: str = "",
+                         inspected: InspectedUpload | None = None) -> DocumentVersion:
+    """Upload a new version. Old versions stay, with their files. Inspected first, outside the
+    transaction (see ``document_upload``)."""
+    if inspected is None:
+        inspected = document_add_version_prepare(actor=actor, document=document, upload=upload)
+    return _version_record(actor=actor, document=document, inspected=inspected, note=note)
+
+
+@transaction.atomic
+def _version_record(*, actor, document: Document, inspected: InspectedUpload, note: str) -> DocumentVersion:
+    meeting = _version_checks(actor=actor, document=document)
+    facts = inspected.facts
     lock_meeting(meeting.pk)  # two secretaries uploading at once: the second waits, then numbers v+1
     document.refresh_from_db()
     if document.current_version and document.current_version.sha256 == facts.sha256:
         raise Conflict(_("This file is identical to the current version."), code="same_as_current")
-    version = _store_version(actor=actor, document=document, data=data, facts=facts,
-                             filename=getattr(upload, "name", "") or "", note=note)
+    version = _store_version(actor=actor, document=document, inspected=inspected,
+                             filename=getattr(inspected.upload, "name", "") or "", note=note)
     audit.record(actor, "document.version_added", document, meeting_id=meeting.pk,
                  data={"version": version.number, "sha256": version.sha256, "pages": version.pages,
                        "note": version.note})

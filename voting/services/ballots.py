@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -29,7 +28,8 @@ from django.utils.translation import gettext as _
 
 from ecabinet import audit
 from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
-from meetings.services.documents import _check_upload, _read_upload
+from meetings.pdfcheck import InspectedUpload
+from meetings.services.documents import inspect_upload, store_upload
 
 from .. import ballot_notices
 from ..ballot_access import BallotAccess, ballot_access, ballots_visible_to
@@ -163,22 +163,37 @@ def ballot_question_remove(*, actor, ballot: Ballot | int, question_id: int) -> 
                                                                  "text": question.text})
 
 
-@transaction.atomic
-def ballot_document_add(*, actor, ballot: Ballot | int, title: str, upload) -> BallotDocument:
+def ballot_document_add_prepare(*, actor, ballot: Ballot | int, title: str, upload) -> InspectedUpload:
+    """The slow half of ``ballot_document_add``, outside any transaction: the cheap checks (the
+    caller manages a draft ballot, the title), then the inspection of the file."""
+    access = _manager(actor, ballot)
+    if access.ballot.status != B.DRAFT:
+        raise _not_draft_error()
+    _clean_text(title, code="title_required", message=_("The document needs a title."), limit=500)
+    return inspect_upload(upload)
+
+
+def ballot_document_add(*, actor, ballot: Ballot | int, title: str, upload,
+                        inspected: InspectedUpload | None = None) -> BallotDocument:
     """Attach a draft (checked exactly like a session document: PDF only, limits, no active content,
-    no state secrets)."""
+    no state secrets). The file is inspected before the transaction opens; never call this inside
+    one unless ``inspected`` is given."""
+    if inspected is None:
+        inspected = ballot_document_add_prepare(actor=actor, ballot=ballot, title=title, upload=upload)
+    return _ballot_document_record(actor=actor, ballot=ballot, title=title, inspected=inspected)
+
+
+@transaction.atomic
+def _ballot_document_record(*, actor, ballot: Ballot | int, title: str, inspected: InspectedUpload) -> BallotDocument:
     locked = _editable(actor, ballot)
     title = _clean_text(title, code="title_required", message=_("The document needs a title."), limit=500)
-    data = _read_upload(upload)
-    facts = _check_upload(data)
+    facts = inspected.facts
     if locked.documents.filter(sha256=facts.sha256).exists():
         raise Conflict(_("This file is already attached to the ballot."), code="duplicate_document")
     document = BallotDocument(ballot=locked, title=title, sha256=facts.sha256, size=facts.size, pages=facts.pages,
                               uploaded_by=actor)
     name = ballot_document_path(document, "")
-    storage = document.file.storage
-    if not storage.exists(name):
-        storage.save(name, ContentFile(data))
+    store_upload(document.file.storage, name, inspected)
     document.file.name = name
     document.save()
     audit.record(actor, "ballot.document_added", locked, data={

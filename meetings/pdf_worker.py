@@ -1,0 +1,375 @@
+"""The child process that reads an uploaded PDF, within hard limits, and reports its facts.
+
+Run by ``meetings.pdfcheck`` as ``python -I meetings/pdf_worker.py`` with a JSON request on stdin
+(``{"path": …, "limits": {…}}``) and one JSON answer on stdout: ``{"facts": {…}}`` or
+``{"refused": "<code>", "params": {…}}``. It imports no Django and touches no database: whatever a
+hostile file does to the parsers happens here, to a process that may die without harm.
+
+Two layers of limits:
+
+1. **The process** (set first, before any parser is loaded): ``RLIMIT_AS`` (address space, so a
+   parser that allocates without bound gets ``MemoryError``/``bad_alloc`` instead of growing the
+   server), ``RLIMIT_CPU`` (SIGXCPU, then SIGKILL), no core files, no files written. The parent adds a
+   wall-clock timeout and kills the child when it passes.
+2. **The file**, checked while reading it, so that an ordinary refusal comes with a precise code
+   long before the process limits are reached: the object count (the trailer's ``/Size`` before
+   anything is resolved, then the objects themselves), the nesting depth of direct objects, the
+   pages, and the bytes every stream decodes to. Streams are measured from their raw bytes with a
+   bounded decoder (``zlib.decompressobj`` with ``max_length``): a Flate stream stops decoding the
+   moment it passes ``max_stream_bytes``, so a 1 MB → 1 GiB bomb costs 64 MB of work, not 1 GiB.
+   The decoded size of page content is counted once per page that uses it (a 100 MB stream shared
+   by 50 pages is 5 GB of work for anyone who renders or extracts the document), and the total
+   must stay under ``max_decoded_bytes``. Filters this module cannot bound (LZW, RunLength beyond a
+   size where their worst-case expansion could exceed the per-stream limit, unknown names) are
+   refused rather than decoded. Image codecs (DCT, JPX, CCITT, JBIG2) are never decoded by the
+   server (neither here, nor by text extraction, nor by watermarking), so only their general
+   (Flate, ASCII) layers are measured.
+
+Object streams and cross-reference streams are decoded by qpdf itself while opening the file;
+they are bounded by the process limits (layer 1) only.
+
+The xref must be sound: the file is opened with ``attempt_recovery=False`` and any warning qpdf
+raises while reading it is damage. A truncated file with ``%%EOF`` appended used to be rebuilt by
+qpdf from what was left and accepted — now it is refused (``pdf_truncated`` when the end of the
+file has no ``startxref``, ``pdf_damaged`` otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import zlib
+from pathlib import Path
+
+CHUNK = 1 << 20
+FLATE = {"/FlateDecode", "/Fl"}
+ASCII_HEX = {"/ASCIIHexDecode", "/AHx"}
+ASCII_85 = {"/ASCII85Decode", "/A85"}
+# Worst-case expansion of the filters we let qpdf decode whole: RunLength repeats one byte at most
+# 128 times per two input bytes; an LZW table (4096 codes, restarted at each clear code) emits at
+# most ~1,400 bytes per input byte when it is filled with ever longer strings.
+EXPANSION = {"/RunLengthDecode": 64, "/RL": 64, "/LZWDecode": 1400, "/LZW": 1400}
+IMAGE_CODECS = {"/DCTDecode", "/DCT", "/JPXDecode", "/CCITTFaxDecode", "/CCF", "/JBIG2Decode"}
+ACTION_KEYS = ("/A", "/OpenAction", "/Next", "/PA")
+
+
+class Refusal(Exception):
+    def __init__(self, code: str, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def limit_process(cpu_seconds: int, memory_mb: int) -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 2))
+    memory = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+# --- bounded decoding ------------------------------------------------------------------------------
+
+def _inflate(data: bytes, cap: int, keep: bool) -> tuple[bytes, int]:
+    """Inflate ``data`` without ever producing more than ``cap`` bytes; return what was produced
+    (only when ``keep``) and its length."""
+    decoder = zlib.decompressobj()
+    pending, total, parts = data, 0, []
+    while True:
+        try:
+            chunk = decoder.decompress(pending, CHUNK)
+        except zlib.error as exc:
+            raise Refusal("pdf_damaged") from exc
+        pending = decoder.unconsumed_tail
+        total += len(chunk)
+        if total > cap:
+            raise Refusal("pdf_stream_too_large", limit=cap)
+        if keep:
+            parts.append(chunk)
+        if decoder.eof or not chunk:
+            break
+    return b"".join(parts), total
+
+
+def _ascii_hex(data: bytes) -> bytes:
+    text = bytes(b for b in data.split(b">", 1)[0] if b not in b" \t\r\n\f\0")
+    if len(text) % 2:
+        text += b"0"
+    try:
+        return bytes.fromhex(text.decode("ascii"))
+    except ValueError as exc:
+        raise Refusal("pdf_damaged") from exc
+
+
+def _ascii_85(data: bytes) -> bytes:
+    import base64
+
+    body = bytes(b for b in data if b not in b" \t\r\n\f\0")
+    body = body.removeprefix(b"<~").split(b"~>", 1)[0]
+    try:
+        return base64.a85decode(body)
+    except ValueError as exc:
+        raise Refusal("pdf_damaged") from exc
+
+
+def _filters(stream) -> list[str]:
+    import pikepdf
+
+    value = stream.get("/Filter")
+    if value is None:
+        return []
+    items = list(value) if isinstance(value, pikepdf.Array) else [value]
+    names = []
+    for item in items:
+        if not isinstance(item, pikepdf.Name):
+            raise Refusal("pdf_damaged")
+        names.append(str(item))
+    return names
+
+
+def decoded_size(stream, cap: int) -> int:
+    """How many bytes ``stream`` decodes to (up to its image codec, if any), never decoding more
+    than ``cap``; ``Refusal`` when it would be more or cannot be bounded."""
+    filters = _filters(stream)
+    data = stream.read_raw_bytes()
+    size = len(data)
+    for index, name in enumerate(filters):
+        more = index + 1 < len(filters) and filters[index + 1] not in IMAGE_CODECS
+        if name in FLATE:
+            data, size = _inflate(data, cap, keep=more)
+        elif name in ASCII_HEX:
+            data = _ascii_hex(data)
+            size = len(data)
+        elif name in ASCII_85:
+            data = _ascii_85(data)
+            size = len(data)
+        elif name in EXPANSION:
+            worst = size
+            for later in filters[index:]:
+                worst *= EXPANSION.get(later, 1032 if later in FLATE else 1)
+            if worst > cap:
+                raise Refusal("pdf_unsupported_filter", filter=name.lstrip("/"))
+            # Small enough that even the worst expansion of every remaining filter fits: let qpdf
+            # decode the whole chain.
+            return len(stream.read_bytes())
+        elif name in IMAGE_CODECS:
+            break
+        elif name == "/Crypt":
+            raise Refusal("pdf_encrypted")
+        else:
+            raise Refusal("pdf_unsupported_filter", filter=name.lstrip("/")[:40])
+        if size > cap:
+            raise Refusal("pdf_stream_too_large", limit=cap)
+    return size
+
+
+# --- structure --------------------------------------------------------------------------------------
+
+def _name(obj) -> str:
+    import pikepdf
+
+    return str(obj) if isinstance(obj, pikepdf.Name) else ""
+
+
+def _scan_object(top, max_depth: int) -> None:
+    """Check the nesting depth of ``top``'s direct objects and refuse the active content that is
+    never accepted (JavaScript, launch actions, embedded files). Indirect children are scanned in
+    their own turn (``pdf.objects`` lists every indirect object)."""
+    import pikepdf
+
+    stack = [(top, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > max_depth:
+            raise Refusal("pdf_too_complex", what="depth", limit=max_depth)
+        if isinstance(current, pikepdf.Array):
+            children = list(current)
+        elif isinstance(current, pikepdf.Dictionary | pikepdf.Stream):
+            _refuse_active(current)
+            children = [value for _key, value in current.items()]
+        else:
+            continue
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, pikepdf.Dictionary | pikepdf.Array | pikepdf.Stream)
+                     and not child.is_indirect)
+
+
+def _refuse_active(obj) -> None:
+    keys = set(obj.keys())
+    kind = _name(obj.get("/S")) if "/S" in keys else ""
+    if "/JS" in keys or kind == "/JavaScript":
+        raise Refusal("pdf_javascript")
+    if kind == "/Launch":
+        raise Refusal("pdf_launch_action")
+    obj_type = _name(obj.get("/Type")) if "/Type" in keys else ""
+    subtype = _name(obj.get("/Subtype")) if "/Subtype" in keys else ""
+    if "/EF" in keys or obj_type == "/EmbeddedFile" or subtype == "/FileAttachment":
+        raise Refusal("pdf_embedded_files")
+
+
+def _check_catalog(pdf) -> None:
+    root = pdf.Root
+    names = root.get("/Names")
+    if names is not None:
+        if "/JavaScript" in names:
+            raise Refusal("pdf_javascript")
+        if "/EmbeddedFiles" in names:
+            raise Refusal("pdf_embedded_files")
+    if "/AcroForm" in root and "/XFA" in root.AcroForm:
+        raise Refusal("pdf_javascript", reason="xfa")
+
+
+def _page_streams(page, max_nodes: int):
+    """The content streams a page draws: its /Contents and the form XObjects it (transitively)
+    uses, each once per page."""
+    import pikepdf
+
+    contents = page.get("/Contents")
+    found = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    seen: set = set()
+    queue = [page.get("/Resources")]
+    while queue:
+        resources = queue.pop()
+        if not isinstance(resources, pikepdf.Dictionary):
+            continue
+        xobjects = resources.get("/XObject")
+        if not isinstance(xobjects, pikepdf.Dictionary):
+            continue
+        for _key, xobject in xobjects.items():
+            if not isinstance(xobject, pikepdf.Stream) or _name(xobject.get("/Subtype")) != "/Form":
+                continue
+            key = xobject.objgen
+            if key in seen:
+                continue
+            seen.add(key)
+            if len(seen) > max_nodes:
+                raise Refusal("pdf_too_complex", what="forms", limit=max_nodes)
+            found.append(xobject)
+            queue.append(xobject.get("/Resources"))
+    return [s for s in found if isinstance(s, pikepdf.Stream)]
+
+
+def _measure(pdf, limits: dict) -> int:
+    """Every stream measured once against the per-stream limit; page content counted per page
+    against the total."""
+    import pikepdf
+
+    cap, budget = limits["max_stream_bytes"], limits["max_decoded_bytes"]
+    sizes: dict = {}
+
+    def size_of(stream) -> int:
+        key = stream.objgen
+        if key not in sizes:
+            sizes[key] = decoded_size(stream, cap)
+        return sizes[key]
+
+    total = 0
+    for page in pdf.pages:
+        for stream in _page_streams(page.obj, limits["max_forms_per_page"]):
+            total += size_of(stream)
+            if total > budget:
+                raise Refusal("pdf_decoded_too_large", limit=budget)
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Stream) and obj.objgen not in sizes:
+            if _name(obj.get("/Type")) in ("/ObjStm", "/XRef"):
+                continue  # decoded by qpdf when the file was opened
+            total += size_of(obj)
+            if total > budget:
+                raise Refusal("pdf_decoded_too_large", limit=budget)
+    return total
+
+
+# --- text ------------------------------------------------------------------------------------------
+
+def extract_pages(path: str, pages: int, max_page_chars: int) -> list[str]:
+    """Each page's text, cut at ``max_page_chars``. A page pypdf cannot read gives ""."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    texts = []
+    for index in range(pages):
+        try:
+            text = reader.pages[index].extract_text() or ""
+        except Exception:  # a font or encoding pypdf does not understand: no text, not a refusal
+            text = ""
+        texts.append(text[:max_page_chars])
+    return texts
+
+
+# --- the whole inspection --------------------------------------------------------------------------
+
+def _open_error(path: str) -> str:
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        handle.seek(max(0, handle.tell() - 1024))
+        tail = handle.read()
+    return "pdf_damaged" if b"startxref" in tail else "pdf_truncated"
+
+
+def inspect(path: str, limits: dict) -> dict:
+    import pikepdf
+
+    from meetings.pdf_secrets import find_secret_mark
+
+    try:
+        pdf = pikepdf.open(path, attempt_recovery=False)
+    except pikepdf.PasswordError as exc:
+        raise Refusal("pdf_encrypted") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:
+        if "bad_alloc" in str(exc):
+            raise MemoryError from exc
+        raise Refusal(_open_error(path)) from exc
+    with pdf:
+        if pdf.is_encrypted:
+            raise Refusal("pdf_encrypted")
+        declared = int(pdf.trailer.get("/Size", 0))
+        if declared > limits["max_objects"]:
+            raise Refusal("pdf_too_complex", what="objects", limit=limits["max_objects"])
+        pages = len(pdf.pages)
+        if pages == 0:
+            raise Refusal("pdf_damaged", reason="no_pages")
+        if pages > limits["max_pages"]:
+            raise Refusal("too_many_pages", pages=pages, limit=limits["max_pages"])
+        objects = pdf.objects
+        if len(objects) > limits["max_objects"]:
+            raise Refusal("pdf_too_complex", what="objects", limit=limits["max_objects"])
+        _check_catalog(pdf)
+        for obj in objects:
+            _scan_object(obj, limits["max_depth"])
+        decoded = _measure(pdf, limits)
+        if pdf.get_warnings():
+            raise Refusal("pdf_damaged")
+    texts = extract_pages(path, pages, limits["max_page_chars"])
+    found = find_secret_mark(texts)
+    text = "\n\f\n".join(texts)[: limits["max_text_chars"]]
+    return {"pages": pages, "objects": len(objects), "decoded_bytes": decoded, "text": text,
+            "secret_mark": found[0] if found else None, "secret_page": found[1] if found else None}
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.read())
+    limits = request["limits"]
+    limit_process(limits["cpu_seconds"], limits["memory_mb"])
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    try:
+        answer = {"facts": inspect(request["path"], limits)}
+    except Refusal as refusal:
+        answer = {"refused": refusal.code, "params": refusal.params}
+    except MemoryError:
+        answer = {"refused": "pdf_inspection_memory", "params": {"limit": limits["memory_mb"]}}
+    except RecursionError:
+        answer = {"refused": "pdf_too_complex", "params": {"what": "depth", "limit": limits["max_depth"]}}
+    except Exception as exc:  # any parser error on a hostile file is damage, never a crash
+        if "bad_alloc" in str(exc):
+            answer = {"refused": "pdf_inspection_memory", "params": {"limit": limits["memory_mb"]}}
+        else:
+            answer = {"refused": "pdf_damaged", "params": {"error": type(exc).__name__}}
+    sys.stdout.write(json.dumps(answer))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
