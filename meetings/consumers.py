@@ -137,7 +137,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
         if size > MAX_MESSAGE_BYTES:
-            await self.close(code=CLOSE_TOO_BIG)
+            # 1009 is a protocol-level code autobahn will not send for an application (``close_with``).
+            if not wsframes.close_with(self._protocol, CLOSE_TOO_BIG):
+                await self.close(code=CLOSE_TOO_BIG)
             return
         try:
             message = json.loads(text_data or "")
