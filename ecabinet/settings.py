@@ -303,14 +303,14 @@ RESOLUTION_SYMBOL = env("RESOLUTION_SYMBOL", "NQ-CP")
 ROOM_FRAME_MAX_BYTES = envint("ROOM_FRAME_MAX_BYTES", str(256 * 1024))
 # The snapshot carries the newest comments of each agenda item, this many; the older ones come over
 # HTTP (GET /api/v1/agenda-items/{id}/comments/?before=<id>).
-ROOM_SNAPSHOT_COMMENTS_PER_ITEM = envint("ROOM_SNAPSHOT_COMMENTS_PER_ITEM", "20")
+ROOM_SNAPSHOT_COMMENTS_PER_ITEM = envint("ROOM_SNAPSHOT_COMMENTS_PER_ITEM", "10")
 # One page of GET /api/v1/agenda-items/{id}/comments/ holds at most this many comments.
 ROOM_COMMENTS_PAGE_MAX = envint("ROOM_COMMENTS_PAGE_MAX", "50")
 # Characters in one comment (a remark in the room; written opinions on ballots are longer).
 COMMENT_MAX_CHARS = envint("COMMENT_MAX_CHARS", "4000")
 # Agenda items in one session, documents on one agenda item, participants of one session: what a
 # government session needs many times over, and what bounds the room's snapshot.
-MEETING_MAX_AGENDA_ITEMS = envint("MEETING_MAX_AGENDA_ITEMS", "60")
-AGENDA_ITEM_MAX_DOCUMENTS = envint("AGENDA_ITEM_MAX_DOCUMENTS", "30")
-MEETING_MAX_PARTICIPANTS = envint("MEETING_MAX_PARTICIPANTS", "120")
+MEETING_MAX_AGENDA_ITEMS = envint("MEETING_MAX_AGENDA_ITEMS", "40")
+AGENDA_ITEM_MAX_DOCUMENTS = envint("AGENDA_ITEM_MAX_DOCUMENTS", "20")
+MEETING_MAX_PARTICIPANTS = envint("MEETING_MAX_PARTICIPANTS", "100")
 # --- end of area "room" ------------------------------------------------------------------------

@@ -33,11 +33,14 @@ import math
 
 from django.conf import settings
 
-__all__ = ["BYTES_PER_CHAR", "frame_budget", "split", "worst_case_comment_bytes", "worst_case_event_bytes"]
+__all__ = ["BYTES_PER_CHAR", "COMMENT_BYTES_PER_CHAR", "frame_budget", "split", "worst_case_comment_bytes",
+           "worst_case_event_bytes"]
 
-# The most bytes one character of user text costs in the JSON we send (a character outside the BMP
-# in UTF-8); control characters are refused where text is free (comments), see meetings.services.room.
-BYTES_PER_CHAR = 4
+# The most bytes one character of user text costs in the JSON we send: a control character escaped
+# as \u0001; in comments, which refuse control characters (meetings.services.room), a character
+# outside the BMP in UTF-8.
+BYTES_PER_CHAR = 6
+COMMENT_BYTES_PER_CHAR = 4
 # Field lengths (the models' and serializers' max_length) that appear in room frames.
 USERNAME, FULL_NAME, MINISTRY, ITEM_TITLE, DOC_TITLE, MEETING_TITLE, LOCATION, REASON, NOTE = (
     150, 150, 200, 500, 500, 300, 300, 300, 500)
@@ -55,7 +58,7 @@ def _text(chars: int) -> int:
 
 def worst_case_comment_bytes() -> int:
     """One comment as ``snapshot.comment_dict`` serialises it, at the limits."""
-    return _text(settings.COMMENT_MAX_CHARS) + _text(USERNAME) + _text(FULL_NAME) + OVERHEAD
+    return settings.COMMENT_MAX_CHARS * COMMENT_BYTES_PER_CHAR + _text(USERNAME) + _text(FULL_NAME) + OVERHEAD
 
 
 def worst_case_participant_bytes() -> int:
