@@ -312,5 +312,8 @@ COMMENT_MAX_CHARS = envint("COMMENT_MAX_CHARS", "4000")
 # government session needs many times over, and what bounds the room's snapshot.
 MEETING_MAX_AGENDA_ITEMS = envint("MEETING_MAX_AGENDA_ITEMS", "40")
 AGENDA_ITEM_MAX_DOCUMENTS = envint("AGENDA_ITEM_MAX_DOCUMENTS", "20")
-MEETING_MAX_PARTICIPANTS = envint("MEETING_MAX_PARTICIPANTS", "100")
+MEETING_MAX_PARTICIPANTS = envint("MEETING_MAX_PARTICIPANTS", "60")
+# Turns one person may have on the speakers' list of one item (waiting, speaking or done): the
+# queue is sent whole with every change, so this bounds that frame.
+SPEAK_MAX_TURNS_PER_ITEM = envint("SPEAK_MAX_TURNS_PER_ITEM", "2")
 # --- end of area "room" ------------------------------------------------------------------------

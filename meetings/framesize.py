@@ -56,32 +56,37 @@ def _text(chars: int) -> int:
     return chars * BYTES_PER_CHAR
 
 
+def _account(chars: int) -> int:
+    """Account fields (username, full name) are set by administrators; usernames take letters, digits
+    and ``.@+-_`` only (Django's validator): at most 4 bytes a character."""
+    return chars * COMMENT_BYTES_PER_CHAR
+
+
 def worst_case_comment_bytes() -> int:
     """One comment as ``snapshot.comment_dict`` serialises it, at the limits."""
-    return settings.COMMENT_MAX_CHARS * COMMENT_BYTES_PER_CHAR + _text(USERNAME) + _text(FULL_NAME) + OVERHEAD
+    return settings.COMMENT_MAX_CHARS * COMMENT_BYTES_PER_CHAR + _account(USERNAME) + _account(FULL_NAME) + OVERHEAD
 
 
 def worst_case_participant_bytes() -> int:
-    return _text(USERNAME) * 2 + _text(FULL_NAME) + _text(MINISTRY) + _text(REASON) + OVERHEAD
+    return _account(USERNAME) * 2 + _account(FULL_NAME) + _text(MINISTRY) + _text(REASON) + OVERHEAD
 
 
 def worst_case_event_bytes() -> dict[str, int]:
     """The largest frame of each kind whose size grows with what people write, at the limits."""
     window = settings.ROOM_SNAPSHOT_COMMENTS_PER_ITEM * (worst_case_comment_bytes() + 1)
     document = _text(DOC_TITLE) + OVERHEAD
-    speaker = _text(USERNAME) + _text(FULL_NAME) + OVERHEAD
-    voter = _text(USERNAME) + _text(FULL_NAME) + OVERHEAD
+    speaker = _account(USERNAME) + _account(FULL_NAME) + 300  # id, status, three times
+    voter = _account(USERNAME) + _account(FULL_NAME) + OVERHEAD
     participants = settings.MEETING_MAX_PARTICIPANTS
     return {
         "comment.posted": worst_case_comment_bytes() + OVERHEAD,
         # A reader given or refused a document gets the item's comment window with it.
         "document.published": window + document + OVERHEAD,
         "document.withdrawn": window + OVERHEAD,
-        # The queue of one item: each participant once waiting, and the turns already taken — one
-        # per participant per item is what a session sees; bounded at ten per participant here.
-        "speaker.queue": 10 * participants * speaker + OVERHEAD,
+        # The queue of one item: at most SPEAK_MAX_TURNS_PER_ITEM turns of each participant.
+        "speaker.queue": settings.SPEAK_MAX_TURNS_PER_ITEM * participants * speaker + OVERHEAD,
         "vote.tally": participants * voter + OVERHEAD,
-        "position.changed": _text(USERNAME) + _text(NOTE) + OVERHEAD,
+        "position.changed": _account(USERNAME) + _text(NOTE) + OVERHEAD,
         "attendance.changed": worst_case_participant_bytes() + OVERHEAD,
         "agenda_item.added": _text(ITEM_TITLE) + _text(MINISTRY) + OVERHEAD,
     }

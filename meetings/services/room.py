@@ -146,6 +146,11 @@ def speak_request(*, actor, item_id: int) -> SpeakRequest:
     if access.role not in SPEAKING_ROLES:
         raise Forbidden(_("Only members, substitutes and invited guests ask to speak."))
     require_state(access.meeting, (S.PUBLISHED, S.IN_PROGRESS))
+    limit = settings.SPEAK_MAX_TURNS_PER_ITEM
+    turns = SpeakRequest.objects.filter(agenda_item=item, user=actor).exclude(status=SpeakRequest.Status.WITHDRAWN)
+    if turns.count() >= limit:
+        raise Conflict(_("You may take the floor at most %(n)s times on one item.") % {"n": limit},
+                       code="too_many_turns")
     try:
         with transaction.atomic():
             request = SpeakRequest.objects.create(agenda_item=item, user=actor, requested_at=current_time())

@@ -1,14 +1,13 @@
-"""Fill a session to the room's limits (run with ``manage.py shell`` in a test server's environment).
+"""Fill a session to the room's limits (``fill()``, run by ``manage.py shell`` in a test server's environment).
 
 A new session with the demo's cast (the chair, 26 members, the secretary, the guest), as many agenda
 items as ``MEETING_MAX_AGENDA_ITEMS`` allows, on each of them ``ROOM_SNAPSHOT_COMMENTS_PER_ITEM`` + 2
 shared comments of ``COMMENT_MAX_CHARS`` characters that cost the most bytes we send (characters
 outside the BMP, quotes and backslashes, U+2028), every member's position with the longest note on
 every item, and a request to speak from each member on each item. All through the services, as the
-API would. Prints ``{"meeting": id, "item": first item id}``.
+API would. Returns ``{"meeting": id, "item": first item id}``.
 """
 
-import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -50,5 +49,3 @@ def fill() -> dict:
     meeting = Meeting.objects.get(pk=meeting.pk)
     return {"meeting": meeting.pk, "item": items[0].pk}
 
-
-print(json.dumps(fill()))

@@ -72,7 +72,7 @@ def test_it_closes_an_oversized_message_with_1009_not_1011(server):
 
 # --- a session filled to the limits (issue 14) -----------------------------------------------------
 
-FILL_SCRIPT = (realserver.ROOT / "tests" / "room" / "fill_session.py").read_text()
+FILL_SCRIPT = "import json\nfrom tests.room.fill_session import fill\nprint(json.dumps(fill()))\n"
 ROLES = ("member01", "member02", "pm", "secretary", "guest")  # member ×2, chair, secretary, observer
 DAPHNE_MAX_MESSAGE = 1024 * 1024  # Daphne's websocket_max_message_size default (meetings.framesize)
 
