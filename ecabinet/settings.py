@@ -299,8 +299,8 @@ RESOLUTION_SYMBOL = env("RESOLUTION_SYMBOL", "NQ-CP")
 # Daphne (autobahn) refuses to send a WebSocket message over 1 MiB (its websocket_max_message_size
 # default, which applies to outgoing messages too: the socket then closes with 1011). Any frame the
 # room sends is kept under ROOM_FRAME_MAX_BYTES; a snapshot larger than that goes in parts
-# ("snapshot.part", docs/protocol.md §1). Keep it well under Daphne's 1 MiB.
-ROOM_FRAME_MAX_BYTES = envint("ROOM_FRAME_MAX_BYTES", str(256 * 1024))
+# ("snapshot.part", docs/protocol.md §1). Half of Daphne's 1 MiB.
+ROOM_FRAME_MAX_BYTES = envint("ROOM_FRAME_MAX_BYTES", str(512 * 1024))
 # The snapshot carries the newest comments of each agenda item, this many; the older ones come over
 # HTTP (GET /api/v1/agenda-items/{id}/comments/?before=<id>).
 ROOM_SNAPSHOT_COMMENTS_PER_ITEM = envint("ROOM_SNAPSHOT_COMMENTS_PER_ITEM", "10")
@@ -315,5 +315,5 @@ AGENDA_ITEM_MAX_DOCUMENTS = envint("AGENDA_ITEM_MAX_DOCUMENTS", "20")
 MEETING_MAX_PARTICIPANTS = envint("MEETING_MAX_PARTICIPANTS", "60")
 # Turns one person may have on the speakers' list of one item (waiting, speaking or done): the
 # queue is sent whole with every change, so this bounds that frame.
-SPEAK_MAX_TURNS_PER_ITEM = envint("SPEAK_MAX_TURNS_PER_ITEM", "2")
+SPEAK_MAX_TURNS_PER_ITEM = envint("SPEAK_MAX_TURNS_PER_ITEM", "4")
 # --- end of area "room" ------------------------------------------------------------------------

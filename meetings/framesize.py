@@ -7,8 +7,8 @@ the socket with 1011 — the tablet reconnects, gets the same snapshot, and loop
 clients have limits of their own: browsers take messages of any practical size, Python's
 ``websockets`` stops at 1 MiB by default and aiohttp at 4 MiB.
 
-Everything the room sends is kept under ``settings.ROOM_FRAME_MAX_BYTES`` (256 KiB by default, a
-quarter of Daphne's limit):
+Everything the room sends is kept under ``settings.ROOM_FRAME_MAX_BYTES`` (512 KiB by default, half
+of Daphne's limit):
 
 * What a frame can hold follows from the limits of docs/limits.md — the newest
   ``ROOM_SNAPSHOT_COMMENTS_PER_ITEM`` comments of each item, each at most ``COMMENT_MAX_CHARS``

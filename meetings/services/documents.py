@@ -90,8 +90,9 @@ def _publish(document: Document, audience: list[str], *, comments_for=None) -> N
     may enter it), in place of their old one."""
     data = {"item": document.agenda_item_id, "document": document_dict(document)}
     if comments_for is not None:
-        access = permissions.meeting_access(comments_for, document.agenda_item.meeting_id)
-        data.update(item_comment_window(access, document.agenda_item_id))
+        with contextlib.suppress(NotFound):  # not in the room yet (a draft): their snapshot will have it
+            access = permissions.meeting_access(comments_for, document.agenda_item.meeting_id)
+            data.update(item_comment_window(access, document.agenda_item_id))
     events.emit(document.agenda_item.meeting_id, "document.published", data, audience)
 
 

@@ -94,3 +94,20 @@ def test_it_refuses_what_is_over_the_limits_and_changes_nothing(cast, settings):
                                                 {"username": cast.outsider.username, "role": "observer"},
                                                 format="json")
     assert (response.status_code, response.json()["code"]) == (409, "too_many_participants")
+
+
+@pytest.mark.django_db
+def test_it_bounds_the_turns_one_person_takes_on_an_item(cast, settings):
+    from ecabinet.errors import Conflict
+    from meetings.models import SpeakRequest
+
+    settings.SPEAK_MAX_TURNS_PER_ITEM = 2
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    for _ in range(2):
+        services.speak_request(actor=cast.member, item_id=cast.item.pk)
+        services.floor_give(actor=cast.pm, item_id=cast.item.pk)
+        services.floor_end(actor=cast.pm, item_id=cast.item.pk)
+    with pytest.raises(Conflict) as refused:
+        services.speak_request(actor=cast.member, item_id=cast.item.pk)
+    assert refused.value.code == "too_many_turns"
+    assert SpeakRequest.objects.filter(user=cast.member).count() == 2
