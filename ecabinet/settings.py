@@ -368,3 +368,26 @@ MINUTES_ISSUER_PARENT = env("MINUTES_ISSUER_PARENT", "")
 MINUTES_PLACE = env("MINUTES_PLACE", "Hà Nội")
 MINUTES_SYMBOL = env("MINUTES_SYMBOL", "BB-CP")
 RESOLUTION_SYMBOL = env("RESOLUTION_SYMBOL", "NQ-CP")
+
+# --- Issue 14, area "room": bounded snapshots and events (docs/limits.md § Room) ----------------
+# Daphne (autobahn) refuses to send a WebSocket message over 1 MiB (its websocket_max_message_size
+# default, which applies to outgoing messages too: the socket then closes with 1011). Any frame the
+# room sends is kept under ROOM_FRAME_MAX_BYTES; a snapshot larger than that goes in parts
+# ("snapshot.part", docs/protocol.md §1). Half of Daphne's 1 MiB.
+ROOM_FRAME_MAX_BYTES = envint("ROOM_FRAME_MAX_BYTES", str(512 * 1024))
+# The snapshot carries the newest comments of each agenda item, this many; the older ones come over
+# HTTP (GET /api/v1/agenda-items/{id}/comments/?before=<id>).
+ROOM_SNAPSHOT_COMMENTS_PER_ITEM = envint("ROOM_SNAPSHOT_COMMENTS_PER_ITEM", "10")
+# One page of GET /api/v1/agenda-items/{id}/comments/ holds at most this many comments.
+ROOM_COMMENTS_PAGE_MAX = envint("ROOM_COMMENTS_PAGE_MAX", "50")
+# Characters in one comment (a remark in the room; written opinions on ballots are longer).
+COMMENT_MAX_CHARS = envint("COMMENT_MAX_CHARS", "4000")
+# Agenda items in one session, documents on one agenda item, participants of one session: what a
+# government session needs many times over, and what bounds the room's snapshot.
+MEETING_MAX_AGENDA_ITEMS = envint("MEETING_MAX_AGENDA_ITEMS", "40")
+AGENDA_ITEM_MAX_DOCUMENTS = envint("AGENDA_ITEM_MAX_DOCUMENTS", "20")
+MEETING_MAX_PARTICIPANTS = envint("MEETING_MAX_PARTICIPANTS", "60")
+# Turns one person may have on the speakers' list of one item (waiting, speaking or done): the
+# queue is sent whole with every change, so this bounds that frame.
+SPEAK_MAX_TURNS_PER_ITEM = envint("SPEAK_MAX_TURNS_PER_ITEM", "4")
+# --- end of area "room" ------------------------------------------------------------------------

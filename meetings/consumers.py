@@ -43,7 +43,7 @@ from channels.utils import await_many_dispatch
 
 from ecabinet import hub, jsonguard, limits, realtime
 
-from . import heartbeats, room, wsframes
+from . import framesize, heartbeats, room, wsframes
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
         if size > MAX_MESSAGE_BYTES:
-            await self.close(code=CLOSE_TOO_BIG)
+            # 1009 is a protocol-level code autobahn will not send for an application (``close_with``).
+            if not wsframes.close_with(self._protocol, CLOSE_TOO_BIG):
+                await self.close(code=CLOSE_TOO_BIG)
             return
         try:
             # Bounded before parsing: 4 KB of "[" would be a RecursionError, and the socket a 1011.
@@ -345,7 +347,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             # refused while connecting was then recorded as present.
             await self._forbid()
             return
-        await self.send(text_data=room.dumps(snapshot))
+        # A snapshot over the frame budget goes in parts (meetings.framesize), never as a frame
+        # Daphne refuses to send (which closed the socket with 1011, and the tablet looped).
+        parts = framesize.split(room.dumps(snapshot), snapshot["seq"])
+        if len(parts) > 1:
+            log.warning("room snapshot of meeting %s for %s sent in %s parts", self.meeting_id, self.user, len(parts))
+        for part in parts:
+            await self.send(text_data=part)
         await self._deliver(self.sequencer.reset(snapshot["seq"], self._now()))
 
     async def _replay(self, after: int, *, live: bool, chained: bool = False) -> None:

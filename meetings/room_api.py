@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -21,7 +23,7 @@ from ecabinet.errors import ValidationFailed
 from . import events, permissions, room, services
 from .models import AgendaItem, Comment, Position
 from .services.room import MAX_COMMENT_LENGTH
-from .snapshot import comment_dict, snapshot, visible_comments
+from .snapshot import comment_dict, comment_page, snapshot
 
 
 def _plain(data: dict) -> dict:
@@ -63,14 +65,36 @@ class ConsentBlockIn(serializers.Serializer):
     items = serializers.ListField(child=serializers.IntegerField(), min_length=1)
 
 
+def _whole_number(request, name: str, *, minimum: int, maximum: int | None = None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 12 or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
+        bound = _("from %(a)s to %(b)s") % {"a": minimum, "b": maximum} if maximum else _("at least %(a)s") % {
+            "a": minimum}
+        raise ValidationFailed(_("%(name)s must be a whole number %(bound)s.") % {"name": name, "bound": bound},
+                               code=f"invalid_{name}")
+    return int(raw)
+
+
 class CommentsView(APIView):
     throttle_classes = [AccountRate.for_scope("comments")]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Comments on an agenda item visible to the caller")
+    @extend_schema(
+        parameters=[OpenApiParameter("before", OpenApiTypes.INT, description="Only comments with a smaller id"),
+                    OpenApiParameter("limit", OpenApiTypes.INT,
+                                     description="At most this many (1 to ROOM_COMMENTS_PAGE_MAX, the default)")],
+        responses=OpenApiTypes.OBJECT,
+        summary="Comments on an agenda item visible to the caller, newest page first",
+        description="`results`: the newest `limit` visible comments older than `before`, in ascending id; "
+                    "`earlier`: how many visible ones are older still (ask again with `before` = the first "
+                    "id); `total`: visible comments on the item.")
     def get(self, request, pk: int):
         access, item = permissions.item_access(request.user, pk)
-        comments = [comment_dict(c) for c in visible_comments(access) if c.agenda_item_id == item.pk]
-        return Response({"results": comments})
+        page_max = settings.ROOM_COMMENTS_PAGE_MAX
+        before = _whole_number(request, "before", minimum=1)
+        limit = _whole_number(request, "limit", minimum=1, maximum=page_max) or page_max
+        return Response(comment_page(access, item.pk, before=before, limit=limit))
 
     @extend_schema(request=CommentIn, responses={201: OpenApiTypes.OBJECT})
     @idempotent

@@ -4,12 +4,21 @@
 events emitted after a snapshot (with ``static/js/room-state.js``) yields the next snapshot. The
 test ``tests/test_room_events_converge.py`` checks exactly that for every kind, in the manner of
 Zulip's ``verify_action``.
+
+Comments are paged (issue 14): the snapshot carries the newest ``ROOM_SNAPSHOT_COMMENTS_PER_ITEM``
+comments the caller may see on each agenda item (``comments``, ascending ``id``), and for each item
+with any, ``comment_counts[item] = {"total": visible, "omitted": total - carried}``; older ones come
+over HTTP (``comment_page``). How the events keep this window (docs/protocol.md §5): a new comment
+joins its item's window, whose oldest then leaves beyond the limit (``omitted`` + 1); an edit or a
+deletion (a tombstone, still counted) changes a comment only if it is in the window; gaining or losing
+a document replaces that item's window and counts wholesale.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from voting.motion_state import motions_state, voting_rules
@@ -65,14 +74,25 @@ def comment_audience(c: Comment, recipient_ids=()) -> list[str]:
     or — for a shared one — everyone; except that a comment on a document reaches only the readers
     of that document (``recipient_ids``: its named recipients, for a restricted one). Whoever later
     stops being a reader stops seeing the comments on it (see ``visible_comments``)."""
-    author = f"u{c.author_id}"
-    if c.visibility == Comment.Visibility.PRIVATE:
+    classification = c.document.classification if c.document_id else None
+    return _comment_audience(c.visibility, c.author_id, c.document_id, classification, recipient_ids)
+
+
+def _comment_audience(visibility: str, author_id: int, document_id: int | None, classification: str | None,
+                      recipient_ids=()) -> list[str]:
+    """``comment_audience`` on the comment's fields alone (the rule, written once)."""
+    author = f"u{author_id}"
+    if visibility == Comment.Visibility.PRIVATE:
         return [author]
-    if c.visibility == Comment.Visibility.SECRETARIAT:
+    if visibility == Comment.Visibility.SECRETARIAT:
         return [events.SECRETARIAT, author]
-    if c.document_id is None:
+    if document_id is None:
         return [events.ALL]
-    return document_audience(c.document, recipient_ids)
+    if classification == "public":
+        return [events.ALL]
+    if classification == "internal":
+        return [events.INTERNAL]
+    return [events.SECRETARIAT, *(f"u{user_id}" for user_id in sorted(recipient_ids))]
 
 
 def speaker_dict(r: SpeakRequest) -> dict:
@@ -100,15 +120,64 @@ def online_usernames(meeting_id: int) -> list[str]:
                       .values_list("user__username", flat=True)))
 
 
-def visible_comments(access: MeetingAccess):
-    comments = Comment.objects.filter(agenda_item__meeting=access.meeting).select_related("author", "document")
+def visible_comment_keys(access: MeetingAccess, item_id: int | None = None) -> list[tuple[int, int]]:
+    """``(comment id, agenda item id)`` of every comment the caller may see in the session (or on one
+    item), ascending. The rule is ``comment_audience``'s, applied to a few columns of each comment —
+    not its text — so a session with thousands of long comments costs little to page."""
+    rows = Comment.objects.filter(agenda_item__meeting=access.meeting)
+    if item_id is not None:
+        rows = rows.filter(agenda_item_id=item_id)
     tokens = events.tokens_for(user_id=access.user.pk, role=access.role, archivist=access.is_archivist_reader)
     recipients = recipients_by_document(access.meeting)
     readable = set(Document.objects.filter(documents_visible_to(access), agenda_item__meeting=access.meeting)
                    .values_list("pk", flat=True))
-    return [c for c in comments.order_by("id")
-            if (c.document_id is None or c.document_id in readable)
-            and set(comment_audience(c, recipients.get(c.document_id, ()))) & tokens]
+    return [(pk, item) for pk, item, visibility, author_id, document_id, classification in rows.order_by("id")
+            .values_list("pk", "agenda_item_id", "visibility", "author_id", "document_id", "document__classification")
+            if (document_id is None or document_id in readable)
+            and set(_comment_audience(visibility, author_id, document_id, classification,
+                                      recipients.get(document_id, ()))) & tokens]
+
+
+def _comments(ids) -> list[Comment]:
+    return list(Comment.objects.filter(pk__in=list(ids)).select_related("author").order_by("id"))
+
+
+def visible_comments(access: MeetingAccess) -> list[Comment]:
+    """Every comment the caller may see in the session, ascending (unpaged: tests and exports)."""
+    return _comments(pk for pk, _item in visible_comment_keys(access))
+
+
+def comments_per_item() -> int:
+    return max(1, settings.ROOM_SNAPSHOT_COMMENTS_PER_ITEM)
+
+
+def comment_window(access: MeetingAccess, item_id: int | None = None) -> tuple[list[dict], dict[str, dict]]:
+    """The newest ``comments_per_item()`` visible comments of each item (or of one), and the counts
+    ``{"<item>": {"total", "omitted"}}`` of the items that have any."""
+    limit = comments_per_item()
+    by_item: dict[int, list[int]] = {}
+    for pk, item in visible_comment_keys(access, item_id):
+        by_item.setdefault(item, []).append(pk)
+    counts = {str(item): {"total": len(ids), "omitted": max(0, len(ids) - limit)} for item, ids in by_item.items()}
+    return [comment_dict(c) for c in _comments(pk for ids in by_item.values() for pk in ids[-limit:])], counts
+
+
+def item_comment_window(access: MeetingAccess, item_id: int) -> dict:
+    """One item's window and counts, as events that replace it carry them (``document.published``
+    to a new reader, ``document.withdrawn``)."""
+    comments, counts = comment_window(access, item_id)
+    return {"comments": comments, "comment_count": counts.get(str(item_id), {"total": 0, "omitted": 0})}
+
+
+def comment_page(access: MeetingAccess, item_id: int, *, before: int | None, limit: int) -> dict:
+    """A page of an item's visible comments, for ``GET agenda-items/{id}/comments/``: the newest
+    ``limit`` with an ``id`` below ``before`` (all, without it), ascending, and how many visible ones
+    are older still (``earlier``)."""
+    every = [pk for pk, _item in visible_comment_keys(access, item_id)]
+    ids = [pk for pk in every if before is None or pk < before]
+    page = ids[-limit:] if limit else []
+    return {"results": [comment_dict(c) for c in _comments(page)], "earlier": len(ids) - len(page),
+            "total": len(every)}
 
 
 def snapshot(access: MeetingAccess) -> dict:
@@ -128,13 +197,16 @@ def snapshot(access: MeetingAccess) -> dict:
                 .select_related("user").order_by("requested_at", "id"))
     for r in requests:
         speakers.setdefault(str(r.agenda_item_id), []).append(speaker_dict(r))
+    comments, comment_counts = comment_window(access)
     state = {
         "id": meeting.pk, "title": meeting.title, "kind": meeting.kind, "status": meeting.status,
         "starts_at": meeting.starts_at, "location": meeting.location, "current_item": meeting.current_item_id,
         "me": {"username": access.user.username, "role": access.role},
         "agenda": [item_dict(i, i.visible_documents) for i in items],
         "participants": [participant_dict(p) for p in participants(meeting)],
-        "comments": [comment_dict(c) for c in visible_comments(access)],
+        "comments": comments,
+        "comment_counts": comment_counts,
+        "comments_per_item": comments_per_item(),
         "speakers": speakers,
         "positions": positions,
         "voting_rules": voting_rules(meeting),

@@ -22,6 +22,13 @@ straight out only when nothing is waiting before them.
 
 ``daphne_protocol`` finds Daphne's protocol under a consumer's ``send``; ``buffered_bytes`` says how
 much Twisted holds for a socket (the slow-reader guard of ``meetings.consumers``).
+
+``close_with`` closes with a code reserved to the protocol itself (1009 "message too big"). Daphne's
+``serverClose`` goes through autobahn's ``sendClose``, which accepts only 1000 and 3000–4999 from an
+application: asked for 1009, it raised, Daphne took that for an application error and the client
+saw 1011 (issue 14). The close frame is sent with autobahn's ``sendCloseFrame`` instead — the call
+autobahn itself makes when a message exceeds its own limit — and the closing handshake (with its
+timeout) goes on as usual.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from __future__ import annotations
 import functools
 import struct
 
-__all__ = ["buffered_bytes", "daphne_protocol", "frame", "write_text"]
+__all__ = ["buffered_bytes", "close_with", "daphne_protocol", "frame", "write_text"]
 
 _CACHE_LIMIT = 256
 _frames: dict[str, bytes] = {}
@@ -97,3 +104,12 @@ def buffered_bytes(transport) -> int | None:
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
     except (AttributeError, TypeError):
         return None
+
+
+def close_with(protocol, code: int) -> bool:
+    """Start the closing handshake with ``code`` on Daphne's ``protocol``; False (nothing done) when
+    there is no Daphne protocol or the socket is no longer open (the caller closes the ASGI way)."""
+    if protocol is None or protocol.state != protocol.STATE_OPEN:
+        return False
+    protocol.sendCloseFrame(code=code, isReply=False)
+    return True

@@ -213,3 +213,40 @@ def test_it_converges_for_motions_and_votes_named_and_secret(live):
                           expect={"vote.tally", "vote.mine"})
         verify_action(c, lambda: motions.motion_close(actor=c.secretary, motion_id=motion_id),
                       expect={"motion.closed"})
+
+
+# --- paged comments (issue 14) ---------------------------------------------------------------------
+
+def test_it_converges_when_comments_overflow_the_snapshots_window(live, settings):
+    """With a window of two comments per item, new comments push the oldest out (counted as omitted),
+    edits and deletions of comments outside the window change nothing, and a document gained or lost
+    replaces the item's window — for every persona, whatever each of them may see."""
+    settings.ROOM_SNAPSHOT_COMMENTS_PER_ITEM = 2
+    c = live
+    first = services.comment_post(actor=c.member2, item_id=c.item.pk, text="Ý kiến thứ nhất")
+    verify_action(c, lambda: services.comment_post(actor=c.member, item_id=c.item.pk, text="Ý kiến thứ hai"),
+                  expect={"comment.posted"})
+    verify_action(c, lambda: services.comment_post(actor=c.member, item_id=c.item.pk, text="Ý kiến thứ ba"),
+                  expect={"comment.posted"})
+    verify_action(c, lambda: services.comment_post(actor=c.member2, item_id=c.item.pk, text="Riêng tư",
+                                                   visibility="private"), expect={"comment.posted"})
+    verify_action(c, lambda: services.comment_post(actor=c.member, item_id=c.item.pk, text="Gửi Văn phòng",
+                                                   visibility="secretariat"), expect={"comment.posted"})
+    verify_action(c, lambda: services.comment_edit(actor=c.member2, comment_id=first.pk, text="Đã sửa (cũ)"),
+                  expect={"comment.edited"})
+    verify_action(c, lambda: services.comment_delete(actor=c.member2, comment_id=first.pk),
+                  expect={"comment.deleted"})
+    for n in range(3):
+        verify_action(c, lambda n=n: services.comment_post(actor=c.member, item_id=c.item.pk, text=f"Trang 1 ({n})",
+                                                           document_id=c.restricted_doc.pk, page=1),
+                      expect={"comment.posted"})
+    verify_action(c, lambda: services.document_set_recipients(actor=c.secretary, document=c.restricted_doc,
+                                                              recipients=["member02", "guest"]),
+                  expect={"document.published", "document.withdrawn"})
+    verify_action(c, lambda: services.document_set_recipients(actor=c.secretary, document=c.restricted_doc,
+                                                              recipients=["member01", "member02"]),
+                  expect={"document.published", "document.withdrawn"})
+    snap = _state(c.member, c.meeting.pk)["meeting"]
+    assert len([x for x in snap["comments"] if x["agenda_item"] == c.item.pk]) == 2
+    counts = snap["comment_counts"][str(c.item.pk)]
+    assert counts["total"] - counts["omitted"] == 2 and counts["omitted"] > 0

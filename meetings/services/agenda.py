@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
 from ecabinet import audit
-from ecabinet.errors import ValidationFailed
+from ecabinet.errors import Conflict, ValidationFailed
 from ecabinet.models import Ministry
 
 from .. import events, permissions
@@ -27,6 +28,9 @@ def agenda_item_add(*, actor, meeting: Meeting, title: str, description: str = "
     if planned_minutes is not None and not 0 < planned_minutes <= 600:
         raise ValidationFailed(_("Planned time must be between 1 and 600 minutes."), code="invalid_minutes")
     lock_meeting(meeting.pk)
+    limit = settings.MEETING_MAX_AGENDA_ITEMS
+    if meeting.agenda_items.count() >= limit:  # counted under the session's lock: no two take the last slot
+        raise Conflict(_("A session has at most %(n)s agenda items.") % {"n": limit}, code="too_many_agenda_items")
     last = meeting.agenda_items.aggregate(m=Max("position"))["m"] or 0
     item = AgendaItem.objects.create(meeting=meeting, position=last + 1, title=title.strip(),
                                      description=description.strip(), presenter_ministry=presenter_ministry,

@@ -3,12 +3,13 @@ recipients of restricted documents, and audited viewing and numbered copies."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -16,9 +17,9 @@ from ecabinet import audit
 from ecabinet.errors import Conflict, NotFound, UploadRejected, ValidationFailed
 
 from .. import events, pdfcheck, permissions
-from ..models import AgendaItem, Comment, Document, DocumentCopy, DocumentVersion, Meeting, ReadReceipt, version_path
+from ..models import AgendaItem, Document, DocumentCopy, DocumentVersion, Meeting, ReadReceipt, version_path
 from ..pdfcheck import InspectedUpload
-from ..snapshot import comment_dict, document_audience, document_dict
+from ..snapshot import document_audience, document_dict, item_comment_window
 from ._common import PREPARABLE, User, current_time, lock_meeting, require_state
 
 
@@ -81,38 +82,45 @@ def _store_version(*, actor, document: Document, inspected: InspectedUpload, fil
     return version
 
 
-def _publish(document: Document, audience: list[str], *, comments_for: int | None = None) -> None:
+def _publish(document: Document, audience: list[str], *, comments_for=None) -> None:
     """Tell the document's readers it is there (new, a new version, or newly theirs). Someone who
-    has just been given it (``comments_for``) also receives the comments on it they may now see:
-    the shared ones and their own."""
+    has just been given it (``comments_for``, a user) also receives the item's comment window as they
+    now see it (``snapshot.item_comment_window``: the shared comments on the document and their own
+    may enter it), in place of their old one."""
     data = {"item": document.agenda_item_id, "document": document_dict(document)}
     if comments_for is not None:
-        visible = document.comments.filter(Q(visibility=Comment.Visibility.SHARED) | Q(author_id=comments_for))
-        data["comments"] = [comment_dict(c) for c in visible.select_related("author").order_by("id")]
+        with contextlib.suppress(NotFound):  # not in the room yet (a draft): their snapshot will have it
+            access = permissions.meeting_access(comments_for, document.agenda_item.meeting_id)
+            data.update(item_comment_window(access, document.agenda_item_id))
     events.emit(document.agenda_item.meeting_id, "document.published", data, audience)
 
 
 def _set_recipients(*, actor, document: Document, users: list) -> None:
-    """Grant and revoke ``view_document``; those who gain or lose the document hear of it."""
+    """Grant and revoke ``view_document``; those who gain or lose the document hear of it (each with
+    the item's comment window as they now see it: paged comments cannot be refilled by the tablet)."""
     current = set(permissions.document_recipient_ids(document))
     wanted = {u.pk for u in users}
     for user in users:
         if user.pk not in current:
             assign_perm("meetings.view_document", user, document)
-    for user in User.objects.filter(pk__in=current - wanted):
+    lost_users = list(User.objects.filter(pk__in=current - wanted).order_by("pk"))
+    for user in lost_users:
         remove_perm("meetings.view_document", user, document)
     if current == wanted:
         return
     audit.record(actor, "permission.document_recipients", document,
                  meeting_id=document.agenda_item.meeting_id,
                  data={"recipients": sorted(u.username for u in users)})
-    gained, lost = wanted - current, current - wanted
-    if gained:
-        for user_id in sorted(gained):
-            _publish(document, [f"u{user_id}"], comments_for=user_id)
-    if lost:
-        events.emit(document.agenda_item.meeting_id, "document.withdrawn", {"document": document.pk},
-                    [f"u{user_id}" for user_id in sorted(lost)])
+    for user in sorted((u for u in users if u.pk not in current), key=lambda u: u.pk):
+        _publish(document, [f"u{user.pk}"], comments_for=user)
+    meeting_id = document.agenda_item.meeting_id
+    withdrawn = []
+    for user in lost_users:
+        data = {"document": document.pk, "item": document.agenda_item_id}
+        with contextlib.suppress(NotFound):  # no longer in the session at all: the socket is closed anyway
+            data.update(item_comment_window(permissions.meeting_access(user, meeting_id), document.agenda_item_id))
+        withdrawn.append(("document.withdrawn", data, [f"u{user.pk}"]))
+    events.emit_many(meeting_id, withdrawn)
 
 
 def _recipient_users(meeting: Meeting, usernames: Iterable[str]) -> list:
@@ -141,6 +149,9 @@ def _upload_checks(*, actor, item: AgendaItem, title: str, classification: str, 
     users = _recipient_users(meeting, recipients)
     if not title.strip():
         raise ValidationFailed(_("The document needs a title."), code="title_required")
+    limit = settings.AGENDA_ITEM_MAX_DOCUMENTS
+    if item.documents.count() >= limit:  # before the upload is read
+        raise Conflict(_("An agenda item has at most %(n)s documents.") % {"n": limit}, code="too_many_documents")
     return users
 
 

@@ -44,6 +44,9 @@ def _revoke_access(*, actor, participant: Participant) -> None:
 
 
 def add_participant(*, actor, meeting: Meeting, user, role: str, substitute_for=None) -> Participant:
+    limit = settings.MEETING_MAX_PARTICIPANTS
+    if meeting.participants.count() >= limit:
+        raise Conflict(_("A session has at most %(n)s participants.") % {"n": limit}, code="too_many_participants")
     try:
         with transaction.atomic():
             participant = Participant.objects.create(meeting=meeting, user=user, role=role,

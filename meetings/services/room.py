@@ -5,8 +5,10 @@ permission and state checks, an audit entry and an event-log entry with the chan
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -24,7 +26,12 @@ from ..snapshot import (
 )
 from ._common import S, current_time, require_state
 
-MAX_COMMENT_LENGTH = 10_000
+# Characters in a comment (settings.COMMENT_MAX_CHARS; docs/limits.md): with the snapshot's window of
+# comments per item, this bounds what the room sends (meetings.framesize).
+MAX_COMMENT_LENGTH = settings.COMMENT_MAX_CHARS
+# C0 controls other than tab and line breaks, and lone surrogates: nothing a person types, and each
+# control character costs six bytes in JSON (\u0001); a lone surrogate cannot be encoded at all.
+_UNTYPABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 COMMENTING_STATES = (S.PUBLISHED, S.IN_PROGRESS, S.ADJOURNED)
 SPEAKING_ROLES = {Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
                   Participant.Role.OBSERVER}
@@ -36,9 +43,12 @@ def _clean_text(text: str | None) -> str:
     text = (text or "").strip()
     if not text:
         raise ValidationFailed(_("The comment is empty."), code="text_required")
-    if len(text) > MAX_COMMENT_LENGTH:
-        raise ValidationFailed(_("The comment is too long (at most %(n)s characters).") % {"n": MAX_COMMENT_LENGTH},
+    limit = settings.COMMENT_MAX_CHARS
+    if len(text) > limit:
+        raise ValidationFailed(_("The comment is too long (at most %(n)s characters).") % {"n": limit},
                                code="text_too_long")
+    if _UNTYPABLE.search(text):
+        raise ValidationFailed(_("The comment contains control characters."), code="invalid_characters")
     return text
 
 
@@ -136,6 +146,11 @@ def speak_request(*, actor, item_id: int) -> SpeakRequest:
     if access.role not in SPEAKING_ROLES:
         raise Forbidden(_("Only members, substitutes and invited guests ask to speak."))
     require_state(access.meeting, (S.PUBLISHED, S.IN_PROGRESS))
+    limit = settings.SPEAK_MAX_TURNS_PER_ITEM
+    turns = SpeakRequest.objects.filter(agenda_item=item, user=actor).exclude(status=SpeakRequest.Status.WITHDRAWN)
+    if turns.count() >= limit:
+        raise Conflict(_("You may take the floor at most %(n)s times on one item.") % {"n": limit},
+                       code="too_many_turns")
     try:
         with transaction.atomic():
             request = SpeakRequest.objects.create(agenda_item=item, user=actor, requested_at=current_time())

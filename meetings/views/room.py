@@ -9,6 +9,7 @@ that needs JavaScript, and says so.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -24,4 +25,5 @@ from .common import domain_errors
 @domain_errors
 def meeting_room(request: HttpRequest, pk: int) -> HttpResponse:
     access = services.meeting_view(actor=request.user, meeting_id=pk)
-    return render(request, "meetings/room.html", {"access": access, "meeting": access.meeting})
+    return render(request, "meetings/room.html", {"access": access, "meeting": access.meeting,
+                                                      "comment_max": settings.COMMENT_MAX_CHARS})

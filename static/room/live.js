@@ -257,6 +257,21 @@ export class Room {
   }
 
   handle(message) {
+    if (message.type === "snapshot.part") {
+      // A snapshot too large for one frame comes in parts whose texts, joined, are the snapshot
+      // message (docs/protocol.md §1).
+      if (message.part === 1) this.parts = [];
+      if (!this.parts || this.parts.length !== message.part - 1) { this.parts = null; return; }
+      this.parts.push(message.text);
+      if (message.part === message.parts) {
+        const text = this.parts.join("");
+        this.parts = null;
+        let whole;
+        try { whole = JSON.parse(text); } catch { return; }
+        this.handle(whole);
+      }
+      return;
+    }
     if (message.type === "snapshot") {
       this.state = message.meeting;
       this.tracker = new SeqTracker(message.seq);

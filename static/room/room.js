@@ -354,14 +354,55 @@ function documentTitle(item, docId) {
   return doc ? doc.title : gettext("a document");
 }
 
+// Comments are paged (docs/protocol.md §5): the snapshot holds the newest few of each item and how
+// many were left out; older ones come from GET agenda-items/{id}/comments/?before=. What this tablet
+// has seen of an item since its last snapshot (the window, comments pushed out of it since, the pages
+// it loaded) stays on screen; a new snapshot starts afresh.
+const seenComments = new Map(); // item id → Map(comment id → comment)
+const loadingEarlier = new Set();
+
+function seenFor(itemId) {
+  if (!seenComments.has(itemId)) seenComments.set(itemId, new Map());
+  return seenComments.get(itemId);
+}
+
+function noteState(event) {
+  if (!event) { seenComments.clear(); return; }
+  const comment = event.data && event.data.comment;
+  if (comment && seenFor(comment.agenda_item).has(comment.id)) seenFor(comment.agenda_item).set(comment.id, comment);
+  if (event.kind === "document.withdrawn") {
+    seenComments.forEach((seen) => seen.forEach((c, id) => { if (c.document === event.data.document) seen.delete(id); }));
+  }
+}
+
+function loadEarlier(item, before) {
+  if (loadingEarlier.has(item.id)) return;
+  loadingEarlier.add(item.id);
+  const query = before ? `?before=${before}` : "";
+  fetch(`${API}agenda-items/${item.id}/comments/${query}`, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then((response) => (response.ok ? response.json() : Promise.reject(response)))
+    .then((page) => { const seen = seenFor(item.id); page.results.forEach((c) => { if (!seen.has(c.id)) seen.set(c.id, c); }); })
+    .catch(() => say(gettext("Earlier comments could not be loaded; try again."), "error"))
+    .finally(() => { loadingEarlier.delete(item.id); scheduleRender(); });
+}
+
 function renderComments(item) {
-  const comments = state.comments.filter((c) => c.agenda_item === item.id);
+  const seen = seenFor(item.id);
+  state.comments.filter((c) => c.agenda_item === item.id).forEach((c) => seen.set(c.id, c));
+  const comments = [...seen.values()].sort((a, b) => a.id - b.id);
+  const counts = (state.comment_counts || {})[String(item.id)] || { total: 0, omitted: 0 };
+  const hidden = Math.max(0, counts.total - comments.length);
   // Once the server's comment has arrived over the socket (usually just before the HTTP answer), the
   // outbox copy is not shown beside it.
   const waiting = pendingWrites("comment", item.id).filter((entry) => !comments.some((c) => c.author === me
     && c.id > entry.meta.after && c.text === entry.meta.text && c.visibility === entry.meta.visibility));
   const canDelete = WRITABLE.includes(state.status);
   fill(byId("room-comment-list"),
+    hidden ? el("li", { className: "room-comments__earlier" }, button(
+      interpolate(gettext("Show earlier comments (%s)"), [hidden]),
+      () => loadEarlier(item, comments.length ? comments[0].id : null),
+      { className: "link-button", key: `earlier-${item.id}`, action: "earlier-comments",
+        disabled: loadingEarlier.has(item.id) })) : null,
     ...comments.map((c) => el("li", {
       className: `comment comment--${c.visibility}${c.deleted ? " is-deleted" : ""}${c.author === me ? " is-mine" : ""}`,
       "data-comment-id": c.id, "data-visibility": c.visibility,
@@ -387,7 +428,7 @@ function renderComments(item) {
         el("span", { className: "pending pending--inline" }, gettext("Waiting to be sent…"))),
       el("p", { className: "comment__text" }, entry.meta.text))),
   );
-  if (!comments.length && !waiting.length) {
+  if (!comments.length && !waiting.length && !hidden) {
     byId("room-comment-list").append(el("li", { className: "muted room-comments__empty" }, gettext("No comments yet.")));
   }
 }
@@ -396,7 +437,7 @@ function renderComments(item) {
 // the chosen visibility belong to the item it was opened on.
 function composer() {
   const text = el("textarea", {
-    id: "room-comment-text", name: "text", rows: "3", maxlength: "10000", required: true,
+    id: "room-comment-text", name: "text", rows: "3", maxlength: root.dataset.commentMax, required: true,
     "aria-label": gettext("Your comment"), placeholder: gettext("Write a comment…"),
   });
   const visibility = el("select", { id: "room-comment-visibility", name: "visibility", "aria-label": gettext("Who sees it") });
@@ -765,7 +806,7 @@ setInterval(() => {
 
 const room = new Room({
   meetingId,
-  onState: (newState) => { state = newState; scheduleRender(); },
+  onState: (newState, event) => { state = newState; noteState(event); scheduleRender(); },
   onConnection: setConnection,
   onError: (error) => say(error.code === "forbidden" ? gettext("You no longer have access to this session.")
     : error.code === "too_many_connections"

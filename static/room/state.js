@@ -19,6 +19,42 @@ function upsert(list, value, key, order) {
 
 function findItem(meeting, id) { return meeting.agenda.find((item) => item.id === id); }
 
+// Paged comments (docs/protocol.md §5): the snapshot carries the newest ``comments_per_item`` visible
+// comments of each item and ``comment_counts[item] = {total, omitted}`` for the items with any.
+function commentCounts(meeting, itemId) {
+  meeting.comment_counts = meeting.comment_counts || {};
+  const key = String(itemId);
+  meeting.comment_counts[key] = meeting.comment_counts[key] || { total: 0, omitted: 0 };
+  return meeting.comment_counts[key];
+}
+
+// A new comment joins its item's window; beyond the limit the oldest leave it.
+function commentPosted(meeting, comment) {
+  if (meeting.comments.some((c) => c.id === comment.id)) {
+    upsert(meeting.comments, comment, "id", byId);
+    return;
+  }
+  upsert(meeting.comments, comment, "id", byId);
+  const counts = commentCounts(meeting, comment.agenda_item);
+  counts.total += 1;
+  const limit = meeting.comments_per_item;
+  const mine = meeting.comments.filter((c) => c.agenda_item === comment.agenda_item);
+  if (limit && mine.length > limit) {
+    const leaving = new Set(mine.slice(0, mine.length - limit).map((c) => c.id));
+    meeting.comments = meeting.comments.filter((c) => !leaving.has(c.id));
+  }
+  counts.omitted = counts.total - Math.min(mine.length, limit || mine.length);
+}
+
+// An event that carries an item's whole window (a document gained or lost) replaces it.
+function replaceWindow(meeting, itemId, comments, count) {
+  meeting.comments = meeting.comments.filter((c) => c.agenda_item !== itemId);
+  comments.forEach((comment) => upsert(meeting.comments, comment, "id", byId));
+  meeting.comment_counts = meeting.comment_counts || {};
+  if (count && count.total) meeting.comment_counts[String(itemId)] = { total: count.total, omitted: count.omitted };
+  else delete meeting.comment_counts[String(itemId)];
+}
+
 export function applyEvent(meeting, event) {
   const d = event.data || {};
   switch (event.kind) {
@@ -45,19 +81,24 @@ export function applyEvent(meeting, event) {
     case "document.published": {
       const item = findItem(meeting, d.item);
       if (item) upsert(item.documents, d.document, "id", byId);
-      // Newly given a document: the shared comments already made on it come along.
-      (d.comments || []).forEach((comment) => upsert(meeting.comments, comment, "id", byId));
+      // Newly given a document: the item's comment window as the reader now sees it.
+      if (d.comment_count) replaceWindow(meeting, d.item, d.comments || [], d.comment_count);
+      else (d.comments || []).forEach((comment) => upsert(meeting.comments, comment, "id", byId));
       break;
     }
     case "document.withdrawn":
       // No longer a reader: the document goes, and so do the comments made on it.
       meeting.agenda.forEach((item) => { item.documents = item.documents.filter((doc) => doc.id !== d.document); });
       meeting.comments = meeting.comments.filter((comment) => comment.document !== d.document);
+      if (d.comment_count) replaceWindow(meeting, d.item, d.comments || [], d.comment_count);
       break;
     case "comment.posted":
+      commentPosted(meeting, d.comment);
+      break;
     case "comment.edited":
     case "comment.deleted":
-      upsert(meeting.comments, d.comment, "id", byId);
+      // Only a comment in the window changes here; an older one is shown from its HTTP page.
+      if (meeting.comments.some((c) => c.id === d.comment.id)) upsert(meeting.comments, d.comment, "id", byId);
       break;
     case "speaker.queue":
       if (d.queue.length) meeting.speakers[String(d.item)] = d.queue;

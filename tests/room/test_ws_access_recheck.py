@@ -118,7 +118,8 @@ def test_it_publishes_and_withdraws_a_restricted_document_for_those_who_gain_and
         got["pm"] = [] if await tablets["pm"].quiet() else ["something"]
         for who in ("member", "member2", "observer"):
             assert await tablets[who].quiet(0.05), who
-        assert got["member"] == [("document.withdrawn", {"document": doc.pk})]
+        assert got["member"] == [("document.withdrawn", {"document": doc.pk, "item": doc.agenda_item_id, "comments": [],
+                                                         "comment_count": {"total": 0, "omitted": 0}})]
         assert [kind for kind, _ in got["member2"]] == ["document.published"]
         assert got["member2"][0][1]["item"] == cast.item.pk
         assert got["member2"][0][1]["document"]["id"] == doc.pk
