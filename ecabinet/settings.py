@@ -382,6 +382,9 @@ ROOM_SNAPSHOT_COMMENTS_PER_ITEM = envint("ROOM_SNAPSHOT_COMMENTS_PER_ITEM", "10"
 ROOM_COMMENTS_PAGE_MAX = envint("ROOM_COMMENTS_PAGE_MAX", "50")
 # Characters in one comment (a remark in the room; written opinions on ballots are longer).
 COMMENT_MAX_CHARS = envint("COMMENT_MAX_CHARS", "4000")
+# Characters in a longer explanatory text: an agenda item's description, a motion's text, a written
+# ballot's explanation for the members (a page or two of a draft's summary).
+DESCRIPTION_MAX_CHARS = envint("DESCRIPTION_MAX_CHARS", "10000")
 # Agenda items in one session, documents on one agenda item, participants of one session: what a
 # government session needs many times over, and what bounds the room's snapshot.
 MEETING_MAX_AGENDA_ITEMS = envint("MEETING_MAX_AGENDA_ITEMS", "40")

@@ -4,6 +4,8 @@ decide."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ecabinet.textlimits import description_max
+
 from .models import AgendaItem, Document, Meeting, Participant
 
 
@@ -105,7 +107,7 @@ class AttendanceSerializer(serializers.Serializer):
 
 class AgendaItemCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=500)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=description_max(), required=False, allow_blank=True, default="")
     presenter_ministry = serializers.SlugField(required=False, allow_blank=True, default="",
                                                help_text="Ministry code")
     planned_minutes = serializers.IntegerField(required=False, allow_null=True, default=None)

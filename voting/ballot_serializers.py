@@ -9,6 +9,8 @@ from django.db.models import Count
 from django.urls import reverse
 from rest_framework import serializers
 
+from ecabinet.textlimits import description_max
+
 from .ballot_access import BallotAccess, is_closed
 from .models import Ballot, BallotAnswer, BallotAnswerRevision, BallotQuestion, BallotRecipient
 from .services.ballot_closing import incomplete_recipients
@@ -19,7 +21,7 @@ from .services.ballot_closing import incomplete_recipients
 # Blank texts pass here so that the service answers with its precise code (title_required…).
 class BallotCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=500, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=description_max(), required=False, allow_blank=True, default="")
     deadline = serializers.DateTimeField(help_text="Must be in the future (ISO 8601 with a time zone).")
     silence_is_consent = serializers.BooleanField(
         required=False, default=False,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ecabinet.textlimits import description_max
+
 from .models import BallotAnswer, BallotQuestion
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -15,7 +17,7 @@ C = BallotAnswer.Choice
 class BallotForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=500,
                             help_text=_("What the members are asked about, e.g. “the draft Decree on …”."))
-    description = forms.CharField(label=_("Explanation for the members"), required=False,
+    description = forms.CharField(label=_("Explanation for the members"), required=False, max_length=description_max(),
                                   widget=forms.Textarea(attrs={"rows": 3}))
     deadline = forms.DateTimeField(
         label=_("Deadline for answers"), input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],

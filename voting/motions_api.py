@@ -24,6 +24,7 @@ from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
 from ecabinet.api.throttles import AccountRate
 from ecabinet.errors import DomainError, ValidationFailed
+from ecabinet.textlimits import description_max
 from meetings import permissions
 
 from . import receipts
@@ -37,7 +38,7 @@ from .tally import PRESETS
 
 class MotionIn(serializers.Serializer):
     title = serializers.CharField(max_length=services.MAX_TITLE)
-    text = serializers.CharField(required=False, allow_blank=True, default="")
+    text = serializers.CharField(max_length=description_max(), required=False, allow_blank=True, default="")
     method = serializers.ChoiceField(choices=Motion.Method.choices, default=Motion.Method.NAMED)
     rule = serializers.ChoiceField(choices=list(PRESETS), required=False, allow_null=True, default=None,
                                    help_text="A preset name; the session's voting rule when left out")

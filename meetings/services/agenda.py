@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ecabinet import audit
 from ecabinet.errors import Conflict, ValidationFailed
 from ecabinet.models import Ministry
+from ecabinet.textlimits import bounded_description
 
 from .. import events, permissions
 from ..models import AgendaItem, Meeting
@@ -27,13 +28,14 @@ def agenda_item_add(*, actor, meeting: Meeting, title: str, description: str = "
         raise ValidationFailed(_("The agenda item needs a title."), code="title_required")
     if planned_minutes is not None and not 0 < planned_minutes <= 600:
         raise ValidationFailed(_("Planned time must be between 1 and 600 minutes."), code="invalid_minutes")
+    description = bounded_description(description)
     lock_meeting(meeting.pk)
     limit = settings.MEETING_MAX_AGENDA_ITEMS
     if meeting.agenda_items.count() >= limit:  # counted under the session's lock: no two take the last slot
         raise Conflict(_("A session has at most %(n)s agenda items.") % {"n": limit}, code="too_many_agenda_items")
     last = meeting.agenda_items.aggregate(m=Max("position"))["m"] or 0
     item = AgendaItem.objects.create(meeting=meeting, position=last + 1, title=title.strip(),
-                                     description=description.strip(), presenter_ministry=presenter_ministry,
+                                     description=description, presenter_ministry=presenter_ministry,
                                      planned_minutes=planned_minutes)
     audit.record(actor, "agenda_item.added", item, meeting_id=meeting.pk,
                  data={"title": item.title, "position": item.position})

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from ecabinet import audit
 from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from ecabinet.textlimits import bounded_description
 from meetings.pdfcheck import InspectedUpload
 from meetings.services.documents import inspect_upload, store_upload
 
@@ -112,8 +113,9 @@ def ballot_create(*, actor, title: str, deadline: datetime, description: str = "
     if not actor.is_secretariat:
         raise Forbidden(_("Only the secretariat can prepare written ballots."))
     title = _clean_text(title, code="title_required", message=_("The ballot needs a title."), limit=500)
+    description = bounded_description(description)
     _check_deadline(deadline)
-    ballot = Ballot.objects.create(title=title, description=(description or "").strip(), deadline=deadline,
+    ballot = Ballot.objects.create(title=title, description=description, deadline=deadline,
                                    silence_is_consent=bool(silence_is_consent), created_by=actor)
     members = list(default_recipients())
     BallotRecipient.objects.bulk_create(BallotRecipient(ballot=ballot, user=u) for u in members)
@@ -128,9 +130,10 @@ def ballot_update(*, actor, ballot: Ballot | int, title: str, deadline: datetime
                   silence_is_consent: bool = False) -> Ballot:
     locked = _editable(actor, ballot)
     title = _clean_text(title, code="title_required", message=_("The ballot needs a title."), limit=500)
+    description = bounded_description(description)
     _check_deadline(deadline)
     Ballot.objects.filter(pk=locked.pk, status=B.DRAFT).update(
-        title=title, description=(description or "").strip(), deadline=deadline,
+        title=title, description=description, deadline=deadline,
         silence_is_consent=bool(silence_is_consent))
     locked.refresh_from_db()
     audit.record(actor, "ballot.updated", locked, data={

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from ecabinet import audit
 from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from ecabinet.textlimits import bounded_description
 from meetings import events, permissions
 from meetings.models import Meeting
 from meetings.services._common import PREPARABLE, S, current_time, require_state
@@ -87,10 +88,11 @@ def motion_create(*, actor, item_id: int, title: str, text: str = "", method: st
     if len(title) > MAX_TITLE:
         raise ValidationFailed(_("The title is too long (at most %(n)s characters).") % {"n": MAX_TITLE},
                                code="title_too_long")
+    text = bounded_description(text, field="text")
     if method not in Motion.Method.values:
         raise ValidationFailed(_("The method is named or secret."), code="invalid_method")
     rule = _valid_rule(rule or access.meeting.vote_rule)
-    motion = Motion.objects.create(agenda_item=item, title=title, text=(text or "").strip(), method=method,
+    motion = Motion.objects.create(agenda_item=item, title=title, text=text, method=method,
                                    rule=rule, created_by=actor)
     audit.record(actor, "motion.created", motion, meeting_id=access.meeting.pk,
                  data={"item": item.pk, "title": title, "method": method, "rule": rule})
