@@ -390,7 +390,11 @@ DESCRIPTION_MAX_CHARS = envint("DESCRIPTION_MAX_CHARS", "10000")
 MEETING_MAX_AGENDA_ITEMS = envint("MEETING_MAX_AGENDA_ITEMS", "40")
 AGENDA_ITEM_MAX_DOCUMENTS = envint("AGENDA_ITEM_MAX_DOCUMENTS", "20")
 MEETING_MAX_PARTICIPANTS = envint("MEETING_MAX_PARTICIPANTS", "60")
-# Turns one person may have on the speakers' list of one item (waiting, speaking or done): the
-# queue is sent whole with every change, so this bounds that frame.
-SPEAK_MAX_TURNS_PER_ITEM = envint("SPEAK_MAX_TURNS_PER_ITEM", "4")
+# Turns one person may have on the speakers' list of one item (waiting, speaking or done): a bound
+# on what one member can add to the record of an item (requests to speak are also rate-limited).
+SPEAK_MAX_TURNS_PER_ITEM = envint("SPEAK_MAX_TURNS_PER_ITEM", "30")
+# The queue a tablet is sent (snapshot and speaker.queue): every waiting turn and the one speaking
+# (at most one each per participant), and only the latest this many finished turns, with the count
+# of all of them ("spoken"). Bounds the frame whatever the length of the debate.
+SPEAK_QUEUE_DONE_SHOWN = envint("SPEAK_QUEUE_DONE_SHOWN", "10")
 # --- end of area "room" ------------------------------------------------------------------------

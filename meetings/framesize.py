@@ -83,8 +83,9 @@ def worst_case_event_bytes() -> dict[str, int]:
         # A reader given or refused a document gets the item's comment window with it.
         "document.published": window + document + OVERHEAD,
         "document.withdrawn": window + OVERHEAD,
-        # The queue of one item: at most SPEAK_MAX_TURNS_PER_ITEM turns of each participant.
-        "speaker.queue": settings.SPEAK_MAX_TURNS_PER_ITEM * participants * speaker + OVERHEAD,
+        # The queue of one item: one waiting or speaking turn per participant at most, and the latest
+        # SPEAK_QUEUE_DONE_SHOWN finished turns (meetings.snapshot.shown_turns).
+        "speaker.queue": (participants + settings.SPEAK_QUEUE_DONE_SHOWN) * speaker + OVERHEAD,
         "vote.tally": participants * voter + OVERHEAD,
         "position.changed": _account(USERNAME) + _text(NOTE) + OVERHEAD,
         "attendance.changed": worst_case_participant_bytes() + OVERHEAD,

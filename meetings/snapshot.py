@@ -100,10 +100,25 @@ def speaker_dict(r: SpeakRequest) -> dict:
             "requested_at": r.requested_at, "floor_at": r.floor_at, "ended_at": r.ended_at}
 
 
-def speaker_queue(item_id: int) -> list[dict]:
-    requests = (SpeakRequest.objects.filter(agenda_item_id=item_id).exclude(status=SpeakRequest.Status.WITHDRAWN)
-                .select_related("user").order_by("requested_at", "id"))
-    return [speaker_dict(r) for r in requests]
+def shown_turns(requests) -> tuple[list[dict], int]:
+    """The queue of one item as tablets are sent it, from its turns in request order: every waiting
+    and speaking turn, the latest ``SPEAK_QUEUE_DONE_SHOWN`` finished ones; and how many turns are
+    finished in all (the tablets' "N have spoken"). Bounded by the participants, not the debate."""
+    done = [r for r in requests if r.status == SpeakRequest.Status.DONE]
+    shown_done = {r.pk for r in done[max(0, len(done) - settings.SPEAK_QUEUE_DONE_SHOWN):]}
+    queue = [speaker_dict(r) for r in requests if r.status != SpeakRequest.Status.DONE or r.pk in shown_done]
+    return queue, len(done)
+
+
+def _turns():
+    return (SpeakRequest.objects.exclude(status=SpeakRequest.Status.WITHDRAWN).select_related("user")
+            .order_by("requested_at", "id"))
+
+
+def speaker_queue(item_id: int) -> dict:
+    """The data of a ``speaker.queue`` event: ``{"queue": [...], "spoken": n}`` (see ``shown_turns``)."""
+    queue, spoken = shown_turns(list(_turns().filter(agenda_item_id=item_id)))
+    return {"queue": queue, "spoken": spoken}
 
 
 def position_dict(p: Position) -> dict:
@@ -192,11 +207,15 @@ def snapshot(access: MeetingAccess) -> dict:
         position_rows = position_rows.filter(user=access.user)
     for p in position_rows:
         positions.setdefault(str(p.agenda_item_id), {})[p.user.username] = position_dict(p)
+    by_item: dict[str, list] = {}
+    for r in _turns().filter(agenda_item__meeting=meeting):
+        by_item.setdefault(str(r.agenda_item_id), []).append(r)
     speakers: dict[str, list] = {}
-    requests = (SpeakRequest.objects.filter(agenda_item__meeting=meeting).exclude(status=SpeakRequest.Status.WITHDRAWN)
-                .select_related("user").order_by("requested_at", "id"))
-    for r in requests:
-        speakers.setdefault(str(r.agenda_item_id), []).append(speaker_dict(r))
+    speakers_spoken: dict[str, int] = {}
+    for key, turns in by_item.items():
+        speakers[key], spoken = shown_turns(turns)
+        if spoken:
+            speakers_spoken[key] = spoken
     comments, comment_counts = comment_window(access)
     state = {
         "id": meeting.pk, "title": meeting.title, "kind": meeting.kind, "status": meeting.status,
@@ -208,6 +227,7 @@ def snapshot(access: MeetingAccess) -> dict:
         "comment_counts": comment_counts,
         "comments_per_item": comments_per_item(),
         "speakers": speakers,
+        "speakers_spoken": speakers_spoken,
         "positions": positions,
         "voting_rules": voting_rules(meeting),
         "motions": motions_state(access, [m for i in items for m in i.motion_list]),

@@ -250,3 +250,26 @@ def test_it_converges_when_comments_overflow_the_snapshots_window(live, settings
     assert len([x for x in snap["comments"] if x["agenda_item"] == c.item.pk]) == 2
     counts = snap["comment_counts"][str(c.item.pk)]
     assert counts["total"] - counts["omitted"] == 2 and counts["omitted"] > 0
+
+
+# --- a bounded speaking queue (issue 14) -------------------------------------------------------------
+
+def test_it_converges_when_a_long_debate_outgrows_the_queue_shown(live, settings):
+    """With two finished turns shown, a debate of five turns lists the waiting speaker, the one
+    speaking and the latest two finished turns, and counts all five as spoken — in the snapshot and
+    in the state the events build, for every persona."""
+    settings.SPEAK_QUEUE_DONE_SHOWN = 2
+    c = live
+    services.meeting_start(actor=c.pm, meeting=c.meeting)
+    services.agenda_set_current(actor=c.pm, meeting_id=c.meeting.pk, item_id=c.item.pk)
+    for speaker in (c.member, c.member2, c.member, c.member2, c.member):
+        verify_action(c, lambda s=speaker: services.speak_request(actor=s, item_id=c.item.pk), expect={"speaker.queue"})
+        verify_action(c, lambda: services.floor_give(actor=c.pm, item_id=c.item.pk), expect={"speaker.queue"})
+        verify_action(c, lambda: services.floor_end(actor=c.pm, item_id=c.item.pk), expect={"speaker.queue"})
+    verify_action(c, lambda: services.speak_request(actor=c.member2, item_id=c.item.pk), expect={"speaker.queue"})
+    verify_action(c, lambda: services.floor_give(actor=c.pm, item_id=c.item.pk), expect={"speaker.queue"})
+    verify_action(c, lambda: services.speak_request(actor=c.member, item_id=c.item.pk), expect={"speaker.queue"})
+    snap = _state(c.observer, c.meeting.pk)["meeting"]
+    queue = snap["speakers"][str(c.item.pk)]
+    assert [r["status"] for r in queue] == ["done", "done", "speaking", "waiting"]
+    assert snap["speakers_spoken"][str(c.item.pk)] == 5

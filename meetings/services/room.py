@@ -137,7 +137,7 @@ def comment_delete(*, actor, comment_id: int) -> Comment:
 # --- speaking queue -------------------------------------------------------------------------------
 
 def _emit_queue(meeting: Meeting, item: AgendaItem) -> None:
-    events.emit(meeting, "speaker.queue", {"item": item.pk, "queue": speaker_queue(item.pk)})
+    events.emit(meeting, "speaker.queue", {"item": item.pk, **speaker_queue(item.pk)})
 
 
 @transaction.atomic

@@ -275,7 +275,7 @@ function renderSpeakers(item) {
   const queue = state.speakers[String(item.id)] || [];
   const speaking = queue.find((r) => r.status === "speaking");
   const waiting = queue.filter((r) => r.status === "waiting");
-  const spoke = queue.filter((r) => r.status === "done").length;
+  const spoke = (state.speakers_spoken || {})[String(item.id)] || queue.filter((r) => r.status === "done").length;
   const mine = queue.find((r) => r.username === me && ["waiting", "speaking"].includes(r.status));
   const canSpeak = ["chair", "member", "substitute", "observer"].includes(role()) && QUEUE_OPEN.includes(state.status);
   const chairRuns = runs() && state.status === "in_progress";

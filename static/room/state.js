@@ -100,10 +100,16 @@ export function applyEvent(meeting, event) {
       // Only a comment in the window changes here; an older one is shown from its HTTP page.
       if (meeting.comments.some((c) => c.id === d.comment.id)) upsert(meeting.comments, d.comment, "id", byId);
       break;
-    case "speaker.queue":
-      if (d.queue.length) meeting.speakers[String(d.item)] = d.queue;
-      else delete meeting.speakers[String(d.item)];
+    case "speaker.queue": {
+      const key = String(d.item);
+      if (d.queue.length) meeting.speakers[key] = d.queue;
+      else delete meeting.speakers[key];
+      // Finished turns beyond the latest few are counted, not listed (docs/protocol.md §4).
+      meeting.speakers_spoken = meeting.speakers_spoken || {};
+      if (d.spoken) meeting.speakers_spoken[key] = d.spoken;
+      else delete meeting.speakers_spoken[key];
       break;
+    }
     case "position.changed": {
       const key = String(d.item);
       meeting.positions[key] = meeting.positions[key] || {};
