@@ -73,12 +73,14 @@ def test_the_api_refuses_long_texts_before_the_service(cast, settings):
                               {"title": "Nội dung", "description": too_long}, format="json")
     assert response.status_code == 400, response.json()
     assert response.json()["field"] == "description"
+    assert response.json()["code"] == "text_too_long"
     assert AgendaItem.objects.count() == before
     response = secretary.post("/api/v1/ballots/", {"title": "Phiếu", "description": too_long,
                                                    "deadline": (timezone.now() + dt.timedelta(days=2)).isoformat()},
                               format="json")
     assert response.status_code == 400, response.json()
     assert response.json()["field"] == "description"
+    assert response.json()["code"] == "text_too_long"
     assert not Ballot.objects.exists()
     cast.set_status(Meeting.Status.PUBLISHED)
     response = cast.client(cast.pm).post(f"/api/v1/agenda-items/{cast.item.pk}/motions/",

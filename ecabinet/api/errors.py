@@ -37,6 +37,17 @@ def _first_message(detail) -> tuple[str, str]:
     return "", str(detail)
 
 
+def _first_code(detail) -> str | None:
+    """DRF's own code of the message ``_first_message`` picks (``max_length``, ``required``…)."""
+    while isinstance(detail, dict | list) and detail:
+        detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
+    return getattr(detail, "code", None)
+
+
+# DRF validation codes with a machine code of their own; every other validation error is "invalid".
+VALIDATION_CODES = {"max_length": "text_too_long"}
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         response = error_response(exc.code, exc.message, exc.status)
@@ -58,7 +69,8 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         field, message = _first_message(exc.detail)
         field = None if field in ("", "non_field_errors") else field
-        return error_response("invalid", message, status.HTTP_400_BAD_REQUEST, field=field)
+        code = VALIDATION_CODES.get(_first_code(exc.detail), "invalid")
+        return error_response(code, message, status.HTTP_400_BAD_REQUEST, field=field)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -77,7 +77,7 @@ def test_it_answers_those_who_may_not_see_the_item_like_a_missing_one(room):
 
 def test_it_validates_what_is_written(room):
     assert error(post_comment(room, "member", text="   ")) == (400, "invalid")
-    assert error(post_comment(room, "member", text="x" * 10_001)) == (400, "invalid")
+    assert error(post_comment(room, "member", text="x" * 4_001)) == (400, "text_too_long")
     assert error(post_comment(room, "member", visibility="everyone")) == (400, "invalid")
     assert error(post_comment(room, "member", page=1)) == (400, "page_without_document")
     assert not Comment.objects.exists()
