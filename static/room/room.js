@@ -179,7 +179,9 @@ function renderAgenda() {
   list.replaceChildren(...state.agenda.map((item) => {
     const current = item.id === state.current_item;
     const waiting = (state.speakers[String(item.id)] || []).filter((r) => r.status === "waiting").length;
-    const comments = state.comments.filter((c) => c.agenda_item === item.id && !c.deleted).length;
+    // The window's live comments plus those paged out of it (docs/protocol.md §5: comment_counts).
+    const omitted = ((state.comment_counts || {})[String(item.id)] || {}).omitted || 0;
+    const comments = state.comments.filter((c) => c.agenda_item === item.id && !c.deleted).length + omitted;
     return el("li", {
       className: `room-item${current ? " is-current" : ""}${item.id === selected ? " is-selected" : ""}`,
       "data-item-id": item.id, "aria-current": current ? "true" : null,
