@@ -46,14 +46,15 @@ class Context:
         return self._redis
 
     @contextlib.contextmanager
-    def server(self, db: servers.Database):
+    def server(self, db: servers.Database, env: dict | None = None):
         """The server under test: one Daphne process, or with ``--cluster`` the scaled-out topology
-        (``workers`` Daphne processes behind nginx on PostgreSQL and Redis)."""
+        (``workers`` Daphne processes behind nginx on PostgreSQL and Redis); ``env``: settings of
+        this suite's server only (the default limits hold unless a suite says otherwise)."""
         if self.cluster:
-            with servers.cluster(db, self.redis(), workers=self.workers) as target:
+            with servers.cluster(db, self.redis(), workers=self.workers, env=env) as target:
                 yield target
         else:
-            with servers.daphne(db) as target:
+            with servers.daphne(db, env=env) as target:
                 yield target
 
     def pool(self) -> ClientPool:

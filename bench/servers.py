@@ -75,9 +75,9 @@ class Database:
                         ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_SETTINGS_MODULE="ecabinet.settings",
                         EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend", LOG_LEVEL="WARNING",
                         PYTHONUNBUFFERED="1",
-                        # The fan-out's probe is a comment the secretary posts every half second
-                        # or so: a measuring instrument, not a minister (docs/limits.md).
-                        RATE_COMMENTS_PER_MINUTE="600")
+                        # Sessions of 500 and 1,000 members (fan-out, vote storm, memory): above the
+                        # default cap of a session's participants (docs/limits.md, "Counts").
+                        MEETING_MAX_PARTICIPANTS="2000")
         if self.url:
             self.env["DATABASE_URL"] = self.url
         self._fixture_calls = 0
@@ -199,14 +199,14 @@ class Target:
 
 
 @contextlib.contextmanager
-def daphne(db: Database, name: str = "daphne"):
+def daphne(db: Database, name: str = "daphne", env: dict | None = None):
     """One Daphne process on a free port over ``db``: ``python -m daphne -b 127.0.0.1 -p PORT
     ecabinet.asgi:application``, exactly as ``make run`` starts it."""
     port = free_port()
     log = db.dir / f"{name}-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                    "ecabinet.asgi:application"], cwd=ROOT, env=db.env, stdout=out,
+                                    "ecabinet.asgi:application"], cwd=ROOT, env={**db.env, **(env or {})}, stdout=out,
                                    stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -256,7 +256,7 @@ def redis(workdir: Path, url: str | None = None):
 
 
 @contextlib.contextmanager
-def cluster(db: Database, redis_url: str, workers: int = 2):
+def cluster(db: Database, redis_url: str, workers: int = 2, env: dict | None = None):
     """The scaled-out topology from ``deploy.cluster``: ``workers`` Daphne processes behind nginx,
     on PostgreSQL and Redis, over the benchmark's database (already migrated and seeded, so
     ``seed=False``) and its files (the same VAR_DIR and SECRET_KEY as ``bench.fixtures``, so the
@@ -268,7 +268,8 @@ def cluster(db: Database, redis_url: str, workers: int = 2):
             from exc
     if db.kind != "postgres":
         raise BenchError("the cluster runs on PostgreSQL")
-    extra = {k: db.env[k] for k in ("SECRET_KEY", "EMAIL_BACKEND", "LOG_LEVEL", "RATE_COMMENTS_PER_MINUTE")}
+    extra = {**{k: db.env[k] for k in ("SECRET_KEY", "EMAIL_BACKEND", "LOG_LEVEL", "MEETING_MAX_PARTICIPANTS")},
+             **(env or {})}
     with Cluster(workers=workers, port=0, var_dir=db.dir, database_url=db.url, redis_url=redis_url, seed=False,
                  extra_env=extra) as c:
         yield Target(name=f"e-Cabinet ({workers} Daphne + nginx + Redis)", http_url=c.url.rstrip("/"),

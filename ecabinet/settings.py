@@ -386,10 +386,14 @@ COMMENT_MAX_CHARS = envint("COMMENT_MAX_CHARS", "4000")
 # ballot's explanation for the members (a page or two of a draft's summary).
 DESCRIPTION_MAX_CHARS = envint("DESCRIPTION_MAX_CHARS", "10000")
 # Agenda items in one session, documents on one agenda item, participants of one session: what a
-# government session needs many times over, and what bounds the room's snapshot.
+# government session needs many times over (an online conference of the Government with the 63
+# provinces has some 120 participants), and what bounds the room's frames: with 200 participants the
+# largest event (vote.tally, speaker.queue) stays under 62 % of ROOM_FRAME_MAX_BYTES even with every
+# name at its longest. More is possible (the benchmarks run 1,000): the system check
+# meetings.W001 then says which frames could outgrow the budget with pathological names.
 MEETING_MAX_AGENDA_ITEMS = envint("MEETING_MAX_AGENDA_ITEMS", "40")
 AGENDA_ITEM_MAX_DOCUMENTS = envint("AGENDA_ITEM_MAX_DOCUMENTS", "20")
-MEETING_MAX_PARTICIPANTS = envint("MEETING_MAX_PARTICIPANTS", "60")
+MEETING_MAX_PARTICIPANTS = envint("MEETING_MAX_PARTICIPANTS", "200")
 # Turns one person may have on the speakers' list of one item (waiting, speaking or done): a bound
 # on what one member can add to the record of an item (requests to speak are also rate-limited).
 SPEAK_MAX_TURNS_PER_ITEM = envint("SPEAK_MAX_TURNS_PER_ITEM", "30")

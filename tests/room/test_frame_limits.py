@@ -111,3 +111,13 @@ def test_it_bounds_the_turns_one_person_takes_on_an_item(cast, settings):
         services.speak_request(actor=cast.member, item_id=cast.item.pk)
     assert refused.value.code == "too_many_turns"
     assert SpeakRequest.objects.filter(user=cast.member).count() == 2
+
+
+def test_a_start_up_check_warns_when_raised_limits_let_a_frame_outgrow_the_budget(settings):
+    from meetings.checks import check_frame_budget
+
+    assert check_frame_budget(None) == []
+    settings.MEETING_MAX_PARTICIPANTS = 1000
+    warnings = check_frame_budget(None)
+    assert [w.id for w in warnings] == ["meetings.W001"]
+    assert "vote.tally" in warnings[0].msg and "speaker.queue" in warnings[0].msg

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
 from meetings import services
@@ -59,7 +61,15 @@ class Room:
 def build_room(*, members: int, absent: int = 0, prefix: str = "tv", substitutes_may_vote: bool = False,
                votes_may_change: bool = False) -> Room:
     """A session in progress with the chair and ``members`` members, the last ``absent`` of them absent
-    and the others present (every other one remotely)."""
+    and the others present (every other one remotely). Rooms of hundreds (the storms) are above the
+    default cap of a session's participants, as in the benchmarks: the cap is raised for them."""
+    cap = max(settings.MEETING_MAX_PARTICIPANTS, members + 1)
+    with override_settings(MEETING_MAX_PARTICIPANTS=cap):
+        return _build_room(members=members, absent=absent, prefix=prefix, substitutes_may_vote=substitutes_may_vote,
+                           votes_may_change=votes_may_change)
+
+
+def _build_room(*, members: int, absent: int, prefix: str, substitutes_may_vote: bool, votes_may_change: bool) -> Room:
     secretary = UserFactory(username=f"{prefix}-secretary", is_secretariat=True)
     chair = UserFactory(username=f"{prefix}-pm", full_name="Thủ tướng")
     people = [UserFactory(username=f"{prefix}{i:03d}", full_name=f"Bộ trưởng {i}") for i in range(1, members + 1)]
