@@ -270,6 +270,19 @@ PDF_MAX_TEXT_CHARS = envint("PDF_MAX_TEXT_CHARS", "4000000")
 PDF_MAX_PAGE_TEXT_CHARS = envint("PDF_MAX_PAGE_TEXT_CHARS", "50000")
 # --- end of area "pdf" ---
 
+# --- issue 14, area "compare": "what changed" between two versions at a bounded cost (docs/limits.md,
+# "Comparing versions") ---
+# Lines of each version's text that are compared (blank ones count); 100,000 is some 2,000 pages.
+COMPARE_MAX_LINES = envint("COMPARE_MAX_LINES", "100000")
+# Work of the line matcher for one comparison, in positions visited (~0.1 s per million here). Real
+# drafts use a few thousand; past it the regions left are shown whole (removed, then added).
+COMPARE_MAX_WORK = envint("COMPARE_MAX_WORK", "2000000")
+# Changed lines listed (the first ones); the added/removed counts are always complete.
+COMPARE_MAX_CHANGES = envint("COMPARE_MAX_CHANGES", "2000")
+# How long a comparison stays in the cache (the text of a version never changes).
+COMPARE_CACHE_SECONDS = envint("COMPARE_CACHE_SECONDS", "86400")
+# --- end of area "compare" ---
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes unauthenticated calls answer 401, not 403.
