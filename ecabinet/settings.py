@@ -273,7 +273,7 @@ PDF_MAX_TEXT_MAP_BYTES = envint("PDF_MAX_TEXT_MAP_MB", "48") * 1024 * 1024
 # ~35 MB; 2,000 pages of ordinary text ~200 MB in all.
 PDF_MAX_STREAM_BYTES = envint("PDF_MAX_STREAM_MB", "64") * 1024 * 1024
 PDF_MAX_DECODED_BYTES = envint("PDF_MAX_DECODED_MB", "1024") * 1024 * 1024
-PDF_MAX_OBJECTS = envint("PDF_MAX_OBJECTS", "1000000")
+PDF_MAX_OBJECTS = envint("PDF_MAX_OBJECTS", "500000")
 PDF_MAX_DEPTH = envint("PDF_MAX_DEPTH", "100")
 PDF_MAX_FORMS_PER_PAGE = envint("PDF_MAX_FORMS_PER_PAGE", "2000")
 # Text kept from the pages (for "what changed" comparisons) and read per page for the secrecy stamp.
