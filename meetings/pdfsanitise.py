@@ -152,7 +152,15 @@ class _Walker:
             _clean_dictionary(current)
             for key in (*ACTION_KEYS, "/First", "/Kids", "/Fields", *DRAWN_KEYS):
                 if key in current and not (key == "/Kids" and _name(current.get("/Type")) == "/Pages"):
-                    self.push(current.get(key))
+                    value = current.get(key)
+                    if key in RESOURCE_KEYS and isinstance(value, pikepdf.Dictionary):
+                        # A resource category: its entries have the names the content gives them.
+                        if value.is_indirect:
+                            self.seen.add(value.objgen)
+                        for _name_key, item in value.items():
+                            self.push(item)
+                    else:
+                        self.push(value)
             annots = current.get("/Annots") if _name(current.get("/Type")) == "/Page" else None
             if annots is not None:
                 self.push(annots)
