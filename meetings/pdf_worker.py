@@ -335,6 +335,35 @@ def _measure(pdf, limits: dict) -> int:
     return total
 
 
+BOX_KEYS = ("/MediaBox", "/CropBox", "/TrimBox", "/BleedBox", "/ArtBox")
+
+
+def _check_page_geometry(pdf) -> None:
+    """Each page's boxes are four finite numbers enclosing some area, and /Rotate is a whole
+    multiple of 90: anything else (``/Rotate /Ninety``, ``/TrimBox /X``) is a damaged page that
+    viewers and the watermark each read their own way."""
+    import math
+
+    import pikepdf
+
+    for number, page in enumerate(pdf.pages, start=1):
+        obj = page.obj
+        rotate = obj.get("/Rotate")
+        if rotate is not None and (not isinstance(rotate, int) or rotate % 90):
+            raise Refusal("pdf_damaged", reason="page_geometry", page=number)
+        for key in BOX_KEYS:
+            box = page.mediabox if key == "/MediaBox" else obj.get(key)
+            if box is None and key != "/MediaBox":
+                continue
+            try:
+                values = [float(v) for v in box] if isinstance(box, pikepdf.Array) and len(box) == 4 else None
+            except (TypeError, ValueError):
+                values = None
+            if (values is None or not all(math.isfinite(v) for v in values)
+                    or abs(values[2] - values[0]) < 1 or abs(values[3] - values[1]) < 1):
+                raise Refusal("pdf_damaged", reason="page_geometry", page=number)
+
+
 # --- text ------------------------------------------------------------------------------------------
 
 def extract_pages(path: str, pages: int, max_page_chars: int) -> list[str]:
@@ -394,6 +423,7 @@ def inspect(path: str, limits: dict) -> dict:
         _check_catalog(pdf)
         for obj in objects:
             _scan_object(obj, limits["max_depth"])
+        _check_page_geometry(pdf)
         decoded = _measure(pdf, limits)
         if pdf.get_warnings():
             raise Refusal("pdf_damaged")

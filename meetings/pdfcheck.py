@@ -99,6 +99,8 @@ MESSAGES = {
                             "its own document."),
 }
 NO_PAGES = _("The PDF has no pages.")
+PAGE_GEOMETRY = _("Page %(page)s of the PDF has an invalid size, crop box or rotation, so it cannot be shown "
+                  "reliably. Export it again from the original and upload the new file.")
 XFA = _("The PDF is an XFA form, which may run scripts. Print it to a plain PDF and upload that.")
 
 # Inspections running at once in this server process: each child may use PDF_INSPECT_MEMORY_MB.
@@ -175,6 +177,8 @@ def _slot() -> threading.BoundedSemaphore:
 def _refusal(code: str, params: dict) -> UploadRejected:
     if code == "pdf_damaged" and params.get("reason") == "no_pages":
         return _reject(code, NO_PAGES)
+    if code == "pdf_damaged" and params.get("reason") == "page_geometry":
+        return _reject(code, PAGE_GEOMETRY % {"page": params.get("page", "?")})
     if code == "pdf_javascript" and params.get("reason") == "xfa":
         return _reject(code, XFA)
     message = MESSAGES.get(code, _DAMAGED)

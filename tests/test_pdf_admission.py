@@ -377,3 +377,15 @@ def test_a_page_box_or_rotation_that_makes_no_sense_still_gets_a_visible_mark(se
     matrix = [float(t) for t in tokens[tokens.index(b"cm") - 6:tokens.index(b"cm")]]
     scale = max(abs(matrix[0]), abs(matrix[1]))
     assert scale > 0.5, placement  # drawn across the 595x842 page, not into a 1x1 pt box
+
+
+@pytest.mark.parametrize(("key", "value"), [("/Rotate", pikepdf.Name("/Ninety")), ("/Rotate", 45),
+                                            ("/TrimBox", pikepdf.Name("/X")),
+                                            ("/CropBox", pikepdf.Array([0, 0, 0, 0]))])
+def test_it_refuses_a_page_whose_box_or_rotation_is_not_valid(key, value):
+    def change(pdf):
+        pdf.pages[0].obj[key] = value
+    with pytest.raises(UploadRejected) as refused:
+        inspect_pdf(pdf_of_pages([zlib.compress(b"BT ET")], extra=change))
+    assert refused.value.code == "pdf_damaged"
+    assert "Page 1" in str(refused.value.message) or "Trang 1" in str(refused.value.message)
