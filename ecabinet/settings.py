@@ -257,12 +257,23 @@ PDF_INSPECT_CPU_SECONDS = envint("PDF_INSPECT_CPU_SECONDS", "60")
 PDF_INSPECT_TIMEOUT_SECONDS = envint("PDF_INSPECT_TIMEOUT_SECONDS", "90")
 PDF_INSPECT_MEMORY_MB = envint("PDF_INSPECT_MEMORY_MB", "1024")
 # Children at once per server process (each may use PDF_INSPECT_MEMORY_MB); others wait, then 503.
+# Clamped to half of HTTP_MAX_CONCURRENCY (at least 1) so that inspections never hold every request thread.
 PDF_INSPECT_CONCURRENCY = envint("PDF_INSPECT_CONCURRENCY", "2")
+# --- issue 14, area "fix-pdf" (docs/limits.md, "PDF admission") ---
+# How long an upload's request thread waits for an inspection slot before 503 pdf_inspection_busy,
+# and the Retry-After it is told. Short: a waiting upload holds one of the HTTP_MAX_CONCURRENCY threads.
+PDF_INSPECT_QUEUE_SECONDS = envint("PDF_INSPECT_QUEUE_SECONDS", "3")
+PDF_INSPECT_RETRY_AFTER_SECONDS = envint("PDF_INSPECT_RETRY_AFTER_SECONDS", "30")
+# Font character maps (ToUnicode, CMap encodings) decoded per page that uses them, in all: text
+# extraction parses a shared map again for every page (~6 MB/s), so a map of 8 MB on 10 pages
+# cost 14 s. A real subset font's map is a few KB; 2,000 pages x 4 fonts x 5 KB is 40 MB.
+PDF_MAX_TEXT_MAP_BYTES = envint("PDF_MAX_TEXT_MAP_MB", "48") * 1024 * 1024
+# --- end of area "fix-pdf" ---
 # Bounds checked while the file is read. A page of text is tens of KB decoded; a 600 dpi A4 scan
 # ~35 MB; 2,000 pages of ordinary text ~200 MB in all.
 PDF_MAX_STREAM_BYTES = envint("PDF_MAX_STREAM_MB", "64") * 1024 * 1024
 PDF_MAX_DECODED_BYTES = envint("PDF_MAX_DECODED_MB", "1024") * 1024 * 1024
-PDF_MAX_OBJECTS = envint("PDF_MAX_OBJECTS", "1000000")
+PDF_MAX_OBJECTS = envint("PDF_MAX_OBJECTS", "500000")
 PDF_MAX_DEPTH = envint("PDF_MAX_DEPTH", "100")
 PDF_MAX_FORMS_PER_PAGE = envint("PDF_MAX_FORMS_PER_PAGE", "2000")
 # Text kept from the pages (for "what changed" comparisons) and read per page for the secrecy stamp.

@@ -17,9 +17,12 @@ Two layers of limits:
    pages, and the bytes every stream decodes to. Streams are measured from their raw bytes with a
    bounded decoder (``zlib.decompressobj`` with ``max_length``): a Flate stream stops decoding the
    moment it passes ``max_stream_bytes``, so a 1 MB → 1 GiB bomb costs 64 MB of work, not 1 GiB.
-   The decoded size of page content is counted once per page that uses it (a 100 MB stream shared
+   The decoded size of page content — its content streams, the XObjects it draws and the streams
+   of its fonts — is counted once per page that uses it (a 100 MB stream shared
    by 50 pages is 5 GB of work for anyone who renders or extracts the document), and the total
-   must stay under ``max_decoded_bytes``. Filters this module cannot bound (LZW, RunLength beyond a
+   must stay under ``max_decoded_bytes``. Fonts' character maps (/ToUnicode, a CMap /Encoding),
+   which text extraction parses again for each page at a few MB a second, are also counted per
+   page against the much smaller ``max_text_map_bytes``. Filters this module cannot bound (LZW, RunLength beyond a
    size where their worst-case expansion could exceed the per-stream limit, unknown names) are
    refused rather than decoded. Image codecs (DCT, JPX, CCITT, JBIG2) are never decoded by the
    server (neither here, nor by text extraction, nor by watermarking), so only their general
@@ -220,24 +223,62 @@ def _check_catalog(pdf) -> None:
         raise Refusal("pdf_javascript", reason="xfa")
 
 
+def _font_streams(font) -> tuple[list, list]:
+    """A font's streams: (character maps text extraction parses — /ToUnicode and a CMap
+    /Encoding, also of a Type0 font's descendants —, every stream including the font files)."""
+    import pikepdf
+
+    maps, others = [], []
+    fonts = [font]
+    descendants = font.get("/DescendantFonts")
+    if isinstance(descendants, pikepdf.Array):
+        fonts.extend(d for d in list(descendants)[:4] if isinstance(d, pikepdf.Dictionary))
+    for item in fonts:
+        for key in ("/ToUnicode", "/Encoding"):
+            value = item.get(key)
+            if isinstance(value, pikepdf.Stream):
+                maps.append(value)
+        descriptor = item.get("/FontDescriptor")
+        if isinstance(descriptor, pikepdf.Dictionary):
+            for key in ("/FontFile", "/FontFile2", "/FontFile3"):
+                value = descriptor.get(key)
+                if isinstance(value, pikepdf.Stream):
+                    others.append(value)
+    return maps, others
+
+
 def _page_streams(page, max_nodes: int):
-    """The content streams a page draws: its /Contents and the form XObjects it (transitively)
-    uses, each once per page."""
+    """The streams a page uses: its /Contents, the XObjects (forms transitively, images) and the
+    fonts' streams, each once per page; and, apart, the fonts' character maps."""
     import pikepdf
 
     contents = page.get("/Contents")
     found = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    maps: list = []
     seen: set = set()
     queue = [page.get("/Resources")]
     while queue:
         resources = queue.pop()
         if not isinstance(resources, pikepdf.Dictionary):
             continue
+        fonts = resources.get("/Font")
+        if isinstance(fonts, pikepdf.Dictionary):
+            for _key, font in fonts.items():
+                if not isinstance(font, pikepdf.Dictionary) or (font.objgen in seen and font.is_indirect):
+                    continue
+                if font.is_indirect:
+                    seen.add(font.objgen)
+                font_maps, font_files = _font_streams(font)
+                maps.extend(font_maps)
+                found.extend(font_maps)
+                found.extend(font_files)
+                if len(seen) > max_nodes:
+                    raise Refusal("pdf_too_complex", what="forms", limit=max_nodes)
         xobjects = resources.get("/XObject")
         if not isinstance(xobjects, pikepdf.Dictionary):
             continue
         for _key, xobject in xobjects.items():
-            if not isinstance(xobject, pikepdf.Stream) or _name(xobject.get("/Subtype")) != "/Form":
+            if not isinstance(xobject, pikepdf.Stream):
                 continue
             key = xobject.objgen
             if key in seen:
@@ -246,8 +287,14 @@ def _page_streams(page, max_nodes: int):
             if len(seen) > max_nodes:
                 raise Refusal("pdf_too_complex", what="forms", limit=max_nodes)
             found.append(xobject)
-            queue.append(xobject.get("/Resources"))
-    return [s for s in found if isinstance(s, pikepdf.Stream)]
+            if _name(xobject.get("/Subtype")) == "/Form":
+                queue.append(xobject.get("/Resources"))
+    unique: dict = {}
+    for stream in found:
+        if isinstance(stream, pikepdf.Stream):
+            unique.setdefault(stream.objgen if stream.is_indirect else id(stream), stream)
+    map_keys = {m.objgen for m in maps if isinstance(m, pikepdf.Stream) and m.is_indirect}
+    return list(unique.values()), [s for s in unique.values() if s.is_indirect and s.objgen in map_keys]
 
 
 def _measure(pdf, limits: dict) -> int:
@@ -265,11 +312,19 @@ def _measure(pdf, limits: dict) -> int:
         return sizes[key]
 
     total = 0
+    text_maps, text_budget = 0, limits.get("max_text_map_bytes") or budget
     for page in pdf.pages:
-        for stream in _page_streams(page.obj, limits["max_forms_per_page"]):
+        streams, maps = _page_streams(page.obj, limits["max_forms_per_page"])
+        for stream in streams:
             total += size_of(stream)
             if total > budget:
                 raise Refusal("pdf_decoded_too_large", limit=budget)
+        for stream in maps:
+            # Text extraction parses a page's character maps again for every page: bound that
+            # work before it starts.
+            text_maps += size_of(stream)
+            if text_maps > text_budget:
+                raise Refusal("pdf_too_complex", what="text_maps", limit=text_budget)
     for obj in pdf.objects:
         if isinstance(obj, pikepdf.Stream) and obj.objgen not in sizes:
             if _name(obj.get("/Type")) in ("/ObjStm", "/XRef"):
@@ -278,6 +333,35 @@ def _measure(pdf, limits: dict) -> int:
             if total > budget:
                 raise Refusal("pdf_decoded_too_large", limit=budget)
     return total
+
+
+BOX_KEYS = ("/MediaBox", "/CropBox", "/TrimBox", "/BleedBox", "/ArtBox")
+
+
+def _check_page_geometry(pdf) -> None:
+    """Each page's boxes are four finite numbers enclosing some area, and /Rotate is a whole
+    multiple of 90: anything else (``/Rotate /Ninety``, ``/TrimBox /X``) is a damaged page that
+    viewers and the watermark each read their own way."""
+    import math
+
+    import pikepdf
+
+    for number, page in enumerate(pdf.pages, start=1):
+        obj = page.obj
+        rotate = obj.get("/Rotate")
+        if rotate is not None and (not isinstance(rotate, int) or rotate % 90):
+            raise Refusal("pdf_damaged", reason="page_geometry", page=number)
+        for key in BOX_KEYS:
+            box = page.mediabox if key == "/MediaBox" else obj.get(key)
+            if box is None and key != "/MediaBox":
+                continue
+            try:
+                values = [float(v) for v in box] if isinstance(box, pikepdf.Array) and len(box) == 4 else None
+            except (TypeError, ValueError):
+                values = None
+            if (values is None or not all(math.isfinite(v) for v in values)
+                    or abs(values[2] - values[0]) < 1 or abs(values[3] - values[1]) < 1):
+                raise Refusal("pdf_damaged", reason="page_geometry", page=number)
 
 
 # --- text ------------------------------------------------------------------------------------------
@@ -339,6 +423,7 @@ def inspect(path: str, limits: dict) -> dict:
         _check_catalog(pdf)
         for obj in objects:
             _scan_object(obj, limits["max_depth"])
+        _check_page_geometry(pdf)
         decoded = _measure(pdf, limits)
         if pdf.get_warnings():
             raise Refusal("pdf_damaged")

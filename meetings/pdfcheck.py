@@ -8,7 +8,8 @@ parsing itself runs in a child process (``meetings/pdf_worker.py``) given the up
 memory are written to a temporary file first), with hard limits: address space
 (``PDF_INSPECT_MEMORY_MB``), CPU seconds (``PDF_INSPECT_CPU_SECONDS``), a wall-clock timeout after
 which it is killed (``PDF_INSPECT_TIMEOUT_SECONDS``), and at most ``PDF_INSPECT_CONCURRENCY``
-children per server process. Inside the child the file's own bounds are checked while it is read
+children per server process (never more than half of ``HTTP_MAX_CONCURRENCY``). Inside the child
+the file's own bounds are checked while it is read
 (objects, nesting depth, pages, decoded bytes per stream and in all): see the worker's docstring.
 The SHA-256 is computed here, streaming.
 
@@ -23,14 +24,16 @@ Refusals, each with its own machine code (422 unless said otherwise):
 * ``pdf_encrypted`` — any encryption, even with an empty user password;
 * ``too_many_pages`` — more than ``DOCUMENT_MAX_PAGES``;
 * ``pdf_too_complex`` — more objects than ``PDF_MAX_OBJECTS``, direct objects nested deeper than
-  ``PDF_MAX_DEPTH``, or a page drawing more form XObjects than ``PDF_MAX_FORMS_PER_PAGE``;
+  ``PDF_MAX_DEPTH``, a page using more XObjects and fonts than ``PDF_MAX_FORMS_PER_PAGE``, or fonts'
+  character maps that, counted once per page using them, decode to more than
+  ``PDF_MAX_TEXT_MAP_BYTES`` (text extraction would parse them again for every page);
 * ``pdf_stream_too_large`` — one stream decodes to more than ``PDF_MAX_STREAM_BYTES``;
 * ``pdf_decoded_too_large`` — all streams, page content counted once per page that draws it,
   decode to more than ``PDF_MAX_DECODED_BYTES`` (a decompression bomb shared by many pages);
 * ``pdf_unsupported_filter`` — a compression whose output cannot be bounded before decoding it;
 * ``pdf_inspection_timeout`` / ``pdf_inspection_memory`` — the child passed its CPU, wall-clock or
-  memory limit; ``pdf_inspection_failed`` — it died otherwise; ``pdf_inspection_busy`` (503) — all
-  inspection slots stayed busy for the whole timeout;
+  memory limit; ``pdf_inspection_failed`` — it died otherwise; ``pdf_inspection_busy`` (503, with
+  ``Retry-After``) — all inspection slots stayed busy for ``PDF_INSPECT_QUEUE_SECONDS``;
 * ``pdf_javascript``, ``pdf_launch_action``, ``pdf_embedded_files`` — refused rather than cleaned:
   removing a script can change what a page shows;
 * ``state_secret`` — a page stamped MẬT / TỐI MẬT / TUYỆT MẬT (``meetings.pdf_secrets``; the
@@ -96,6 +99,8 @@ MESSAGES = {
                             "its own document."),
 }
 NO_PAGES = _("The PDF has no pages.")
+PAGE_GEOMETRY = _("Page %(page)s of the PDF has an invalid size, crop box or rotation, so it cannot be shown "
+                  "reliably. Export it again from the original and upload the new file.")
 XFA = _("The PDF is an XFA form, which may run scripts. Print it to a plain PDF and upload that.")
 
 # Inspections running at once in this server process: each child may use PDF_INSPECT_MEMORY_MB.
@@ -141,6 +146,7 @@ def limits(*, max_pages: int | None = None) -> dict:
         "max_forms_per_page": settings.PDF_MAX_FORMS_PER_PAGE,
         "max_stream_bytes": settings.PDF_MAX_STREAM_BYTES,
         "max_decoded_bytes": settings.PDF_MAX_DECODED_BYTES,
+        "max_text_map_bytes": settings.PDF_MAX_TEXT_MAP_BYTES,
         "max_page_chars": settings.PDF_MAX_PAGE_TEXT_CHARS,
         "max_text_chars": settings.PDF_MAX_TEXT_CHARS,
         "cpu_seconds": settings.PDF_INSPECT_CPU_SECONDS,
@@ -148,8 +154,22 @@ def limits(*, max_pages: int | None = None) -> dict:
     }
 
 
+def inspect_concurrency() -> int:
+    """Children at once: ``PDF_INSPECT_CONCURRENCY``, but never more than half the request threads
+    (``HTTP_MAX_CONCURRENCY``), so uploads being checked can never hold every thread a reader's
+    request needs."""
+    http_threads = getattr(settings, "HTTP_MAX_CONCURRENCY", 4)
+    return max(1, min(settings.PDF_INSPECT_CONCURRENCY, http_threads // 2))
+
+
+def _busy() -> UploadRejected:
+    refusal = _reject("pdf_inspection_busy", MESSAGES["pdf_inspection_busy"], status=503)
+    refusal.retry_after = max(1, settings.PDF_INSPECT_RETRY_AFTER_SECONDS)
+    return refusal
+
+
 def _slot() -> threading.BoundedSemaphore:
-    size = max(1, settings.PDF_INSPECT_CONCURRENCY)
+    size = inspect_concurrency()
     with _slots_lock:
         return _slots.setdefault(size, threading.BoundedSemaphore(size))
 
@@ -157,6 +177,8 @@ def _slot() -> threading.BoundedSemaphore:
 def _refusal(code: str, params: dict) -> UploadRejected:
     if code == "pdf_damaged" and params.get("reason") == "no_pages":
         return _reject(code, NO_PAGES)
+    if code == "pdf_damaged" and params.get("reason") == "page_geometry":
+        return _reject(code, PAGE_GEOMETRY % {"page": params.get("page", "?")})
     if code == "pdf_javascript" and params.get("reason") == "xfa":
         return _reject(code, XFA)
     message = MESSAGES.get(code, _DAMAGED)
@@ -173,8 +195,11 @@ def _refusal(code: str, params: dict) -> UploadRejected:
 def _run_worker(path: str, max_pages: int | None) -> dict:
     slot = _slot()
     timeout = settings.PDF_INSPECT_TIMEOUT_SECONDS
-    if not slot.acquire(timeout=timeout):
-        raise _reject("pdf_inspection_busy", MESSAGES["pdf_inspection_busy"], status=503)
+    # A request thread waits only briefly for a slot: waiting the whole inspection timeout held
+    # one of the HTTP_MAX_CONCURRENCY threads per queued upload, and four uploads of a slow file
+    # stalled every reader's page.
+    if not slot.acquire(timeout=max(0, settings.PDF_INSPECT_QUEUE_SECONDS)):
+        raise _busy()
     try:
         request = json.dumps({"path": path, "limits": limits(max_pages=max_pages)})
         # -I: isolated mode, no environment variables or user site-packages steer the child.

@@ -21,8 +21,21 @@ A served copy carries:
 * no document-level ``/Names`` trees of JavaScript or embedded files, and no ``/URI`` base
   dictionary in the catalog.
 
-Every object is visited once, indirect or direct, by walking the indirect objects and the direct
-objects nested in them; nothing is decoded (no stream content is read).
+* no ``/Named`` action other than page navigation (NextPage, PrevPage, FirstPage, LastPage): a
+  ``/Print`` or ``/SaveAs`` run on open is removed;
+* no ``/URI`` key on a link annotation at all, whatever its ``/A`` (a viewer may follow it);
+* no external stream (``/F``, ``/FFilter``, ``/FDecodeParms`` on a stream dictionary: the viewer
+  would fetch the content from a URL or a file share), no reference XObject (``/Ref``) and no OPI
+  dictionary (``/OPI``, whose ``/F`` names a high-resolution file on a share), on any stream a page
+  draws.
+
+Only the places that can hold actions or draw content are walked, not every object of the file:
+the catalog (``/OpenAction``, ``/AA``, ``/Names``, ``/AcroForm`` fields and their kids, the outline
+tree), each page (``/AA``, ``/Annots`` with their actions and appearance streams, ``/Resources``:
+XObjects, fonts, patterns, shadings, graphics states, transitively) and the ``/Next`` chains
+reachable from those actions; each object once. A file of a million unreachable objects costs
+nothing more here (it took 23 s and 500 MB per download when every object was walked in Python).
+Nothing is decoded (no stream content is read).
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ import pikepdf
 __all__ = ["SAFE_ACTIONS", "sanitise"]
 
 SAFE_ACTIONS = frozenset({"/GoTo", "/Named", "/SetOCGState", "/Trans", "/Hide"})
+SAFE_NAMED = frozenset({"/NextPage", "/PrevPage", "/FirstPage", "/LastPage"})
 # Action types that act outside the page: recognised wherever they are (``/S`` alone names many
 # other things — a structure element's role, a transparency group — so only these are touched).
 ACTING = frozenset({"/URI", "/Launch", "/GoToR", "/GoToE", "/GoTo3DView", "/Thread", "/SubmitForm", "/ImportData",
@@ -39,6 +53,13 @@ ACTING = frozenset({"/URI", "/Launch", "/GoToR", "/GoToE", "/GoTo3DView", "/Thre
 ACTION_KEYS = ("/A", "/OpenAction", "/Next", "/PA")
 MEDIA_ANNOTATIONS = frozenset({"/Screen", "/Movie", "/Sound", "/RichMedia", "/3D", "/FileAttachment"})
 FILE_KEYS = ("/F", "/UF", "/FS")
+EXTERNAL_STREAM_KEYS = ("/F", "/FFilter", "/FDecodeParms")
+# Where drawn content hangs off a resource dictionary, an annotation or a form.
+RESOURCE_KEYS = ("/XObject", "/Font", "/Pattern", "/Shading", "/ExtGState", "/ColorSpace", "/Properties")
+DRAWN_KEYS = ("/Resources", "/AP", "/N", "/R", "/D", "/MK", "/SMask", "/G", "/FontFile", "/FontFile2",
+              "/FontFile3", "/FontDescriptor", "/DescendantFonts", "/ToUnicode", "/Encoding", "/CharProcs",
+              "/Mask", "/Alternates", "/Thumb", "/Contents", "/Group", "/TR", "/TR2", "/Function", "/Functions",
+              "/DR", *RESOURCE_KEYS)
 
 
 def _name(obj) -> str:
@@ -48,7 +69,10 @@ def _name(obj) -> str:
 def _is_safe_action(value) -> bool:
     """A destination (array or name/string) or an inert action dictionary."""
     if isinstance(value, pikepdf.Dictionary):
-        return _name(value.get("/S")) in SAFE_ACTIONS
+        kind = _name(value.get("/S"))
+        if kind == "/Named":
+            return _name(value.get("/N")) in SAFE_NAMED
+        return kind in SAFE_ACTIONS
     if isinstance(value, pikepdf.Array):
         # /Next may be an array of actions; a destination is an array whose first item is a page.
         items = list(value)
@@ -60,38 +84,34 @@ def _is_safe_action(value) -> bool:
 
 def _clean_dictionary(obj) -> None:
     for key in ACTION_KEYS:
+        if key == "/Next" and "/S" not in obj:
+            continue  # an outline item's next sibling, not an action
         if key in obj and not _is_safe_action(obj[key]):
             del obj[key]
     if "/AA" in obj:
         del obj["/AA"]
-    if _name(obj.get("/S")) in ACTING:
+    kind = _name(obj.get("/S"))
+    if kind in ACTING or (kind == "/Named" and _name(obj.get("/N")) not in SAFE_NAMED and "/N" in obj):
         # An action reached some other way (an outline item or a field pointing at it by
         # reference, a key we do not know): empty it, so that nothing is left to act.
         for key in list(obj.keys()):
             del obj[key]
         return
     if _name(obj.get("/Type")) == "/Annot" or ("/Subtype" in obj and "/Rect" in obj):
-        if "/A" not in obj and "/URI" in obj:
+        if "/URI" in obj and _name(obj.get("/Subtype")) in ("/Link", ""):
             del obj["/URI"]
         for key in FILE_KEYS:
             if key in obj and _name(obj.get("/Subtype")) in ("/Link", *MEDIA_ANNOTATIONS):
                 del obj[key]
 
 
-def _walk(top):
-    stack = [top]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, pikepdf.Array):
-            children = list(current)
-        elif isinstance(current, pikepdf.Dictionary | pikepdf.Stream):
-            yield current
-            children = [value for _key, value in current.items()]
-        else:
-            continue
-        stack.extend(child for child in children
-                     if isinstance(child, pikepdf.Dictionary | pikepdf.Array | pikepdf.Stream)
-                     and not child.is_indirect)
+def _clean_stream(obj) -> None:
+    for key in EXTERNAL_STREAM_KEYS:
+        if key in obj:
+            del obj[key]
+    for key in ("/Ref", "/OPI"):
+        if key in obj:
+            del obj[key]
 
 
 def _drop_media_annotations(pdf: pikepdf.Pdf) -> None:
@@ -105,6 +125,47 @@ def _drop_media_annotations(pdf: pikepdf.Pdf) -> None:
             page.obj.Annots = pikepdf.Array(kept)
 
 
+class _Walker:
+    """Visits objects reachable by the keys that hold actions or drawn content, each once."""
+
+    def __init__(self):
+        self.seen: set = set()
+        self.stack: list = []
+
+    def push(self, value) -> None:
+        if isinstance(value, pikepdf.Dictionary | pikepdf.Array | pikepdf.Stream):
+            if value.is_indirect:
+                if value.objgen in self.seen:
+                    return
+                self.seen.add(value.objgen)
+            self.stack.append(value)
+
+    def run(self) -> None:
+        while self.stack:
+            current = self.stack.pop()
+            if isinstance(current, pikepdf.Array):
+                for item in current:
+                    self.push(item)
+                continue
+            if isinstance(current, pikepdf.Stream):
+                _clean_stream(current)
+            _clean_dictionary(current)
+            for key in (*ACTION_KEYS, "/First", "/Kids", "/Fields", *DRAWN_KEYS):
+                if key in current and not (key == "/Kids" and _name(current.get("/Type")) == "/Pages"):
+                    value = current.get(key)
+                    if key in RESOURCE_KEYS and isinstance(value, pikepdf.Dictionary):
+                        # A resource category: its entries have the names the content gives them.
+                        if value.is_indirect:
+                            self.seen.add(value.objgen)
+                        for _name_key, item in value.items():
+                            self.push(item)
+                    else:
+                        self.push(value)
+            annots = current.get("/Annots") if _name(current.get("/Type")) == "/Page" else None
+            if annots is not None:
+                self.push(annots)
+
+
 def sanitise(pdf: pikepdf.Pdf) -> None:
     """Remove, in place, every piece of active content listed in the module docstring."""
     root = pdf.Root
@@ -116,6 +177,16 @@ def sanitise(pdf: pikepdf.Pdf) -> None:
     if "/URI" in root:
         del root["/URI"]
     _drop_media_annotations(pdf)
-    dictionaries = [d for top in pdf.objects for d in _walk(top)]
-    for obj in dictionaries:
-        _clean_dictionary(obj)
+    walker = _Walker()
+    for key in ("/OpenAction", "/AA"):
+        if key in root and not _is_safe_action(root[key]):
+            del root[key]
+    for key in ("/OpenAction",):
+        walker.push(root.get(key))
+    walker.push(root.get("/AcroForm"))
+    outlines = root.get("/Outlines")
+    if isinstance(outlines, pikepdf.Dictionary):
+        walker.push(outlines)
+    for page in pdf.pages:
+        walker.push(page.obj)
+    walker.run()

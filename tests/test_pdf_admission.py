@@ -252,3 +252,140 @@ def test_it_watermarks_without_decoding_or_recompressing_page_content(settings):
         assert sum(r == raw for r in raws) == 10  # the original stream, shared, untouched
     assert len(served) < len(data) + 200_000
     assert elapsed < 5
+
+
+# --- inspections cannot take every request thread (fix-pdf) ----------------------------------------
+
+def test_an_upload_waits_briefly_for_a_busy_inspector_then_is_told_when_to_retry(cast, settings):
+    """All inspection slots taken: the upload's request thread waits PDF_INSPECT_QUEUE_SECONDS,
+    not the whole inspection timeout (90 s held one of the 4 request threads per queued upload),
+    then answers 503 with Retry-After; nothing is stored."""
+    from meetings.pdfcheck import _slot, inspect_concurrency
+
+    settings.PDF_INSPECT_QUEUE_SECONDS = 1
+    slot = _slot()
+    held = 0
+    while slot.acquire(blocking=False):
+        held += 1
+    assert held == inspect_concurrency()
+    before = stored_state(settings)
+    started = time.monotonic()
+    try:
+        response = post_document(cast.client(cast.secretary), cast.item, make_pdf())
+    finally:
+        for _ in range(held):
+            slot.release()
+    assert time.monotonic() - started < 5
+    assert response.status_code == 503, response.content
+    assert response.json()["code"] == "pdf_inspection_busy"
+    assert int(response["Retry-After"]) >= 1
+    assert stored_state(settings) == before
+
+
+@pytest.mark.parametrize(("http_threads", "configured", "expected"), [(4, 2, 2), (4, 8, 2), (2, 2, 1), (1, 4, 1),
+                                                                      (16, 3, 3)])
+def test_inspections_never_take_more_than_half_the_request_threads(settings, http_threads, configured, expected):
+    from meetings.pdfcheck import inspect_concurrency
+
+    settings.HTTP_MAX_CONCURRENCY = http_threads
+    settings.PDF_INSPECT_CONCURRENCY = configured
+    assert inspect_concurrency() == expected
+
+
+def tounicode_bomb(pages: int = 10, kb: int = 8000) -> bytes:
+    """Every page uses one font whose ToUnicode CMap decodes to ``kb`` KB (the reported file: text
+    extraction parsed the shared map again for each page, 14 s for 10 pages)."""
+    body = b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n1 begincodespacerange <00> <FF> " \
+           b"endcodespacerange\n"
+    line = b"1 beginbfchar <41> <0041> endbfchar\n"
+    body += line * (kb * 1024 // len(line)) + b"endcmap end end\n"
+
+    def fonts(pdf):
+        cmap = pdf.make_indirect(pikepdf.Stream(pdf, zlib.compress(body, 9)))
+        cmap.Filter = pikepdf.Name.FlateDecode
+        font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                    BaseFont=pikepdf.Name.Helvetica, ToUnicode=cmap))
+        resources = pdf.make_indirect(pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)))
+        for page in pdf.pages:
+            page.obj.Resources = resources
+
+    return pdf_of_pages([zlib.compress(b"BT /F1 12 Tf 50 700 Td (A) Tj ET")] + ["shared"] * (pages - 1),
+                        extra=fonts)
+
+
+def test_it_refuses_a_character_map_shared_by_pages_quickly():
+    started = time.monotonic()
+    with pytest.raises(UploadRejected) as refused:
+        inspect_pdf(tounicode_bomb())
+    assert refused.value.code == "pdf_too_complex"
+    assert time.monotonic() - started < 6
+
+
+def test_it_accepts_an_ordinary_character_map_on_every_page():
+    facts = inspect_pdf(tounicode_bomb(pages=50, kb=4))
+    assert facts.pages == 50 and "A" in facts.text
+
+
+# --- a passing file cannot make each download slow or huge (fix-pdf) --------------------------------
+
+def _mark(data: bytes, settings) -> tuple[bytes, float]:
+    started = time.monotonic()
+    served = watermark_pdf(data, full_name="Hồ Đức Phớc", ministry="Bộ Tài chính",
+                           issued_utc="2025-01-01 08:00 UTC", copy_number=1, font_path=settings.WATERMARK_FONT)
+    return served, time.monotonic() - started
+
+
+def test_pages_of_many_sizes_share_one_font_and_few_overlays(settings):
+    """2,000 pages, each of its own size: one overlay (with its own embedded font) per size made a
+    46 MB copy in 17-22 s."""
+    pdf = pikepdf.new()
+    for i in range(2000):
+        pdf.add_blank_page(page_size=(200 + i * 0.5 + 0.5 * (i % 2), 300 + i))
+    out = io.BytesIO()
+    pdf.save(out)
+    served, elapsed = _mark(out.getvalue(), settings)
+    assert len(served) < 3 * MB and elapsed < 8
+    with pikepdf.open(io.BytesIO(served)) as copy:
+        fonts = [o for o in copy.objects if isinstance(o, pikepdf.Dictionary) and o.get("/Type") == "/FontDescriptor"]
+        forms = {o.objgen for o in copy.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Form"}
+        assert len(fonts) <= 2 and len(forms) < 300
+
+
+def test_a_million_unreachable_objects_do_not_slow_each_download(settings):
+    """The sanitiser walks what can hold actions, not every object (990,000 objects: 23-32 s and
+    +500 MB per download when it walked them all in Python)."""
+    data = many_objects_pdf(300_000)
+    served, elapsed = _mark(data, settings)
+    assert elapsed < 6
+    with pikepdf.open(io.BytesIO(served)) as copy:
+        assert len(copy.pages) == 1
+
+
+@pytest.mark.parametrize(("key", "value"), [("/TrimBox", pikepdf.Name("/X")),
+                                            ("/TrimBox", pikepdf.Array([0, 0, 1, 1])),
+                                            ("/CropBox", pikepdf.Array([5000, 5000, 6000, 6000])),
+                                            ("/Rotate", pikepdf.Name("/Ninety")),
+                                            ("/Rotate", 45)])
+def test_a_page_box_or_rotation_that_makes_no_sense_still_gets_a_visible_mark(settings, key, value):
+    def change(pdf):
+        pdf.pages[0].obj[key] = value
+    data = pdf_of_pages([zlib.compress(b"BT ET")], extra=change)
+    served, _ = _mark(data, settings)
+    with pikepdf.open(io.BytesIO(served)) as copy:
+        placement = copy.pages[0].obj.Contents[-1].read_bytes()
+    tokens = placement.split()
+    matrix = [float(t) for t in tokens[tokens.index(b"cm") - 6:tokens.index(b"cm")]]
+    scale = max(abs(matrix[0]), abs(matrix[1]))
+    assert scale > 0.5, placement  # drawn across the 595x842 page, not into a 1x1 pt box
+
+
+@pytest.mark.parametrize(("key", "value"), [("/Rotate", pikepdf.Name("/Ninety")), ("/Rotate", 45),
+                                            ("/TrimBox", pikepdf.Name("/X")),
+                                            ("/CropBox", pikepdf.Array([0, 0, 0, 0]))])
+def test_it_refuses_a_page_whose_box_or_rotation_is_not_valid(key, value):
+    def change(pdf):
+        pdf.pages[0].obj[key] = value
+    with pytest.raises(UploadRejected) as refused:
+        inspect_pdf(pdf_of_pages([zlib.compress(b"BT ET")], extra=change))
+    assert refused.value.code == "pdf_damaged"
+    assert "Page 1" in str(refused.value.message) or "Trang 1" in str(refused.value.message)

@@ -65,7 +65,41 @@ def _form_field_aa(pdf):
     pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([field]))
 
 
+def _external_stream(pdf):
+    stream = pdf.make_indirect(pikepdf.Stream(pdf, b""))
+    stream.F = pikepdf.Dictionary(FS=N.URL, F=pikepdf.String("https://t.example/content"))
+    stream.FFilter = N.FlateDecode
+    stream.FDecodeParms = pikepdf.Dictionary(Predictor=1)
+    pdf.pages[0].obj.Contents = pikepdf.Array([pdf.pages[0].obj.Contents, stream])
+
+
+def _reference_xobject(pdf):
+    form = pdf.make_indirect(pikepdf.Stream(pdf, b"0 0 10 10 re f"))
+    form.Type, form.Subtype, form.BBox = N.XObject, N.Form, pikepdf.Array([0, 0, 10, 10])
+    form.Ref = pikepdf.Dictionary(F=pikepdf.String("\\\\host\\share\\x.pdf"), Page=0)
+    pdf.pages[0].add_resource(form, N.XObject, N.Fx)
+
+
+def _opi_image(pdf):
+    image = pdf.make_indirect(pikepdf.Stream(pdf, b"\0"))
+    image.Type, image.Subtype, image.Width, image.Height = N.XObject, N.Image, 1, 1
+    image.ColorSpace, image.BitsPerComponent = N.DeviceGray, 8
+    image.OPI = pikepdf.Dictionary({"/2.0": pikepdf.Dictionary(Type=N.OPI, Version=2.0,
+                                                               F=pikepdf.String("\\\\host\\hires\\a.tif"))})
+    pdf.pages[0].add_resource(image, N.XObject, N.Im9)
+
+
+def _safe_link_with_uri(pdf):
+    _link(pikepdf.Dictionary(S=N.GoTo, D=pikepdf.Array([pdf.pages[1].obj, N.Fit])),
+          URI=pikepdf.String("file:///etc/passwd"))(pdf)
+
+
 ACTIVE = [
+    ("OpenAction Named Print", _open_action(pikepdf.Dictionary(S=N.Named, N=N.Print))),
+    ("external stream (/F URL, /FFilter, /FDecodeParms)", _external_stream),
+    ("reference XObject to a UNC path", _reference_xobject),
+    ("image OPI dictionary with a UNC /F", _opi_image),
+    ("a /URI key on a link whose action is a safe GoTo", _safe_link_with_uri),
     ("OpenAction URI", _open_action(pikepdf.Dictionary(S=N.URI, URI=pikepdf.String("https://t.example/open")))),
     ("OpenAction SubmitForm", _open_action(pikepdf.Dictionary(
         S=N.SubmitForm, F=pikepdf.Dictionary(FS=N.URL, F=pikepdf.String("https://t.example/submit"))))),
@@ -95,6 +129,7 @@ def _served(cast, data: bytes) -> tuple[Document, bytes]:
     return document, download.content
 
 
+NAVIGATION = {"/NextPage", "/PrevPage", "/FirstPage", "/LastPage"}
 CONTAINERS = (pikepdf.Dictionary, pikepdf.Stream, pikepdf.Array)
 
 
@@ -120,6 +155,13 @@ def _acting_content(data: bytes) -> list[str]:
                     found.append(f"action {obj.get('/S')}")
                 if "/URI" in obj:
                     found.append("URI key")
+                if str(obj.get("/S")) == "/Named" and str(obj.get("/N")) not in NAVIGATION:
+                    found.append(f"named action {obj.get('/N')}")
+                for key in ("/Ref", "/OPI"):
+                    if key in obj:
+                        found.append(f"{key} dictionary")
+                if isinstance(obj, pikepdf.Stream):
+                    found.extend(f"external stream {key}" for key in ("/F", "/FFilter", "/FDecodeParms") if key in obj)
                 for key in ("/F", "/UF"):
                     value = obj.get(key)
                     if isinstance(value, pikepdf.String) and ("file:" in str(value) or "\\\\" in str(value)):
@@ -143,9 +185,9 @@ def test_it_removes_active_content_from_the_served_copy_and_keeps_the_original(c
 def test_it_keeps_links_that_stay_inside_the_document(cast):
     def change(pdf):
         _link(pikepdf.Dictionary(S=N.GoTo, D=pikepdf.Array([pdf.pages[1].obj, N.Fit])))(pdf)
-        pdf.Root.OpenAction = pikepdf.Array([pdf.pages[0].obj, N.Fit])
+        pdf.Root.OpenAction = pikepdf.Dictionary(S=N.Named, N=N.NextPage)
     _document, served = _served(cast, _with(change))
     with pikepdf.open(io.BytesIO(served)) as pdf:
         link = pdf.pages[0].obj.Annots[0]
         assert N.GoTo == link.A.S and link.A.D[0].objgen == pdf.pages[1].obj.objgen
-        assert isinstance(pdf.Root.OpenAction, pikepdf.Array)
+        assert N.NextPage == pdf.Root.OpenAction.N
