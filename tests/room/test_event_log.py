@@ -147,7 +147,7 @@ def test_it_logs_every_room_service(cast):
     assert [s["username"] for s in written[0].data["queue"]] == ["member01"]
     with writes(meeting, "speaker.queue") as written:
         services.speak_withdraw(actor=member, item_id=item.pk)
-    assert written[0].data == {"item": item.pk, "queue": []}
+    assert written[0].data == {"item": item.pk, "queue": [], "spoken": 0}
     with writes(meeting, "position.changed") as written:
         services.position_set(actor=cast.member2, item_id=item.pk, value="no_objection")
     assert written[0].audience == sorted(["chair", "secretariat", u(cast.member2)])
