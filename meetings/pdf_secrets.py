@@ -16,11 +16,18 @@ What counts as a stamp: a line of a page's text that *is* the marking, after
 * an optional "Độ mật:" prefix.
 
 What does not count: the word inside a sentence ("bảo mật", "mật khẩu", "bí mật kinh doanh",
-"Tài liệu MẬT phải được bảo quản") — the line is more than the marking. One ambiguity remains:
-a sentence wrapped so that its last word "mật" stands alone on the next line. Such a word is in
-lower case, while a stamp never is, so the single-word marking "mật" counts only when its line
-starts with a capital letter; "tối mật" and "tuyệt mật" are two words nobody wraps into a line of
-their own by accident, and count in any case.
+"Tài liệu MẬT phải được bảo quản") — the line is more than the marking. A stamp also begins with a
+capital letter: a sentence wrapped so that its last words ("tuyệt mật.", "mật.") stand alone on the
+next line is in lower case. The single word needs more: "MẬT" in capitals (as it is stamped), or
+any case after "Độ mật:" — a list item "Mật" (honey, bile) is not a marking.
+
+Known false positive: a line that is only a degree's name in title case or capitals, such as the
+rows of a table counting documents by degree ("Tuyệt mật", "Tối mật", "MẬT"), is taken for a stamp.
+The text cannot tell a table cell from a stamp; refusing is the safe side of the law.
+
+Annotations count as page text: a stamp is often added in a PDF editor as a stamp or free-text
+annotation, whose ``/Contents`` (the worker reads it) carries the words. The drawing of such an
+annotation (its appearance stream) is not read.
 
 Every page is read (the stamp is on each page of a classified paper, but a careless upload may
 carry it only on the page that was classified). Pure functions: strings in, result out; no Django.
@@ -55,11 +62,21 @@ def normalise_line(line: str) -> str:
     return _SPACE.sub("", folded).strip(_DECORATION)
 
 
-def _first_letter_is_upper(line: str) -> bool:
-    for ch in unicodedata.normalize("NFKC", line):
-        if ch.isalpha():
-            return ch.isupper()
-    return False
+def _letters(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalpha())
+
+
+_PREFIX = re.compile(r"^\W*độ\W*mật\W*:", re.IGNORECASE)
+
+
+def _looks_stamped(line: str, key: str) -> bool:
+    """The case rule above: the marking (after any "Độ mật:") begins with a capital letter, and the
+    single word "mật" is in capitals unless it follows "Độ mật:"."""
+    prefixed = _PREFIX.match(unicodedata.normalize("NFKC", line)) is not None
+    marking = _letters(line.split(":")[-1]) if prefixed else _letters(line)
+    if not marking or not marking[0].isupper():
+        return False
+    return key != "mật" or prefixed or marking.isupper()
 
 
 def find_secret_mark(pages: Iterable[str], *, max_line_chars: int = 80) -> tuple[str, int] | None:
@@ -76,7 +93,6 @@ def find_secret_mark(pages: Iterable[str], *, max_line_chars: int = 80) -> tuple
             if match is None:
                 continue
             key = match.group(1)
-            if key == "mật" and not _first_letter_is_upper(line.split(":")[-1]):
-                continue
-            return MARKS[key], number
+            if _looks_stamped(line, key):
+                return MARKS[key], number
     return None

@@ -366,19 +366,42 @@ def _check_page_geometry(pdf) -> None:
 
 # --- text ------------------------------------------------------------------------------------------
 
-def extract_pages(path: str, pages: int, max_page_chars: int) -> list[str]:
-    """Each page's text, cut at ``max_page_chars``. A page pypdf cannot read gives ""."""
+def _annotation_texts(page) -> list[str]:
+    """The ``/Contents`` of a page's annotations (a stamp added in a PDF editor carries its words
+    there), each cut to a stamp's length: what ``find_secret_mark`` reads besides the page text."""
+    texts = []
+    annots = page.get("/Annots")
+    for annot in annots if isinstance(annots, list) else []:
+        try:
+            contents = annot.get_object().get("/Contents")
+        except Exception:  # noqa: S112 - a broken annotation has no words to read; the page text still counts
+            continue
+        if isinstance(contents, str):
+            texts.append(str(contents)[:200])
+    return texts
+
+
+def extract_pages(path: str, pages: int, max_page_chars: int) -> tuple[list[str], tuple[str, int] | None]:
+    """Each page's text, cut at ``max_page_chars`` (what is kept for "what changed"), and the first
+    state-secret stamp found in the *whole* text of a page and its annotations' contents (padding a
+    page with hidden text does not push a stamp out of sight). A page pypdf cannot read gives ""."""
     from pypdf import PdfReader
 
+    from meetings.pdf_secrets import find_secret_mark
+
     reader = PdfReader(path)
-    texts = []
+    texts, found = [], None
     for index in range(pages):
+        page = reader.pages[index]
         try:
-            text = reader.pages[index].extract_text() or ""
+            text = page.extract_text() or ""
         except Exception:  # a font or encoding pypdf does not understand: no text, not a refusal
             text = ""
+        if found is None:
+            mark = find_secret_mark(["\n".join([text, *_annotation_texts(page)])])
+            found = (mark[0], index + 1) if mark else None
         texts.append(text[:max_page_chars])
-    return texts
+    return texts, found
 
 
 # --- the whole inspection --------------------------------------------------------------------------
@@ -393,8 +416,6 @@ def _open_error(path: str) -> str:
 
 def inspect(path: str, limits: dict) -> dict:
     import pikepdf
-
-    from meetings.pdf_secrets import find_secret_mark
 
     try:
         pdf = pikepdf.open(path, attempt_recovery=False)
@@ -427,8 +448,7 @@ def inspect(path: str, limits: dict) -> dict:
         decoded = _measure(pdf, limits)
         if pdf.get_warnings():
             raise Refusal("pdf_damaged")
-    texts = extract_pages(path, pages, limits["max_page_chars"])
-    found = find_secret_mark(texts)
+    texts, found = extract_pages(path, pages, limits["max_page_chars"])
     text = "\n\f\n".join(texts)[: limits["max_text_chars"]]
     return {"pages": pages, "objects": len(objects), "decoded_bytes": decoded, "text": text,
             "secret_mark": found[0] if found else None, "secret_page": found[1] if found else None}
