@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -132,6 +133,32 @@ def test_json_too_deep_too_large_or_broken_is_refused_to_anyone(cast, secretary,
     assert (answer["status"], answer["json"]["code"]) == (status, code)
     assert answer["json"]["detail"]
     assert Meeting.objects.count() == meetings
+
+
+def _megabyte(settings, head: bytes, unit: bytes) -> bytes:
+    return head + unit * ((settings.HTTP_MAX_BODY_BYTES - len(head)) // len(unit))
+
+
+@pytest.mark.parametrize("shape", ["open string of escapes", "escaped backslashes", "only quotes", "brackets"])
+def test_a_hostile_megabyte_to_the_login_is_answered_400_at_once(transactional_db, settings, shape):
+    """A stranger's body of the largest size, shaped to make a backtracking scan quadratic (it took
+    18 s for 56 KB and stalled the server): a 400 in about the time an honest body of that size takes."""
+    body = {"open string of escapes": _megabyte(settings, b'"', b'\\"'),
+            "escaped backslashes": _megabyte(settings, b'{"username": "', b"\\\\"),
+            "only quotes": _megabyte(settings, b"", b'"'),
+            "brackets": _megabyte(settings, b"", b"[{"),
+            }[shape]
+    assert settings.HTTP_MAX_BODY_BYTES - 8 < len(body) <= settings.HTTP_MAX_BODY_BYTES
+    honest = b'{"username": "' + b"u" * (settings.HTTP_MAX_BODY_BYTES - 40) + b'", "password": "x"}'
+    started = time.process_time()
+    assert post(TOKEN, honest, [JSON])["status"] == 400
+    baseline = time.process_time() - started
+    started = time.process_time()
+    answer = post(TOKEN, body, [JSON])
+    spent = time.process_time() - started
+    assert answer["status"] == 400
+    assert answer["json"]["code"] in ("malformed_request", "json_too_deep", "json_too_many_fields")
+    assert spent < 5 * baseline + 0.5, (spent, baseline)
 
 
 def test_json_within_the_bounds_reaches_the_view(cast, secretary):
