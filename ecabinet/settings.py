@@ -270,6 +270,13 @@ PDF_MAX_TEXT_CHARS = envint("PDF_MAX_TEXT_CHARS", "4000000")
 PDF_MAX_PAGE_TEXT_CHARS = envint("PDF_MAX_PAGE_TEXT_CHARS", "50000")
 # --- end of area "pdf" ---
 
+# --- Issue 14, area "fix-http": the client address of the API's per-address throttle (login) -----
+# How many proxies stand in front of Daphne. 0: the address is REMOTE_ADDR. Behind the cluster's
+# nginx set 1: the last X-Forwarded-For entry (the one nginx wrote) is the address. Unset, DRF used
+# the whole header, which the caller writes: a fresh login budget per forged header (docs/limits.md).
+API_NUM_PROXIES = envint("API_NUM_PROXIES", "0")
+# --- end of area "fix-http" ---------------------------------------------------------------------
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes unauthenticated calls answer 401, not 403.
@@ -286,6 +293,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ecabinet.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": API_NUM_PROXIES,  # area "fix-http", below
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "e-Cabinet API",

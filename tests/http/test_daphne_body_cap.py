@@ -4,7 +4,8 @@ process from 249 MB to 1.7 GB, and it stayed there).
 
 The server is the production entry point (``daphne ecabinet.asgi:application``); a database is
 created for the uploads' forged credentials, which Django looks up. Bodies are made while they
-are sent (``rawclient``), 300 MB each, so the test takes a few seconds; by hand, 1.5 GB was refused in 10 ms with the server's
+are sent (``rawclient``), 300 MB each, so the test takes a few seconds; by hand, 1.5 GB was refused
+in 10 ms with the server's
 resident memory unchanged (docs/limits.md). Without the guard (``ecabinet.daphne_guard``) Daphne
 answers only after the last byte, and the body passes through its memory: these tests fail."""
 
