@@ -275,6 +275,9 @@ PDF_MAX_PAGE_TEXT_CHARS = envint("PDF_MAX_PAGE_TEXT_CHARS", "50000")
 # nginx set 1: the last X-Forwarded-For entry (the one nginx wrote) is the address. Unset, DRF used
 # the whole header, which the caller writes: a fresh login budget per forged header (docs/limits.md).
 API_NUM_PROXIES = envint("API_NUM_PROXIES", "0")
+# GET /api/v1/meetings/{id}/minutes/ lists the newest MINUTES_COMMENTS_PAGE comments on the draft,
+# with their count (comments_total); older ones page with ?comments_before=<id>.
+MINUTES_COMMENTS_PAGE = envint("MINUTES_COMMENTS_PAGE", "100")
 # --- end of area "fix-http" ---------------------------------------------------------------------
 
 REST_FRAMEWORK = {
