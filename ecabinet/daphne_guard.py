@@ -67,7 +67,8 @@ class LimitedWebRequest(http_protocol.WebRequest):
         if not isinstance(self.channel, HTTPChannel):  # HTTP/2: see the module docstring
             super().gotLength(length)
             return
-        self.body_cap = http_limits.body_cap(self._path(), self._content_type(), length or 0)
+        self.body_cap = http_limits.body_cap(self._path(), self._content_type(), length or 0,
+                                             credentials=self._credentials())
         if length is not None and length > self.body_cap:
             self.content = BytesIO()
             self._refuse()
@@ -80,7 +81,8 @@ class LimitedWebRequest(http_protocol.WebRequest):
         if self.body_cap is not None:
             self.body_received += len(data)
             if self.body_received > self.body_cap:
-                self.body_cap = http_limits.body_cap(self._path(), self._content_type(), self.body_received)
+                self.body_cap = http_limits.body_cap(self._path(), self._content_type(), self.body_received,
+                                                     credentials=self._credentials())
                 if self.body_received > self.body_cap:
                     self._refuse()
                     return
@@ -89,6 +91,11 @@ class LimitedWebRequest(http_protocol.WebRequest):
     def _path(self) -> str:
         # The request line is the channel's until the body has arrived (``requestReceived``).
         return http_limits.target_path(self.channel._path, self.channel.factory.server.root_path or "")
+
+    def _credentials(self) -> bool:
+        """A token or a session cookie in the headers: only then the larger caps (``http_limits``)."""
+        return http_limits.has_credentials((self.requestHeaders.getRawHeaders(b"authorization") or [b""])[0],
+                                           b"; ".join(self.requestHeaders.getRawHeaders(b"cookie") or []))
 
     def _content_type(self) -> bytes:
         return (self.requestHeaders.getRawHeaders(b"content-type") or [b""])[0]

@@ -11,6 +11,13 @@ The cap of a request
 * a request to a view marked ``body_limit = "text"`` (saving the minutes' text):
   ``HTTP_MAX_TEXT_BODY_BYTES``.
 
+The larger caps go only to a request that carries credentials: an ``Authorization: Token …``
+header or the session cookie (``has_credentials``: the headers are looked at, the database is not;
+Django checks them afterwards as for any request). A stranger's request gets the small cap, 413 at
+once: issue 14's attacker sent eight 50 MB uploads at once without logging in, and the server's
+memory went from 91 to 254 MB and stayed there. A forged token still gets the larger cap, but it is
+read once and answered 401, as a member's upload would be read.
+
 The view is looked up (``resolve``) only for a body that is larger than the small cap, so an
 ordinary request costs nothing here. A view is marked with the ``body_limit`` decorator (function
 views) or a ``body_limit`` class attribute (DRF and class-based views).
@@ -45,7 +52,7 @@ from django.utils.translation import gettext as _
 
 from ecabinet.middleware import chosen_language
 
-__all__ = ["BodyLimit", "body_cap", "body_limit", "too_large"]
+__all__ = ["BodyLimit", "body_cap", "body_limit", "has_credentials", "too_large"]
 
 CODE = "request_too_large"
 _LIMITS = {"upload": "HTTP_MAX_UPLOAD_BODY_BYTES", "text": "HTTP_MAX_TEXT_BODY_BYTES"}
@@ -63,11 +70,25 @@ def body_limit(kind: str):
     return mark
 
 
-def body_cap(path: str, content_type: bytes | str = b"", length: int | None = None) -> int:
+def has_credentials(authorization: bytes | str | None, cookie: bytes | str | None) -> bool:
+    """Whether a request carries credentials: a ``Token`` authorization or a session cookie (not
+    checked here: their presence only, so that a stranger never gets the larger caps)."""
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode("latin1")
+    if authorization and authorization.split(None, 1)[0].lower() == "token" and len(authorization.split()) == 2:
+        return True
+    if isinstance(cookie, bytes):
+        cookie = cookie.decode("latin1")
+    return bool(cookie) and bool(parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME))
+
+
+def body_cap(path: str, content_type: bytes | str = b"", length: int | None = None, *,
+             credentials: bool = False) -> int:
     """The most bytes a request to ``path`` with this Content-Type may carry. With ``length`` (what
-    was declared or read so far) the view is looked up only if ``length`` is over the small cap."""
+    was declared or read so far) the view is looked up only if ``length`` is over the small cap.
+    Without ``credentials`` (``has_credentials``) it is always the small cap."""
     small = settings.HTTP_MAX_BODY_BYTES
-    if length is not None and length <= small:
+    if (length is not None and length <= small) or not credentials:
         return small
     kind = _kind_of(path)
     if kind == "upload":
@@ -128,7 +149,8 @@ class BodyLimit:
         path = scope["path"].removeprefix(scope.get("root_path") or "")
         content_type = headers.get(b"content-type", b"")
         declared = _declared_length(headers.get(b"content-length"))
-        cap = body_cap(path, content_type, declared if declared is not None else 0)
+        credentials = has_credentials(headers.get(b"authorization"), headers.get(b"cookie"))
+        cap = body_cap(path, content_type, declared if declared is not None else 0, credentials=credentials)
         if declared is not None and declared > cap:
             await _refuse(send, headers, cap)
             return
@@ -141,7 +163,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 state["read"] += len(message.get("body", b""))
                 if state["read"] > state["cap"]:
-                    state["cap"] = body_cap(path, content_type, state["read"])
+                    state["cap"] = body_cap(path, content_type, state["read"], credentials=credentials)
                 if state["read"] > state["cap"]:
                     state["cut"] = True
                     return {"type": "http.disconnect"}

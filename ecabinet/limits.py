@@ -188,13 +188,16 @@ def check_upload(user, meta) -> None:
     check("uploads", user, also=(("upload_bytes", size),))
 
 
-def _message(refusal: Refusal) -> str:
-    seconds = refusal.retry_after
+def wait_phrase(seconds: int) -> str:
+    """"5 seconds", "3 minutes": how long until a refused caller may try again."""
     if seconds < 120:
-        wait = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
-    else:
-        minutes = math.ceil(seconds / 60)
-        wait = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+        return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+
+
+def _message(refusal: Refusal) -> str:
+    wait = wait_phrase(refusal.retry_after)
     return gettext("Too many %(what)s from your account in a short time. Please try again in %(wait)s.") % {
         "what": SCOPES[refusal.scope].label, "wait": wait}
 

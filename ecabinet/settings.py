@@ -293,6 +293,15 @@ COMPARE_MAX_CHANGES = envint("COMPARE_MAX_CHANGES", "2000")
 # How long a comparison stays in the cache (the text of a version never changes).
 COMPARE_CACHE_SECONDS = envint("COMPARE_CACHE_SECONDS", "86400")
 # --- end of area "compare" ---
+# --- Issue 14, area "fix-http": the client address of the API's per-address throttle (login) -----
+# How many proxies stand in front of Daphne. 0: the address is REMOTE_ADDR. Behind the cluster's
+# nginx set 1: the last X-Forwarded-For entry (the one nginx wrote) is the address. Unset, DRF used
+# the whole header, which the caller writes: a fresh login budget per forged header (docs/limits.md).
+API_NUM_PROXIES = envint("API_NUM_PROXIES", "0")
+# GET /api/v1/meetings/{id}/minutes/ lists the newest MINUTES_COMMENTS_PAGE comments on the draft,
+# with their count (comments_total); older ones page with ?comments_before=<id>.
+MINUTES_COMMENTS_PAGE = envint("MINUTES_COMMENTS_PAGE", "100")
+# --- end of area "fix-http" ---------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -310,6 +319,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ecabinet.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": API_NUM_PROXIES,  # area "fix-http", below
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "e-Cabinet API",

@@ -120,6 +120,8 @@ class CommentEditView(APIView):
 
 
 class CommentDeleteView(APIView):
+    throttle_classes = [AccountRate.for_scope("comments")]  # a delete counts as a comment write
+
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Delete (leaves a tombstone)")
     @idempotent
     def post(self, request, pk: int):

@@ -1,7 +1,9 @@
 from django.urls import path
 
+from ecabinet import converters  # noqa: F401  (registers <id:...>: ids of at most 18 digits)
+
 from .consumers import MeetingConsumer
 
 websocket_urlpatterns = [
-    path("ws/meetings/<int:meeting_id>/", MeetingConsumer.as_asgi()),
+    path("ws/meetings/<id:meeting_id>/", MeetingConsumer.as_asgi()),
 ]

@@ -16,6 +16,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ecabinet import converters  # noqa: F401  (registers <id:...>: ids of at most 18 digits)
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
 from ecabinet.api.throttles import AccountRate, UploadRate
@@ -195,15 +196,15 @@ class DocumentDownloadView(APIView):
 
 urlpatterns = [
     path("ballots/", BallotListView.as_view(), name="api_ballots"),
-    path("ballots/<int:pk>/", BallotDetailView.as_view(), name="api_ballot"),
-    path("ballots/<int:pk>/questions/", QuestionsView.as_view(), name="api_ballot_questions"),
-    path("ballots/<int:pk>/documents/", DocumentsView.as_view(), name="api_ballot_documents"),
-    path("ballots/<int:pk>/documents/<int:doc>/download/", DocumentDownloadView.as_view(),
+    path("ballots/<id:pk>/", BallotDetailView.as_view(), name="api_ballot"),
+    path("ballots/<id:pk>/questions/", QuestionsView.as_view(), name="api_ballot_questions"),
+    path("ballots/<id:pk>/documents/", DocumentsView.as_view(), name="api_ballot_documents"),
+    path("ballots/<id:pk>/documents/<id:doc>/download/", DocumentDownloadView.as_view(),
          name="api_ballot_document_download"),
-    path("ballots/<int:pk>/recipients/", RecipientsView.as_view(), name="api_ballot_recipients"),
-    path("ballots/<int:pk>/issue/", IssueView.as_view(), name="api_ballot_issue"),
-    path("ballots/<int:pk>/close/", CloseView.as_view(), name="api_ballot_close"),
-    path("ballots/<int:pk>/answers/", AnswersView.as_view(), name="api_ballot_answers"),
-    path("ballots/<int:pk>/summary/", SummaryView.as_view(), name="api_ballot_summary"),
-    path("ballots/<int:pk>/summary.pdf", SummaryPdfView.as_view(), name="api_ballot_summary_pdf"),
+    path("ballots/<id:pk>/recipients/", RecipientsView.as_view(), name="api_ballot_recipients"),
+    path("ballots/<id:pk>/issue/", IssueView.as_view(), name="api_ballot_issue"),
+    path("ballots/<id:pk>/close/", CloseView.as_view(), name="api_ballot_close"),
+    path("ballots/<id:pk>/answers/", AnswersView.as_view(), name="api_ballot_answers"),
+    path("ballots/<id:pk>/summary/", SummaryView.as_view(), name="api_ballot_summary"),
+    path("ballots/<id:pk>/summary.pdf", SummaryPdfView.as_view(), name="api_ballot_summary_pdf"),
 ]

@@ -20,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ecabinet import converters  # noqa: F401  (registers <id:...>: ids of at most 18 digits)
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
 from ecabinet.api.throttles import AccountRate
@@ -260,13 +261,13 @@ class VotingRulesView(APIView):
 
 
 urlpatterns = [
-    path("agenda-items/<int:pk>/motions/", ItemMotionsView.as_view(), name="api_item_motions"),
-    path("motions/<int:pk>/", MotionDetailView.as_view(), name="api_motion"),
-    path("motions/<int:pk>/open/", MotionOpenView.as_view(), name="api_motion_open"),
-    path("motions/<int:pk>/close/", MotionCloseView.as_view(), name="api_motion_close"),
-    path("motions/<int:pk>/votes/", VotesView.as_view(), name="api_motion_votes"),
-    path("motions/<int:pk>/result/", ResultView.as_view(), name="api_motion_result"),
-    path("motions/<int:pk>/record/", RecordView.as_view(), name="api_motion_record"),
-    path("motions/<int:pk>/verify-receipt/", VerifyReceiptView.as_view(), name="api_motion_verify_receipt"),
-    path("meetings/<int:pk>/voting-rules/", VotingRulesView.as_view(), name="api_voting_rules"),
+    path("agenda-items/<id:pk>/motions/", ItemMotionsView.as_view(), name="api_item_motions"),
+    path("motions/<id:pk>/", MotionDetailView.as_view(), name="api_motion"),
+    path("motions/<id:pk>/open/", MotionOpenView.as_view(), name="api_motion_open"),
+    path("motions/<id:pk>/close/", MotionCloseView.as_view(), name="api_motion_close"),
+    path("motions/<id:pk>/votes/", VotesView.as_view(), name="api_motion_votes"),
+    path("motions/<id:pk>/result/", ResultView.as_view(), name="api_motion_result"),
+    path("motions/<id:pk>/record/", RecordView.as_view(), name="api_motion_record"),
+    path("motions/<id:pk>/verify-receipt/", VerifyReceiptView.as_view(), name="api_motion_verify_receipt"),
+    path("meetings/<id:pk>/voting-rules/", VotingRulesView.as_view(), name="api_voting_rules"),
 ]

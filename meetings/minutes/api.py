@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import quote
 
+from django.conf import settings
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +22,7 @@ from rest_framework.views import APIView
 from ecabinet import audit, pki
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
+from ecabinet.errors import ValidationFailed
 
 from ..models import Minutes, SealedDocument
 from . import services
@@ -40,7 +43,8 @@ MinutesOut = inline_serializer("MinutesOut", {
     "number": serializers.CharField(), "place": serializers.CharField(), "opening": serializers.CharField(),
     "narratives": serializers.DictField(), "decisions": serializers.ListField(),
     "recorded_comments": serializers.ListField(), "record": serializers.DictField(),
-    "comments": serializers.ListField(), "document": SealedOut, "can_edit": serializers.BooleanField(),
+    "comments": serializers.ListField(), "comments_total": serializers.IntegerField(),
+    "comments_more": serializers.BooleanField(), "document": SealedOut, "can_edit": serializers.BooleanField(),
 })
 
 
@@ -90,8 +94,20 @@ def sealed_out(document: SealedDocument | None) -> dict | None:
                            for s in document.signatures.select_related("signer").order_by("signed_at", "id")]}
 
 
-def minutes_out(access, minutes: Minutes) -> dict:
-    comments = minutes.comments.select_related("author") if access.role in services.COMMENTERS else []
+def _comments_page(access, minutes: Minutes, before: int | None) -> tuple[list, int, bool]:
+    """The newest ``MINUTES_COMMENTS_PAGE`` comments (older than ``before``), in ascending id; the
+    count of all; whether older ones are left (issue 14: 250 comments made the answer 1 MB)."""
+    if access.role not in services.COMMENTERS:
+        return [], 0, False
+    every = minutes.comments.all()
+    older = every.filter(pk__lt=before) if before is not None else every
+    size = max(1, settings.MINUTES_COMMENTS_PAGE)
+    page = list(older.select_related("author").order_by("-pk")[: size + 1])
+    return page[:size][::-1], every.count(), len(page) > size
+
+
+def minutes_out(access, minutes: Minutes, *, comments_before: int | None = None) -> dict:
+    comments, total, more = _comments_page(access, minutes, comments_before)
     return {
         "meeting": minutes.meeting_id, "status": minutes.status, "revision": minutes.revision,
         "number": minutes.number, "place": minutes.place, "opening": minutes.opening,
@@ -100,6 +116,7 @@ def minutes_out(access, minutes: Minutes) -> dict:
         "generated_at": minutes.generated_at, "updated_at": minutes.updated_at, "finalized_at": minutes.finalized_at,
         "comments": [{"id": c.pk, "author": c.author.username, "author_name": c.author.full_name, "item": c.item_id,
                       "text": c.text, "created_at": c.created_at} for c in comments],
+        "comments_total": total, "comments_more": more,
         "document": sealed_out(minutes.document),
         "can_edit": access.can_manage and minutes.status == Minutes.Status.DRAFT,
     }
@@ -134,11 +151,19 @@ class _PathFingerprint:
 class MinutesView(APIView):
     body_limit = "text"  # the whole minutes' text in one edit (ecabinet.http_limits)
 
-    @extend_schema(responses=MinutesOut, summary="The minutes: draft text, record, comments, rendered document")
+    @extend_schema(
+        responses=MinutesOut, summary="The minutes: draft text, record, comments, rendered document",
+        parameters=[OpenApiParameter("comments_before", OpenApiTypes.INT,
+                                     description="Only comments with a smaller id (the next older page)")],
+        description="`comments`: the newest MINUTES_COMMENTS_PAGE comments (older than `comments_before`), in "
+                    "ascending id; `comments_total`: all comments on the draft; `comments_more`: older ones left.")
     def get(self, request, pk: int):
+        before = request.query_params.get("comments_before")
+        if before is not None and not (before.isdigit() and len(before) <= 18):
+            raise ValidationFailed(_("comments_before must be a comment id."), code="invalid")
         access, minutes = services.minutes_for(actor=request.user, meeting_id=pk)
         audit.record(request.user, "minutes.viewed", minutes, meeting_id=pk)
-        return Response(minutes_out(access, minutes))
+        return Response(minutes_out(access, minutes, comments_before=int(before) if before is not None else None))
 
     @extend_schema(request=None, responses={201: MinutesOut, 200: MinutesOut},
                    summary="Generate the draft minutes from the session record (again while a draft: 200)")

@@ -27,10 +27,12 @@ class Answer:
 
 
 def post(port: int, path: str, size: int, *, chunked: bool = False, content_type: str = "application/json",
-         first: bytes = b"", timeout: float = 60) -> Answer:
+         first: bytes = b"", timeout: float = 60, headers: dict[str, str] | None = None) -> Answer:
     """POST ``size`` bytes (``first``, then ``x``s) to ``path``, reading the answer while sending."""
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}"
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n{framing}\r\n\r\n").encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n{extra}{framing}"
+            "\r\n\r\n").encode()
     started = time.monotonic()
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:

@@ -91,7 +91,7 @@ def test_a_chunked_body_is_cut_at_the_cap(connection, settings):
 def test_an_upload_may_be_as_large_as_a_document(connection, settings):
     protocol, transport, _server = connection
     settings.HTTP_MAX_UPLOAD_BODY_BYTES = 3 * settings.HTTP_MAX_BODY_BYTES
-    multipart = {b"Content-Type": b"multipart/form-data; boundary=b"}
+    multipart = {b"Content-Type": b"multipart/form-data; boundary=b", b"Authorization": b"Token " + b"0" * 40}
     protocol.dataReceived(request(b"/api/v1/agenda-items/1/documents/",
                                   {**multipart, b"Content-Length": str(2 * settings.HTTP_MAX_BODY_BYTES).encode()}))
     assert transport.value() == b""  # accepted: the body is awaited
@@ -99,11 +99,27 @@ def test_an_upload_may_be_as_large_as_a_document(connection, settings):
     assert transport.value() == b""
 
 
+@pytest.mark.parametrize("credentials", [{}, {b"Authorization": b"Basic eDp5"}, {b"Cookie": b"sessionid="},
+                                         {b"Cookie": b"csrftoken=a; django_language=en"}],
+                         ids=["none", "basic", "empty session", "other cookies"])
+def test_a_stranger_s_upload_has_the_small_cap(connection, settings, credentials):
+    """Only a token or a session cookie opens the upload cap (issue 14: eight 50 MB uploads at once
+    from a stranger grew the server by 160 MB)."""
+    protocol, transport, _server = connection
+    settings.HTTP_MAX_UPLOAD_BODY_BYTES = 3 * settings.HTTP_MAX_BODY_BYTES
+    protocol.dataReceived(request(b"/api/v1/agenda-items/1/documents/",
+                                  {b"Content-Type": b"multipart/form-data; boundary=b", **credentials,
+                                   b"Content-Length": str(2 * settings.HTTP_MAX_BODY_BYTES).encode()}))
+    assert transport.value().startswith(b"HTTP/1.1 413 ")
+    assert str(settings.HTTP_MAX_BODY_BYTES).encode() in transport.value()
+
+
 def test_an_upload_over_its_own_cap_is_refused(connection, settings):
     protocol, transport, _server = connection
     settings.HTTP_MAX_UPLOAD_BODY_BYTES = 3 * settings.HTTP_MAX_BODY_BYTES
     protocol.dataReceived(request(b"/api/v1/agenda-items/1/documents/",
                                   {b"Content-Type": b"multipart/form-data; boundary=b",
+                                   b"Cookie": b"sessionid=abc",
                                    b"Content-Length": str(3 * settings.HTTP_MAX_BODY_BYTES + 1).encode()}))
     assert transport.value().startswith(b"HTTP/1.1 413 ")
     assert str(3 * settings.HTTP_MAX_BODY_BYTES).encode() in transport.value()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -107,13 +108,36 @@ def test_an_upload_may_be_as_large_as_a_document_and_no_larger(db, settings):
     upload = "/api/v1/agenda-items/1/documents/"
     piece = b"x" * 65536
     two_mib = [piece] * (2 * settings.HTTP_MAX_BODY_BYTES // len(piece))
-    answer, _read = asyncio.run(send_parts(upload, two_mib, [multipart]))
+    token = (b"authorization", b"Token " + b"0" * 40)  # credentials in form (Django refuses them: 401)
+    answer, _read = asyncio.run(send_parts(upload, two_mib, [multipart, token]))
     assert answer["status"] == 401  # read whole and handed to the view
-    answer, read = asyncio.run(send_parts(upload, two_mib * 2, [multipart]))
+    answer, read = asyncio.run(send_parts(upload, two_mib * 2, [multipart, token]))
     assert answer["status"] == 413 and read == 3 * settings.HTTP_MAX_BODY_BYTES // len(piece) + 1
     # Not a multipart upload: the small cap, even on the upload path.
-    answer, _read = asyncio.run(send_parts(upload, two_mib, [JSON]))
+    answer, _read = asyncio.run(send_parts(upload, two_mib, [JSON, token]))
     assert answer["status"] == 413
+
+
+@pytest.mark.parametrize("headers", [
+    [], [(b"authorization", b"Basic eDp5")], [(b"authorization", b"Token")], [(b"cookie", b"sessionid=")],
+    [(b"cookie", b"csrftoken=x; django_language=en")],
+], ids=["none", "basic", "empty token", "empty session", "other cookies"])
+def test_without_credentials_an_upload_has_the_small_cap(db, settings, headers):
+    """Issue 14: a stranger could send eight 50 MB uploads at once; only a token or a session cookie
+    opens the larger cap (their presence: they are checked by Django afterwards)."""
+    settings.HTTP_MAX_UPLOAD_BODY_BYTES = 3 * settings.HTTP_MAX_BODY_BYTES
+    multipart = (b"content-type", b"multipart/form-data; boundary=b")
+    upload = "/api/v1/agenda-items/1/documents/"
+    piece = b"x" * 65536
+    two_mib = [piece] * (2 * settings.HTTP_MAX_BODY_BYTES // len(piece))
+    declared = (b"content-length", str(len(piece) * len(two_mib)).encode())
+    answer, read = asyncio.run(send_parts(upload, two_mib, [multipart, declared, *headers]))
+    assert answer["status"] == 413 and read == 0  # from the headers, not a byte read
+    assert str(settings.HTTP_MAX_BODY_BYTES) in answer["json"]["detail"]
+    answer, read = asyncio.run(send_parts(upload, two_mib, [multipart, *headers]))  # no length: cut at the cap
+    assert answer["status"] == 413 and read == settings.HTTP_MAX_BODY_BYTES // len(piece) + 1
+    answer, read = asyncio.run(send_parts(upload, two_mib, [multipart, declared, (b"cookie", b"sessionid=abc")]))
+    assert answer["status"] in (401, 403) and read == len(two_mib)
 
 
 # --- JSON bounds, before authentication -----------------------------------------------------------
@@ -132,6 +156,32 @@ def test_json_too_deep_too_large_or_broken_is_refused_to_anyone(cast, secretary,
     assert (answer["status"], answer["json"]["code"]) == (status, code)
     assert answer["json"]["detail"]
     assert Meeting.objects.count() == meetings
+
+
+def _megabyte(settings, head: bytes, unit: bytes) -> bytes:
+    return head + unit * ((settings.HTTP_MAX_BODY_BYTES - len(head)) // len(unit))
+
+
+@pytest.mark.parametrize("shape", ["open string of escapes", "escaped backslashes", "only quotes", "brackets"])
+def test_a_hostile_megabyte_to_the_login_is_answered_400_at_once(transactional_db, settings, shape):
+    """A stranger's body of the largest size, shaped to make a backtracking scan quadratic (it took
+    18 s for 56 KB and stalled the server): a 400 in about the time an honest body of that size takes."""
+    body = {"open string of escapes": _megabyte(settings, b'"', b'\\"'),
+            "escaped backslashes": _megabyte(settings, b'{"username": "', b"\\\\"),
+            "only quotes": _megabyte(settings, b"", b'"'),
+            "brackets": _megabyte(settings, b"", b"[{"),
+            }[shape]
+    assert settings.HTTP_MAX_BODY_BYTES - 8 < len(body) <= settings.HTTP_MAX_BODY_BYTES
+    honest = b'{"username": "' + b"u" * (settings.HTTP_MAX_BODY_BYTES - 40) + b'", "password": "x"}'
+    started = time.process_time()
+    assert post(TOKEN, honest, [JSON])["status"] == 400
+    baseline = time.process_time() - started
+    started = time.process_time()
+    answer = post(TOKEN, body, [JSON])
+    spent = time.process_time() - started
+    assert answer["status"] == 400
+    assert answer["json"]["code"] in ("malformed_request", "json_too_deep", "json_too_many_fields")
+    assert spent < 5 * baseline + 0.5, (spent, baseline)
 
 
 def test_json_within_the_bounds_reaches_the_view(cast, secretary):

@@ -169,3 +169,20 @@ def test_it_refuses_comments_on_a_draft(cast):
     # The draft is seen by its secretary and chair only; even they cannot comment yet.
     assert error(post_comment(cast, "secretary")) == (409, "invalid_state")
     assert post_comment(cast, "member").status_code == 404
+
+
+def test_deleting_and_editing_count_against_the_comment_limit(room, settings):
+    """Issue 14: the delete view had no limit (the edit one had). Both count as comment writes."""
+    from django.core.cache import caches
+
+    from ecabinet import limits
+
+    caches[limits.CACHE_ALIAS].clear()
+    settings.RATE_COMMENTS_PER_MINUTE = 1000
+    made = [services.comment_post(actor=room.member, item_id=room.item.pk, text=f"Ý kiến {n}") for n in range(4)]
+    settings.RATE_COMMENTS_PER_MINUTE = 3
+    assert [delete(room, "member", c.pk).status_code for c in made[:3]] == [200, 200, 200]
+    assert error(delete(room, "member", made[3].pk)) == (429, "rate_limited")
+    assert error(edit(room, "member", made[3].pk)) == (429, "rate_limited")
+    assert Comment.objects.get(pk=made[3].pk).deleted_at is None
+    caches[limits.CACHE_ALIAS].clear()

@@ -153,3 +153,31 @@ def test_it_decides_uncontested_items_together_with_one_event_each(cast):
     # Decided items are settled: they cannot be taken again, nor positions marked on them.
     assert error(consent(cast, "pm", [second.pk])) == (409, "items_contested")
     assert error(mark(cast, "member", "object", item_id=third.pk)) == (409, "item_settled")
+
+
+def test_a_note_that_is_not_text_is_refused_and_nothing_is_stored(cast):
+    """Issue 14: ``{"value": "object", "note": 1e999999}`` was 200, the note stored as "inf"."""
+    cast.set_status(Meeting.Status.PUBLISHED)
+    client = cast.client(cast.member)
+    path = f"/api/v1/agenda-items/{cast.item.pk}/position/"
+    for raw in (b'{"value": "object", "note": 1e999999}', b'{"value": "object", "note": 12}',
+                b'{"value": "object", "note": true}', b'{"value": "object", "note": ["a"]}',
+                b'{"value": "object", "note": {"a": "b"}}', b'{"value": "object", "note": -0.5e-3}'):
+        answer = client.generic("POST", path, raw, content_type="application/json")
+        assert answer.status_code == 400, raw
+        assert answer.json()["code"] == "invalid" and answer.json()["field"] == "note", answer.json()
+    assert not Position.objects.exists()
+    # Text, and no note at all, still pass.
+    assert client.generic("POST", path, b'{"value": "object", "note": "1e999999"}',
+                          content_type="application/json").json()["note"] == "1e999999"
+    assert client.generic("POST", path, b'{"value": "object"}', content_type="application/json").status_code == 200
+
+
+def test_comments_titles_and_nested_text_refuse_numbers(cast):
+    cast.set_status(Meeting.Status.PUBLISHED)
+    member, secretary = cast.client(cast.member), cast.client(cast.secretary)
+    answer = member.post(f"/api/v1/agenda-items/{cast.item.pk}/comments/", {"text": 5}, format="json")
+    assert answer.status_code == 400 and answer.json()["field"] == "text"
+    answer = secretary.post("/api/v1/meetings/", {"title": 1e308, "starts_at": "2030-01-01T09:00:00Z"},
+                            format="json")
+    assert answer.status_code == 400 and answer.json()["field"] == "title", answer.json()
