@@ -457,8 +457,16 @@ def inspect(path: str, limits: dict) -> dict:
 def main() -> None:
     request = json.loads(sys.stdin.read())
     limits = request["limits"]
-    limit_process(limits["cpu_seconds"], limits["memory_mb"])
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    # The libraries are loaded before the limits are set: loading them is not the file's doing, and
+    # under a tight address-space limit the loader's failure to map a shared library surfaces as an
+    # ImportError that would pass for a damaged file. Everything after this line reads the file.
+    import pikepdf  # noqa: F401
+    import pypdf  # noqa: F401
+
+    import meetings.pdf_secrets  # noqa: F401
+
+    limit_process(limits["cpu_seconds"], limits["memory_mb"])
     try:
         answer = {"facts": inspect(request["path"], limits)}
     except Refusal as refusal:

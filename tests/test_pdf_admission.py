@@ -131,7 +131,11 @@ HOSTILE = [
      "pdf_inspection_timeout"),
     ("inspection over its wall-clock limit", lambda: long_paper(300), {"PDF_INSPECT_TIMEOUT_SECONDS": 1},
      "pdf_inspection_timeout"),
-    ("inspection over its memory limit", make_pdf, {"PDF_INSPECT_MEMORY_MB": 40}, "pdf_inspection_memory"),
+    # A page whose content (32 MB of spaces, within every stream and total limit) must be held whole
+    # to read its text: the child's address space, set to 40 MB (less than the interpreter already
+    # maps), refuses the allocation.
+    ("inspection over its memory limit", lambda: pdf_of_pages([deflated_zeros(32 * MB)]),
+     {"PDF_INSPECT_MEMORY_MB": 40}, "pdf_inspection_memory"),
 ]
 
 
