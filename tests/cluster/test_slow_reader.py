@@ -22,8 +22,10 @@ from .clients import Tablet, assert_exactly_once, open_session, settle
 from .conftest import MEMBERS, rss_bytes
 
 STALLED = 16
-COMMENTS = 600
-TEXT = "Ý kiến rất dài về dự thảo nghị định. " * 260  # about 9,600 characters, 14 KB as UTF-8
+COMMENTS = 1200
+# About 3,900 characters, 5.6 KB as UTF-8: near COMMENT_MAX_CHARS (4,000), so 1,200 of them push
+# some 6.7 MB at each stalled socket.
+TEXT = "Ý kiến rất dài về dự thảo nghị định. " * 105
 BOUND = 40 * 1024 * 1024
 
 
