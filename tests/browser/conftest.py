@@ -12,24 +12,15 @@ except under CI, where they fail: a CI run that silently skips the browser tests
 from __future__ import annotations
 
 import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import daphne
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SHOTS = Path("/tmp/browser-shots")
-# Settings that would point the server at another database, channel layer or file tree.
-INHERITED_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "MEDIA_ROOT", "STATIC_ROOT", "SECRET_KEY_FILE",
-                      "ALLOWED_HOSTS_FILE", "DEBUG_FILE", "CSRF_TRUSTED_ORIGINS")
 
 
 @pytest.fixture(scope="session")
@@ -42,60 +33,15 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _manage(env: dict, *args: str) -> None:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=300, check=False)
-    if result.returncode:
-        pytest.fail(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-
-
-def _wait_until_serving(process: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"Daphne exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"Daphne did not answer {url} within {timeout} s:\n{log.read_text(errors='replace')}")
-
-
 @pytest.fixture(scope="session")
 def server_url(chromium_path, tmp_path_factory) -> str:
     """Base URL of a Daphne process serving a freshly seeded demo (no trailing slash)."""
     var_dir = tmp_path_factory.mktemp("browser-server")
-    env = {k: v for k, v in os.environ.items() if k not in INHERITED_SETTINGS}
-    env.update(VAR_DIR=str(var_dir), SECRET_KEY=secrets.token_urlsafe(40), ALLOWED_HOSTS="127.0.0.1,localhost",
-               DEBUG="0", DJANGO_SETTINGS_MODULE="ecabinet.settings", PYTHONUNBUFFERED="1")
-    _manage(env, "migrate", "--noinput", "-v0")
-    _manage(env, "seed_demo")
-    port = _free_port()
-    log = var_dir / "daphne.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ecabinet.asgi:application"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(process, f"{base}/login/", log)
+    env = daphne.server_env(var_dir)
+    daphne.manage(env, "migrate", "--noinput", "-v0")
+    daphne.manage(env, "seed_demo")
+    with daphne.serving(env, var_dir) as (base, _process):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

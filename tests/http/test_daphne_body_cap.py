@@ -11,34 +11,19 @@ answers only after the last byte, and the body passes through its memory: these 
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests import daphne
+
 from . import rawclient
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "/api/v1/auth/token"
 UPLOAD = "/api/v1/agenda-items/1/documents/"
 MiB = 1024 * 1024
 UPLOAD_CAP = 8 * MiB
-# Settings that would point the server at another database, channel layer or file tree.
-INHERITED_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "MEDIA_ROOT", "STATIC_ROOT", "SECRET_KEY_FILE",
-                      "ALLOWED_HOSTS_FILE", "DEBUG_FILE", "CSRF_TRUSTED_ORIGINS")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss(pid: int) -> int:
     """Resident memory of a process, in bytes (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -51,40 +36,14 @@ def rss(pid: int) -> int:
 def server(tmp_path_factory):
     """(port, process) of a Daphne serving ``ecabinet.asgi:application``."""
     var_dir = tmp_path_factory.mktemp("daphne-body-cap")
-    env = {k: v for k, v in os.environ.items() if k not in INHERITED_SETTINGS}
-    env.update(VAR_DIR=str(var_dir), SECRET_KEY=secrets.token_urlsafe(40), ALLOWED_HOSTS="127.0.0.1", DEBUG="0",
-               DJANGO_SETTINGS_MODULE="ecabinet.settings", PYTHONUNBUFFERED="1",
-               HTTP_MAX_UPLOAD_BODY_BYTES=str(UPLOAD_CAP), HTTP_REFUSED_BODY_LINGER_SECONDS="2")
+    env = daphne.server_env(var_dir, HTTP_MAX_UPLOAD_BODY_BYTES=str(UPLOAD_CAP), HTTP_REFUSED_BODY_LINGER_SECONDS="2")
     # A database, for the forged credentials that the uploads carry (Django looks them up: 401).
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    port = _free_port()
-    log = var_dir / "daphne.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                    "ecabinet.asgi:application"], cwd=ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"Daphne exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-            try:
-                if rawclient.post(port, TOKEN, 2, first=b"{}", timeout=5).status == 400:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"Daphne did not answer within 60 s:\n{log.read_text(errors='replace')}")
-                time.sleep(0.2)
+    daphne.manage(env, "migrate", "-v0")
+    with daphne.serving(env, var_dir) as (base, process):
+        port = int(base.rsplit(":", 1)[1])
         for size in (1000, 500_000):  # warm up: the paths a refusal takes, and a body that is read
             rawclient.post(port, TOKEN, size)
         yield port, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
