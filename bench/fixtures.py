@@ -54,16 +54,17 @@ def members(count: int) -> list[str]:
 
 
 def tokens(usernames: list[str]) -> dict[str, str]:
-    """The API token of each account (created when missing, as the token endpoint does)."""
+    """A new API token of each account (a device named "bench", as the token endpoint makes it; the
+    previous run's "bench" devices are signed out first: only digests are stored, so they cannot be
+    reused, and the accounts would reach API_MAX_DEVICES_PER_USER)."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
-    users = get_user_model().objects.filter(username__in=usernames)
-    have = {t.user_id: t.key for t in Token.objects.filter(user__in=users)}
-    new = [Token(user=u, key=Token.generate_key()) for u in users if u.pk not in have]
-    Token.objects.bulk_create(new)
-    have.update({t.user_id: t.key for t in new})
-    return {u.username: have[u.pk] for u in users}
+    from ecabinet import devices
+    from ecabinet.models import Device
+
+    users = list(get_user_model().objects.filter(username__in=usernames))
+    Device.objects.filter(user__in=users, name="bench").delete()
+    return {u.username: devices.issue_device(user=u, name="bench")[1] for u in users}
 
 
 def sessions(usernames: list[str]) -> dict[str, str]:

@@ -135,3 +135,45 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class Device(models.Model):
+    """A signed-in API client (a tablet app, a script): one token each, named by its owner.
+
+    The token itself is never stored: only its SHA-256 ``digest`` (the token is 256 random bits, so
+    the digest cannot be turned back into it and a copy of the database opens nothing). Expiry is
+    sliding: ``expires_at`` moves to ``API_TOKEN_IDLE_DAYS`` after the last use (at most once every
+    ``API_TOKEN_REFRESH_SECONDS``), never beyond ``absolute_expires_at``. A revoked device is
+    deleted. See ``ecabinet.devices``."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="devices")
+    name = models.CharField(_("device"), max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("signed in"))
+    last_used_at = models.DateTimeField(_("last used"))
+    expires_at = models.DateTimeField(_("expires"))
+    absolute_expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_used_at", "-pk"]
+        indexes = [models.Index(fields=["user", "expires_at"])]
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserSession(models.Model):
+    """A browser session of a user, so that ending their access finds their sessions without
+    reading every session of the site. ``sid`` is a random name kept in the session's data: it
+    survives ``cycle_key`` (a password change keeps the current session under a new key) and is
+    what a room socket opened with that session is known by (``ecabinet.devices``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sid = models.CharField(max_length=32, unique=True)
+    session_key = models.CharField(max_length=40, db_index=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id}"

@@ -31,7 +31,9 @@ waited for them to give up and resume (measured: 184 resumes in one cluster stor
 The texts stay inside the server's processes; what a socket sends is still decided by its tokens.
 
 A control message to ``m<meeting>.u<user id>`` tells that person's sockets to re-check their
-access (after a removal or a change of role).
+access (after a removal or a change of role). Every room socket of a user also joins
+``access.u<user id>``: a ``room.revoked`` there closes the sockets opened with a device or session
+whose access ended (``credentials_closed_on_commit``).
 
 With a layer that serves several event loops (Redis), doorbells are rung from a thread of their own,
 in commit order: a request's thread hands the message over and returns, instead of waiting for the
@@ -59,8 +61,8 @@ from ecabinet import hub
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Outgoing", "Sequencer", "access_changed_on_commit", "broadcast_on_commit", "group_name", "marker",
-           "user_token", "with_prev"]
+__all__ = ["Outgoing", "Sequencer", "access_changed_on_commit", "access_group", "broadcast_on_commit",
+           "credentials_closed_on_commit", "group_name", "marker", "user_token", "with_prev"]
 
 ALL = "all"
 # How long a "latest wins" event (a tally) may wait for a newer one of its key, after the last one
@@ -219,6 +221,19 @@ def sockets_close_on_commit(*, user_id: int, sockets: list[tuple[int, str]]) -> 
             _send([group_name(meeting_id, user_token(user_id))], {"type": "room.evict", "channels": channels})
 
     transaction.on_commit(ring, robust=True)
+
+
+def access_group(user_id: int) -> str:
+    """The group every room socket of a user joins, whatever its session: ``access.u<user id>``."""
+    return f"access.u{user_id}"
+
+
+def credentials_closed_on_commit(*, user_id: int, close: list[str] | None = None, keep: list[str] = ()) -> None:
+    """After commit, close a user's room sockets on every process by the credential they were opened
+    with (``ecabinet.devices``: ``d<device id>``, ``s<session sid>``): those in ``close``, or, when
+    ``close`` is None, all but those in ``keep``. The sockets close with 4401 (docs/protocol.md)."""
+    message = {"type": "room.revoked", "close": list(close) if close is not None else None, "keep": list(keep)}
+    transaction.on_commit(lambda: _send([access_group(user_id)], message), robust=True)
 
 
 def with_prev(text: str, prev: int | None) -> str:

@@ -65,7 +65,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "guardian",
     "channels",
@@ -306,7 +305,7 @@ MINUTES_COMMENTS_PAGE = envint("MINUTES_COMMENTS_PAGE", "100")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes unauthenticated calls answer 401, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "ecabinet.api.authentication.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -330,6 +329,16 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 IDEMPOTENCY_KEY_TTL_HOURS = envint("IDEMPOTENCY_KEY_TTL_HOURS", "72")
+
+# --- Devices and tokens (issue 15, area "devices"; ecabinet/devices.py, docs/security.md) ---------
+# An API token expires API_TOKEN_IDLE_DAYS after its last use (sliding, refreshed at most once every
+# API_TOKEN_REFRESH_SECONDS) and API_TOKEN_MAX_DAYS after sign-in whatever its use; an account holds
+# at most API_MAX_DEVICES_PER_USER live tokens.
+API_TOKEN_IDLE_DAYS = envint("API_TOKEN_IDLE_DAYS", "14")
+API_TOKEN_MAX_DAYS = envint("API_TOKEN_MAX_DAYS", "90")
+API_TOKEN_REFRESH_SECONDS = envint("API_TOKEN_REFRESH_SECONDS", "300")
+API_MAX_DEVICES_PER_USER = envint("API_MAX_DEVICES_PER_USER", "20")
+# --- end of area "devices" -------------------------------------------------------------------------
 
 # --- Rate and volume limits per account (issue 14, area "rate"; docs/limits.md, ecabinet/limits.py) ---
 # Fixed-window counters per account in Django's cache: Redis (shared by every Daphne process) when

@@ -1,21 +1,30 @@
 """WebSocket authentication by ``Authorization: Token <key>`` for tablet apps that are not
-browsers; browsers use the session cookie (``AuthMiddlewareStack``), which runs first."""
+browsers; browsers use the session cookie (``AuthMiddlewareStack``), which runs first.
+
+A socket is known by the credential it was opened with (``credential_of``): ``d<device id>`` for a
+token (``scope["device_id"]``), ``s<sid>`` for a browser session (``ecabinet.devices``). When that
+credential's access ends, ``ecabinet.realtime`` closes the socket (4401); ``still_valid`` is checked
+once the socket listens for that, so an access ended meanwhile is not missed."""
 
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from ecabinet import devices
+from ecabinet.models import Device
 
 
 @database_sync_to_async
 def _user_for_token(key: str):
-    from rest_framework.authtoken.models import Token
-
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+    try:
+        user, device = devices.authenticate_token(key)
+    except devices.TokenRefused:
+        return AnonymousUser(), None
+    return user, device.pk
 
 
 class TokenAuthMiddleware(BaseMiddleware):
@@ -25,5 +34,23 @@ class TokenAuthMiddleware(BaseMiddleware):
             header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin1")
             scheme, _, key = header.partition(" ")
             if scheme.lower() == "token" and key.strip():
-                scope = dict(scope, user=await _user_for_token(key.strip()))
+                user, device_id = await _user_for_token(key.strip())
+                scope = dict(scope, user=user, device_id=device_id)
         return await super().__call__(scope, receive, send)
+
+
+def credential_of(scope) -> str:
+    if scope.get("device_id"):
+        return devices.device_credential(scope["device_id"])
+    session = scope.get("session")
+    return devices.session_credential(session.get(devices.SID_KEY) if session is not None else None)
+
+
+def still_valid(scope) -> bool:
+    """Whether the device or session the socket was opened with still opens the account (sync)."""
+    now = timezone.now()
+    if scope.get("device_id"):
+        return Device.objects.filter(pk=scope["device_id"], expires_at__gt=now).exists()
+    session = scope.get("session")
+    key = getattr(session, "session_key", None)
+    return bool(key) and Session.objects.filter(session_key=key, expire_date__gt=now).exists()

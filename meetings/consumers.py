@@ -41,7 +41,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
-from ecabinet import hub, jsonguard, limits, realtime
+from ecabinet import hub, jsonguard, limits, realtime, ws_auth
 
 from . import framesize, heartbeats, room, wsframes
 
@@ -53,6 +53,7 @@ CLOSE_TOO_BIG = 1009
 CLOSE_PROTOCOL = 4400
 CLOSE_TOO_SLOW = 4408
 CLOSE_RATE_LIMITED = 4429  # too many messages or connections from this account (ecabinet.limits)
+CLOSE_ACCESS_ENDED = 4401  # the device or session it was opened with was revoked, signed out or ended
 CLOSE_REPLACED = 4409  # closed because the account opened more than WS_MAX_SOCKETS_PER_ACCOUNT sockets
 # Bytes waiting in the server's buffer for one socket beyond which its events are held back. The
 # kernel's socket buffers absorb ordinary bursts; this much in user space means the client is not
@@ -108,6 +109,16 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self.tokens = tokens
         self.sequencer = realtime.Sequencer(tokens)
         await self._join(tokens)
+        # Listening for the end of this credential's access first, then checking it once more: an
+        # access ended between the sign-in check and now is seen either way.
+        self.credential = ws_auth.credential_of(self.scope)
+        self._access_group = realtime.access_group(self.user.pk)
+        await self.hub.join(self.inbox, [self._access_group])
+        if not await database_sync_to_async(ws_auth.still_valid)(self.scope):
+            await self._leave(self.tokens)
+            self.tokens = frozenset()
+            await self.close(code=CLOSE_ACCESS_ENDED)
+            return
         await self.accept()
         after = _after_seq(self.scope.get("query_string", b""))
         async with self._sending:
@@ -124,6 +135,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             self._timer.cancel()
         for task in list(getattr(self, "_tasks", ())):
             task.cancel()
+        if getattr(self, "_access_group", None):
+            await self.hub.leave(self.inbox, [self._access_group])
+            self._access_group = None
         if not self.tokens:
             return
         await self._leave(self.tokens)
@@ -233,6 +247,15 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             self.tokens = frozenset()
         await self.close(code=CLOSE_REPLACED)
 
+    async def room_revoked(self, message: dict) -> None:
+        """A device or session of this user was revoked, signed out or ended (``ecabinet.devices``):
+        close if this socket was opened with it (``close``), or with anything but the kept ones."""
+        close = message.get("close")
+        mine = getattr(self, "credential", None)
+        if mine is None or ((mine not in close) if close is not None else (mine in message.get("keep", ()))):
+            return
+        await self._forbid(code=CLOSE_ACCESS_ENDED)
+
     async def room_access(self, message: dict) -> None:
         """Access may have changed: re-check, and close or re-join as the answer says."""
         tokens = await database_sync_to_async(room.audience_tokens)(self.user, self.meeting_id)
@@ -331,14 +354,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     async def _leave(self, tokens) -> None:
         await self.hub.leave(self.inbox, [realtime.group_name(self.meeting_id, token) for token in tokens])
 
-    async def _forbid(self) -> None:
+    async def _forbid(self, code: int = CLOSE_FORBIDDEN) -> None:
         """Access is gone: leave every group (no further event reaches the socket), forget the
-        presence, close with 4403."""
+        presence, close with 4403 (or ``code``)."""
         if self.tokens:
             await self._leave(self.tokens)
             self.tokens = frozenset()
             await database_sync_to_async(room.presence_disconnected)(self.user, self.meeting_id, self.channel_name)
-        await self.close(code=CLOSE_FORBIDDEN)
+        await self.close(code=code)
 
     async def _send_snapshot(self) -> None:
         snapshot = await database_sync_to_async(room.snapshot_for)(self.user, self.meeting_id)

@@ -36,3 +36,10 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def in_days(days: int) -> dt.datetime:
     return timezone.now() + dt.timedelta(days=days)
+
+
+def api_token(user, name: str = "test tablet") -> str:
+    """A new device of ``user`` and its token, as ``POST /api/v1/auth/token`` makes them."""
+    from ecabinet import devices
+
+    return devices.issue_device(user=user, name=name)[1]

@@ -9,7 +9,8 @@ session engine other than the database) goes back to DRF, which gives its usual 
 module never has to copy an error message, and what it accepts is exactly what DRF accepts:
 
 * **Token**: ``Authorization: Token <key>`` split as ``TokenAuthentication.authenticate`` splits
-  it; the key must exist and its user be active (``authenticate_credentials``).
+  it; the key's digest must name a live device of an active user (``ecabinet.devices.resolve_tokens``,
+  which ``DeviceTokenAuthentication`` uses too, and which slides the devices' expiry in one update).
 * **Session**: no ``Authorization`` header and the session cookie; the session row must exist and
   not have expired (``SessionStore.load``); it must name ``ModelBackend``, an active user, and a
   session hash equal to ``user.get_session_auth_hash()`` (``django.contrib.auth.get_user``); and the
@@ -29,7 +30,8 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication, get_authorization_header
-from rest_framework.authtoken.models import Token
+
+from ecabinet import devices
 
 __all__ = ["authenticate_many", "credentials_of"]
 
@@ -55,8 +57,8 @@ def credentials_of(request) -> tuple[str, str] | None:
 def authenticate_many(requests: list) -> list:
     """The user of each request (``django.http.HttpRequest``), or None (see the module docstring)."""
     found = [credentials_of(request) for request in requests]
-    tokens = dict(Token.objects.filter(key__in={c[1] for c in found if c and c[0] == "token"})
-                  .values_list("key", "user_id"))
+    resolved = devices.resolve_tokens({c[1] for c in found if c and c[0] == "token"})
+    tokens = {key: device.user_id for key, device in resolved.items() if not isinstance(device, str)}
     sessions = _session_users({c[1] for c in found if c and c[0] == "session"})
     wanted = set(tokens.values()) | {user_id for user_id, _hash in sessions.values()}
     users = {u.pk: u for u in get_user_model()._default_manager.filter(pk__in=wanted, is_active=True)}

@@ -74,7 +74,9 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    code = next((c for cls, c in DRF_CODES.items() if isinstance(exc, cls)), "error")
+    # A refusal that names its own code (ecabinet.api.authentication: invalid_token, token_expired).
+    code = getattr(exc, "error_code", None) or next((c for cls, c in DRF_CODES.items() if isinstance(exc, cls)),
+                                                    "error")
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     response.data = {"code": code, "detail": str(detail)}
     return response

@@ -6,10 +6,15 @@ from meetings import api as meetings_api
 from meetings import archive_api, room_api
 from meetings.minutes import api as minutes_api
 
+from .account import DeviceRevokeView, DevicesView, LogoutView, PasswordView
 from .views import TokenView, UnknownPathView
 
 urlpatterns = [
     path("auth/token", TokenView.as_view(), name="api_token"),
+    path("auth/devices/", DevicesView.as_view(), name="api_devices"),
+    path("auth/devices/<id:pk>/revoke/", DeviceRevokeView.as_view(), name="api_device_revoke"),
+    path("auth/logout/", LogoutView.as_view(), name="api_logout"),
+    path("auth/password/", PasswordView.as_view(), name="api_password"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("meetings/", meetings_api.MeetingListView.as_view(), name="api_meetings"),
     path("meetings/<id:pk>/", meetings_api.MeetingDetailView.as_view(), name="api_meeting"),

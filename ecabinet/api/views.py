@@ -6,13 +6,12 @@ from django.contrib.auth import authenticate
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from ecabinet import audit, limits
+from ecabinet import devices, limits
 from ecabinet.errors import DomainError
 
 from .errors import error_response
@@ -43,9 +42,17 @@ class LoginRateLimited(DomainError):
 class Credentials(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
+    device = serializers.CharField(max_length=devices.DEVICE_NAME_MAX, required=False, allow_blank=True)
+
+
+TokenOut = inline_serializer("TokenOut", {"token": serializers.CharField(), "device_id": serializers.IntegerField(),
+                                          "expires_at": serializers.DateTimeField()})
 
 
 class TokenView(APIView):
+    """Credentials → authenticate → (second factor) → a new device and its token. Each step is a
+    method of its own, so that a second factor or a lockout slots in between."""
+
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes = [LoginThrottle]
@@ -53,17 +60,27 @@ class TokenView(APIView):
     def throttled(self, request, wait):
         raise LoginRateLimited(wait)
 
-    @extend_schema(request=Credentials, responses=inline_serializer("TokenOut", {"token": serializers.CharField()}),
-                   summary="Exchange a username and password for an API token")
+    @extend_schema(request=Credentials, responses=TokenOut,
+                   summary="Exchange a username and password for the token of a new device")
     def post(self, request):
         serializer = Credentials(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(request._request, **serializer.validated_data)
-        if user is None or not user.is_active:
-            return error_response("invalid_credentials", "The username or password is wrong.", 401)
-        token, _ = Token.objects.get_or_create(user=user)
-        audit.record(user, "auth.token_issued", user)
-        return Response({"token": token.key})
+        data = serializer.validated_data
+        user = self.authenticate(request, data)
+        if user is None:
+            return error_response("invalid_credentials", gettext("The username or password is wrong."), 401)
+        return self.issue(request, user, data)
+
+    @staticmethod
+    def authenticate(request, data):
+        user = authenticate(request._request, username=data["username"], password=data["password"])
+        return user if user is not None and user.is_active else None
+
+    @staticmethod
+    def issue(request, user, data) -> Response:
+        name = (data.get("device") or "").strip() or request.META.get("HTTP_USER_AGENT", "").strip()
+        device, token = devices.issue_device(user=user, name=name[:devices.DEVICE_NAME_MAX])
+        return Response({"token": token, "device_id": device.pk, "expires_at": device.expires_at})
 
 
 class UnknownPathView(APIView):

@@ -15,14 +15,13 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client, RequestFactory
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from ecabinet.api import bulk_auth
 
-from ..factories import UserFactory
+from ..factories import UserFactory, api_token
 
 PATH = "/api/v1/motions/1/votes/"
 
@@ -74,7 +73,7 @@ def alice(db):
 
 
 def test_it_accepts_a_valid_token_as_drf_does(alice):
-    key = Token.objects.create(user=alice).key
+    key = api_token(alice)
     for header in (f"Token {key}", f"token {key}", f"TOKEN  {key}"):
         bulk, drf = both(lambda header=header: post(authorization=header))
         assert bulk == drf == alice, header
@@ -87,7 +86,7 @@ def test_it_leaves_malformed_headers_to_drf(alice, header):
 
 
 def test_it_refuses_unknown_tokens_and_disabled_accounts_like_drf(alice):
-    key = Token.objects.create(user=alice).key
+    key = api_token(alice)
     assert both(lambda: post(token="0" * 40)) == (None, None)
     alice.is_active = False
     alice.save()
@@ -135,10 +134,38 @@ def test_it_leaves_sessions_of_other_backends_and_unknown_keys_to_django(alice):
 
 def test_it_authenticates_a_whole_batch_in_a_few_queries(db, django_assert_max_num_queries):
     users = [UserFactory(username=f"tv{i:03d}") for i in range(30)]
-    tokens = [Token.objects.create(user=u).key for u in users[:20]]
+    tokens = [api_token(u) for u in users[:20]]
     secret = _get_new_csrf_string()
     sessions = [logged_in(u) for u in users[20:]]
     requests = [post(token=t) for t in tokens] + [post(session=s, csrf=secret, csrf_header=secret) for s in sessions]
     with django_assert_max_num_queries(3):
         found = bulk_auth.authenticate_many(requests)
     assert found == users
+
+
+def test_it_refuses_expired_and_revoked_tokens_like_drf(alice):
+    from ecabinet.models import Device
+
+    expired, revoked = api_token(alice), api_token(alice)
+    first, second = Device.objects.filter(user=alice).order_by("pk")
+    first.expires_at = timezone.now() - timedelta(seconds=1)
+    first.save()
+    second.delete()
+    assert both(lambda: post(token=expired)) == (None, None)
+    assert both(lambda: post(token=revoked)) == (None, None)
+
+
+def test_a_batch_slides_the_expiry_of_its_devices_in_one_update(db, settings, django_assert_max_num_queries):
+    from ecabinet.models import Device
+
+    users = [UserFactory(username=f"sl{i:03d}") for i in range(10)]
+    tokens = [api_token(u) for u in users]
+    long_ago = timezone.now() - timedelta(seconds=settings.API_TOKEN_REFRESH_SECONDS + 5)
+    Device.objects.filter(user__in=users).update(last_used_at=long_ago, expires_at=timezone.now() + timedelta(hours=1))
+    with django_assert_max_num_queries(3):  # devices, the one update, users
+        assert bulk_auth.authenticate_many([post(token=t) for t in tokens]) == users
+    slid = Device.objects.filter(user__in=users)
+    assert all(d.last_used_at > long_ago for d in slid)
+    assert all(d.expires_at > timezone.now() + timedelta(days=settings.API_TOKEN_IDLE_DAYS - 1) for d in slid)
+    with django_assert_max_num_queries(2):  # fresh now: no write
+        assert bulk_auth.authenticate_many([post(token=t) for t in tokens]) == users

@@ -31,9 +31,9 @@ from .clients import Api
 TOKENS_SCRIPT = """
 import json
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from ecabinet import devices
 users = get_user_model().objects.filter(is_active=True)
-print(json.dumps({u.username: Token.objects.get_or_create(user=u)[0].key for u in users}))
+print(json.dumps({u.username: devices.issue_device(user=u, name="test")[1] for u in users}))
 """
 MEMBERS = [f"member{n:02d}" for n in range(1, 27)]
 # These tests make events by posting comments as fast as the servers take them (40 a member in a few

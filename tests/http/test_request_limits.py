@@ -14,12 +14,12 @@ import json
 import time
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from ecabinet import jsonguard
 from ecabinet.api.parsers import JSONParser
 from ecabinet.asgi import application
 from meetings.models import Meeting
+from tests.factories import api_token
 
 from ..asgi import scope
 
@@ -67,7 +67,7 @@ def many(values: int) -> bytes:
 @pytest.fixture
 def secretary(transactional_db, cast) -> list:
     """The secretary's token header (committed: Django answers on a thread of its own)."""
-    return [(b"authorization", f"Token {Token.objects.get_or_create(user=cast.secretary)[0].key}".encode())]
+    return [(b"authorization", f"Token {api_token(cast.secretary)}".encode())]
 
 
 # --- the body cap ---------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from tests import daphne
 TOKENS_SCRIPT = """
 import json
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from ecabinet import devices
 users = get_user_model().objects.filter(is_active=True)
-print(json.dumps({u.username: Token.objects.get_or_create(user=u)[0].key for u in users}))
+print(json.dumps({u.username: devices.issue_device(user=u, name="test")[1] for u in users}))
 """
 
 

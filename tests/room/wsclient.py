@@ -19,10 +19,10 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from ecabinet.asgi import application
 from meetings.models import Event
+from tests.factories import api_token
 
 ORIGIN = "http://127.0.0.1:8000"
 PASSWORD = "pw-for-tests"  # tests/factories.py
@@ -35,8 +35,7 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
 
 
 def token_headers(user, origin: str | None = ORIGIN) -> list[tuple[bytes, bytes]]:
-    token, _ = Token.objects.get_or_create(user=user)
-    headers = [(b"authorization", f"Token {token.key}".encode())]
+    headers = [(b"authorization", f"Token {api_token(user)}".encode())]
     if origin is not None:
         headers.append((b"origin", origin.encode()))
     return headers

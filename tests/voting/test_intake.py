@@ -16,7 +16,6 @@ from django.conf import settings
 from django.db import OperationalError
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from ecabinet.api import idempotency
 from ecabinet.http_handler import PooledASGIHandler
@@ -28,7 +27,7 @@ from voting.models import Motion, Vote
 from voting.services import motions, votes
 
 from ..asgi import call, scope
-from ..factories import UserFactory
+from ..factories import UserFactory, api_token
 from .conftest import build_room
 
 RECEIPT = "<receipt>"
@@ -55,7 +54,7 @@ def apps():
 
 
 def token_of(user) -> list:
-    return [(b"authorization", f"Token {Token.objects.get_or_create(user=user)[0].key}".encode())]
+    return [(b"authorization", f"Token {api_token(user)}".encode())]
 
 
 def vote(app, motion_id: int, choice, headers: list, *, key: str | None = None, body: bytes | None = None,
