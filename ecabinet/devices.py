@@ -218,12 +218,16 @@ def end_access(*, user, actor, reason: str, keep_session_key: str | None = None,
 
 
 @transaction.atomic
-def change_password(*, user, actor, new_password: str, reason: str = "password_changed",
+def change_password(*, user, actor, new_password: str | None, reason: str = "password_changed",
                     keep_session_key: str | None = None, keep_device_id: int | None = None) -> dict:
     """Set ``user``'s password (already validated by the caller's form: old password, the project's
-    validators) and end every other session and device of theirs (``end_access``). ``reason`` is
-    ``password_changed`` (by the user) or ``password_reset`` (by an administrator)."""
-    user.set_password(new_password)
+    validators; None: an unusable password, sign-in by password closed) and end every other session
+    and device of theirs (``end_access``). ``reason`` is ``password_changed`` (by the user) or
+    ``password_reset`` (by an administrator)."""
+    if new_password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(new_password)
     user.save(update_fields=["password"])
     return end_access(user=user, actor=actor, reason=reason, keep_session_key=keep_session_key,
                keep_device_id=keep_device_id)
