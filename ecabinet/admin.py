@@ -52,7 +52,10 @@ class EndingAccessAdmin(BaseUserAdmin):
         this = copy.copy(self)  # per request: the form knows who resets (the admin object is shared)
         this.change_password_form = type("ChangePasswordForm", (EndingAccessPasswordForm,), {
             "actor": request.user, "session_key": request.session.session_key})
-        return BaseUserAdmin.user_change_password(this, request, id, form_url)
+        response = BaseUserAdmin.user_change_password(this, request, id, form_url)
+        if request.method == "POST" and str(request.user.pk) == str(id) and request.user.is_authenticated:
+            devices.remember_session(user=request.user, session=request.session)  # kept under a new key
+        return response
 # --- end of area "devices" -------------------------------------------------------------------------
 
 
