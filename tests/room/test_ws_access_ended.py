@@ -149,3 +149,26 @@ def test_a_socket_whose_credential_ends_while_it_opens_is_closed(cast, monkeypat
         await tablet.close()
 
     run(scenario)
+
+
+def test_logging_out_of_a_browser_closes_that_sessions_socket_only(cast):
+    from django.test import Client
+
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    browser = Client()
+    assert browser.login(username="member01", password="pw-for-tests")
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    headers = [(b"cookie", cookie.encode()), (b"origin", ORIGIN.encode())]
+    other, _key = session_socket(cast.member)
+
+    async def scenario():
+        here, there = await opened(headers, cast.meeting.pk), await opened(other, cast.meeting.pk)
+        started = time.monotonic()
+        await call(browser.post)("/logout/")
+        assert await here.closed_with(timeout=1) == CLOSE_ACCESS_ENDED
+        assert time.monotonic() - started < 1
+        assert await there.quiet(0.3)
+        await here.close()
+        await there.close()
+
+    run(scenario)
