@@ -176,6 +176,11 @@ def remember_session(*, user, session) -> str:
     session[SID_KEY] = sid
     UserSession.objects.update_or_create(sid=sid, defaults={"user": user, "session_key": session.session_key,
                                                             "created_at": _now()})
+    # The user's sessions that expired or were flushed meanwhile: forgotten here, one statement.
+    others = dict(UserSession.objects.filter(user=user).exclude(sid=sid).values_list("session_key", "pk"))
+    live = set(Session.objects.filter(session_key__in=others, expire_date__gt=_now()).values_list("session_key",
+                                                                                               flat=True))
+    UserSession.objects.filter(pk__in=[pk for key, pk in others.items() if key not in live]).delete()
     return sid
 
 

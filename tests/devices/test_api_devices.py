@@ -247,3 +247,12 @@ def test_the_password_screen_refuses_a_wrong_old_password(cast):
     assert response.status_code == 200
     assert elsewhere.get("/account/devices/").status_code == 200
     assert not AuditEntry.objects.filter(action="auth.access_ended").exists()
+
+
+def test_a_login_forgets_the_users_sessions_that_ended_meanwhile(cast):
+    from django.contrib.sessions.models import Session
+
+    first = logged_in(cast.member)
+    Session.objects.filter(session_key=first.session.session_key).delete()  # expired, cleared
+    logged_in(cast.member)
+    assert UserSession.objects.filter(user=cast.member).count() == 1
