@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
@@ -34,6 +35,12 @@ from .permissions import (
 )
 
 admin.site.unregister(Group)
+if apps.is_installed("rest_framework.authtoken"):
+    # DRF's token admin lists every user's token in clear and mints one for anyone: impersonation.
+    from rest_framework.authtoken.models import TokenProxy
+
+    if admin.site.is_registered(TokenProxy):
+        admin.site.unregister(TokenProxy)
 
 FLAGS = (*CONTENT_DUTIES, *ADMIN_POWERS)
 DUTIES = (*FLAGS, "ministry")
