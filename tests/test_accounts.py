@@ -242,3 +242,25 @@ def test_staff_without_superuser_manage_no_account_and_nobody_deletes_one(cast):
                        change_form(cast.member2, is_archivist=True)).status_code == 403
     assert not stored(cast.member2)["is_archivist"]
     assert browser(cast.admin).get(f"/admin/ecabinet/user/{cast.member2.pk}/delete/").status_code == 403
+
+
+# --- the rule holds everywhere -----------------------------------------------------------------------
+
+def test_the_database_refuses_an_administrator_with_a_content_duty_written_around_the_services(cast):
+    from django.db import IntegrityError, transaction
+
+    for duty in ("is_secretariat", "is_archivist", "is_member"):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            User.objects.filter(pk=cast.admin.pk).update(**{duty: True})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=cast.archivist.pk).update(is_staff=True)
+    assert not stored(cast.admin)["is_secretariat"]
+
+
+def test_the_demo_cast_obeys_the_separation_of_duties():
+    from meetings.demo.cast import ACCOUNTS
+
+    assert not [a.username for a in ACCOUNTS if duties_conflict(
+        {"is_superuser": a.is_superuser, "is_staff": a.is_superuser, "is_secretariat": a.is_secretariat,
+         "is_archivist": a.is_archivist, "is_member": a.is_member})]
+    assert [a.username for a in ACCOUNTS if a.is_superuser] == ["admin"]
