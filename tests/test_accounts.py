@@ -264,3 +264,19 @@ def test_the_demo_cast_obeys_the_separation_of_duties():
         {"is_superuser": a.is_superuser, "is_staff": a.is_superuser, "is_secretariat": a.is_secretariat,
          "is_archivist": a.is_archivist, "is_member": a.is_member})]
     assert [a.username for a in ACCOUNTS if a.is_superuser] == ["admin"]
+
+
+def test_the_refusals_read_in_vietnamese(cast, admin2):
+    from django.utils import translation
+
+    from ecabinet.permissions import own_change_refusal
+
+    with translation.override("vi"):
+        assert own_change_refusal(actor=cast.admin, user=cast.admin, changed={"is_archivist"}).startswith(
+            "Bạn không thể tự thay đổi nhiệm vụ")
+        with pytest.raises(ValidationFailed) as refused:
+            accounts.account_set_duties(actor=admin2, user=cast.admin, is_secretariat=True)
+        assert str(refused.value).startswith("Tài khoản có quyền quản trị")
+        with pytest.raises(Forbidden) as refused:
+            accounts.account_set_duties(actor=cast.member, user=cast.member2, is_secretariat=True)
+        assert str(refused.value) == "Chỉ quản trị viên mới được thay đổi tài khoản."
