@@ -27,20 +27,12 @@ from django.utils.translation import gettext_lazy as _
 from . import audit
 from .errors import Forbidden, ValidationFailed
 from .models import Ministry
-from .permissions import (
-    ADMIN_POWERS,
-    CONFLICT_MESSAGE,
-    CONTENT_DUTIES,
-    can_manage_accounts,
-    duties_conflict,
-    own_change_refusal,
-)
+from .permissions import CONFLICT_MESSAGE, FLAGS, can_manage_accounts, duties_conflict, own_change_refusal
 
 __all__ = ["PERSON_FIELDS", "UNCHANGED", "account_create", "account_set_duties", "account_update", "set_active",
            "set_password_by_admin"]
 
 PERSON_FIELDS = ("username", "full_name", "email", "position")
-FLAG_FIELDS = (*CONTENT_DUTIES, *ADMIN_POWERS)
 
 
 class _Unchanged:
@@ -119,7 +111,7 @@ def account_create(*, actor, username: str, full_name: str, password: str | None
     account.save()
     audit.record(actor, "account.created", account, data={
         "username": account.username,
-        "after": {f: _value(account, f) for f in (*PERSON_FIELDS, *FLAG_FIELDS, "ministry", "is_active")},
+        "after": {f: _value(account, f) for f in (*PERSON_FIELDS, *FLAGS, "ministry", "is_active")},
         "usable_password": password is not None,
     })
     return account
@@ -150,7 +142,7 @@ def account_set_duties(*, actor, user, is_member: bool = UNCHANGED, is_secretari
     account = _locked(user)
     changes = {k: v for k, v in wanted.items() if getattr(account, k) != v}
     _require_not_own(actor=actor, user=account, changed=changes)
-    _require_compatible({f: changes.get(f, getattr(account, f)) for f in FLAG_FIELDS})
+    _require_compatible({f: changes.get(f, getattr(account, f)) for f in FLAGS})
     return _apply(actor, account, changes, "account.duties_changed")
 
 

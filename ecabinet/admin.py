@@ -24,15 +24,8 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import accounts
+from . import permissions as policy
 from .models import Ministry, User
-from .permissions import (
-    ADMIN_POWERS,
-    CONFLICT_MESSAGE,
-    CONTENT_DUTIES,
-    can_manage_accounts,
-    duties_conflict,
-    own_change_refusal,
-)
 
 admin.site.unregister(Group)
 if apps.is_installed("rest_framework.authtoken"):
@@ -42,8 +35,7 @@ if apps.is_installed("rest_framework.authtoken"):
     if admin.site.is_registered(TokenProxy):
         admin.site.unregister(TokenProxy)
 
-FLAGS = (*CONTENT_DUTIES, *ADMIN_POWERS)
-DUTIES = (*FLAGS, "ministry")
+DUTIES = (*policy.FLAGS, "ministry")
 
 # The administrator who is changing a password: Django builds the password form itself, with the
 # account alone, so the actor reaches the form's ``save`` this way (one value per request).
@@ -56,17 +48,17 @@ class AccountChangeForm(UserChangeForm):
     def clean(self):
         data = super().clean()
         # The instance still holds the stored values here: the form writes into it only afterwards.
-        refusal = own_change_refusal(actor=self.actor, user=self.instance, changed=set(self.changed_data))
+        refusal = policy.own_change_refusal(actor=self.actor, user=self.instance, changed=set(self.changed_data))
         if refusal:
             raise ValidationError(refusal, code="own_account")
-        if duties_conflict({f: data.get(f, getattr(self.instance, f)) for f in FLAGS}):
-            raise ValidationError(CONFLICT_MESSAGE, code="duties_incompatible")
+        if policy.duties_conflict({f: data.get(f, getattr(self.instance, f)) for f in policy.FLAGS}):
+            raise ValidationError(policy.CONFLICT_MESSAGE, code="duties_incompatible")
         return data
 
 
 class AccountPasswordForm(AdminPasswordChangeForm):
     def clean(self):
-        refusal = own_change_refusal(actor=_password_actor.get(), user=self.user, changed={"password"})
+        refusal = policy.own_change_refusal(actor=_password_actor.get(), user=self.user, changed={"password"})
         if refusal:  # on the field: Django's password page shows no form-wide errors
             self.add_error("password1", ValidationError(refusal, code="own_account"))
         return super().clean()
@@ -107,19 +99,19 @@ class UserAdmin(BaseUserAdmin):
                                                  "password2")}),
     )
 
-    # Only an active superuser manages accounts (``can_manage_accounts``), whatever model permissions
+    # Only an active superuser manages accounts (``policy.can_manage_accounts``), whatever model permissions
     # a staff account was given; and nobody deletes one.
     def has_module_permission(self, request):
-        return can_manage_accounts(request.user)
+        return policy.can_manage_accounts(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return can_manage_accounts(request.user)
+        return policy.can_manage_accounts(request.user)
 
     def has_add_permission(self, request):
-        return can_manage_accounts(request.user)
+        return policy.can_manage_accounts(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return can_manage_accounts(request.user)
+        return policy.can_manage_accounts(request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -34,11 +34,12 @@ from collections.abc import Mapping
 
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["ADMIN_POWERS", "CONFLICT_MESSAGE", "CONTENT_DUTIES", "DUTY_FIELDS", "OWN_DUTIES_MESSAGE",
+__all__ = ["ADMIN_POWERS", "CONFLICT_MESSAGE", "CONTENT_DUTIES", "DUTY_FIELDS", "FLAGS", "OWN_DUTIES_MESSAGE",
            "OWN_PASSWORD_MESSAGE", "can_manage_accounts", "duties_conflict", "own_change_refusal"]
 
 CONTENT_DUTIES = ("is_secretariat", "is_archivist", "is_member")
 ADMIN_POWERS = ("is_staff", "is_superuser")
+FLAGS = (*CONTENT_DUTIES, *ADMIN_POWERS)
 # The fields only another administrator may change on an account (rule 2).
 DUTY_FIELDS = (*CONTENT_DUTIES, *ADMIN_POWERS, "ministry", "is_active")
 

@@ -309,6 +309,13 @@ def test_no_admin_page_shows_session_content_or_another_users_token(world):
         text = response.content.decode()
         shown = [m for m in [*world.markers, member_token] if m in text]
         assert not shown, (page, shown)
+    # The admin's "view on site" shortcut takes any content type and id: it leads nowhere for content.
+    from django.contrib.contenttypes.models import ContentType
+
+    for model in (Meeting, type(cast.restricted_doc), type(world.ballot)):
+        ct = ContentType.objects.get_for_model(model)
+        pk = {Meeting: world.meeting.pk, type(world.ballot): world.ballot.pk}.get(model, cast.restricted_doc.pk)
+        assert client.get(f"/admin/r/{ct.pk}/{pk}/").status_code == 404
     for page in ("/admin/authtoken/tokenproxy/", "/admin/authtoken/token/", "/admin/authtoken/tokenproxy/add/",
                  "/admin/meetings/", "/admin/voting/", "/admin/auth/group/", "/admin/guardian/"):
         assert client.get(page).status_code == 404, page

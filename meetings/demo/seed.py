@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from ecabinet import audit
 from ecabinet.models import Ministry
-from ecabinet.permissions import ADMIN_POWERS, CONTENT_DUTIES
+from ecabinet.permissions import FLAGS
 from meetings import services
 from meetings.models import Meeting, Participant
 from voting.models import Ballot
@@ -77,7 +77,7 @@ def _ensure_accounts(ministries: dict[str, Ministry]) -> tuple[dict[str, object]
     created = [users[u.username] for u in missing]
     audit.record_many([audit.Entry(None, "account.created", u, data={
         "username": u.username, "by": "seed_demo",
-        "after": {f: getattr(u, f) for f in (*CONTENT_DUTIES, *ADMIN_POWERS)},
+        "after": {f: getattr(u, f) for f in FLAGS},
     }) for u in created])
     return users, [u.username for u in created]
 
