@@ -45,6 +45,17 @@ class User(AbstractUser):
 
     REQUIRED_FIELDS = ["email", "full_name"]
 
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            # Separation of duties (ecabinet.permissions, rule 3), guarded by the database as well, so
+            # that no write outside the services (a shell, createsuperuser) can make the back door.
+            models.CheckConstraint(
+                condition=~((models.Q(is_staff=True) | models.Q(is_superuser=True))
+                            & (models.Q(is_secretariat=True) | models.Q(is_archivist=True) | models.Q(is_member=True))),
+                name="user_admin_holds_no_content_duty",
+            ),
+        ]
+
     def get_full_name(self) -> str:
         return self.full_name or self.username
 

@@ -117,6 +117,13 @@ def test_it_seeds_the_demo_government_once():
     actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"meeting.created", "participant.added", "agenda_item.added", "document.uploaded",
             "document.version_added", "meeting.status"} <= actions
+    # The accounts are a bootstrap, written at once, each creation recorded with no actor.
+    created = AuditEntry.objects.filter(action="account.created")
+    assert sorted(created.values_list("data__username", flat=True)) == sorted(User.objects.values_list(
+        "username", flat=True))
+    assert {(e.actor_id, e.data["by"]) for e in created} == {(None, "seed_demo")}
+    assert created.get(data__username="admin").data["after"] == {
+        "is_secretariat": False, "is_archivist": False, "is_member": False, "is_staff": True, "is_superuser": True}
 
 
 @pytest.mark.django_db

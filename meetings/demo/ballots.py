@@ -22,6 +22,7 @@ from unittest import mock
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from ecabinet import audit
 from voting.services import ballot_closing
 from voting.services import ballots as ballot_services
 
@@ -145,8 +146,12 @@ def load_ballots(specs: tuple[BallotSpec, ...], *, users: dict, upload) -> list:
     """Create the demo ballots; ``upload(draft)`` gives the PDF of a draft as an upload. Runs inside
     the seed's transaction."""
     # Written ballots go to the members of the Government (User.is_member); demo accounts created
-    # before that flag existed get it here, once, with the ballots.
-    User.objects.filter(username__in=("pm", *MEMBERS), is_member=False).update(is_member=True)
+    # before that flag existed get it here, once, with the ballots (audited like the seed's accounts).
+    missing = list(User.objects.filter(username__in=("pm", *MEMBERS), is_member=False))
+    User.objects.filter(pk__in=[u.pk for u in missing]).update(is_member=True)
+    audit.record_many([audit.Entry(None, "account.duties_changed", u, data={
+        "username": u.username, "by": "seed_demo", "before": {"is_member": False}, "after": {"is_member": True},
+    }) for u in missing])
     created = [_load(spec, users=users, upload=upload) for spec in specs]
     # One round of the scheduler at the real time: the ballot whose deadline has passed closes.
     with _clock(timezone.now()):

@@ -1,7 +1,11 @@
 """Load the demo Government, once.
 
-Ministries and accounts are created directly (there is no service for them yet) and only when
-missing: an existing row is never touched, so a second run changes nothing. Every write to a
+Ministries and accounts are created directly and only when missing: an existing row is never
+touched, so a second run changes nothing. The accounts are a bootstrap — there is no administrator
+yet to name as the actor of ``ecabinet.accounts`` — so the seed writes them in one insert (one
+password hash for all) and records each creation in the audit log itself (``account.created``, no
+actor, ``"by": "seed_demo"``); the published cast obeys the separation of duties like any account
+(the administrator holds no content duty; the database refuses otherwise). Every write to a
 session — participants, agenda, documents, versions, state changes, attendance — goes through
 ``meetings.services``, exactly as the screens and the API do, so the demo also leaves a true audit
 trail. The sessions are loaded in one transaction, and only when the demo secretary has created
@@ -21,7 +25,9 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from ecabinet import audit
 from ecabinet.models import Ministry
+from ecabinet.permissions import FLAGS
 from meetings import services
 from meetings.models import Meeting, Participant
 from voting.models import Ballot
@@ -68,7 +74,12 @@ def _ensure_accounts(ministries: dict[str, Ministry]) -> tuple[dict[str, object]
     ]
     User.objects.bulk_create(missing)
     users = {u.username: u for u in User.objects.filter(username__in=[a.username for a in ACCOUNTS])}
-    return users, [u.username for u in missing]
+    created = [users[u.username] for u in missing]
+    audit.record_many([audit.Entry(None, "account.created", u, data={
+        "username": u.username, "by": "seed_demo",
+        "after": {f: getattr(u, f) for f in FLAGS},
+    }) for u in created])
+    return users, [u.username for u in created]
 
 
 class _Drafts:

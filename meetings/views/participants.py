@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ecabinet.permissions import may_manage_devices_of
 from meetings import selectors, services
 from meetings.forms import ParticipantForm
 from meetings.models import Meeting, Participant
@@ -55,6 +56,9 @@ def meeting_participants(request: HttpRequest, pk: int) -> HttpResponse:
         "invite_form": participant_form(meeting, people) if access.can_manage and preparable else None,
         "attendance_choices": Participant.Attendance.choices,
         "counts": _attendance_counts(people),
+        # Whose lost tablet the viewer may revoke: ``ecabinet.permissions`` answers, not the template.
+        "devices_of": {p.user_id for p in people if may_manage_devices_of(request.user, p.user)
+                       and p.user_id != request.user.pk},
     })
 
 
