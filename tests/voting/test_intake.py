@@ -54,7 +54,10 @@ def apps():
 
 
 def token_of(user) -> list:
-    return [(b"authorization", f"Token {api_token(user)}".encode())]
+    """The same token for every request of ``user`` (one device, as a tablet has)."""
+    if not hasattr(user, "_test_token"):
+        user._test_token = api_token(user)
+    return [(b"authorization", f"Token {user._test_token}".encode())]
 
 
 def vote(app, motion_id: int, choice, headers: list, *, key: str | None = None, body: bytes | None = None,
