@@ -77,6 +77,12 @@ def test_28_tablets_behind_one_address_all_sign_in_within_seconds(accounts):
     assert time.monotonic() - started < 20
 
 
+def test_successes_are_never_counted_even_against_the_smallest_limits(accounts, settings):
+    settings.LOCKOUT_ACCOUNT_FAILURES, settings.LOCKOUT_ADDRESS_FAILURES = 1, 5
+    assert [token(user.username).status_code for user in accounts] == [200] * 28
+    assert [screen_login(user.username)[1].status_code for user in accounts[:10]] == [302] * 10
+
+
 def test_28_tablets_with_typos_among_them_all_sign_in(accounts):
     for n, user in enumerate(accounts):
         for _ in range(n % 4):  # up to three typos each: 39 failures from the hall's address
