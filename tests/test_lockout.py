@@ -372,3 +372,20 @@ def test_failures_racing_lock_once_and_tablets_racing_all_sign_in(settings):
     assert guesses.count(401) <= 9 and set(guesses) <= {401, 429} and 429 in guesses
     assert token("tablet00").status_code == 429
     assert len(locked_entries()) == 1
+
+
+def test_an_administrator_lifts_locks_from_the_admin_audited_in_their_name(accounts, settings):
+    settings.LOCKOUT_ACCOUNT_FAILURES = 2
+    admin = UserFactory(username="it-admin", is_superuser=True, is_staff=True)
+    for name in ("tablet00", "tablet01"):
+        token(name, "wrong"), token(name, "wrong")
+    client = Client()
+    client.force_login(admin)
+    response = client.post("/admin/ecabinet/user/", {"action": "lift_signin_lock",
+                                                     "_selected_action": [accounts[0].pk, accounts[1].pk]},
+                           follow=True)
+    assert "2 locks lifted." in response.content.decode()
+    assert token("tablet00").status_code == token("tablet01").status_code == 200
+    entries = AuditEntry.objects.filter(action="auth.lockout_lifted")
+    assert sorted(e.data["username"] for e in entries) == ["tablet00", "tablet01"]
+    assert {e.actor_id for e in entries} == {admin.pk}
