@@ -19,6 +19,7 @@ from ecabinet.errors import Forbidden
 from ecabinet.models import AuditEntry
 
 from .factories import UserFactory
+from .voting.conftest import race
 
 pytestmark = pytest.mark.django_db
 
@@ -333,38 +334,11 @@ def test_client_login_without_a_request_still_meets_the_lock(accounts, settings)
 # --- at once -----------------------------------------------------------------------------------------------
 
 
-def _at_once(calls):
-    import threading
-
-    from django.db import connection
-
-    barrier = threading.Barrier(len(calls))
-    answers: list = [None] * len(calls)
-    errors: list = []
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            answers[index] = call()
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    return answers
-
-
 @pytest.mark.django_db(transaction=True)
 def test_failures_racing_lock_once_and_tablets_racing_all_sign_in(settings):
     settings.LOCKOUT_ACCOUNT_FAILURES = 10
     users = [UserFactory(username=f"tablet{n:02d}") for n in range(12)]
-    answers = _at_once([lambda: token("tablet00", "wrong").status_code for _ in range(16)]
+    answers = race([lambda: token("tablet00", "wrong").status_code for _ in range(16)]
                        + [lambda u=u: token(u.username).status_code for u in users[1:]])
     guesses, tablets = answers[:16], answers[16:]
     assert tablets == [200] * 11

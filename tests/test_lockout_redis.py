@@ -9,14 +9,10 @@ Redis the test is skipped — unless ``CI`` is set, where it fails (as tests/tes
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-from .test_rate_limits_redis import ROOT, prefix, redis_url  # noqa: F401 — the fixtures
+from .test_rate_limits_redis import prefix, redis_url  # noqa: F401 — the fixtures
+from .test_rate_limits_redis import processes as rate_processes
 
 CHILD = """
 import json, sys, django
@@ -28,17 +24,8 @@ print(json.dumps([lockout._count_failure(subject)[1] for _ in range(int(sys.argv
 
 
 def processes(redis_url: str, prefix: str, counts: list[int]) -> list[list[bool]]:  # noqa: F811
-    """Start one process per count, all at once; for each failure it counted, whether it started the lock."""
-    env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "DJANGO_SETTINGS_MODULE": "ecabinet.settings",
-           "LOCKOUT_ACCOUNT_FAILURES": "30"}
-    children = [subprocess.Popen([sys.executable, "-c", CHILD, str(n)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for n in counts]
-    results = []
-    for child in children:
-        out, err = child.communicate(timeout=60)
-        assert child.returncode == 0, err
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+    """One process per count, all at once; for each failure it counted, whether it started the lock."""
+    return rate_processes(redis_url, prefix, counts, child=CHILD, environ={"LOCKOUT_ACCOUNT_FAILURES": "30"})
 
 
 def use_redis(settings, redis_url, prefix):  # noqa: F811
