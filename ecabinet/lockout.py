@@ -11,7 +11,8 @@ The one home of the rule. What counts, where, and why:
   - per account (the username typed, whether or not it exists, so the answer tells nothing about
     which accounts exist): ``LOCKOUT_ACCOUNT_FAILURES`` failures, each within
     ``LOCKOUT_COOLOFF_MINUTES`` of the previous one, lock that username for
-    ``LOCKOUT_COOLOFF_MINUTES``. A successful sign-in forgets the account's failures.
+    ``LOCKOUT_COOLOFF_MINUTES``. A successful sign-in on a screen (Django's ``user_logged_in``)
+    forgets the account's failures; the token endpoint sends no such signal, its failures expire.
   - per address (``client_address``): ``LOCKOUT_ADDRESS_FAILURES`` failures lock the address, for
     every account, for the same time. Higher than the account's limit, so that one minister
     mistyping does not lock the hall, low enough that spraying one password over many accounts
