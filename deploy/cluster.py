@@ -196,7 +196,7 @@ class Cluster:
             MEDIA_ROOT=str(self.var_dir / "media"), PKI_DIR=str(self.var_dir / "pki"),
             ALLOWED_HOSTS="127.0.0.1,localhost", DEBUG="0", DJANGO_SETTINGS_MODULE="ecabinet.settings",
             PYTHONUNBUFFERED="1",
-            # Behind the cluster's nginx: the login throttle's address is the X-Forwarded-For entry it wrote.
+            # Behind the cluster's nginx: the sign-in lockout's address is the X-Forwarded-For entry it wrote.
             API_NUM_PROXIES="1",
             # Each worker pools its connections (DB_POOL_MAX, docs/deploy.md); none is kept outside it.
             DB_CONN_MAX_AGE="0",

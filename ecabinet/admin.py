@@ -16,15 +16,17 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from . import accounts
+from . import accounts, services
 from . import permissions as policy
+from .errors import DomainError
 from .models import Ministry, User
 
 admin.site.unregister(Group)
@@ -76,8 +78,23 @@ class MinistryAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "name_en"]
 
 
+@admin.action(description=_("Lift the sign-in lock of the selected accounts"))
+def lift_signin_lock(modeladmin, request, queryset) -> None:
+    """Issue 15: ends their sign-in and signing-PIN locks now (``ecabinet.services.signin_lock_lift``,
+    audited in the administrator's name)."""
+    try:
+        lifted = [user.username for user in queryset if services.signin_lock_lift(actor=request.user,
+                                                                                    username=user.username)]
+    except DomainError as exc:
+        modeladmin.message_user(request, str(exc.message), messages.ERROR)
+        return
+    modeladmin.message_user(request, ngettext("%(count)d lock lifted.", "%(count)d locks lifted.", len(lifted))
+                            % {"count": len(lifted)}, messages.SUCCESS)
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    actions = [lift_signin_lock]
     form = AccountChangeForm
     add_form = AdminUserCreationForm
     change_password_form = AccountPasswordForm

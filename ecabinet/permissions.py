@@ -46,7 +46,7 @@ from ecabinet.errors import NotFound
 
 __all__ = ["ADMIN_POWERS", "CONFLICT_MESSAGE", "CONTENT_DUTIES", "DUTY_FIELDS", "FLAGS", "OWN_DUTIES_MESSAGE",
            "OWN_PASSWORD_MESSAGE", "can_manage_accounts", "check_may_manage_devices_of", "duties_conflict",
-           "may_manage_devices_of", "own_change_refusal"]
+           "may_lift_signin_lock", "may_manage_devices_of", "own_change_refusal"]
 
 CONTENT_DUTIES = ("is_secretariat", "is_archivist", "is_member")
 ADMIN_POWERS = ("is_staff", "is_superuser")
@@ -65,6 +65,13 @@ CONFLICT_MESSAGE = _("An account with administrator powers (staff or superuser) 
 def can_manage_accounts(user) -> bool:
     """Rule 1: create accounts, change people's details and duties, (de)activate, reset passwords."""
     return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def may_lift_signin_lock(actor) -> bool:
+    """Who may end a sign-in or signing-PIN lock early (``ecabinet.services.signin_lock_lift``): an
+    account manager (rule 1) or the secretariat (a minister locked out on the morning of a session)."""
+    return can_manage_accounts(actor) or bool(
+        actor is not None and actor.is_authenticated and actor.is_active and actor.is_secretariat)
 
 
 def duties_conflict(flags: Mapping[str, object]) -> bool:

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "guardian",
+    "axes",
     "channels",
     "ecabinet",
     "meetings",
@@ -83,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # a refused sign-in becomes 429 (ecabinet.lockout)
     # Last, so that its 400 gets every header the others add; still before any view authenticates.
     "ecabinet.middleware.JSONLimitsMiddleware",
 ]
@@ -173,6 +175,7 @@ else:
 
 AUTH_USER_MODEL = "ecabinet.User"
 AUTHENTICATION_BACKENDS = [
+    "ecabinet.lockout.LockoutBackend",  # first: refuses a locked account or address before any password check
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -365,6 +368,27 @@ RATE_WS_CONNECTS_PER_MINUTE = envint("RATE_WS_CONNECTS_PER_MINUTE", "60")  # roo
 # with 4409, so a tablet reconnecting over a dying connection is never the one shut out.
 WS_MAX_SOCKETS_PER_ACCOUNT = envint("WS_MAX_SOCKETS_PER_ACCOUNT", "8")
 # --- end of rate limits ---
+# --- Issue 15, area "lockout": failed sign-ins and signing PINs (ecabinet/lockout.py; docs/security.md,
+# "Sign-in throttling and lockout"; docs/limits.md). django-axes with ecabinet.lockout's handler: failures
+# only (never successes) are counted in the cache above (Redis: shared by every process), per account
+# typed and per client address, on the login screen, the admin login and POST /api/v1/auth/token; wrong
+# signing PINs per signer. Reaching a limit locks for LOCKOUT_COOLOFF_MINUTES (each failure keeps the
+# count LOCKOUT_COOLOFF_MINUTES longer); 0 switches a limit off. TRUSTED_PROXIES: addresses/networks
+# of the proxies whose X-Forwarded-For is believed (with API_NUM_PROXIES > 0).
+LOCKOUT_ACCOUNT_FAILURES = envint("LOCKOUT_ACCOUNT_FAILURES", "30")
+LOCKOUT_ADDRESS_FAILURES = envint("LOCKOUT_ADDRESS_FAILURES", "100")
+LOCKOUT_PIN_FAILURES = envint("LOCKOUT_PIN_FAILURES", "5")
+LOCKOUT_COOLOFF_MINUTES = envint("LOCKOUT_COOLOFF_MINUTES", "15")
+TRUSTED_PROXIES = [p.strip() for p in env("TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()]
+AXES_HANDLER = "ecabinet.lockout.LockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "ecabinet.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "ecabinet.lockout.lockout_response"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = LOCKOUT_ACCOUNT_FAILURES  # axes' own; the handler applies each limit
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # attempts refused during a lock do not lengthen it
+AXES_ENABLE_ADMIN = False  # its tables stay empty: the counters are in the cache
+AXES_VERBOSE = False
+# --- end of area "lockout" ---
 
 LOGGING = {
     "version": 1,

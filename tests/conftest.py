@@ -21,16 +21,25 @@ from .pdfs import make_pdf
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_counters():
-    """The per-account rate counters (``ecabinet.limits``) live in the cache, which outlives a test,
-    and account ids come round again after a rollback: each test starts with none counted. Only the
-    in-memory cache is cleared; a Redis one (``REDIS_URL`` set) is shared and is never flushed here."""
+def _fresh_rate_counters(request):
+    """The per-account rate counters (``ecabinet.limits``) and the failed sign-ins and PINs
+    (``ecabinet.lockout``) live in the cache, which outlives a test, and account ids and usernames
+    come round again: each test starts with none counted. The in-memory cache is cleared; a Redis one
+    (``REDIS_URL`` set) is shared and is never flushed here: the test gets a key prefix of its own
+    instead (its keys expire by themselves)."""
+    import uuid
+
     from django.core.cache import caches
     from django.core.cache.backends.locmem import LocMemCache
 
     cache = caches["default"]
     if isinstance(cache, LocMemCache):
         cache.clear()
+    else:
+        settings = request.getfixturevalue("settings")
+        default = settings.CACHES["default"]
+        settings.CACHES = {**settings.CACHES, "default": {
+            **default, "KEY_PREFIX": f"{default.get('KEY_PREFIX', '')}-test-{uuid.uuid4().hex[:8]}"}}
 
 
 @pytest.fixture(autouse=True)

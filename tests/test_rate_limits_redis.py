@@ -57,11 +57,13 @@ def prefix(redis_url):
         client.delete(key)
 
 
-def processes(redis_url: str, prefix: str, counts: list[int]) -> list[list[bool]]:
-    """Start one process per count, all at once; what each let through."""
+def processes(redis_url: str, prefix: str, counts: list[int], *, child: str = CHILD.format(t0=T0),
+              environ: dict | None = None) -> list[list[bool]]:
+    """Start one process per count, all at once, each running ``child`` (count as its argument);
+    what each printed last (here: what it let through)."""
     env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "DJANGO_SETTINGS_MODULE": "ecabinet.settings",
-           "RATE_COMMENTS_PER_MINUTE": "10", "RATE_COMMENTS_PER_HOUR": "1000"}
-    children = [subprocess.Popen([sys.executable, "-c", CHILD.format(t0=T0), str(n)], cwd=ROOT, env=env,
+           **(environ or {"RATE_COMMENTS_PER_MINUTE": "10", "RATE_COMMENTS_PER_HOUR": "1000"})}
+    children = [subprocess.Popen([sys.executable, "-c", child, str(n)], cwd=ROOT, env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in counts]
     results = []
     for child in children:

@@ -1,42 +1,16 @@
 """Authentication for API clients: ``POST /api/v1/auth/token``."""
 
-import math
-
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from ecabinet import devices, limits
-from ecabinet.errors import DomainError
+from ecabinet import devices
 
 from .errors import error_response
-
-
-class LoginThrottle(AnonRateThrottle):
-    """20 attempts a minute per client address. The address is REMOTE_ADDR, or behind the cluster's
-    nginx (``API_NUM_PROXIES=1``, REST_FRAMEWORK's ``NUM_PROXIES``) the last X-Forwarded-For entry,
-    the one nginx wrote: before, the whole header was the key, so a caller changing it got a fresh
-    budget each time. Per-account lockout and the screens' login are issue 15."""
-
-    rate = "20/min"
-
-
-class LoginRateLimited(DomainError):
-    """Too many sign-in attempts from one address: 429 ``rate_limited`` with ``Retry-After``, as
-    ``ecabinet.limits.RateLimited`` (the same code and header; the sentence names sign-in)."""
-
-    status = 429
-    code = limits.CODE
-
-    def __init__(self, wait: float | None) -> None:
-        self.retry_after = max(1, math.ceil(wait or 1))
-        super().__init__(gettext("Too many sign-in attempts from your address in a short time. "
-                                 "Please try again in %(wait)s.") % {"wait": limits.wait_phrase(self.retry_after)})
 
 
 class Credentials(serializers.Serializer):
@@ -55,10 +29,9 @@ class TokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [LoginThrottle]
-
-    def throttled(self, request, wait):
-        raise LoginRateLimited(wait)
+    # No throttle: failures (not successes) are counted per account and per address by
+    # ecabinet.lockout, inside authenticate(); a lock answers 429 account_locked / rate_limited.
+    throttle_classes: list = []
 
     @extend_schema(request=Credentials, responses=TokenOut,
                    summary="Exchange a username and password for the token of a new device")

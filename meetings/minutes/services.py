@@ -24,7 +24,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from ecabinet import audit, limits, notify, pki
+from ecabinet import audit, limits, lockout, notify, pki
 from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
 from ecabinet.models import AuditHead
 
@@ -392,10 +392,13 @@ def _signer(user, pin: str):
     """The caller's own signing key, unlocked by ``pin`` (PKCS#11 token or PKCS#12 file)."""
     if not isinstance(pin, str) or not pin:
         raise SigningRefused(_("Enter the PIN of your signing key."), code="pin_required")
+    lockout.pin_allowed(user)  # too many wrong PINs lately: refused before the key is touched (429 pin_locked)
     try:
         with pki.signing_session(user.username, pin) as signer:
+            lockout.pin_succeeded(user)
             yield signer
     except pki.WrongPin as exc:
+        lockout.pin_failed(user)
         raise SigningRefused(_("The PIN is not correct."), code="wrong_pin") from exc
     except pki.NoKey as exc:
         raise SigningRefused(_("No signing key is set up for your account. Ask the IT department."),
@@ -557,6 +560,7 @@ def plan_resolution_sign(*, actor, meeting_id: int, pin: str,
     meeting = access.meeting
     _require_after_session(meeting)
     _resolution_exists(meeting)
+    lockout.pin_allowed(actor)  # as in _signer, but before the resolution is rendered
     number = " ".join(_text(number, field="number", limit=MAX_NUMBER_LENGTH).split()) if number else \
         f"{meeting.pk}/{_symbol('resolution')}"
     now = current_time()
