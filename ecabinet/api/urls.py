@@ -6,10 +6,13 @@ from meetings import api as meetings_api
 from meetings import archive_api, room_api
 from meetings.minutes import api as minutes_api
 
+from .mfa import TotpConfirmView, TotpStartView
 from .views import TokenView, UnknownPathView
 
 urlpatterns = [
     path("auth/token", TokenView.as_view(), name="api_token"),
+    path("auth/mfa/totp/", TotpStartView.as_view(), name="api_mfa_totp"),
+    path("auth/mfa/totp/confirm/", TotpConfirmView.as_view(), name="api_mfa_totp_confirm"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("meetings/", meetings_api.MeetingListView.as_view(), name="api_meetings"),
     path("meetings/<id:pk>/", meetings_api.MeetingDetailView.as_view(), name="api_meeting"),

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from ecabinet import audit, limits
+from ecabinet import audit, limits, mfa
 from ecabinet.errors import DomainError
 
 from .errors import error_response
@@ -43,6 +43,9 @@ class LoginRateLimited(DomainError):
 class Credentials(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
+    otp = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                help_text="A current TOTP code or a recovery code; required when the account has a "
+                                          "second factor (else 401 mfa_required).")
 
 
 class TokenView(APIView):
@@ -54,13 +57,21 @@ class TokenView(APIView):
         raise LoginRateLimited(wait)
 
     @extend_schema(request=Credentials, responses=inline_serializer("TokenOut", {"token": serializers.CharField()}),
-                   summary="Exchange a username and password for an API token")
+                   summary="Exchange a username and password (and a second-factor code) for an API token",
+                   description="401 invalid_credentials: wrong username or password. 401 mfa_required: the account "
+                               "has a second factor and `otp` is missing or wrong. 401 mfa_enrolment_required: "
+                               "MFA_ENFORCE is on and the account must first set up a second factor.")
     def post(self, request):
         serializer = Credentials(data=request.data)
         serializer.is_valid(raise_exception=True)
+        otp = serializer.validated_data.pop("otp", None)
         user = authenticate(request._request, **serializer.validated_data)
         if user is None or not user.is_active:
             return error_response("invalid_credentials", "The username or password is wrong.", 401)
+        # Issue 15: the second factor, after the password and before any token.
+        refusal = mfa.token_refusal(user, otp)
+        if refusal is not None:
+            return error_response(*refusal)
         token, _ = Token.objects.get_or_create(user=user)
         audit.record(user, "auth.token_issued", user)
         return Response({"token": token.key})
