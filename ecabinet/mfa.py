@@ -210,10 +210,10 @@ def secret_b32(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode("ascii")
 
 
-@transaction.atomic
 def confirm_totp(*, actor, code) -> list[str]:
     """Turn the pending TOTP device on with a current code; returns fresh recovery codes (shown once)
-    when the user had none. 400 ``invalid_code`` otherwise."""
+    when the user had none. 400 ``invalid_code`` otherwise (the failure, its audit entry and
+    django-otp's throttle are kept: the check runs outside the write's transaction)."""
     device = _totp(actor, confirmed=False)
     if device is None:
         raise ValidationFailed(_("Start setting up an authenticator app first."), code="no_pending_totp")
@@ -222,10 +222,11 @@ def confirm_totp(*, actor, code) -> list[str]:
         audit.record(actor, "mfa.failed", actor, data={"factor": "totp", "reason": "enrolment"})
         raise ValidationFailed(_("The code is not correct. Enter the 6-digit code the app shows now."),
                                code="invalid_code")
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    audit.record(actor, "mfa.totp_confirmed", actor)
-    return _first_recovery_codes(actor)
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit.record(actor, "mfa.totp_confirmed", actor)
+        return _first_recovery_codes(actor)
 
 
 def _first_recovery_codes(user) -> list[str]:
