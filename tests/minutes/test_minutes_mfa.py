@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_minutes_signing_needs_the_code_of_an_enrolled_signer(finalized):
-    device, codes = enrol(finalized.secretary)
+    device, _codes = enrol(finalized.secretary)
     client = finalized.client(finalized.secretary)
     base = f"/api/v1/meetings/{finalized.meeting.pk}/minutes/sign/"
     missing = client.post(base, {"pin": PIN}, format="json")
@@ -30,7 +30,7 @@ def test_minutes_signing_needs_the_code_of_an_enrolled_signer(finalized):
 
 
 def test_the_resolution_needs_the_chairs_code(session, dev_pki):
-    device, codes = enrol(session.pm)
+    _device, codes = enrol(session.pm)
     client = session.client(session.pm)
     base = f"/api/v1/meetings/{session.meeting.pk}/resolution/sign/"
     refused = client.post(base, {"pin": PIN}, format="json")
