@@ -30,9 +30,9 @@ from . import audit
 from .errors import DomainError, Forbidden, ValidationFailed
 from .models import PasskeyCredential
 
-__all__ = ["MFARequired", "confirm_totp", "factors", "has_second_factor", "mfa_required_for",
-           "regenerate_recovery_codes", "remove_factor", "require_fresh_factor", "reset_mfa", "start_totp",
-           "token_refusal", "verify_second_factor"]
+__all__ = ["MFARequired", "PasskeyProof", "confirm_totp", "factors", "has_second_factor", "mfa_required_for",
+           "passkey_proof", "regenerate_recovery_codes", "remove_factor", "require_fresh_factor", "reset_mfa",
+           "start_totp", "token_refusal", "verify_second_factor"]
 
 TOTP_NAME = "totp"
 RECOVERY_NAME = "recovery"
@@ -149,11 +149,29 @@ def verify_second_factor(user, code) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class PasskeyProof:
+    """A passkey assertion verified in this very request, for ``require_fresh_factor`` in place of a
+    code. Made only by ``passkey_proof`` (request data is never one: the API's ``otp`` is a string)."""
+
+    user_id: int
+
+
+def passkey_proof(request, user, credential) -> PasskeyProof | None:
+    """Verify a passkey answer to ``authentication_options`` for a signing screen."""
+    return PasskeyProof(user.pk) if credential and verify_passkey(request, user, credential) else None
+
+
 def require_fresh_factor(*, user, otp) -> None:
-    """Signing: where a second factor is enrolled, a current code must come with the PIN
-    (401 ``mfa_required``). A TOTP code is accepted once, a recovery code is used up."""
+    """Signing: where a second factor is enrolled, a current code (or, on the screen, a passkey
+    verified in this request: ``PasskeyProof``) must come with the PIN (401 ``mfa_required``). A TOTP
+    code is accepted once, a recovery code is used up."""
     if not has_second_factor(user):
         return
+    if isinstance(otp, PasskeyProof):
+        if otp.user_id == user.pk:
+            return
+        raise MFARequired(WRONG_CODE)
     if not otp:
         raise MFARequired(_("Signing needs a fresh second factor: enter a current code from your authenticator "
                             "app (or a recovery code) with the PIN."))

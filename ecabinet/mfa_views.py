@@ -130,6 +130,21 @@ def admin_login(request: HttpRequest, extra_context=None) -> HttpResponse:
     return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
 
 
+def signing_factor(request: HttpRequest):
+    """The second factor a signing screen sent: a passkey answer (verified now) or a code."""
+    passkey = request.POST.get("passkey")
+    if passkey:
+        return mfa.passkey_proof(request, request.user, passkey)
+    return request.POST.get("otp") or None
+
+
+@login_required
+@require_POST
+def passkey_assert_options(request: HttpRequest) -> HttpResponse:
+    """Options for a passkey assertion by the signed-in user (signing screens)."""
+    return HttpResponse(mfa.authentication_options(request, request.user), content_type="application/json")
+
+
 # --- enforcement ----------------------------------------------------------------------------------
 
 ENROLMENT_OPEN = ("/account/security/", "/login/", "/logout/", "/static/", "/i18n/", "/jsi18n/", "/api/v1/auth/")

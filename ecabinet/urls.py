@@ -22,6 +22,8 @@ urlpatterns = [
     path("account/security/passkey/options/", mfa_views.security_passkey_options,
          name="account_security_passkey_options"),
     path("account/security/passkey/", mfa_views.security_passkey, name="account_security_passkey"),
+    path("account/security/passkey/assert/options/", mfa_views.passkey_assert_options,
+         name="account_passkey_assert_options"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("ballots/", include("voting.urls")),

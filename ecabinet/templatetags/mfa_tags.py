@@ -10,3 +10,8 @@ register = template.Library()
 @register.simple_tag
 def second_factor_enrolled(user) -> bool:
     return bool(user and user.is_authenticated and mfa.has_second_factor(user))
+
+
+@register.simple_tag
+def passkey_enrolled(user) -> bool:
+    return bool(user and user.is_authenticated and mfa.has_passkey(user))

@@ -4,14 +4,16 @@
    converts them with PublicKeyCredential.parse*OptionsFromJSON and credential.toJSON(). */
 (function () {
   "use strict";
+  if (window.ecabinetPasskeys) { return; }  // loaded once per signing form; bind once
+  window.ecabinetPasskeys = true;
 
   function csrfToken() {
     var input = document.querySelector("[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
   }
 
-  function showError(message) {
-    var box = document.querySelector("[data-passkey-error]");
+  function showError(message, scope) {
+    var box = (scope && scope.querySelector("[data-passkey-error]")) || document.querySelector("[data-passkey-error]");
     if (box) {
       box.textContent = message;
       box.hidden = false;
@@ -77,6 +79,28 @@
     });
   }
 
+  /* A signing form: the passkey answers instead of the code; the form is then sent with the PIN. */
+  function sign(button) {
+    var form = button.closest("form");
+    button.addEventListener("click", function () {
+      if (!supported()) { showError(button.getAttribute("data-msg-unsupported"), form); return; }
+      post(button.getAttribute("data-options-url")).then(function (answer) {
+        if (!answer.ok) { throw new Error(answer.data.detail || failed(button)); }
+        var options = PublicKeyCredential.parseRequestOptionsFromJSON(answer.data);
+        return navigator.credentials.get({publicKey: options});
+      }).then(function (credential) {
+        form.querySelector("[data-passkey-answer]").value = JSON.stringify(credential.toJSON());
+        var code = form.querySelector("[data-otp-field]");
+        if (code) { code.required = false; }
+        form.requestSubmit();
+      }).catch(function (error) {
+        showError(error && error.name === "NotAllowedError" ? failed(button) : (error.message || failed(button)),
+                  form);
+      });
+    });
+  }
+
   document.querySelectorAll("form[data-passkey-register]").forEach(register);
+  document.querySelectorAll("[data-passkey-sign]").forEach(sign);
   document.querySelectorAll("[data-passkey-login]").forEach(login);
 }());

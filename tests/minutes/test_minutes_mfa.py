@@ -56,3 +56,29 @@ def test_the_signing_screen_asks_for_the_code(finalized):
     assert SignatureStep.objects.count() == 1
     client.force_login(finalized.pm)
     assert 'name="otp"' not in client.get(f"/meetings/{finalized.meeting.pk}/minutes/").content.decode()
+
+
+def test_the_signing_screen_accepts_a_passkey(finalized):
+    import json
+
+    from django.test import Client
+
+    from ..webauthn_soft import SoftAuthenticator
+
+    authenticator = SoftAuthenticator()
+    client = Client()
+    client.force_login(finalized.secretary)
+
+    def post_json(url, body=None):
+        return client.post(url, json.dumps(body or {}), content_type="application/json").json()
+
+    options = post_json("/account/security/passkey/options/")
+    post_json("/account/security/passkey/", {"name": "Tablet", "credential": authenticator.create(options)})
+    page = client.get(f"/meetings/{finalized.meeting.pk}/minutes/").content.decode()
+    assert "data-passkey-sign" in page
+    base = f"/meetings/{finalized.meeting.pk}/minutes/sign/"
+    garbage = client.post(base, {"pin": PIN, "passkey": '{"rawId": "AAAA"}'}, follow=True)
+    assert 'data-code="mfa_required"' in garbage.content.decode() and SignatureStep.objects.count() == 0
+    answer = authenticator.get(post_json("/account/security/passkey/assert/options/"))
+    client.post(base, {"pin": PIN, "passkey": json.dumps(answer)})
+    assert SignatureStep.objects.count() == 1
