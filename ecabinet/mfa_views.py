@@ -168,6 +168,24 @@ class MFAEnrolmentMiddleware:
         return self.get_response(request)
 
 
+class MFAEnrolmentSocketMiddleware:
+    """The same gate for the room's WebSocket (session cookie or token): a user who must enrol first
+    connects as nobody, so the consumer refuses them like any stranger."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        user = scope.get("user")
+        if settings.MFA_ENFORCE and user is not None and user.is_authenticated:
+            from channels.db import database_sync_to_async
+            from django.contrib.auth.models import AnonymousUser
+
+            if await database_sync_to_async(mfa.needs_enrolment)(user):
+                scope = dict(scope, user=AnonymousUser())
+        return await self.inner(scope, receive, send)
+
+
 # --- the security page ----------------------------------------------------------------------------
 
 def _errors_to_messages(view):

@@ -331,7 +331,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated",
+                                   "ecabinet.api.mfa_gate.SecondFactorEnrolled"],  # issue 15, MFA_ENFORCE
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "ecabinet.api.parsers.JSONParser",  # rest_framework's, with ecabinet.jsonguard's bounds

@@ -333,3 +333,19 @@ def test_reset_from_the_admin_action(cast, member):
     assert response.status_code == 302
     assert not mfa.has_second_factor(member)
     assert AuditEntry.objects.filter(action="mfa.reset", actor=cast.admin).exists()
+
+
+def test_enforced_api_tokens_from_before_reach_nothing_until_enrolment(cast, member, settings):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=member)  # issued while MFA was not enforced
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/v1/meetings/").status_code == 200
+    settings.MFA_ENFORCE = True
+    refused = client.get(f"/api/v1/meetings/{cast.meeting.pk}/")
+    assert (refused.status_code, refused.json()["code"]) == (403, "mfa_enrolment_required")
+    started = client.post("/api/v1/auth/mfa/totp/")  # the enrolment endpoints stay open
+    assert started.status_code == 200
+    device = TOTPDevice.objects.get(user=member)
+    assert client.post("/api/v1/auth/mfa/totp/confirm/", {"code": code_for(device)}, format="json").status_code == 200
+    assert client.get("/api/v1/meetings/").status_code == 200
