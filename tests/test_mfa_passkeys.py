@@ -99,3 +99,32 @@ def test_a_passkey_proof_is_only_good_for_its_own_user(cast):
     mfa.require_fresh_factor(user=cast.member, otp=mfa.PasskeyProof(cast.member.pk))
     with pytest.raises(mfa.MFARequired):
         mfa.require_fresh_factor(user=cast.member, otp=None)
+
+
+def test_removing_a_passkey_needs_the_password(member):
+    client = Client()
+    client.force_login(member)
+    register(client, SoftAuthenticator(), name="Cũ")
+    passkey = PasskeyCredential.objects.get(user=member)
+    page = client.get("/account/security/").content.decode()
+    assert 'data-passkey="Cũ"' in page and f'value="passkey:{passkey.pk}"' in page
+    client.post("/account/security/remove/", {"factor": f"passkey:{passkey.pk}", "password": "wrong"})
+    assert PasskeyCredential.objects.filter(pk=passkey.pk).exists()
+    client.post("/account/security/remove/", {"factor": f"passkey:{passkey.pk}", "password": PASSWORD})
+    assert not PasskeyCredential.objects.filter(pk=passkey.pk).exists() and not mfa.has_second_factor(member)
+    entry = AuditEntry.objects.filter(actor=member, action="mfa.factor_removed").get()
+    assert entry.data == {"factor": "passkey", "name": "Cũ"}
+    # someone else's passkey is not "a factor on your account"
+    other = Client()
+    other.force_login(member)
+    register(other, SoftAuthenticator())
+    theirs = PasskeyCredential.objects.get(user=member)
+    intruder = Client()
+    from ecabinet.models import User
+
+    stranger = User.objects.exclude(pk=member.pk).first()
+    intruder.force_login(stranger)
+    response = intruder.post("/account/security/remove/", {"factor": f"passkey:{theirs.pk}", "password": PASSWORD},
+                             follow=True)
+    assert 'data-code="no_such_factor"' in response.content.decode()
+    assert PasskeyCredential.objects.filter(pk=theirs.pk).exists()

@@ -49,7 +49,7 @@ def _code(secret: str, *, after: int = -1) -> tuple[str, int]:
         time.sleep(0.5)
 
 
-def test_totp_enrolment_and_sign_in_through_the_screens(browser, server_url):
+def test_totp_enrolment_and_sign_in_through_the_screens(browser, server_url, shots):
     context, page, errors = _context(browser)
     _password_step(page, server_url, "member20")
     assert page.url.rstrip("/") == server_url  # no factor yet: one step, as for every demo account
@@ -58,6 +58,7 @@ def test_totp_enrolment_and_sign_in_through_the_screens(browser, server_url):
     with page.expect_navigation():
         page.click("[data-action=enrol-totp]")
     assert page.locator("[data-totp-qr] svg").count() == 1  # the QR code, drawn on the server
+    page.screenshot(path=str(shots / "mfa-totp-setup.png"), full_page=True)
     secret = page.locator("[data-totp-secret]").inner_text().strip()
     code, step = _code(secret)
     page.fill("input[name=code]", code)
@@ -84,7 +85,7 @@ def test_totp_enrolment_and_sign_in_through_the_screens(browser, server_url):
     context.close()
 
 
-def test_passkey_registration_and_sign_in_with_the_virtual_authenticator(browser, server_url):
+def test_passkey_registration_and_sign_in_with_the_virtual_authenticator(browser, server_url, shots):
     # WebAuthn needs a secure context and a domain as RP ID: http://localhost is both.
     base = server_url.replace("127.0.0.1", "localhost")
     context, page, errors = _context(browser)
@@ -101,6 +102,8 @@ def test_passkey_registration_and_sign_in_with_the_virtual_authenticator(browser
     assert len(page.locator("[data-recovery-codes] code").all_inner_texts()) == 10
     page.goto(f"{base}/account/security/")
     assert page.locator("[data-passkey='Máy tính bảng phòng họp']").count() == 1
+    assert not page.locator("[data-passkey-error]").is_visible()
+    page.screenshot(path=str(shots / "mfa-security.png"), full_page=True)
     credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     assert len(credentials) == 1
 
@@ -109,6 +112,7 @@ def test_passkey_registration_and_sign_in_with_the_virtual_authenticator(browser
         page.click("form[action='/logout/'] button")
     _password_step(page, base, "member21")
     assert page.url.endswith("/login/verify/")
+    page.screenshot(path=str(shots / "mfa-verify.png"), full_page=True)
     with page.expect_navigation(url=lambda url: "/login" not in url):
         page.click("[data-passkey-login]")
     assert page.locator(".userbox__name").count() == 1
