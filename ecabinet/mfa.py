@@ -36,6 +36,7 @@ __all__ = ["MFARequired", "PasskeyProof", "confirm_totp", "factors", "has_second
 
 TOTP_NAME = "totp"
 RECOVERY_NAME = "recovery"
+RECOVERY_CODE_LENGTH = 8  # django-otp's StaticToken.random_token(): 5 random bytes in base32
 MAX_CODE_LENGTH = 32  # longer input is refused before any lookup (TOTP: 6 digits; recovery: 8 characters)
 MAX_PASSKEY_NAME = 60
 MAX_CREDENTIAL_JSON = 64 * 1024
@@ -135,7 +136,7 @@ def verify_second_factor(user, code) -> bool:
     if not code or len(code) > MAX_CODE_LENGTH:
         audit.record(user, "mfa.failed", user, data={"factor": "code", "reason": "malformed"})
         return False
-    if code.isdigit():
+    if code.isdigit() and len(code) < RECOVERY_CODE_LENGTH:  # a TOTP code (a recovery code has 8 characters)
         device = _totp(user)
         if device is not None and device.verify_token(code):
             return True
