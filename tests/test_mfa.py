@@ -349,3 +349,10 @@ def test_enforced_api_tokens_from_before_reach_nothing_until_enrolment(cast, mem
     device = TOTPDevice.objects.get(user=member)
     assert client.post("/api/v1/auth/mfa/totp/confirm/", {"code": code_for(device)}, format="json").status_code == 200
     assert client.get("/api/v1/meetings/").status_code == 200
+
+
+def test_a_recovery_code_of_digits_only_is_still_a_recovery_code(member):
+    enrol(member)
+    StaticToken.objects.create(device=StaticDevice.objects.get(user=member), token="23456723")
+    assert mfa.verify_second_factor(member, "2345-6723")
+    assert not StaticToken.objects.filter(token="23456723").exists()
