@@ -23,11 +23,17 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import accounts, services
+from . import accounts, mfa, services
 from . import permissions as policy
 from .errors import DomainError
+from .mfa_views import admin_login
 from .models import Ministry, User
+
+# Issue 15: the admin signs in through the same two-step login (password, then second factor).
+admin.site.login = admin_login
 
 admin.site.unregister(Group)
 if apps.is_installed("rest_framework.authtoken"):
@@ -36,6 +42,13 @@ if apps.is_installed("rest_framework.authtoken"):
 
     if admin.site.is_registered(TokenProxy):
         admin.site.unregister(TokenProxy)
+
+# django-otp's admins show every TOTP secret and static code and let the administrator add a factor to
+# anyone's account (then sign in as them with a password they reset): second factors are managed only
+# by their owner on /account/security/, and reset (removed) by ``mfa.reset_mfa``, audited.
+for _otp_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_otp_model):
+        admin.site.unregister(_otp_model)
 
 DUTIES = (*policy.FLAGS, "ministry")
 
@@ -94,7 +107,7 @@ def lift_signin_lock(modeladmin, request, queryset) -> None:
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    actions = [lift_signin_lock]
+    actions = [lift_signin_lock, "reset_second_factor"]
     form = AccountChangeForm
     add_form = AdminUserCreationForm
     change_password_form = AccountPasswordForm
@@ -168,3 +181,13 @@ class UserAdmin(BaseUserAdmin):
         if "is_active" in changed:
             accounts.set_active(actor=request.user, user=obj, active=data["is_active"])
         obj.refresh_from_db()
+
+    @admin.action(description=_("Reset the second factor (lost phone or tablet)"))
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            try:
+                mfa.reset_mfa(actor=request.user, user=user)
+            except DomainError as exc:
+                self.message_user(request, f"{user.username}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, _("Second factor reset: %(user)s") % {"user": user.username})

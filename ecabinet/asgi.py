@@ -29,6 +29,7 @@ from django.conf import settings  # noqa: E402
 from ecabinet import daphne_guard  # noqa: E402
 from ecabinet.http_handler import PooledASGIHandler  # noqa: E402
 from ecabinet.http_limits import BodyLimit  # noqa: E402
+from ecabinet.mfa_views import MFAEnrolmentSocketMiddleware  # noqa: E402
 from ecabinet.ws_auth import TokenAuthMiddleware  # noqa: E402
 from meetings.routing import websocket_urlpatterns  # noqa: E402
 from voting.intake import VoteIntake  # noqa: E402
@@ -43,7 +44,7 @@ application = ProtocolTypeRouter({
     # whose requests wait their turn for one of HTTP_MAX_CONCURRENCY threads (ecabinet.http_handler).
     "http": BodyLimit(VoteIntake(PooledASGIHandler(settings.HTTP_MAX_CONCURRENCY))),
     "websocket": AllowedHostsOriginValidator(
-        AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        AuthMiddlewareStack(TokenAuthMiddleware(MFAEnrolmentSocketMiddleware(URLRouter(websocket_urlpatterns))))
     ),
 })
 

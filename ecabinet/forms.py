@@ -1,4 +1,5 @@
-"""The sign-in forms of the login screen and the admin login: a refused sign-in says why.
+"""The sign-in form of the login screen (the admin login redirects to it, ``ecabinet.mfa_views``):
+a refused sign-in says why.
 
 When a lock (``ecabinet.lockout``) refused the attempt, the form's error is the lock's message —
 when to try again — instead of "wrong username or password"; it is the same whether the password
@@ -7,7 +8,6 @@ was right or not (it was never checked). ``AxesMiddleware`` then answers the pag
 """
 
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from . import lockout
@@ -26,7 +26,3 @@ class _LockoutMessage:
 
 class LoginForm(_LockoutMessage, AuthenticationForm):
     """The login screen's form."""
-
-
-class AdminLoginForm(_LockoutMessage, AdminAuthenticationForm):
-    """The admin site's login form."""

@@ -46,7 +46,7 @@ from ecabinet.errors import NotFound
 
 __all__ = ["ADMIN_POWERS", "CONFLICT_MESSAGE", "CONTENT_DUTIES", "DUTY_FIELDS", "FLAGS", "OWN_DUTIES_MESSAGE",
            "OWN_PASSWORD_MESSAGE", "can_manage_accounts", "check_may_manage_devices_of", "duties_conflict",
-           "may_lift_signin_lock", "may_manage_devices_of", "own_change_refusal"]
+           "has_admin_powers", "may_lift_signin_lock", "may_manage_devices_of", "may_reset_mfa_of", "own_change_refusal"]
 
 CONTENT_DUTIES = ("is_secretariat", "is_archivist", "is_member")
 ADMIN_POWERS = ("is_staff", "is_superuser")
@@ -72,6 +72,23 @@ def may_lift_signin_lock(actor) -> bool:
     account manager (rule 1) or the secretariat (a minister locked out on the morning of a session)."""
     return can_manage_accounts(actor) or bool(
         actor is not None and actor.is_authenticated and actor.is_active and actor.is_secretariat)
+
+
+def has_admin_powers(user) -> bool:
+    """The account holds an administrator power (``ADMIN_POWERS``): the "staff" role of
+    ``MFA_REQUIRED_ROLES``, which must use a second factor in production."""
+    return any(getattr(user, f, False) for f in ADMIN_POWERS)
+
+
+def may_reset_mfa_of(actor, user) -> bool:
+    """Who may remove every second factor of ``user`` (a lost phone): an account manager (rule 1) or
+    the secretariat, never on their own account (rule 2: another person must, and it is audited).
+    The secretariat does not reset an administrator's factors: it runs sessions, not the IT system."""
+    if actor is None or user is None or actor.pk == user.pk:
+        return False
+    if can_manage_accounts(actor):
+        return True
+    return bool(actor.is_authenticated and actor.is_active and actor.is_secretariat and not has_admin_powers(user))
 
 
 def duties_conflict(flags: Mapping[str, object]) -> bool:

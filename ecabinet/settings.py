@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "channels",
     "ecabinet",
     "meetings",
@@ -83,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "ecabinet.mfa_views.MFAEnrolmentMiddleware",  # MFA_ENFORCE: confines a user who must enrol
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # a refused sign-in becomes 429 (ecabinet.lockout)
     # Last, so that its 400 gets every header the others add; still before any view authenticates.
@@ -305,13 +309,32 @@ API_NUM_PROXIES = envint("API_NUM_PROXIES", "0")
 MINUTES_COMMENTS_PAGE = envint("MINUTES_COMMENTS_PAGE", "100")
 # --- end of area "fix-http" ---------------------------------------------------------------------
 
+# --- issue 15, area "mfa": multi-factor sign-in (docs/security.md "Multi-factor sign-in"; docs/limits.md) ---
+# MFA_ENFORCE on: a user with one of MFA_REQUIRED_ROLES who has no second factor is sent to enrol
+# after the password and gets no API token (401 mfa_enrolment_required). Off (default, the demo):
+# a second factor is asked only of those who enrolled one. Roles: participant (any session role:
+# chair, member, substitute, observer, secretary), member, secretariat, archivist, staff (admin).
+MFA_ENFORCE = envbool("MFA_ENFORCE", "False")
+MFA_REQUIRED_ROLES = [r.strip() for r in env("MFA_REQUIRED_ROLES", "participant,member,secretariat,archivist,staff")
+                      .split(",") if r.strip()]
+MFA_PENDING_SECONDS = envint("MFA_PENDING_SECONDS", "300")  # password accepted, second factor awaited
+MFA_PENDING_MAX_ATTEMPTS = envint("MFA_PENDING_MAX_ATTEMPTS", "5")  # wrong codes before the password again
+MFA_RECOVERY_CODES = 10
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "e-Cabinet")
+WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID", "")  # default: the request's host name
+WEBAUTHN_RP_NAME = env("WEBAUTHN_RP_NAME", "e-Cabinet")
+# Exact origins accepted in a passkey ceremony; default: the request's own scheme://host[:port].
+WEBAUTHN_ORIGINS = [o.strip() for o in env("WEBAUTHN_ORIGINS", "").split(",") if o.strip()]
+# --- end of area "mfa" ---
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes unauthenticated calls answer 401, not 403.
         "ecabinet.api.authentication.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated",
+                                   "ecabinet.api.mfa_gate.SecondFactorEnrolled"],  # issue 15, MFA_ENFORCE
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "ecabinet.api.parsers.JSONParser",  # rest_framework's, with ecabinet.jsonguard's bounds

@@ -3,17 +3,32 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from ecabinet import converters  # noqa: F401  (registers <id:...>)
+from ecabinet import (
+    converters,  # noqa: F401  (registers <id:...>)
+    mfa_views,
+)
 from ecabinet import views as ecabinet_views
-from ecabinet.forms import AdminLoginForm, LoginForm
-
-admin.site.login_form = AdminLoginForm  # a lock's message on the admin login (ecabinet.lockout)
+from ecabinet.forms import LoginForm
 
 urlpatterns = [
     path("api/v1/", include("ecabinet.api.urls")),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("login/", mfa_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("login/verify/", mfa_views.login_verify, name="login_verify"),
+    path("login/verify/passkey/options/", mfa_views.login_passkey_options, name="login_passkey_options"),
+    path("login/verify/passkey/", mfa_views.login_passkey, name="login_passkey"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/security/", mfa_views.security, name="account_security"),
+    path("account/security/totp/", mfa_views.security_totp, name="account_security_totp"),
+    path("account/security/totp/confirm/", mfa_views.security_totp_confirm, name="account_security_totp_confirm"),
+    path("account/security/codes/", mfa_views.security_codes, name="account_security_codes"),
+    path("account/security/recovery/", mfa_views.security_recovery, name="account_security_recovery"),
+    path("account/security/remove/", mfa_views.security_remove, name="account_security_remove"),
+    path("account/security/passkey/options/", mfa_views.security_passkey_options,
+         name="account_security_passkey_options"),
+    path("account/security/passkey/", mfa_views.security_passkey, name="account_security_passkey"),
+    path("account/security/passkey/assert/options/", mfa_views.passkey_assert_options,
+         name="account_passkey_assert_options"),
     path("account/devices/", ecabinet_views.account_devices, name="account_devices"),
     path("account/devices/<id:pk>/revoke/", ecabinet_views.account_device_revoke, name="account_device_revoke"),
     path("account/password/", ecabinet_views.AccountPasswordView.as_view(), name="account_password"),

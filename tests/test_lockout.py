@@ -219,7 +219,7 @@ def test_behind_the_proxy_the_last_entry_is_the_address(accounts, settings, rf):
 # --- the screens ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("path", "surface"), [("/login/", "login"), ("/admin/login/", "admin")])
+@pytest.mark.parametrize(("path", "surface"), [("/login/", "login")])
 def test_the_screens_lock_with_a_message_saying_when(accounts, settings, path, surface):
     settings.LOCKOUT_ACCOUNT_FAILURES = 5
     user = accounts[0]
@@ -269,10 +269,25 @@ def test_the_api_and_the_screens_share_the_counters(accounts, settings):
     settings.LOCKOUT_ACCOUNT_FAILURES = 3
     token("tablet00", "wrong")
     screen_login("tablet00", "wrong")
-    _, response = screen_login("tablet00", "wrong", path="/admin/login/")
+    _, response = screen_login("tablet00", "wrong")
     assert response.status_code == 429
     assert token("tablet00").status_code == 429
-    assert locked_entries()[-1].data["surface"] == "admin"
+    assert locked_entries()[-1].data["surface"] == "login"
+
+
+def test_the_admin_login_is_the_login_screen_so_it_has_no_budget_of_its_own(accounts, settings):
+    """/admin/login/ checks no password: it sends to /login/ (and its second factor), whose counters hold."""
+    settings.LOCKOUT_ACCOUNT_FAILURES = 2
+    user = accounts[0]
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    for _ in range(5):
+        _, response = screen_login(user.username, "wrong", path="/admin/login/")
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert not locked_entries()
+    screen_login(user.username, "wrong")
+    _, response = screen_login(user.username, "wrong")
+    assert response.status_code == 429
 
 
 # --- lifting a lock early -----------------------------------------------------------------------------------

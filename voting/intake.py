@@ -58,7 +58,7 @@ from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 from django.utils import timezone, translation
 
-from ecabinet import bulk, http_limits, jsonguard, limits
+from ecabinet import bulk, http_limits, jsonguard, limits, mfa
 from ecabinet.api import bulk_auth, idempotency
 from ecabinet.errors import DomainError
 from ecabinet.middleware import chosen_language
@@ -347,6 +347,8 @@ def _prepare(batch: list[Submission]) -> None:
     for submission, user in zip(live, bulk_auth.authenticate_many([s.http for s in live]), strict=True):
         if user is not None and _by_session(submission) and settings.SESSION_SAVE_EVERY_REQUEST:
             user = None
+        if user is not None and settings.MFA_ENFORCE and mfa.needs_enrolment(user):
+            user = None  # issue 15: Django's view refuses it (403 mfa_enrolment_required)
         submission.user = user
 
 

@@ -7,6 +7,7 @@ from meetings import archive_api, room_api
 from meetings.minutes import api as minutes_api
 
 from .account import DeviceRevokeView, DevicesView, LogoutView, PasswordView
+from .mfa import TotpConfirmView, TotpStartView
 from .views import TokenView, UnknownPathView
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("auth/devices/<id:pk>/revoke/", DeviceRevokeView.as_view(), name="api_device_revoke"),
     path("auth/logout/", LogoutView.as_view(), name="api_logout"),
     path("auth/password/", PasswordView.as_view(), name="api_password"),
+    path("auth/mfa/totp/", TotpStartView.as_view(), name="api_mfa_totp"),
+    path("auth/mfa/totp/confirm/", TotpConfirmView.as_view(), name="api_mfa_totp_confirm"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("meetings/", meetings_api.MeetingListView.as_view(), name="api_meetings"),
     path("meetings/<id:pk>/", meetings_api.MeetingDetailView.as_view(), name="api_meeting"),

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecabinet import devices
+from ecabinet import devices, mfa
 
 from .errors import error_response
 
@@ -17,6 +17,9 @@ class Credentials(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
     device = serializers.CharField(max_length=devices.DEVICE_NAME_MAX, required=False, allow_blank=True)
+    otp = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                help_text="A current TOTP code or a recovery code; required when the account has a "
+                                          "second factor (else 401 mfa_required).")
 
 
 TokenOut = inline_serializer("TokenOut", {"token": serializers.CharField(), "device_id": serializers.IntegerField(),
@@ -34,7 +37,11 @@ class TokenView(APIView):
     throttle_classes: list = []
 
     @extend_schema(request=Credentials, responses=TokenOut,
-                   summary="Exchange a username and password for the token of a new device")
+                   summary="Exchange a username and password (and a second-factor code) for the token of a new device",
+                   description="401 invalid_credentials: wrong username or password. 401 mfa_required: the account "
+                               "has a second factor and `otp` is missing or wrong. 401 mfa_enrolment_required: "
+                               "MFA_ENFORCE is on and the account must first set up a second factor. 429 "
+                               "account_locked / rate_limited: too many failures for the account or the address.")
     def post(self, request):
         serializer = Credentials(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -42,6 +49,10 @@ class TokenView(APIView):
         user = self.authenticate(request, data)
         if user is None:
             return error_response("invalid_credentials", gettext("The username or password is wrong."), 401)
+        # The second factor, after the password and before any token (ecabinet.mfa).
+        refusal = mfa.token_refusal(user, data.get("otp"))
+        if refusal is not None:
+            return error_response(*refusal)
         return self.issue(request, user, data)
 
     @staticmethod

@@ -50,6 +50,13 @@ MinutesOut = inline_serializer("MinutesOut", {
 
 class PinIn(serializers.Serializer):
     pin = serializers.CharField(max_length=200, trim_whitespace=False)
+    otp = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                help_text="A current TOTP or recovery code: required (401 mfa_required) when the "
+                                          "signer has a second factor enrolled.")
+
+
+def _pin_otp(data: dict) -> dict:
+    return {"pin": data["pin"], "otp": data.get("otp") or None}
 
 
 class ResolutionIn(PinIn):
@@ -208,7 +215,7 @@ class MinutesFinalizeView(APIView):
 
 class MinutesSignView(_PathFingerprint, APIView):
     def prepare(self, request, pk: int):
-        return services.plan_minutes_sign(actor=request.user, meeting_id=pk, pin=validated(PinIn, request)["pin"])
+        return services.plan_minutes_sign(actor=request.user, meeting_id=pk, **_pin_otp(validated(PinIn, request)))
 
     @extend_schema(request=PinIn, responses=SealedOut,
                    summary="Sign with the caller's own key: the secretary first, then the chair, who seals")
@@ -234,8 +241,8 @@ class MinutesVerifyView(APIView):
 class ResolutionSignView(_PathFingerprint, APIView):
     def prepare(self, request, pk: int):
         data = validated(ResolutionIn, request)
-        return services.plan_resolution_sign(actor=request.user, meeting_id=pk, pin=data["pin"],
-                                             number=data.get("number"))
+        return services.plan_resolution_sign(actor=request.user, meeting_id=pk, number=data.get("number"),
+                                             **_pin_otp(data))
 
     @extend_schema(request=ResolutionIn, responses={201: SealedOut},
                    summary="Render and sign the session resolution (the chair alone)")
@@ -281,7 +288,7 @@ class CorrectionSignView(_PathFingerprint, APIView):
     def prepare(self, request, pk: int, cid: int):
         document = services.sealed_for(actor=request.user, meeting_id=pk, kind="correction", document_id=cid)
         return services.plan_document_sign(actor=request.user, document=document,
-                                           pin=validated(PinIn, request)["pin"])
+                                           **_pin_otp(validated(PinIn, request)))
 
     @extend_schema(request=PinIn, responses=SealedOut, summary="Sign a correction: the secretary, then the chair")
     @idempotent

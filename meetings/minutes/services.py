@@ -24,7 +24,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from ecabinet import audit, limits, lockout, notify, pki
+from ecabinet import audit, limits, lockout, mfa, notify, pki
 from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
 from ecabinet.models import AuditHead
 
@@ -451,13 +451,14 @@ def _cert_identity(cert) -> tuple[str, str]:
 ROLE_FIELDS = SIGNATURE_FIELDS
 
 
-def document_sign(*, actor, document: SealedDocument, pin: str) -> SealedDocument:
+def document_sign(*, actor, document: SealedDocument, pin: str, otp: str | None = None) -> SealedDocument:
     """Add the actor's signature to a two-signature document (minutes, correction): the session's
     secretary first, then the chair, whose signature seals it."""
-    return plan_document_sign(actor=actor, document=document, pin=pin)()
+    return plan_document_sign(actor=actor, document=document, pin=pin, otp=otp)()
 
 
-def plan_document_sign(*, actor, document: SealedDocument, pin: str) -> Callable[[], SealedDocument]:
+def plan_document_sign(*, actor, document: SealedDocument, pin: str,
+                       otp: str | None = None) -> Callable[[], SealedDocument]:
     """Check and sign now (no transaction); the returned function stores the signed bytes."""
     access = _access(actor, document.meeting_id)
     if document.status == SealedDocument.Status.SEALED:
@@ -475,6 +476,7 @@ def plan_document_sign(*, actor, document: SealedDocument, pin: str) -> Callable
         if not access.can_chair:
             raise Forbidden(_("The chair's signature is awaited; only the chair can seal the document."))
     reason = {"secretary": "Thư ký phiên họp ký xác nhận", "chair": "Chủ tọa ký, niêm phong văn bản"}[role]
+    mfa.require_fresh_factor(user=actor, otp=otp)  # issue 15: a fresh second factor where one is enrolled
     signed, cert = _sign_bytes(read_bytes(document), user=actor, pin=pin, field_name=ROLE_FIELDS[role],
                                reason=reason, certify=role == "secretary",
                                appearance=_appearance(document.signature_boxes, role))
@@ -530,21 +532,22 @@ def _notify_signed(document: SealedDocument, role: str) -> None:
                   url=f"/meetings/{meeting.pk}/minutes/", email=False)
 
 
-def minutes_sign(*, actor, meeting_id: int, pin: str) -> SealedDocument:
-    return plan_minutes_sign(actor=actor, meeting_id=meeting_id, pin=pin)()
+def minutes_sign(*, actor, meeting_id: int, pin: str, otp: str | None = None) -> SealedDocument:
+    return plan_minutes_sign(actor=actor, meeting_id=meeting_id, pin=pin, otp=otp)()
 
 
-def plan_minutes_sign(*, actor, meeting_id: int, pin: str) -> Callable[[], SealedDocument]:
+def plan_minutes_sign(*, actor, meeting_id: int, pin: str, otp: str | None = None) -> Callable[[], SealedDocument]:
     access = _access(actor, meeting_id)
     minutes = _minutes(access.meeting)
     if minutes.status == Minutes.Status.DRAFT or minutes.document is None:
         raise InvalidState(_("Finalise the minutes before signing them."), code="minutes_not_final")
-    return plan_document_sign(actor=actor, document=minutes.document, pin=pin)
+    return plan_document_sign(actor=actor, document=minutes.document, pin=pin, otp=otp)
 
 
-def resolution_sign(*, actor, meeting_id: int, pin: str, number: str | None = None) -> SealedDocument:
+def resolution_sign(*, actor, meeting_id: int, pin: str, number: str | None = None,
+                    otp: str | None = None) -> SealedDocument:
     """Render the session resolution (the decisions adopted) and sign it; the chair alone signs."""
-    return plan_resolution_sign(actor=actor, meeting_id=meeting_id, pin=pin, number=number)()
+    return plan_resolution_sign(actor=actor, meeting_id=meeting_id, pin=pin, number=number, otp=otp)()
 
 
 def _resolution_exists(meeting) -> None:
@@ -553,14 +556,15 @@ def _resolution_exists(meeting) -> None:
                            code="already_sealed")
 
 
-def plan_resolution_sign(*, actor, meeting_id: int, pin: str,
-                         number: str | None = None) -> Callable[[], SealedDocument]:
+def plan_resolution_sign(*, actor, meeting_id: int, pin: str, number: str | None = None,
+                         otp: str | None = None) -> Callable[[], SealedDocument]:
     access = _access(actor, meeting_id)
     access.require(access.can_chair)
     meeting = access.meeting
     _require_after_session(meeting)
     _resolution_exists(meeting)
     lockout.pin_allowed(actor)  # as in _signer, but before the resolution is rendered
+    mfa.require_fresh_factor(user=actor, otp=otp)  # issue 15: a fresh second factor where one is enrolled
     number = " ".join(_text(number, field="number", limit=MAX_NUMBER_LENGTH).split()) if number else \
         f"{meeting.pk}/{_symbol('resolution')}"
     now = current_time()

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from ecabinet.errors import ValidationFailed
 from ecabinet.http_limits import body_limit
+from ecabinet.mfa_views import signing_factor
 from meetings.minutes import services
 from meetings.minutes.api import verification
 from meetings.models import Meeting, Minutes, SealedDocument
@@ -152,7 +153,8 @@ def minutes_finalize(request: HttpRequest, pk: int) -> HttpResponse:
 @domain_errors
 def minutes_sign(request: HttpRequest, pk: int) -> HttpResponse:
     access_or_404(request.user, pk)
-    document = services.minutes_sign(actor=request.user, meeting_id=pk, pin=request.POST.get("pin", ""))
+    document = services.minutes_sign(actor=request.user, meeting_id=pk, pin=request.POST.get("pin", ""),
+                                     otp=signing_factor(request))
     messages.success(request, _("Signed and sealed.") if document.status == SealedDocument.Status.SEALED
                      else _("Signed. The chair's signature is awaited."))
     return redirect(_page(pk))
@@ -164,7 +166,7 @@ def minutes_sign(request: HttpRequest, pk: int) -> HttpResponse:
 def resolution_sign(request: HttpRequest, pk: int) -> HttpResponse:
     access_or_404(request.user, pk)
     services.resolution_sign(actor=request.user, meeting_id=pk, pin=request.POST.get("pin", ""),
-                             number=request.POST.get("number") or None)
+                             number=request.POST.get("number") or None, otp=signing_factor(request))
     messages.success(request, _("The session resolution was signed and sealed."))
     return redirect(_page(pk) + "#resolution")
 
@@ -185,6 +187,7 @@ def correction_create(request: HttpRequest, pk: int) -> HttpResponse:
 def correction_sign(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
     access_or_404(request.user, pk)
     document = services.sealed_for(actor=request.user, meeting_id=pk, kind="correction", document_id=cid)
-    services.document_sign(actor=request.user, document=document, pin=request.POST.get("pin", ""))
+    services.document_sign(actor=request.user, document=document, pin=request.POST.get("pin", ""),
+                           otp=signing_factor(request))
     messages.success(request, _("The correction was signed."))
     return redirect(_page(pk) + "#corrections")

@@ -262,3 +262,19 @@ def test_a_batch_the_database_refuses_is_handed_to_django(db, monkeypatch):
     assert [s.answer for s in batch] == [None, None, None]
     assert not Vote.objects.filter(motion=motion).exists()
     assert Motion.objects.get(pk=motion.pk).status == Motion.Status.OPEN
+
+
+def test_with_mfa_enforced_a_member_who_must_enrol_cannot_vote_through_the_intake(pair, apps, settings):
+    """Issue 15: the intake hands such a caller to Django, whose API refuses them until they enrol."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    room, _observers, _outsiders = pair
+    app, behind, _django = apps
+    motion = room.motion()
+    settings.MFA_ENFORCE = True
+    refused = vote(app, motion.pk, "yes", token_of(room.members[0]))
+    assert (refused["status"], refused["json"]["code"]) == (403, "mfa_enrolment_required")
+    assert behind.calls == 1 and not Vote.objects.filter(motion=motion).exists()
+    TOTPDevice.objects.create(user=room.members[0], name="totp", confirmed=True)
+    assert vote(app, motion.pk, "yes", token_of(room.members[0]))["status"] == 201
+    assert behind.calls == 1

@@ -1,0 +1,438 @@
+"""Multi-factor sign-in: the second factors of an account and every write to them (issue 15, point 1).
+
+Factors, all from well-kept libraries:
+- TOTP (RFC 6238) — django-otp's ``TOTPDevice``, with its own failure throttling (each failure doubles
+  the wait before the next try) and replay protection (a code is accepted once);
+- recovery codes — django-otp's ``StaticDevice``: ``MFA_RECOVERY_CODES`` single-use codes, shown once;
+- passkeys (WebAuthn) — ``PasskeyCredential``, the ceremonies verified by py_webauthn (Duo Labs).
+
+A user "has a second factor" once a TOTP device is confirmed or a passkey is registered; from then on
+sign-in (screens, admin, API token) and signing ask for one. Recovery codes are only a way back in,
+never a factor of their own. Every write here is audited with the real actor.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import audit
+from .errors import DomainError, Forbidden, ValidationFailed
+from .models import PasskeyCredential
+from .permissions import has_admin_powers, may_reset_mfa_of
+
+__all__ = ["MFARequired", "PasskeyProof", "confirm_totp", "factors", "has_second_factor", "mfa_required_for",
+           "passkey_proof", "regenerate_recovery_codes", "remove_factor", "require_fresh_factor", "reset_mfa",
+           "start_totp", "token_refusal", "verify_second_factor"]
+
+TOTP_NAME = "totp"
+RECOVERY_NAME = "recovery"
+RECOVERY_CODE_LENGTH = 8  # django-otp's StaticToken.random_token(): 5 random bytes in base32
+MAX_CODE_LENGTH = 32  # longer input is refused before any lookup (TOTP: 6 digits; recovery: 8 characters)
+MAX_PASSKEY_NAME = 60
+MAX_CREDENTIAL_JSON = 64 * 1024
+
+
+class MFARequired(DomainError):
+    """A second factor is enrolled and none (or a wrong one) was given: 401 ``mfa_required``."""
+
+    status = 401
+    code = "mfa_required"
+    default_message = _("Enter a current code from your authenticator app (or a recovery code).")
+
+
+WRONG_CODE = _("The second-factor code is not correct or has already been used. Enter a new code.")
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+def _totp(user, *, confirmed: bool | None = True) -> TOTPDevice | None:
+    devices = TOTPDevice.objects.filter(user=user, name=TOTP_NAME)
+    if confirmed is not None:
+        devices = devices.filter(confirmed=confirmed)
+    return devices.first()
+
+
+def _recovery(user) -> StaticDevice | None:
+    return StaticDevice.objects.filter(user=user, name=RECOVERY_NAME).first()
+
+
+def has_second_factor(user) -> bool:
+    """True when the user has a confirmed TOTP device or a passkey."""
+    if user is None or not user.pk:
+        return False
+    return (TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+            or PasskeyCredential.objects.filter(user=user).exists())
+
+
+def has_passkey(user) -> bool:
+    return PasskeyCredential.objects.filter(user=user).exists()
+
+
+@dataclass(frozen=True)
+class Factors:
+    totp: bool
+    passkeys: list
+    recovery_left: int
+
+
+def factors(user) -> Factors:
+    recovery = _recovery(user)
+    return Factors(totp=_totp(user) is not None, passkeys=list(PasskeyCredential.objects.filter(user=user)),
+                   recovery_left=recovery.token_set.count() if recovery else 0)
+
+
+def user_roles(user) -> set[str]:
+    """The roles of ``MFA_REQUIRED_ROLES`` the user holds."""
+    from meetings.models import Participant
+
+    roles = set()
+    if has_admin_powers(user):
+        roles.add("staff")
+    if user.is_secretariat:
+        roles.add("secretariat")
+    if user.is_archivist:
+        roles.add("archivist")
+    if user.is_member:
+        roles.add("member")
+    if Participant.objects.filter(user=user).exists():
+        roles.add("participant")
+    return roles
+
+
+def mfa_required_for(user) -> bool:
+    """Must this user have a second factor? Only when ``MFA_ENFORCE`` is on."""
+    if not settings.MFA_ENFORCE or user is None or not user.is_authenticated:
+        return False
+    return bool(user_roles(user) & set(settings.MFA_REQUIRED_ROLES))
+
+
+def needs_enrolment(user) -> bool:
+    return mfa_required_for(user) and not has_second_factor(user)
+
+
+# --- verifying --------------------------------------------------------------------------------------
+
+def _normalise(code) -> str:
+    if not isinstance(code, str):
+        return ""
+    return re.sub(r"[\s-]", "", code).lower()[:MAX_CODE_LENGTH + 1]
+
+
+@transaction.atomic
+def verify_second_factor(user, code) -> bool:
+    """Check a TOTP code or a recovery code of ``user`` (a recovery code is used up). Audited: a
+    recovery code used, a failure. TOTP failures are throttled by django-otp (doubling waits)."""
+    code = _normalise(code)
+    if not code or len(code) > MAX_CODE_LENGTH:
+        audit.record(user, "mfa.failed", user, data={"factor": "code", "reason": "malformed"})
+        return False
+    if code.isdigit() and len(code) < RECOVERY_CODE_LENGTH:  # a TOTP code (a recovery code has 8 characters)
+        device = _totp(user)
+        if device is not None and device.verify_token(code):
+            return True
+        audit.record(user, "mfa.failed", user, data={"factor": "totp"})
+        return False
+    recovery = _recovery(user)
+    if recovery is not None and has_second_factor(user) and recovery.verify_token(code):
+        audit.record(user, "mfa.recovery_code_used", user, data={"left": recovery.token_set.count()})
+        return True
+    audit.record(user, "mfa.failed", user, data={"factor": "recovery_code"})
+    return False
+
+
+@dataclass(frozen=True)
+class PasskeyProof:
+    """A passkey assertion verified in this very request, for ``require_fresh_factor`` in place of a
+    code. Made only by ``passkey_proof`` (request data is never one: the API's ``otp`` is a string)."""
+
+    user_id: int
+
+
+def passkey_proof(request, user, credential) -> PasskeyProof | None:
+    """Verify a passkey answer to ``authentication_options`` for a signing screen."""
+    return PasskeyProof(user.pk) if credential and verify_passkey(request, user, credential) else None
+
+
+def require_fresh_factor(*, user, otp) -> None:
+    """Signing: where a second factor is enrolled, a current code (or, on the screen, a passkey
+    verified in this request: ``PasskeyProof``) must come with the PIN (401 ``mfa_required``). A TOTP
+    code is accepted once, a recovery code is used up."""
+    if not has_second_factor(user):
+        return
+    if isinstance(otp, PasskeyProof):
+        if otp.user_id == user.pk:
+            return
+        raise MFARequired(WRONG_CODE)
+    if not otp:
+        raise MFARequired(_("Signing needs a fresh second factor: enter a current code from your authenticator "
+                            "app (or a recovery code) with the PIN."))
+    if not verify_second_factor(user, otp):
+        raise MFARequired(WRONG_CODE)
+
+
+def token_refusal(user, otp) -> tuple[str, str, int] | None:
+    """The API token endpoint's second-factor step, after the password check: ``None`` to issue the
+    token, else ``(code, sentence, status)`` to answer instead."""
+    if has_second_factor(user):
+        if not otp:
+            return ("mfa_required", str(_("This account has a second factor: send a current code from the "
+                                          "authenticator app (or a recovery code) as \"otp\".")), 401)
+        if not verify_second_factor(user, otp):
+            return ("mfa_required", str(WRONG_CODE), 401)
+        return None
+    if needs_enrolment(user):
+        return ("mfa_enrolment_required", str(_("Your account must use a second factor: sign in on the web "
+                                                "screen and set one up under Security first.")), 401)
+    return None
+
+
+# --- writes -----------------------------------------------------------------------------------------
+
+def _new_recovery_codes(user) -> list[str]:
+    device, _created = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_NAME,
+                                                          defaults={"confirmed": True})
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(settings.MFA_RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    device.throttle_reset()
+    return codes
+
+
+@transaction.atomic
+def start_totp(*, actor) -> TOTPDevice:
+    """A new unconfirmed TOTP device (a repeat replaces the unconfirmed one). Refused while a
+    confirmed one exists: remove it first."""
+    if _totp(actor) is not None:
+        raise DomainError(_("An authenticator app is already set up. Remove it first to set up another."),
+                          code="totp_already_enrolled", status=409)
+    TOTPDevice.objects.filter(user=actor, name=TOTP_NAME, confirmed=False).delete()
+    device = TOTPDevice.objects.create(user=actor, name=TOTP_NAME, confirmed=False)
+    audit.record(actor, "mfa.totp_enrolment_started", actor)
+    return device
+
+
+def otpauth_uri(device: TOTPDevice) -> str:
+    return device.config_url
+
+
+def secret_b32(device: TOTPDevice) -> str:
+    return base64.b32encode(device.bin_key).decode("ascii")
+
+
+def confirm_totp(*, actor, code) -> list[str]:
+    """Turn the pending TOTP device on with a current code; returns fresh recovery codes (shown once)
+    when the user had none. 400 ``invalid_code`` otherwise (the failure, its audit entry and
+    django-otp's throttle are kept: the check runs outside the write's transaction)."""
+    device = _totp(actor, confirmed=False)
+    if device is None:
+        raise ValidationFailed(_("Start setting up an authenticator app first."), code="no_pending_totp")
+    normalised = _normalise(code)
+    if not normalised.isdigit() or len(normalised) > MAX_CODE_LENGTH or not device.verify_token(normalised):
+        audit.record(actor, "mfa.failed", actor, data={"factor": "totp", "reason": "enrolment"})
+        raise ValidationFailed(_("The code is not correct. Enter the 6-digit code the app shows now."),
+                               code="invalid_code")
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit.record(actor, "mfa.totp_confirmed", actor)
+        return _first_recovery_codes(actor)
+
+
+def _first_recovery_codes(user) -> list[str]:
+    recovery = _recovery(user)
+    if recovery is not None and recovery.token_set.exists():
+        return []
+    codes = _new_recovery_codes(user)
+    audit.record(user, "mfa.recovery_codes_generated", user, data={"count": len(codes)})
+    return codes
+
+
+def _check_proof(user, *, password: str | None, code: str | None) -> None:
+    if password and user.check_password(password):
+        return
+    if code and verify_second_factor(user, code):
+        return
+    raise Forbidden(_("Confirm with your password or a current code."), code="reauthentication_required")
+
+
+def regenerate_recovery_codes(*, actor, password: str | None = None, code: str | None = None) -> list[str]:
+    """New recovery codes (the old ones stop working), after the password or a current code. The
+    proof is checked outside the write's transaction, so a failure (its audit entry, django-otp's
+    throttle) is kept even though the call is refused."""
+    if not has_second_factor(actor):
+        raise ValidationFailed(_("Set up an authenticator app or a passkey first."), code="no_second_factor")
+    _check_proof(actor, password=password, code=code)
+    with transaction.atomic():
+        codes = _new_recovery_codes(actor)
+        audit.record(actor, "mfa.recovery_codes_generated", actor, data={"count": len(codes)})
+    return codes
+
+
+def remove_factor(*, actor, factor: str, password: str | None = None, code: str | None = None) -> None:
+    """Remove ``factor`` ("totp" or "passkey:<id>") of the actor, who proves it is them. Removing the
+    last factor also removes the recovery codes."""
+    if factor == "totp":
+        target = _totp(actor)
+    elif factor.startswith("passkey:") and factor[8:].isdigit() and len(factor) < 30:
+        target = PasskeyCredential.objects.filter(user=actor, pk=int(factor[8:])).first()
+    else:
+        target = None
+    if target is None:
+        raise ValidationFailed(_("There is no such factor on your account."), code="no_such_factor")
+    _check_proof(actor, password=password, code=code)  # outside the write's transaction, as above
+    kind = "totp" if factor == "totp" else "passkey"
+    data = {"factor": kind} if kind == "totp" else {"factor": kind, "name": target.name}
+    with transaction.atomic():
+        target.delete()
+        if not has_second_factor(actor):
+            StaticDevice.objects.filter(user=actor).delete()
+        audit.record(actor, "mfa.factor_removed", actor, data=data)
+
+
+@transaction.atomic
+def reset_mfa(*, actor, user) -> None:
+    """Remove every factor of ``user`` (a lost phone or tablet): the administrator or the
+    secretariat, never on themselves. Audited with the real actor."""
+    if actor.pk == user.pk:
+        raise Forbidden(_("You cannot reset your own second factor; ask another administrator."),
+                        code="reset_own_mfa")
+    if not may_reset_mfa_of(actor, user):
+        raise Forbidden(_("Only the administrator or the secretariat may reset a second factor."))
+    removed = {"totp": TOTPDevice.objects.filter(user=user).delete()[0],
+               "passkeys": PasskeyCredential.objects.filter(user=user).delete()[0]}
+    StaticDevice.objects.filter(user=user).delete()
+    audit.record(actor, "mfa.reset", user, data=removed)
+
+
+# --- passkeys (py_webauthn) -------------------------------------------------------------------------
+
+def rp_id(request) -> str:
+    return settings.WEBAUTHN_RP_ID or request.get_host().rsplit(":", 1)[0].strip("[]")
+
+
+def expected_origins(request) -> list[str]:
+    return settings.WEBAUTHN_ORIGINS or [f"{request.scheme}://{request.get_host()}"]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _parse_credential(raw) -> dict:
+    if isinstance(raw, str):
+        if len(raw) > MAX_CREDENTIAL_JSON:
+            raise ValidationFailed(_("The passkey answer is too large."), code="invalid_passkey")
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = None
+    if not isinstance(raw, dict) or not isinstance(raw.get("rawId"), str) or len(raw["rawId"]) > 1400:
+        raise ValidationFailed(_("The passkey answer could not be read."), code="invalid_passkey")
+    return raw
+
+
+def registration_options(request, user) -> str:
+    """Options for ``navigator.credentials.create`` (JSON); the challenge is kept in the session."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
+    challenge = secrets.token_bytes(32)
+    options = generate_registration_options(
+        rp_id=rp_id(request), rp_name=settings.WEBAUTHN_RP_NAME, user_name=user.username,
+        user_id=str(user.pk).encode(), user_display_name=user.get_full_name(), challenge=challenge,
+        authenticator_selection=AuthenticatorSelectionCriteria(resident_key=ResidentKeyRequirement.PREFERRED,
+                                                               user_verification=UserVerificationRequirement.REQUIRED),
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=bytes(c.credential_id))
+                             for c in PasskeyCredential.objects.filter(user=user)])
+    request.session["mfa_webauthn_reg"] = _b64(challenge)
+    return options_to_json(options)
+
+
+@transaction.atomic
+def register_passkey(request, *, actor, name: str, credential) -> tuple[PasskeyCredential, list[str]]:
+    """Verify the browser's answer to ``registration_options`` and store the passkey; returns it and the
+    first recovery codes (when the user had none)."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers.exceptions import InvalidRegistrationResponse
+
+    name = " ".join((name or "").split())
+    if not name or len(name) > MAX_PASSKEY_NAME:
+        raise ValidationFailed(_("Give the passkey a name of at most %(n)s characters (e.g. “Office tablet”).")
+                               % {"n": MAX_PASSKEY_NAME}, code="invalid_name")
+    challenge = request.session.pop("mfa_webauthn_reg", None)
+    if not challenge:
+        raise ValidationFailed(_("The passkey request has expired. Try again."), code="invalid_passkey")
+    try:
+        verified = verify_registration_response(
+            credential=_parse_credential(credential), expected_challenge=_unb64(challenge),
+            expected_rp_id=rp_id(request), expected_origin=expected_origins(request), require_user_verification=True)
+    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+        audit.record(actor, "mfa.failed", actor, data={"factor": "passkey", "reason": "registration"})
+        raise ValidationFailed(_("The passkey could not be registered. Try again."), code="invalid_passkey") from exc
+    if PasskeyCredential.objects.filter(credential_id=verified.credential_id).exists():
+        raise ValidationFailed(_("This passkey is already registered."), code="invalid_passkey")
+    passkey = PasskeyCredential.objects.create(user=actor, name=name, credential_id=verified.credential_id,
+                                               public_key=verified.credential_public_key,
+                                               sign_count=verified.sign_count)
+    audit.record(actor, "mfa.passkey_registered", actor, data={"name": name})
+    return passkey, _first_recovery_codes(actor)
+
+
+def authentication_options(request, user) -> str:
+    """Options for ``navigator.credentials.get`` for ``user``'s passkeys; challenge kept in the session."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
+
+    challenge = secrets.token_bytes(32)
+    options = generate_authentication_options(
+        rp_id=rp_id(request), challenge=challenge, user_verification=UserVerificationRequirement.REQUIRED,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=bytes(c.credential_id))
+                           for c in PasskeyCredential.objects.filter(user=user)])
+    request.session["mfa_webauthn_auth"] = _b64(challenge)
+    return options_to_json(options)
+
+
+@transaction.atomic
+def verify_passkey(request, user, credential) -> bool:
+    """Check the browser's answer to ``authentication_options`` against ``user``'s passkeys."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.exceptions import InvalidAuthenticationResponse
+
+    challenge = request.session.pop("mfa_webauthn_auth", None)
+    try:
+        parsed = _parse_credential(credential)
+        passkey = PasskeyCredential.objects.select_for_update().filter(
+            user=user, credential_id=_unb64(parsed["rawId"])).first()
+        if challenge is None or passkey is None:
+            raise InvalidAuthenticationResponse("unknown credential or no challenge")
+        verified = verify_authentication_response(
+            credential=parsed, expected_challenge=_unb64(challenge), expected_rp_id=rp_id(request),
+            expected_origin=expected_origins(request), credential_public_key=bytes(passkey.public_key),
+            credential_current_sign_count=passkey.sign_count, require_user_verification=True)
+    except (InvalidAuthenticationResponse, ValidationFailed, ValueError, KeyError, TypeError):
+        audit.record(user, "mfa.failed", user, data={"factor": "passkey"})
+        return False
+    passkey.sign_count = verified.new_sign_count
+    passkey.last_used_at = timezone.now()
+    passkey.save(update_fields=["sign_count", "last_used_at"])
+    return True
