@@ -46,7 +46,8 @@ from ecabinet.errors import NotFound
 
 __all__ = ["ADMIN_POWERS", "CONFLICT_MESSAGE", "CONTENT_DUTIES", "DUTY_FIELDS", "FLAGS", "OWN_DUTIES_MESSAGE",
            "OWN_PASSWORD_MESSAGE", "can_manage_accounts", "check_may_manage_devices_of", "duties_conflict",
-           "has_admin_powers", "may_lift_signin_lock", "may_manage_devices_of", "may_reset_mfa_of", "own_change_refusal"]
+           "has_admin_powers", "may_lift_signin_lock", "may_manage_devices_of", "may_reset_mfa_of",
+           "own_change_refusal"]
 
 CONTENT_DUTIES = ("is_secretariat", "is_archivist", "is_member")
 ADMIN_POWERS = ("is_staff", "is_superuser")
