@@ -177,19 +177,27 @@ def test_it_lists_only_the_ballots_each_persona_may_open(bcast, state):
     assert bcast.api(None).get("/api/v1/ballots/").status_code in (401, 403)
 
 
-def test_it_lets_the_administrator_see_a_ballot_only_as_one_of_its_recipients(bcast):
-    bcast.admin.is_member = True
-    bcast.admin.save()
+def test_the_administrator_is_never_a_recipient_and_the_superuser_flag_opens_no_ballot(bcast):
+    """Issue 15: an account with administrator powers cannot be a Government member (separation of
+    duties, ``ecabinet.permissions``; the database refuses it too), so the secretariat cannot address
+    a ballot to the administrator, who then sees it nowhere."""
+    from django.db import IntegrityError
+
+    from ecabinet.errors import ValidationFailed
+    from ecabinet.models import User
     from voting.services import ballots as services
 
-    services.ballot_recipients_set(actor=bcast.secretary, ballot=bcast.ballot,
-                                   usernames=["pm", "member01", "member02", "admin"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=bcast.admin.pk).update(is_member=True)
+    with pytest.raises(ValidationFailed) as refused:
+        services.ballot_recipients_set(actor=bcast.secretary, ballot=bcast.ballot,
+                                       usernames=["pm", "member01", "member02", "admin"])
+    assert refused.value.code == "recipient_not_member"
     bcast.issue()
     client = bcast.api(bcast.admin)
-    assert client.get(f"/api/v1/ballots/{bcast.ballot.pk}/").status_code == 200
-    # …as a member, not as an administrator: the summary waits for the close, preparing is refused.
-    assert client.get(f"/api/v1/ballots/{bcast.ballot.pk}/summary/").status_code == 404
-    assert client.post(f"/api/v1/ballots/{bcast.ballot.pk}/close/").status_code == 403
+    for path in ("", "summary/", "answers/", f"documents/{bcast.document.pk}/download/"):
+        assert client.get(f"/api/v1/ballots/{bcast.ballot.pk}/{path}").status_code in (404, 405), path
+    assert client.post(f"/api/v1/ballots/{bcast.ballot.pk}/close/").status_code == 404
 
 
 def test_it_refuses_to_create_ballots_for_anyone_but_the_secretariat(bcast):
