@@ -6,4 +6,8 @@ class EcabinetConfig(AppConfig):
     verbose_name = "e-Cabinet"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from django.contrib.auth.signals import user_logged_in
+
+        from . import checks, idle  # noqa: F401 - checks registers the system checks
+
+        user_logged_in.connect(idle.signed_in, dispatch_uid="ecabinet.idle.signed_in")

@@ -24,10 +24,9 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, logout
+from django.contrib.auth import SESSION_KEY, get_user, logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import JsonResponse
-from django.utils.crypto import constant_time_compare
+from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 __all__ = ["LAST_SEEN", "SIGNED_IN", "TOUCH_SECONDS", "IdleSessionMiddleware", "expired", "needs_touch",
@@ -72,6 +71,14 @@ def touch(session, at: float | None = None) -> None:
         session.setdefault(SIGNED_IN, int(at))
 
 
+def signed_in(sender, request, user, **kwargs) -> None:
+    """``user_logged_in``: a new session starts both clocks."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        at = int(now())
+        session[LAST_SEEN] = session[SIGNED_IN] = at
+
+
 def message(reason: str) -> str:
     if reason == "age":
         return _("You were signed out %(hours)d hours after signing in. Please sign in again.") % {
@@ -105,8 +112,8 @@ def session_alive(session_key: str | None, user_id=None, *, activity: bool = Tru
     """Whether the browser session ``session_key`` (of user ``user_id``, when given) is still signed in:
     it exists, has not expired, is not idle, and still names that user with a valid password hash.
     Synchronous (database): call it through ``database_sync_to_async`` from a consumer. With
-    ``activity`` (a heartbeat of the live room) the last-seen mark is renewed, at most once a minute;
-    an idle session is ended here, as a request would end it."""
+    ``activity`` (a heartbeat of the live room) the last-seen mark is renewed, at most once a minute.
+    A session found idle here is refused everywhere; the next request ends it and says why."""
     if not session_key:
         return False
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
@@ -114,15 +121,13 @@ def session_alive(session_key: str | None, user_id=None, *, activity: bool = Tru
         return False
     if user_id is not None and str(store[SESSION_KEY]) != str(user_id):
         return False
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model()._default_manager.filter(pk=store[SESSION_KEY], is_active=True).first()
-    if user is None or not constant_time_compare(store.get(HASH_SESSION_KEY) or "", user.get_session_auth_hash()):
-        return False  # deactivated, or the password changed since (Django's rule for requests)
+    request = HttpRequest()
+    request.session = store
+    if not get_user(request).is_authenticated:  # Django's own rule: deactivated, or the password changed
+        return False
     at = now()
     if expired(store, at):
-        store.flush()
-        return False
+        return False  # left for the next request to end, which tells the person why
     if activity and needs_touch(store, at):
         touch(store, at)
         store.save()

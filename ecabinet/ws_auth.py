@@ -25,5 +25,6 @@ class TokenAuthMiddleware(BaseMiddleware):
             header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin1")
             scheme, _, key = header.partition(" ")
             if scheme.lower() == "token" and key.strip():
-                scope = dict(scope, user=await _user_for_token(key.strip()))
+                # "auth": the socket's session cookie plays no part (ecabinet.idle, meetings.consumers).
+                scope = dict(scope, user=await _user_for_token(key.strip()), auth="token")
         return await super().__call__(scope, receive, send)
