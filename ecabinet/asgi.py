@@ -23,7 +23,6 @@ if _errors:
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from ecabinet import daphne_guard  # noqa: E402
@@ -31,19 +30,21 @@ from ecabinet.http_handler import PooledASGIHandler  # noqa: E402
 from ecabinet.http_limits import BodyLimit  # noqa: E402
 from ecabinet.mfa_views import MFAEnrolmentSocketMiddleware  # noqa: E402
 from ecabinet.ws_auth import TokenAuthMiddleware  # noqa: E402
+from ecabinet.ws_origin import ExactOriginValidator  # noqa: E402
 from meetings.routing import websocket_urlpatterns  # noqa: E402
 from voting.intake import VoteIntake  # noqa: E402
 
 # The body cap of every request (docs/limits.md), in Daphne before it keeps the body...
 daphne_guard.install()
 
-# Origin is checked against ALLOWED_HOSTS; a missing Origin is refused too (no wildcard allowed).
+# A socket's Origin must be exactly this site's (scheme, host, port) or one of CSRF_TRUSTED_ORIGINS;
+# a missing Origin only with an Authorization: Token header (ecabinet.ws_origin).
 application = ProtocolTypeRouter({
     # ... and again in front of everything (ecabinet.http_limits). Votes are taken in group commits
     # (voting.intake); everything else, and every vote the intake does not take, goes to Django,
     # whose requests wait their turn for one of HTTP_MAX_CONCURRENCY threads (ecabinet.http_handler).
     "http": BodyLimit(VoteIntake(PooledASGIHandler(settings.HTTP_MAX_CONCURRENCY))),
-    "websocket": AllowedHostsOriginValidator(
+    "websocket": ExactOriginValidator(
         AuthMiddlewareStack(TokenAuthMiddleware(MFAEnrolmentSocketMiddleware(URLRouter(websocket_urlpatterns))))
     ),
 })

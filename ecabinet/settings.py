@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "channels",
+    "csp",
     "ecabinet",
     "meetings",
     "voting",
@@ -80,12 +82,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise, so static files keep their long cache; every other answer is confidential.
+    "ecabinet.hardening.HardeningMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "ecabinet.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "ecabinet.idle.IdleSessionMiddleware",  # after the messages: it says why a session ended
     "ecabinet.mfa_views.MFAEnrolmentMiddleware",  # MFA_ENFORCE: confines a user who must enrol
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # a refused sign-in becomes 429 (ecabinet.lockout)
@@ -109,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "ecabinet.context_processors.notifications",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -123,6 +130,11 @@ TEMPLATES = [
 # PostgreSQL: a connection pool per process (Django's, psycopg_pool), larger than those threads;
 # DB_POOL_MAX=0 turns it off (behind PgBouncer), and DB_CONN_MAX_AGE then applies there too.
 DATABASE_URL = env("DATABASE_URL", "")
+# DATABASE_URL=sqlite:///path is the same as SQLITE_PATH=path (WAL, IMMEDIATE); only a server database gets the pool.
+_sqlite_path = DATABASE_URL[len("sqlite://"):] if DATABASE_URL.startswith("sqlite://") else ""
+if _sqlite_path:
+    _sqlite_path = _sqlite_path[1:] if _sqlite_path.startswith("/") else _sqlite_path
+    DATABASE_URL = ""
 HTTP_MAX_CONCURRENCY = envint("HTTP_MAX_CONCURRENCY", "8" if DATABASE_URL else "4")
 DB_CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", "600")
 if DATABASE_URL:
@@ -136,7 +148,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env("SQLITE_PATH", str(VAR_DIR / "ecabinet.sqlite3")),
+            "NAME": _sqlite_path or env("SQLITE_PATH", str(VAR_DIR / "ecabinet.sqlite3")),
             "CONN_MAX_AGE": DB_CONN_MAX_AGE,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
@@ -193,8 +205,45 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "False")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Web hardening (issue 15, area "harden"; docs/security.md "Web hardening", README "Production settings") ---
+# HTTPS: behind the TLS proxy (deploy/nginx) set SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO (nginx
+# overwrites that header with its own scheme, so a caller cannot forge it), then the redirect, HSTS and
+# Secure cookies. `manage.py check --deploy` is clean with the values in deploy/systemd/env.example.
+_proxy_ssl_header = env("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "False")
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "False")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", env("SECURE_COOKIES", "False"))  # SECURE_COOKIES: both
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", str(SESSION_COOKIE_SECURE))
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # the document and ballot file views allow their own site (ecabinet.hardening.framed_by_self)
+# Powerful browser features no screen uses are switched off; passkeys (WebAuthn) and fullscreen reading stay ours.
+PERMISSIONS_POLICY = ", ".join([*(f"{f}=()" for f in (
+    "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "geolocation", "gyroscope",
+    "hid", "magnetometer", "microphone", "midi", "payment", "picture-in-picture", "screen-wake-lock", "serial",
+    "usb", "xr-spatial-tracking")), "fullscreen=(self)", "publickey-credentials-create=(self)",
+    "publickey-credentials-get=(self)"])
+# Content-Security-Policy (django-csp): scripts only from this site and with the page's nonce, no inline
+# style, no plugin, no framing but of our own files. CSP_REPORT_ONLY=true sends it as ...-Report-Only
+# (a rollout: the browser reports, blocks nothing); CSP_REPORT_URI names where reports go.
+_csp = {"DIRECTIVES": {
+    "default-src": [SELF], "script-src": [SELF, NONCE], "style-src": [SELF], "img-src": [SELF, "data:", "blob:"],
+    "font-src": [SELF], "connect-src": [SELF], "frame-src": [SELF], "object-src": [NONE], "base-uri": [NONE],
+    "frame-ancestors": [NONE], "form-action": [SELF], "report-uri": env("CSP_REPORT_URI", "") or None}}
+_csp_report_only = envbool("CSP_REPORT_ONLY", "False")  # (a CSP_* Django setting would be django-csp 3's)
+CONTENT_SECURITY_POLICY = None if _csp_report_only else _csp
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp if _csp_report_only else None
+# Sessions: at most SESSION_MAX_HOURS after sign-in, and ended after SESSION_IDLE_MINUTES without a request
+# or, while the live room is open, a heartbeat of its socket (ecabinet.idle; docs/limits.md). The last-seen
+# mark is written at most once a minute.
+SESSION_COOKIE_AGE = envint("SESSION_MAX_HOURS", "12") * 3600
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", "30")
+# --- end of web hardening ---
 
 # django-guardian: no anonymous user object; permissions live in direct foreign-key tables.
 ANONYMOUS_USER_NAME = None
@@ -353,6 +402,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # `check --deploy` is the deployment's security check (README "Production settings"); the schema's own
+    # naming warnings belong to the API's tests (tests/test_api_auth_and_errors.py), not to start-up.
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
 }
 IDEMPOTENCY_KEY_TTL_HOURS = envint("IDEMPOTENCY_KEY_TTL_HOURS", "72")
 

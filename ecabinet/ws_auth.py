@@ -35,7 +35,8 @@ class TokenAuthMiddleware(BaseMiddleware):
             scheme, _, key = header.partition(" ")
             if scheme.lower() == "token" and key.strip():
                 user, device_id = await _user_for_token(key.strip())
-                scope = dict(scope, user=user, device_id=device_id)
+                # "auth": the socket's session cookie plays no part (ecabinet.idle, meetings.consumers).
+                scope = dict(scope, user=user, device_id=device_id, auth="token")
         return await super().__call__(scope, receive, send)
 
 

@@ -24,6 +24,12 @@ Limits per account (``ecabinet.limits``): sockets opened (``ws_connects``) and m
 (``ws_messages``) are counted; beyond either, the socket is closed with 4429 and the reason
 ``rate_limited retry_after=N``. At most ``WS_MAX_SOCKETS_PER_ACCOUNT`` sockets of an account are
 open at once: a new one closes the oldest with 4409 (``services.presence_evict_beyond``).
+
+Browser sessions (``ecabinet.idle``): a socket opened with the session cookie lives only as long as
+its session. At connect and then at most once every ``SESSION_CHECK_SECONDS`` (on a heartbeat) the
+session is checked (``idle.session_alive``): signed out, expired, idle, password changed or account
+deactivated closes the socket with 4401. The heartbeat of an open room counts as activity: it keeps
+the session from going idle while the person follows the session without touching the tablet.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
-from ecabinet import hub, jsonguard, limits, realtime, ws_auth
+from ecabinet import hub, idle, jsonguard, limits, realtime, ws_auth
 
 from . import framesize, heartbeats, room, wsframes
 
@@ -54,6 +60,7 @@ CLOSE_PROTOCOL = 4400
 CLOSE_TOO_SLOW = 4408
 CLOSE_RATE_LIMITED = 4429  # too many messages or connections from this account (ecabinet.limits)
 CLOSE_ACCESS_ENDED = 4401  # the device or session it was opened with was revoked, signed out or ended
+SESSION_CHECK_SECONDS = idle.TOUCH_SECONDS
 CLOSE_REPLACED = 4409  # closed because the account opened more than WS_MAX_SOCKETS_PER_ACCOUNT sockets
 # Bytes waiting in the server's buffer for one socket beyond which its events are held back. The
 # kernel's socket buffers absorb ordinary bursts; this much in user space means the client is not
@@ -95,6 +102,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self._closing_slow = False
         self._probe_sent: float | None = None
         self._head_seen = 0  # the session's head at the previous ping
+        by_cookie = self.scope.get("auth") != "token" and getattr(self.user, "is_authenticated", False)
+        self._session_key = getattr(self.scope.get("session"), "session_key", None) if by_cookie else None
+        self._session_checked = self._now()
+        if self._session_key and not await database_sync_to_async(idle.session_alive)(self._session_key, self.user.pk):
+            await self.accept()  # so that the client reads why, and reloads into the login page
+            await self.close(code=CLOSE_ACCESS_ENDED)
+            return
         refusal = limits.hit("ws_connects", getattr(self.user, "pk", None))
         if refusal is not None:
             # Accepted first, so that the client reads the code and when to come back.
@@ -189,6 +203,11 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             async with self._sending:
                 await self._replay(after, live=False)
         elif kind == "ping":
+            if self._session_key and self._now() - self._session_checked >= SESSION_CHECK_SECONDS:
+                self._session_checked = self._now()
+                if not await database_sync_to_async(idle.session_alive)(self._session_key, self.user.pk):
+                    await self.close(code=CLOSE_ACCESS_ENDED)
+                    return
             # The access doorbell (room.access) may be lost like any other: every heartbeat
             # re-checks access too, so a removed participant is shut out within one ping at worst.
             head = await heartbeats.beat(self.user, self.meeting_id, self.channel_name)

@@ -41,6 +41,7 @@ def sees_document(role: str, state: str, classification: str) -> bool:
 
 def _page(response, pk: int) -> str:
     html = response.content.decode().replace(f"/meetings/{pk}/", "/meetings/ID/")
+    html = re.sub(r' nonce="[^"]+"', "", html)  # the Content-Security-Policy nonce, new on every response
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
 
 
@@ -94,8 +95,8 @@ def test_it_answers_404_for_missing_objects_like_for_forbidden_ones(cast):
     forbidden = client_for(cast.outsider).get(f"/meetings/{cast.meeting.pk}/")
     missing = client_for(cast.outsider).get(f"/meetings/{MISSING}/")
     assert forbidden.status_code == missing.status_code == 404
-    # The same page, but for the address itself (echoed in the language switch's "next") and the
-    # per-response masking of the CSRF token.
+    # The same page, but for the address itself (echoed in the language switch's "next"), the
+    # per-response masking of the CSRF token and the script nonce.
     assert _page(forbidden, cast.meeting.pk) == _page(missing, MISSING)
 
 

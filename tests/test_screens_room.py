@@ -49,8 +49,9 @@ def test_it_renders_the_room_shell_for_participants(cast, role):
     assert f'id="room" class="room" data-meeting-id="{cast.meeting.pk}" data-username="{user.username}"' in html
     for container in CONTAINERS:
         assert f'id="{container}"' in html, container
-    catalogue = html.index('<script src="/jsi18n/"></script>')
-    module = html.index('<script type="module" src="/static/room/room.js"></script>')
+    nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+    catalogue = html.index(f'<script src="/jsi18n/" nonce="{nonce}"></script>')
+    module = html.index(f'<script type="module" src="/static/room/room.js" nonce="{nonce}"></script>')
     assert catalogue < module, "the JavaScript catalogue must be defined before the module runs"
     assert "<noscript>" in html and "needs JavaScript" in html
     assert cast.meeting.title in html

@@ -2,13 +2,18 @@
 
 ``tests/voting/test_intake_agrees.py`` holds the two together: the same status, body and headers —
 what Django's middleware (security headers, ``Vary: Cookie`` after reading the session,
-``Content-Language``) and DRF (``Allow``) put on the view's answer.
+``Content-Language``, ``ecabinet.hardening``'s and django-csp's headers) and DRF (``Allow``) put on the
+view's answer.
 """
 
 from __future__ import annotations
 
+import csp.constants
+import csp.utils
 from django.conf import settings
 from rest_framework.renderers import JSONRenderer
+
+from ecabinet import hardening
 
 __all__ = ["send"]
 
@@ -57,4 +62,9 @@ def _headers(answer, submission, length: int) -> list[tuple[bytes, bytes]]:
         headers.append((b"Referrer-Policy", policy.encode()))
     if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
         headers.append((b"Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
+    headers.extend((name.encode(), value.encode()) for name, value in hardening.static_headers())
+    for name, report_only in ((csp.constants.HEADER, False), (csp.constants.HEADER_REPORT_ONLY, True)):
+        policy = csp.utils.build_policy(report_only=report_only)  # django-csp's, without a nonce (no page)
+        if policy:
+            headers.append((name.encode(), policy.encode()))
     return headers

@@ -15,6 +15,8 @@ module never has to copy an error message, and what it accepts is exactly what D
   not have expired (``SessionStore.load``); it must name ``ModelBackend``, an active user, and a
   session hash equal to ``user.get_session_auth_hash()`` (``django.contrib.auth.get_user``); and the
   request must pass ``SessionAuthentication.enforce_csrf``, which is DRF's own check, called here.
+  A session that is idle, or whose last-seen mark is due to be renewed (``ecabinet.idle``), goes to
+  Django's path too, whose middleware ends or renews it.
 
 ``tests/api/test_bulk_auth.py`` checks each case against DRF on the same requests.
 """
@@ -32,6 +34,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication, get_authorization_header
 
 from ecabinet import devices
+
+from ecabinet import idle
 
 __all__ = ["authenticate_many", "credentials_of"]
 
@@ -88,6 +92,8 @@ def _session_users(keys: set[str]) -> dict[str, tuple[object, str]]:
         session = store.decode(data)
         if session.get(BACKEND_SESSION_KEY) != MODEL_BACKEND or MODEL_BACKEND not in settings.AUTHENTICATION_BACKENDS:
             continue
+        if idle.expired(session) or idle.needs_touch(session):
+            continue  # Django's path ends an idle session (ecabinet.idle) or renews its last-seen mark
         try:
             out[key] = (pk.to_python(session[SESSION_KEY]), session.get(HASH_SESSION_KEY) or "")
         except Exception:  # noqa: S112 - a session Django would not accept either: DRF answers

@@ -15,11 +15,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from ecabinet import limits
 from ecabinet.errors import ValidationFailed
+from ecabinet.hardening import framed_by_self
 from ecabinet.http_limits import body_limit
 from meetings import permissions, selectors, services
 from meetings.compare import Line, compare_versions
@@ -90,7 +90,7 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@xframe_options_sameorigin  # the document page shows the file in an <iframe> of the same site
+@framed_by_self  # the document page shows the file in an <iframe> of the same site
 @domain_errors
 def document_file(request: HttpRequest, pk: int) -> HttpResponse:
     raw = request.GET.get("version", "")

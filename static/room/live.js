@@ -20,6 +20,7 @@ const MAX_BACKOFF_MS = 15000;
 const CLOSE_FORBIDDEN = 4403; // every other close (4408: this tablet stopped reading) reconnects and resumes
 // Too many messages or connections from this account: reconnect after the reason's retry_after=N.
 const CLOSE_RATE_LIMITED = 4429;
+const CLOSE_SESSION_ENDED = 4401; // signed out, idle or expired: the page reloads into the login screen, which says why
 // The account opened more sockets than allowed and this was the oldest: do not reconnect by itself
 // (two devices would shut each other out in turn); a reload connects again.
 const CLOSE_REPLACED = 4409;
@@ -205,6 +206,12 @@ export class Room {
         this.forbidden = true;
         this.setConnection("offline");
         this.onError({ code: "forbidden", detail: "access" });
+        return;
+      }
+      if (event.code === CLOSE_SESSION_ENDED) {
+        this.closedByUs = true;
+        this.setConnection("offline");
+        window.location.reload();
         return;
       }
       if (event.code === CLOSE_REPLACED) {

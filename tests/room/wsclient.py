@@ -25,6 +25,7 @@ from meetings.models import Event
 from tests.factories import api_token
 
 ORIGIN = "http://127.0.0.1:8000"
+HOST = b"127.0.0.1:8000"  # what a browser sends as Host to the site of ORIGIN (ecabinet.ws_origin)
 PASSWORD = "pw-for-tests"  # tests/factories.py
 
 call = database_sync_to_async
@@ -63,6 +64,8 @@ class Tablet:
     """One socket to the room, with JSON helpers."""
 
     def __init__(self, headers, meeting_id: int, after_seq: int | str | None = None) -> None:
+        if not any(name == b"host" for name, _value in headers):
+            headers = [(b"host", HOST), *headers]
         self.comm = WebsocketCommunicator(application, ws_path(meeting_id, after_seq), headers=headers)
         self.received: list[dict] = []
 

@@ -11,11 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from ecabinet import limits
 from ecabinet.errors import DomainError, NotFound, ValidationFailed
+from ecabinet.hardening import framed_by_self
 from meetings.views.common import domain_errors, report_error
 
 from ..ballot_access import BallotAccess, ballot_access
@@ -149,7 +149,7 @@ def ballot_answer(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@xframe_options_sameorigin  # the ballot page shows the draft in an <iframe> of the same site
+@framed_by_self  # the ballot page shows the draft in an <iframe> of the same site
 @domain_errors
 def ballot_document_file(request: HttpRequest, pk: int, doc: int) -> HttpResponse:
     return ballot_document_response(request, pk, doc, inline=request.GET.get("inline") == "1")
