@@ -33,9 +33,7 @@ from django.utils.crypto import constant_time_compare
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication, get_authorization_header
 
-from ecabinet import devices
-
-from ecabinet import idle
+from ecabinet import devices, idle
 
 __all__ = ["authenticate_many", "credentials_of"]
 
