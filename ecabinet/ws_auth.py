@@ -4,17 +4,17 @@ browsers; browsers use the session cookie (``AuthMiddlewareStack``), which runs 
 A socket is known by the credential it was opened with (``credential_of``): ``d<device id>`` for a
 token (``scope["device_id"]``), ``s<sid>`` for a browser session (``ecabinet.devices``). When that
 credential's access ends, ``ecabinet.realtime`` closes the socket (4401); ``still_valid`` is checked
-once the socket listens for that, so an access ended meanwhile is not missed."""
+once the socket listens for that, so an access ended meanwhile is not missed, and again at most once a
+minute on a heartbeat (a browser session going idle or past its maximum age)."""
 
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from ecabinet import devices
+from ecabinet import devices, idle
 from ecabinet.models import Device
 
 
@@ -47,11 +47,12 @@ def credential_of(scope) -> str:
     return devices.session_credential(session.get(devices.SID_KEY) if session is not None else None)
 
 
-def still_valid(scope) -> bool:
-    """Whether the device or session the socket was opened with still opens the account (sync)."""
-    now = timezone.now()
+def still_valid(scope, *, activity: bool = False) -> bool:
+    """Whether the device or browser session the socket was opened with still opens the account
+    (sync: through ``database_sync_to_async``). A device: not revoked, not expired. A session: signed
+    in, not expired, not idle, same user and password (``idle.session_alive``; with ``activity``, a
+    heartbeat of the open room, it renews the session's last-seen mark)."""
     if scope.get("device_id"):
-        return Device.objects.filter(pk=scope["device_id"], expires_at__gt=now).exists()
-    session = scope.get("session")
-    key = getattr(session, "session_key", None)
-    return bool(key) and Session.objects.filter(session_key=key, expire_date__gt=now).exists()
+        return Device.objects.filter(pk=scope["device_id"], expires_at__gt=timezone.now()).exists()
+    session, user = scope.get("session"), scope.get("user")
+    return idle.session_alive(getattr(session, "session_key", None), getattr(user, "pk", None), activity=activity)

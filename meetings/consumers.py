@@ -25,11 +25,12 @@ Limits per account (``ecabinet.limits``): sockets opened (``ws_connects``) and m
 ``rate_limited retry_after=N``. At most ``WS_MAX_SOCKETS_PER_ACCOUNT`` sockets of an account are
 open at once: a new one closes the oldest with 4409 (``services.presence_evict_beyond``).
 
-Browser sessions (``ecabinet.idle``): a socket opened with the session cookie lives only as long as
-its session. At connect and then at most once every ``SESSION_CHECK_SECONDS`` (on a heartbeat) the
-session is checked (``idle.session_alive``): signed out, expired, idle, password changed or account
-deactivated closes the socket with 4401. The heartbeat of an open room counts as activity: it keeps
-the session from going idle while the person follows the session without touching the tablet.
+Credentials (``ecabinet.ws_auth``): a socket lives only as long as the device or browser session it
+was opened with. Ended access is pushed (``room.revoked``, 4401, within a second on every process);
+besides, the credential is checked at connect and at most once every ``SESSION_CHECK_SECONDS`` on a
+heartbeat (``ws_auth.still_valid``): a session gone idle or past its age also closes with 4401. The
+heartbeat of an open room counts as activity, so a person following the session without touching
+the tablet is not signed out.
 """
 
 from __future__ import annotations
@@ -102,13 +103,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self._closing_slow = False
         self._probe_sent: float | None = None
         self._head_seen = 0  # the session's head at the previous ping
-        by_cookie = self.scope.get("auth") != "token" and getattr(self.user, "is_authenticated", False)
-        self._session_key = getattr(self.scope.get("session"), "session_key", None) if by_cookie else None
-        self._session_checked = self._now()
-        if self._session_key and not await database_sync_to_async(idle.session_alive)(self._session_key, self.user.pk):
-            await self.accept()  # so that the client reads why, and reloads into the login page
-            await self.close(code=CLOSE_ACCESS_ENDED)
-            return
+        self._credential_checked = self._now()
         refusal = limits.hit("ws_connects", getattr(self.user, "pk", None))
         if refusal is not None:
             # Accepted first, so that the client reads the code and when to come back.
@@ -131,6 +126,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(ws_auth.still_valid)(self.scope):
             await self._leave(self.tokens)
             self.tokens = frozenset()
+            await self.accept()  # so that the client reads why (a browser reloads into the login page)
             await self.close(code=CLOSE_ACCESS_ENDED)
             return
         await self.accept()
@@ -203,10 +199,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             async with self._sending:
                 await self._replay(after, live=False)
         elif kind == "ping":
-            if self._session_key and self._now() - self._session_checked >= SESSION_CHECK_SECONDS:
-                self._session_checked = self._now()
-                if not await database_sync_to_async(idle.session_alive)(self._session_key, self.user.pk):
-                    await self.close(code=CLOSE_ACCESS_ENDED)
+            if self._now() - self._credential_checked >= SESSION_CHECK_SECONDS:
+                self._credential_checked = self._now()
+                if not await database_sync_to_async(ws_auth.still_valid)(self.scope, activity=True):
+                    await self._forbid(code=CLOSE_ACCESS_ENDED)
                     return
             # The access doorbell (room.access) may be lost like any other: every heartbeat
             # re-checks access too, so a removed participant is shut out within one ping at worst.
