@@ -281,11 +281,7 @@ class LockoutHandler(AxesCacheHandler):
             request.axes_credentials = credentials
 
     def user_logged_in(self, sender, request, user, **kwargs):
-        """A success forgets the account's failures (not the address's)."""
-        try:
-            _forget(Subject("account", user.get_username()))
-        except Exception:
-            log.warning("lockout: the cache failed", exc_info=True)
+        signed_in(user)
 
     def user_logged_out(self, sender, request, user, **kwargs):
         pass
@@ -294,6 +290,16 @@ class LockoutHandler(AxesCacheHandler):
                        ip_or_username: bool = False) -> int:
         """axes' ``axes_reset_*`` commands: lift without an audit entry; ``lift`` is the audited way."""
         return sum(_lift(s) for s in _subjects(username, ip_address))
+
+
+def signed_in(user) -> None:
+    """A complete sign-in (the password and, where enrolled, the second factor) forgets the account's
+    failures, not the address's: the screens through Django's ``user_logged_in``, the API's token
+    endpoint by calling this once the device is issued."""
+    try:
+        _forget(Subject("account", user.get_username()))
+    except Exception:
+        log.warning("lockout: the cache failed", exc_info=True)
 
 
 def lock_message(kind: str, retry_after: int) -> str:

@@ -378,3 +378,12 @@ def test_an_administrator_lifts_locks_from_the_admin_audited_in_their_name(accou
     entries = AuditEntry.objects.filter(action="auth.lockout_lifted")
     assert sorted(e.data["username"] for e in entries) == ["tablet00", "tablet01"]
     assert {e.actor_id for e in entries} == {admin.pk}
+
+
+def test_a_complete_api_sign_in_forgets_the_account_s_failures(accounts, settings):
+    settings.LOCKOUT_ACCOUNT_FAILURES = 3
+    token("tablet00", "wrong"), token("tablet00", "wrong")
+    assert token("tablet00").status_code == 200  # the typos are forgotten ...
+    token("tablet00", "wrong"), token("tablet00", "wrong")
+    assert token("tablet00").status_code == 200  # ... so two more do not lock
+    assert not locked_entries()

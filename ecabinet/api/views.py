@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecabinet import devices, mfa
+from ecabinet import devices, lockout, mfa
 
 from .errors import error_response
 
@@ -64,6 +64,7 @@ class TokenView(APIView):
     def issue(request, user, data) -> Response:
         name = (data.get("device") or "").strip() or request.META.get("HTTP_USER_AGENT", "").strip()
         device, token = devices.issue_device(user=user, name=name[:devices.DEVICE_NAME_MAX])
+        lockout.signed_in(user)
         return Response({"token": token, "device_id": device.pk, "expires_at": device.expires_at})
 
 
