@@ -8,7 +8,7 @@ was right or not (it was never checked). ``AxesMiddleware`` then answers the pag
 """
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 
 from . import lockout
 
@@ -26,3 +26,20 @@ class _LockoutMessage:
 
 class LoginForm(_LockoutMessage, AuthenticationForm):
     """The login screen's form."""
+
+
+class PasswordForm(PasswordChangeForm):
+    """Changing one's own password: the current one is checked as a sign-in is (``lockout.check_password``),
+    so a stolen session cannot guess it without limit."""
+
+    request = None  # set by the view
+
+    def clean_old_password(self):
+        old = self.cleaned_data["old_password"]
+        try:
+            right = lockout.check_password(self.request, self.user, old)
+        except lockout.AccountLocked as locked:
+            raise forms.ValidationError(str(locked.message), code=locked.code) from None
+        if not right:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old

@@ -331,6 +331,20 @@ def lock_of(request) -> AccountLocked | None:
     return AccountLocked(state[0].kind, state[1])
 
 
+def check_password(request, user, password: str) -> bool:
+    """``user``'s current password, checked as a sign-in is (changing one's password asks for it): a
+    wrong one counts toward the account's and the address's locks, and while a lock lasts the answer
+    is the lock (``AccountLocked`` raised), whatever the password. ``request``: Django's."""
+    from django.contrib.auth import authenticate
+
+    if authenticate(request, username=user.get_username(), password=password) is not None:
+        return True
+    lock = lock_of(request)
+    if lock is not None:
+        raise lock
+    return False
+
+
 def lockout_response(request, original_response=None, credentials=None):
     """axes' ``AXES_LOCKOUT_CALLABLE``: the API answers 429 in its error format; a screen keeps the
     page its form rendered (the form says why: ``ecabinet.forms``), as 429 with ``Retry-After``."""

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import devices, services
+from .forms import PasswordForm
 from .models import Device, Notification
 
 PAGE_SIZE = 100
@@ -78,6 +79,12 @@ class AccountPasswordView(PasswordChangeView):
 
     template_name = "ecabinet/password.html"
     success_url = reverse_lazy("account_password")
+    form_class = PasswordForm
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        form.request = self.request
+        return form
 
     def form_valid(self, form):
         devices.change_password(user=form.user, actor=self.request.user,

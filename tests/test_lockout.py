@@ -387,3 +387,24 @@ def test_a_complete_api_sign_in_forgets_the_account_s_failures(accounts, setting
     token("tablet00", "wrong"), token("tablet00", "wrong")
     assert token("tablet00").status_code == 200  # ... so two more do not lock
     assert not locked_entries()
+
+
+def test_guessing_one_s_current_password_to_change_it_counts_and_locks(accounts, settings):
+    """A stolen session or token cannot guess the current password without limit (to take the
+    account over by changing it): each wrong one is a failed sign-in of the account."""
+    settings.LOCKOUT_ACCOUNT_FAILURES = 3
+    api = APIClient(REMOTE_ADDR=HALL, HTTP_AUTHORIZATION=f"Token {token('tablet00').json()['token']}")
+    browser, _ = screen_login("tablet00")  # both signed in first: a sign-in forgets the failures before it
+    change = {"old_password": "guess", "new_password": "Mật-khẩu-mới-2026"}
+    assert api.post("/api/v1/auth/password/", change, format="json").json()["code"] == "wrong_password"
+    screen = browser.post("/account/password/", {"old_password": "guess", "new_password1": "Mật-khẩu-mới-2026",
+                                                 "new_password2": "Mật-khẩu-mới-2026"})
+    assert screen.status_code == 200 and "incorrect" in screen.content.decode()
+    api.post("/api/v1/auth/password/", change, format="json")
+    right = api.post("/api/v1/auth/password/", dict(change, old_password=PASSWORD), format="json")
+    assert right.status_code == 429, right.content
+    assert right.json()["code"] == "account_locked"
+    assert "Retry-After" in right
+    accounts[0].refresh_from_db()
+    assert accounts[0].check_password(PASSWORD)
+    assert locked_entries()[-1].data["surface"] == "api"

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecabinet import devices
+from ecabinet import devices, lockout
 from ecabinet.errors import DomainError, NotFound
 from ecabinet.models import Device
 from ecabinet.permissions import check_may_manage_devices_of
@@ -94,12 +94,7 @@ class PasswordView(APIView):
         summary="Change one's password; every other session and device of the account ends")
     @idempotent
     def post(self, request):
-        serializer = PasswordIn(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        user = request.user
-        if not user.check_password(data["old_password"]):
-            raise DomainError(gettext("The current password is wrong."), code="wrong_password")
+        data, user = request.prepared, request.user
         try:
             validate_password(data["new_password"], user)
         except DjangoValidationError as refused:
@@ -112,6 +107,17 @@ class PasswordView(APIView):
             update_session_auth_hash(request._request, user)
             devices.remember_session(user=user, session=session)
         return Response({"changed": True, "devices_signed_out": ended["devices"], "sessions_ended": ended["sessions"]})
+
+    @staticmethod
+    def prepare(request) -> dict:
+        """Outside the write's transaction (``idempotent``): the current password is checked as a
+        sign-in is, and a failure — or the lock it starts, with its audit entry — must stay counted
+        when the refusal rolls the write back."""
+        serializer = PasswordIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not lockout.check_password(request._request, request.user, serializer.validated_data["old_password"]):
+            raise DomainError(gettext("The current password is wrong."), code="wrong_password")
+        return serializer.validated_data
 
     @staticmethod
     def idempotency_fingerprint(request) -> str:
