@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from django.urls import register_converter
 
-__all__ = ["MAX_ID_DIGITS", "IdConverter"]
+__all__ = ["MAX_ID_DIGITS", "IdConverter", "whole_number"]
 
 # 10**18 - 1 is below the largest signed 64-bit integer (about 9.2 * 10**18), so every id that
 # matches fits a bigint (and SQLite's integer).
@@ -33,3 +33,12 @@ class IdConverter:
 
 
 register_converter(IdConverter, "id")
+
+
+def whole_number(text, *, max_digits: int = MAX_ID_DIGITS) -> int | None:
+    """``text`` (a query or form value) as a whole number when it is 1 to ``max_digits`` ASCII digits,
+    else None. ``str.isdigit()`` is not the test: it accepts "²" and "①", which ``int()`` refuses (a 500),
+    and any length (an id beyond the database's integer range is a 500 too)."""
+    if isinstance(text, str) and 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None

@@ -26,7 +26,8 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import audit
+from . import audit, reauth
+from .converters import whole_number
 from .errors import DomainError, Forbidden, ValidationFailed
 from .models import PasskeyCredential
 from .permissions import has_admin_powers, may_reset_mfa_of
@@ -137,7 +138,8 @@ def verify_second_factor(user, code) -> bool:
     if not code or len(code) > MAX_CODE_LENGTH:
         audit.record(user, "mfa.failed", user, data={"factor": "code", "reason": "malformed"})
         return False
-    if code.isdigit() and len(code) < RECOVERY_CODE_LENGTH:  # a TOTP code (a recovery code has 8 characters)
+    # A TOTP code (a recovery code has 8 characters); ASCII digits only: int() refuses "²", which isdigit() takes.
+    if code.isascii() and code.isdigit() and len(code) < RECOVERY_CODE_LENGTH:
         device = _totp(user)
         if device is not None and device.verify_token(code):
             return True
@@ -209,10 +211,16 @@ def _new_recovery_codes(user) -> list[str]:
     return codes
 
 
+def start_totp(*, actor, request, password: str | None = None, code: str | None = None) -> TOTPDevice:
+    """A new unconfirmed TOTP device (a repeat replaces the unconfirmed one), after a proof that the
+    holder of the session or token is the owner (``reauth.require``: a recent full sign-in, else the
+    password or a current code). Refused while a confirmed one exists: remove it first."""
+    reauth.require(request, actor, password=password, code=code)
+    return _start_totp(actor)
+
+
 @transaction.atomic
-def start_totp(*, actor) -> TOTPDevice:
-    """A new unconfirmed TOTP device (a repeat replaces the unconfirmed one). Refused while a
-    confirmed one exists: remove it first."""
+def _start_totp(actor) -> TOTPDevice:
     if _totp(actor) is not None:
         raise DomainError(_("An authenticator app is already set up. Remove it first to set up another."),
                           code="totp_already_enrolled", status=409)
@@ -238,7 +246,8 @@ def confirm_totp(*, actor, code) -> list[str]:
     if device is None:
         raise ValidationFailed(_("Start setting up an authenticator app first."), code="no_pending_totp")
     normalised = _normalise(code)
-    if not normalised.isdigit() or len(normalised) > MAX_CODE_LENGTH or not device.verify_token(normalised):
+    digits = normalised.isascii() and normalised.isdigit()
+    if not digits or len(normalised) > MAX_CODE_LENGTH or not device.verify_token(normalised):
         audit.record(actor, "mfa.failed", actor, data={"factor": "totp", "reason": "enrolment"})
         raise ValidationFailed(_("The code is not correct. Enter the 6-digit code the app shows now."),
                                code="invalid_code")
@@ -258,39 +267,31 @@ def _first_recovery_codes(user) -> list[str]:
     return codes
 
 
-def _check_proof(user, *, password: str | None, code: str | None) -> None:
-    if password and user.check_password(password):
-        return
-    if code and verify_second_factor(user, code):
-        return
-    raise Forbidden(_("Confirm with your password or a current code."), code="reauthentication_required")
-
-
-def regenerate_recovery_codes(*, actor, password: str | None = None, code: str | None = None) -> list[str]:
+def regenerate_recovery_codes(*, actor, request, password: str | None = None, code: str | None = None) -> list[str]:
     """New recovery codes (the old ones stop working), after the password or a current code. The
     proof is checked outside the write's transaction, so a failure (its audit entry, django-otp's
     throttle) is kept even though the call is refused."""
     if not has_second_factor(actor):
         raise ValidationFailed(_("Set up an authenticator app or a passkey first."), code="no_second_factor")
-    _check_proof(actor, password=password, code=code)
+    reauth.check(request, actor, password=password, code=code)
     with transaction.atomic():
         codes = _new_recovery_codes(actor)
         audit.record(actor, "mfa.recovery_codes_generated", actor, data={"count": len(codes)})
     return codes
 
 
-def remove_factor(*, actor, factor: str, password: str | None = None, code: str | None = None) -> None:
+def remove_factor(*, actor, request, factor: str, password: str | None = None, code: str | None = None) -> None:
     """Remove ``factor`` ("totp" or "passkey:<id>") of the actor, who proves it is them. Removing the
     last factor also removes the recovery codes."""
     if factor == "totp":
         target = _totp(actor)
-    elif factor.startswith("passkey:") and factor[8:].isdigit() and len(factor) < 30:
+    elif factor.startswith("passkey:") and whole_number(factor[8:]) is not None:
         target = PasskeyCredential.objects.filter(user=actor, pk=int(factor[8:])).first()
     else:
         target = None
     if target is None:
         raise ValidationFailed(_("There is no such factor on your account."), code="no_such_factor")
-    _check_proof(actor, password=password, code=code)  # outside the write's transaction, as above
+    reauth.check(request, actor, password=password, code=code)  # outside the write's transaction, as above
     kind = "totp" if factor == "totp" else "passkey"
     data = {"factor": kind} if kind == "totp" else {"factor": kind, "name": target.name}
     with transaction.atomic():
@@ -348,6 +349,7 @@ def _parse_credential(raw) -> dict:
 
 def registration_options(request, user) -> str:
     """Options for ``navigator.credentials.create`` (JSON); the challenge is kept in the session."""
+    reauth.require(request, user)  # the screen's "confirm it is you" when the sign-in is not recent
     from webauthn import generate_registration_options, options_to_json
     from webauthn.helpers.structs import (
         AuthenticatorSelectionCriteria,

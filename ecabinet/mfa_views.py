@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import mfa
+from . import mfa, reauth
 from .errors import DomainError
 
 PENDING = "mfa_pending"
@@ -205,7 +205,17 @@ def _errors_to_messages(view):
 @login_required
 def security(request: HttpRequest) -> HttpResponse:
     return render(request, "account/security.html", {"factors": mfa.factors(request.user),
-                                                     "must_enrol": mfa.needs_enrolment(request.user)})
+                                                     "must_enrol": mfa.needs_enrolment(request.user),
+                                                     "proven": reauth.recent(request)})
+
+
+@login_required
+@require_POST
+@_errors_to_messages
+def security_confirm(request: HttpRequest) -> HttpResponse:
+    """"Confirm it is you" (password or a current code) before adding a factor: ``reauth.confirm``."""
+    reauth.confirm(request, password=request.POST.get("password") or None, code=request.POST.get("otp") or None)
+    return redirect("account_security")
 
 
 def _totp_page(request, device, error=None) -> HttpResponse:
@@ -220,7 +230,7 @@ def _totp_page(request, device, error=None) -> HttpResponse:
 @_errors_to_messages
 def security_totp(request: HttpRequest) -> HttpResponse:
     """Start: a new unconfirmed device, its secret shown on this response."""
-    return _totp_page(request, mfa.start_totp(actor=request.user))
+    return _totp_page(request, mfa.start_totp(actor=request.user, request=request))
 
 
 @login_required
@@ -260,7 +270,8 @@ def security_codes(request: HttpRequest) -> HttpResponse:
 @require_POST
 @_errors_to_messages
 def security_recovery(request: HttpRequest) -> HttpResponse:
-    codes = mfa.regenerate_recovery_codes(actor=request.user, password=request.POST.get("password") or None,
+    codes = mfa.regenerate_recovery_codes(actor=request.user, request=request,
+                                          password=request.POST.get("password") or None,
                                           code=request.POST.get("otp") or None)
     return _show_codes(request, codes)
 
@@ -269,7 +280,7 @@ def security_recovery(request: HttpRequest) -> HttpResponse:
 @require_POST
 @_errors_to_messages
 def security_remove(request: HttpRequest) -> HttpResponse:
-    mfa.remove_factor(actor=request.user, factor=request.POST.get("factor", ""),
+    mfa.remove_factor(actor=request.user, request=request, factor=request.POST.get("factor", ""),
                       password=request.POST.get("password") or None, code=request.POST.get("otp") or None)
     messages.success(request, _("The factor was removed."))
     return redirect("account_security")

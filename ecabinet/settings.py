@@ -368,6 +368,7 @@ MFA_REQUIRED_ROLES = [r.strip() for r in env("MFA_REQUIRED_ROLES", "participant,
                       .split(",") if r.strip()]
 MFA_PENDING_SECONDS = envint("MFA_PENDING_SECONDS", "300")  # password accepted, second factor awaited
 MFA_PENDING_MAX_ATTEMPTS = envint("MFA_PENDING_MAX_ATTEMPTS", "5")  # wrong codes before the password again
+MFA_REAUTH_SECONDS = envint("MFA_REAUTH_SECONDS", "600")  # a sign-in this recent proves the owner (ecabinet.reauth)
 MFA_RECOVERY_CODES = 10
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "e-Cabinet")
 WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID", "")  # default: the request's host name

@@ -19,6 +19,7 @@ urlpatterns = [
     path("login/verify/passkey/", mfa_views.login_passkey, name="login_passkey"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/security/", mfa_views.security, name="account_security"),
+    path("account/security/confirm/", mfa_views.security_confirm, name="account_security_confirm"),
     path("account/security/totp/", mfa_views.security_totp, name="account_security_totp"),
     path("account/security/totp/confirm/", mfa_views.security_totp_confirm, name="account_security_totp_confirm"),
     path("account/security/codes/", mfa_views.security_codes, name="account_security_codes"),

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
 from ecabinet.api.throttles import UploadRate
+from ecabinet.converters import whole_number
 from ecabinet.errors import NotFound, ValidationFailed
 from ecabinet.models import Ministry
 
@@ -246,7 +247,7 @@ class DocumentDownloadView(APIView):
     )
     def get(self, request, pk: int) -> HttpResponse:
         version = request.query_params.get("version")
-        if version is not None and not version.isdigit():
+        if version is not None and whole_number(version) is None:
             raise ValidationFailed("version must be a number.", code="invalid_version")
         return watermarked_response(request, pk, int(version) if version else None,
                                     inline=request.query_params.get("inline") == "1")

@@ -49,6 +49,7 @@ from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
 from ecabinet import hub, idle, jsonguard, limits, realtime, ws_auth
+from ecabinet.converters import whole_number
 
 from . import framesize, heartbeats, room, wsframes
 
@@ -439,6 +440,4 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
 def _after_seq(query_string: bytes) -> int | None:
     values = parse_qs(query_string.decode("latin1")).get("after_seq")
-    if not values or not values[0].isdigit():
-        return None
-    return int(values[0])
+    return whole_number(values[0]) if values else None

@@ -18,6 +18,7 @@ from ecabinet import limits
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
 from ecabinet.api.throttles import AccountRate
+from ecabinet.converters import whole_number
 from ecabinet.errors import ValidationFailed
 
 from . import events, permissions, room, services
@@ -69,7 +70,7 @@ def _whole_number(request, name: str, *, minimum: int, maximum: int | None = Non
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 12 or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
+    if whole_number(raw, max_digits=12) is None or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
         bound = _("from %(a)s to %(b)s") % {"a": minimum, "b": maximum} if maximum else _("at least %(a)s") % {
             "a": minimum}
         raise ValidationFailed(_("%(name)s must be a whole number %(bound)s.") % {"name": name, "bound": bound},
@@ -228,7 +229,7 @@ class EventsView(APIView):
                    responses=OpenApiTypes.OBJECT, summary="Visible events after a seq (HTTP replay)")
     def get(self, request, pk: int):
         raw = request.query_params.get("after_seq", "")
-        if not raw.isdigit():
+        if whole_number(raw) is None:
             raise ValidationFailed("after_seq must be a whole number.", code="invalid_after_seq")
         access = permissions.meeting_access(request.user, pk)
         tokens = events.tokens_for(user_id=request.user.pk, role=access.role, archivist=access.is_archivist_reader)

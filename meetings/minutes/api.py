@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from ecabinet import audit, pki
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
+from ecabinet.converters import whole_number
 from ecabinet.errors import ValidationFailed
 
 from ..models import Minutes, SealedDocument
@@ -166,7 +167,7 @@ class MinutesView(APIView):
                     "ascending id; `comments_total`: all comments on the draft; `comments_more`: older ones left.")
     def get(self, request, pk: int):
         before = request.query_params.get("comments_before")
-        if before is not None and not (before.isdigit() and len(before) <= 18):
+        if before is not None and whole_number(before) is None:
             raise ValidationFailed(_("comments_before must be a comment id."), code="invalid")
         access, minutes = services.minutes_for(actor=request.user, meeting_id=pk)
         audit.record(request.user, "minutes.viewed", minutes, meeting_id=pk)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ecabinet import limits
+from ecabinet.converters import whole_number
 from ecabinet.errors import ValidationFailed
 from ecabinet.hardening import framed_by_self
 from ecabinet.http_limits import body_limit
@@ -94,9 +95,10 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @domain_errors
 def document_file(request: HttpRequest, pk: int) -> HttpResponse:
     raw = request.GET.get("version", "")
-    if raw and not raw.isdigit():
+    version = whole_number(raw)
+    if raw and version is None:
         raise Http404
-    return watermarked_response(request, pk, int(raw) if raw else None, inline=request.GET.get("inline") == "1")
+    return watermarked_response(request, pk, version, inline=request.GET.get("inline") == "1")
 
 
 @login_required

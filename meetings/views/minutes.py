@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ecabinet.converters import whole_number
 from ecabinet.errors import ValidationFailed
 from ecabinet.http_limits import body_limit
 from ecabinet.mfa_views import signing_factor
@@ -44,10 +45,10 @@ def editable_text(html: str) -> str:
 
 
 def _revision(request: HttpRequest) -> int:
-    value = request.POST.get("revision", "")
-    if not value.isdigit():
+    value = whole_number(request.POST.get("revision", ""))
+    if value is None:
         raise ValidationFailed(_("Reload the page and try again."), code="revision_required")
-    return int(value)
+    return value
 
 
 @login_required
@@ -62,7 +63,7 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
                          key=lambda d: d.pk)
     verify = request.GET.get("verify")
     reports = {}
-    if verify and verify.isdigit() and int(verify) in documents:
+    if whole_number(verify) in documents:
         reports[int(verify)] = verification(documents[int(verify)])
     items = []
     if minutes is not None:
@@ -119,7 +120,7 @@ def minutes_save(request: HttpRequest, pk: int) -> HttpResponse:
                 narratives[str(item["id"])] = request.POST[field]
     changes = {"opening": request.POST.get("opening", ""), "narratives": narratives,
                "decisions": request.POST.get("decisions", "").splitlines(),
-               "recorded_comments": [int(v) for v in request.POST.getlist("recorded") if v.isdigit()],
+               "recorded_comments": [n for n in map(whole_number, request.POST.getlist("recorded")) if n is not None],
                "number": request.POST.get("number", ""), "place": request.POST.get("place", "")}
     services.minutes_update(actor=request.user, meeting_id=pk, revision=_revision(request), changes=changes)
     messages.success(request, _("The draft minutes were saved."))
@@ -133,7 +134,7 @@ def minutes_comment(request: HttpRequest, pk: int) -> HttpResponse:
     access_or_404(request.user, pk)
     item = request.POST.get("item", "")
     services.minutes_comment(actor=request.user, meeting_id=pk, text=request.POST.get("text", ""),
-                             item_id=int(item) if item.isdigit() else None)
+                             item_id=whole_number(item))
     messages.success(request, _("Your comment was sent to the secretary."))
     return redirect(_page(pk) + "#comments")
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ecabinet.converters import whole_number
 from meetings import selectors, services
 from meetings.models import Participant, Position
 
@@ -57,7 +58,7 @@ def meeting_positions(request: HttpRequest, pk: int) -> HttpResponse:
 @domain_errors
 def consent_block(request: HttpRequest, pk: int) -> HttpResponse:
     access_or_404(request.user, pk)
-    chosen = [int(v) for v in request.POST.getlist("items") if v.isdigit()]
+    chosen = [n for n in map(whole_number, request.POST.getlist("items")) if n is not None]
     decided = services.consent_block_decide(actor=request.user, meeting_id=pk, item_ids=chosen)
     messages.success(request, _("%(n)s items were taken as a consent block and marked decided.") % {"n": len(decided)})
     return redirect(safe_next(request, reverse("meeting_positions", args=[pk])))

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ecabinet import limits
+from ecabinet.converters import whole_number
 from ecabinet.errors import DomainError, NotFound, ValidationFailed
 from ecabinet.hardening import framed_by_self
 from meetings.views.common import domain_errors, report_error
@@ -90,7 +91,7 @@ def _render_detail(request: HttpRequest, access: BallotAccess, form: AnswersForm
         form = _answers_form(access, questions)
     shown = documents[0] if documents else None
     wanted = request.GET.get("doc", "")
-    if wanted.isdigit():
+    if whole_number(wanted) is not None:
         shown = next((d for d in documents if d.pk == int(wanted)), shown)
     pending = {u.pk for u in ballot_closing.incomplete_recipients(ballot)} if access.can_manage else set()
     people = ([(r.user, r.user_id not in pending) for r in ballot.recipients.select_related("user").order_by("user_id")]
