@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from functools import wraps
 
+import csp.constants
+import csp.utils
 from csp.constants import SELF
 from django.conf import settings
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-__all__ = ["NO_STORE", "HardeningMiddleware", "framed_by_self", "static_headers"]
+__all__ = ["NO_STORE", "HardeningMiddleware", "framed_by_self", "raw_headers", "static_headers"]
 
 NO_STORE = "no-store, private"
 
@@ -33,6 +35,36 @@ def static_headers() -> list[tuple[str, str]]:
     headers = [("Cache-Control", NO_STORE), ("Pragma", "no-cache")]
     if settings.PERMISSIONS_POLICY:
         headers.append(("Permissions-Policy", settings.PERMISSIONS_POLICY))
+    return headers
+
+
+def raw_headers(*, secure: bool) -> list[tuple[bytes, bytes]]:
+    """Every security header Django's middleware would add (framing, HSTS on HTTPS, nosniff, referrer,
+    COOP, this module's, the CSP without a nonce), for the answers made outside Django: the vote
+    intake's (``voting.intake_answers``) and the body cap's 413 (``ecabinet.http_limits``)."""
+    headers: list[tuple[bytes, bytes]] = []
+    if settings.X_FRAME_OPTIONS:
+        headers.append((b"X-Frame-Options", settings.X_FRAME_OPTIONS.upper().encode()))
+    if settings.SECURE_HSTS_SECONDS and secure:
+        value = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+            value += "; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            value += "; preload"
+        headers.append((b"Strict-Transport-Security", value.encode()))
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append((b"X-Content-Type-Options", b"nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        policy = settings.SECURE_REFERRER_POLICY
+        policy = policy if isinstance(policy, str) else ",".join(policy)
+        headers.append((b"Referrer-Policy", policy.encode()))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append((b"Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
+    headers.extend((name.encode(), value.encode()) for name, value in static_headers())
+    for name, report_only in ((csp.constants.HEADER, False), (csp.constants.HEADER_REPORT_ONLY, True)):
+        policy = csp.utils.build_policy(report_only=report_only)  # django-csp's, without a nonce (no page)
+        if policy:
+            headers.append((name.encode(), policy.encode()))
     return headers
 
 

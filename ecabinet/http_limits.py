@@ -50,6 +50,7 @@ from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from ecabinet import hardening
 from ecabinet.middleware import chosen_language
 
 __all__ = ["BodyLimit", "body_cap", "body_limit", "has_credentials", "too_large"]
@@ -130,8 +131,8 @@ def too_large(cookie_header: bytes | str, limit: int) -> tuple[list[tuple[bytes,
     detail = too_large_detail(limit, language)
     body = json.dumps({"code": CODE, "detail": detail}, ensure_ascii=False).encode()
     headers = [(b"Content-Type", b"application/json"), (b"Content-Length", str(len(body)).encode()),
-               (b"Content-Language", language.encode()), (b"X-Content-Type-Options", b"nosniff"),
-               (b"Connection", b"close")]
+               (b"Content-Language", language.encode()), (b"Connection", b"close"),
+               *hardening.raw_headers(secure=False)]  # HSTS: nginx's, on the TLS side
     return headers, body
 
 

@@ -8,8 +8,6 @@ view's answer.
 
 from __future__ import annotations
 
-import csp.constants
-import csp.utils
 from django.conf import settings
 from rest_framework.renderers import JSONRenderer
 
@@ -43,28 +41,7 @@ def _headers(answer, submission, length: int) -> list[tuple[bytes, bytes]]:
         headers.append((b"Idempotent-Replayed", b"true"))
     if answer.retry_after:
         headers.append((b"Retry-After", str(answer.retry_after).encode()))
-    if settings.X_FRAME_OPTIONS:
-        headers.append((b"X-Frame-Options", settings.X_FRAME_OPTIONS.upper().encode()))
     headers.append((b"Content-Length", str(length).encode()))
     headers.append((b"Content-Language", (submission.language or settings.LANGUAGE_CODE).encode()))
-    if settings.SECURE_HSTS_SECONDS and submission.secure:
-        value = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-            value += "; includeSubDomains"
-        if settings.SECURE_HSTS_PRELOAD:
-            value += "; preload"
-        headers.append((b"Strict-Transport-Security", value.encode()))
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append((b"X-Content-Type-Options", b"nosniff"))
-    if settings.SECURE_REFERRER_POLICY:
-        policy = settings.SECURE_REFERRER_POLICY
-        policy = policy if isinstance(policy, str) else ",".join(policy)
-        headers.append((b"Referrer-Policy", policy.encode()))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append((b"Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
-    headers.extend((name.encode(), value.encode()) for name, value in hardening.static_headers())
-    for name, report_only in ((csp.constants.HEADER, False), (csp.constants.HEADER_REPORT_ONLY, True)):
-        policy = csp.utils.build_policy(report_only=report_only)  # django-csp's, without a nonce (no page)
-        if policy:
-            headers.append((name.encode(), policy.encode()))
+    headers.extend(hardening.raw_headers(secure=submission.secure))
     return headers

@@ -79,6 +79,11 @@ def test_a_content_length_over_the_cap_is_answered_413_without_reading_the_body(
     assert answer["json"] == {"code": "request_too_large",
                               "detail": "The request is too large: at most 1048576 bytes are accepted here."}
     assert answer["headers"][b"Content-Type"] == b"application/json"
+    # Made outside Django, it still carries every security header Django's middleware would add.
+    assert answer["headers"][b"Cache-Control"] == b"no-store, private"
+    assert b"nonce" not in answer["headers"][b"Content-Security-Policy"]
+    assert b"camera=()" in answer["headers"][b"Permissions-Policy"]
+    assert answer["headers"][b"X-Content-Type-Options"] == b"nosniff"
 
 
 def test_the_413_is_in_vietnamese_by_default(settings):
