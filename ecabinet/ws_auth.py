@@ -1,5 +1,6 @@
 """WebSocket authentication by ``Authorization: Token <key>`` for tablet apps that are not
-browsers; browsers use the session cookie (``AuthMiddlewareStack``), which runs first.
+browsers; browsers use the session cookie (``AuthMiddlewareStack``, which runs first; a Token header
+overrides it).
 
 A socket is known by the credential it was opened with (``credential_of``): ``d<device id>`` for a
 token (``scope["device_id"]``), ``s<sid>`` for a browser session (``ecabinet.devices``). When that
@@ -28,15 +29,18 @@ def _user_for_token(key: str):
 
 
 class TokenAuthMiddleware(BaseMiddleware):
+    """A socket that sends ``Authorization: Token`` is authenticated by that token alone, whatever
+    cookie it also sends: browsers cannot set that header on a WebSocket, so it is a tablet app, and
+    such a socket may omit its Origin (``ecabinet.ws_origin``) — the session cookie must then open
+    nothing. An unknown, revoked or expired token is anonymous (refused by the room)."""
+
     async def __call__(self, scope, receive, send):
-        user = scope.get("user")
-        if user is None or not user.is_authenticated:
-            header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin1")
-            scheme, _, key = header.partition(" ")
-            if scheme.lower() == "token" and key.strip():
-                user, device_id = await _user_for_token(key.strip())
-                # "auth": the socket's session cookie plays no part (ecabinet.idle, meetings.consumers).
-                scope = dict(scope, user=user, device_id=device_id, auth="token")
+        header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin1")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() == "token" and key.strip():
+            user, device_id = await _user_for_token(key.strip())
+            # "auth": the socket's session cookie plays no part (ecabinet.idle, meetings.consumers).
+            scope = dict(scope, user=user, device_id=device_id, auth="token")
         return await super().__call__(scope, receive, send)
 
 

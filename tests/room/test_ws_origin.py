@@ -69,6 +69,15 @@ def test_a_missing_origin_is_refused_for_a_cookie_but_not_for_a_token(cast):
     assert attempt(token_headers(cast.member, origin=None), cast.meeting.pk)
 
 
+def test_a_token_header_without_origin_never_opens_the_room_with_the_cookie(cast):
+    """The missing-Origin exemption is for token sockets: a cookie beside a token that opens nothing
+    (here an invented one) must not open the room as the cookie's user."""
+    cast.set_status(Meeting.Status.PUBLISHED)
+    forged = [*cookie_headers(cast.member, origin=None), (b"authorization", b"Token not-a-real-token")]
+    assert not attempt(forged, cast.meeting.pk)
+    assert not Presence.objects.exists()
+
+
 def test_it_accepts_the_trusted_origins_exactly(cast, settings):
     cast.set_status(Meeting.Status.PUBLISHED)
     settings.CSRF_TRUSTED_ORIGINS = ["https://cabinet.example.gov.vn", "http://127.0.0.1:9000"]
