@@ -13,6 +13,8 @@ from django.test import Client
 
 from ecabinet import idle
 
+from .factories import api_token
+
 PASSWORD = "pw-for-tests"  # tests/factories.py
 
 
@@ -105,9 +107,7 @@ def test_a_session_ends_after_its_absolute_age_however_active(cast, clock, setti
 
 def test_token_requests_are_not_touched(cast, clock):
     """The API's token callers have no browser session: the idle rule is not theirs (device tokens are)."""
-    from rest_framework.authtoken.models import Token
-
-    key = Token.objects.get_or_create(user=cast.member)[0].key
+    key = api_token(cast.member)
     tablet = Client(HTTP_AUTHORIZATION=f"Token {key}")
     assert tablet.get("/api/v1/meetings/").status_code == 200
     clock.move(hours=5)
