@@ -334,6 +334,8 @@ def test_the_room_socket_refuses_the_administrator(world, monkeypatch):
     token = api_token("admin")
 
     async def attempt(headers) -> bool:
+        # A browser always sends Host; the Origin must be exactly that site's (ecabinet.ws_origin).
+        headers = [*headers, (b"host", b"127.0.0.1:8000")]
         comm = WebsocketCommunicator(application, f"/ws/meetings/{cast.meeting.pk}/", headers=headers)
         connected, _ = await comm.connect(timeout=3)
         if connected:
