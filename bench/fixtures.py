@@ -34,8 +34,8 @@ def members(count: int) -> list[str]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
 
+    from demo.cast import DEMO_PASSWORD
     from ecabinet.models import Ministry
-    from meetings.demo.cast import DEMO_PASSWORD
 
     user_model = get_user_model()
     names = DEMO_MEMBERS[:count] + [f"{BENCH_PREFIX}{i:04d}" for i in range(1, max(0, count - len(DEMO_MEMBERS)) + 1)]

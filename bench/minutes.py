@@ -1,14 +1,14 @@
 """Minutes: rendering and signing the minutes of a 30-item session, against bare WeasyPrint
 rendering of the same HTML plus a bare pyHanko signature, in the same run.
 
-* **e-Cabinet** — the project's own pipeline, picked by ``pipeline()``: with ``meetings.minutes``
+* **e-Cabinet** — the project's own pipeline, picked by ``pipeline()``: with ``records.minutes``
   (the real minutes) a real session is prepared through the services (27 members present, 30
   items with a document and shared comments each, a named vote on the first item, adjourned, draft
   minutes generated), then timed: ``minutes_finalize`` (session record → HTML → PDF/A-3b with the
   JSON and Akoma Ntoso records embedded, stored) and ``minutes_sign`` by the secretary (key from the
-  development PKI unlocked by PIN, PAdES signature, stored). Without ``meetings.minutes``, a
+  development PKI unlocked by PIN, PAdES signature, stored). Without ``records.minutes``, a
   stand-in: ``bench/templates/minutes_like.html`` rendered by Django, WeasyPrint through
-  ``StaticFilesOnly``, ``meetings.signing.sign_pdf`` with a development-PKI key.
+  ``ecabinet.pdf``, ``records.signing.sign_pdf`` with a development-PKI key.
 * **bare** — ``weasyprint.HTML(string=<the same HTML>).write_pdf()`` and ``pyhanko.sign.signers.
   sign_pdf`` with the same key file, nothing else.
 
@@ -72,16 +72,16 @@ def chart(payload: dict, info: dict):
 # --- inside the Django process (bench.fixtures) ---------------------------------------------------
 
 class RealMinutes:
-    """The real minutes pipeline (meetings.minutes), driven through its services."""
+    """The real minutes pipeline (records.minutes), driven through its services."""
 
-    name = "meetings.minutes (finalize + sign)"
+    name = "records.minutes (finalize + sign)"
     description = ("session record → HTML → PDF/A-3b with embedded JSON and Akoma Ntoso records "
                    "(minutes_finalize), then the secretary's PAdES signature (minutes_sign)")
 
     def __init__(self) -> None:
-        from meetings.minutes import render, services
+        from records.minutes import drafting, render, sealing
 
-        self.render, self.services = render, services
+        self.render, self.drafting, self.sealing = render, drafting, sealing
         self.counter = 0
 
     def prepare(self, items: int) -> dict:
@@ -108,7 +108,7 @@ class RealMinutes:
         motions.motion_close(actor=chair, motion_id=motion.pk)
         meeting = Meeting.objects.get(pk=room["meeting"])
         meeting_services.meeting_adjourn(actor=chair, meeting=meeting)
-        minutes, _created = self.services.minutes_generate(actor=users["secretary"], meeting_id=meeting.pk)
+        minutes, _created = self.drafting.minutes_generate(actor=users["secretary"], meeting_id=meeting.pk)
         return {"meeting": meeting.pk, "revision": minutes.revision, "secretary": users["secretary"]}
 
     def run(self, case: dict) -> dict:
@@ -124,15 +124,15 @@ class RealMinutes:
         self.render.render_html = spy  # to hand the very same HTML to the bare renderer
         try:
             t0 = time.perf_counter()
-            self.services.minutes_finalize(actor=case["secretary"], meeting_id=case["meeting"],
-                                           revision=case["revision"])
+            self.sealing.minutes_finalize(actor=case["secretary"], meeting_id=case["meeting"],
+                                          revision=case["revision"])
             t1 = time.perf_counter()
         finally:
             self.render.render_html = original
-        document = self.services.minutes_sign(actor=case["secretary"], meeting_id=case["meeting"], pin=DEMO_PIN)
+        document = self.sealing.minutes_sign(actor=case["secretary"], meeting_id=case["meeting"], pin=DEMO_PIN)
         t2 = time.perf_counter()
         return {"render": t1 - t0, "sign": t2 - t1, "html": captured["html"],
-                "signed": self.services.read_bytes(document)}
+                "signed": self.drafting.read_bytes(document)}
 
     def key(self) -> tuple[Path, str]:
         from django.conf import settings
@@ -149,10 +149,10 @@ class RealMinutes:
 
 class StandInMinutes:
     """Until the real minutes exist: a minutes-like template, WeasyPrint through StaticFilesOnly,
-    meetings.signing with a development-PKI key."""
+    records.signing with a development-PKI key."""
 
     name = "stand-in template (bench/templates/minutes_like.html)"
-    description = "Django template → WeasyPrint (StaticFilesOnly, PDF/A-3b) → meetings.signing.sign_pdf"
+    description = "Django template → WeasyPrint (StaticFilesOnly, PDF/A-3b) → records.signing.sign_pdf"
 
     def __init__(self) -> None:
         import tempfile
@@ -190,18 +190,16 @@ class StandInMinutes:
                             "record_sha256": hashlib.sha256(b"record").hexdigest()}}
 
     def run(self, case: dict) -> dict:
-        import weasyprint
         from django.template import Context, Engine
 
+        from ecabinet import pdf as ecabinet_pdf
         from ecabinet import pki
-        from meetings import signing
-        from meetings.demo.pdf import STATIC_DIR, StaticFilesOnly
+        from records import signing
 
         t0 = time.perf_counter()
         engine = Engine(dirs=[str(TEMPLATES)])
         html = engine.get_template("minutes_like.html").render(Context(case["context"]))
-        pdf = weasyprint.HTML(string=html, base_url=STATIC_DIR.as_uri() + "/",
-                              url_fetcher=StaticFilesOnly()).write_pdf(pdf_variant="pdf/a-3b")
+        pdf = ecabinet_pdf.layout(html).write_pdf(pdf_variant="pdf/a-3b")
         t1 = time.perf_counter()
         signer = pki.load_signer("secretary", pki.DEMO_PIN, pki_dir=self.dir)
         signed = signing.sign_pdf(pdf, signer=signer, field_name="ThuKy", reason="Thư ký phiên họp ký biên bản",
@@ -219,14 +217,14 @@ class StandInMinutes:
 
 
 def pipeline():
-    """Our minutes pipeline: the real one when ``meetings.minutes`` is there (and has the render
+    """Our minutes pipeline: the real one when ``records.minutes`` is there (and has the render
     and services this benchmark drives), else the stand-in."""
     try:
-        from meetings.minutes import render, services
+        from records.minutes import drafting, render, sealing
     except ImportError:
         return StandInMinutes()
-    needed = [(render, "render_html"), (services, "minutes_generate"), (services, "minutes_finalize"),
-              (services, "minutes_sign"), (services, "read_bytes")]
+    needed = [(render, "render_html"), (drafting, "minutes_generate"), (sealing, "minutes_finalize"),
+              (sealing, "minutes_sign"), (drafting, "read_bytes")]
     if all(hasattr(module, name) for module, name in needed):
         return RealMinutes()
     return StandInMinutes()
@@ -238,7 +236,7 @@ def bare(html: str, key_file: Path, pin: str) -> dict:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    from meetings.demo.pdf import STATIC_DIR
+    from ecabinet.pdf import STATIC_DIR
 
     t0 = time.perf_counter()
     pdf = weasyprint.HTML(string=html, base_url=STATIC_DIR.as_uri() + "/").write_pdf()
@@ -259,7 +257,7 @@ def _pages(data: bytes) -> int:
 
 def measure(*, items: int = ITEMS, repeats: int = 5) -> dict:
     """Run both pipelines, alternating; called by ``bench.fixtures`` in a Django process."""
-    from meetings import signature_verify
+    from records import signature_verify
 
     ours_pipe = pipeline()
     key_file, pin = None, None

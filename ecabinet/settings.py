@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "ecabinet",
     "meetings",
     "voting",
+    "records",
+    "demo",
 ]
 
 MIDDLEWARE = [

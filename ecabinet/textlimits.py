@@ -1,6 +1,6 @@
 """Bounds on free text that has no other home: one check, one error code, for every service.
 
-Comments (``COMMENT_MAX_CHARS``), minutes texts (``meetings.minutes.sanitize.MAX_LENGTH``) and
+Comments (``COMMENT_MAX_CHARS``), minutes texts (``records.minutes.sanitize.MAX_LENGTH``) and
 ballot opinions keep their own limits next to their own rules; this module holds the generic
 "explanatory text" bound (``DESCRIPTION_MAX_CHARS``) used by agenda items, motions and written
 ballots. The serializers and forms carry the same ``max_length`` so the screens refuse early; the

@@ -36,5 +36,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("ballots/", include("voting.urls")),
+    path("", include("records.urls")),
     path("", include("meetings.urls")),
 ]

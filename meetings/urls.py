@@ -4,7 +4,6 @@ from ecabinet import converters  # noqa: F401  (registers <id:...>: ids of at mo
 from ecabinet import views as ecabinet_views
 
 from . import views
-from .views import minutes as minutes_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,15 +31,5 @@ urlpatterns = [
     path("documents/<id:pk>/versions/", views.document_add_version, name="document_add_version"),
     path("documents/<id:pk>/recipients/", views.document_recipients, name="document_recipients"),
     path("meetings/<id:pk>/positions/", views.meeting_positions, name="meeting_positions"),
-    path("meetings/<id:pk>/minutes/", minutes_views.meeting_minutes, name="meeting_minutes"),
-    path("meetings/<id:pk>/minutes/generate/", minutes_views.minutes_generate, name="minutes_generate"),
-    path("meetings/<id:pk>/minutes/save/", minutes_views.minutes_save, name="minutes_save"),
-    path("meetings/<id:pk>/minutes/comment/", minutes_views.minutes_comment, name="minutes_comment"),
-    path("meetings/<id:pk>/minutes/finalize/", minutes_views.minutes_finalize, name="minutes_finalize"),
-    path("meetings/<id:pk>/minutes/sign/", minutes_views.minutes_sign, name="minutes_sign"),
-    path("meetings/<id:pk>/minutes/corrections/", minutes_views.correction_create, name="correction_create"),
-    path("meetings/<id:pk>/minutes/corrections/<id:cid>/sign/", minutes_views.correction_sign,
-         name="correction_sign"),
-    path("meetings/<id:pk>/resolution/sign/", minutes_views.resolution_sign, name="resolution_sign"),
     path("meetings/<id:pk>/consent-block/", views.consent_block, name="meeting_consent_block"),
 ]

@@ -258,7 +258,7 @@ def test_the_database_refuses_an_administrator_with_a_content_duty_written_aroun
 
 
 def test_the_demo_cast_obeys_the_separation_of_duties():
-    from meetings.demo.cast import ACCOUNTS
+    from demo.cast import ACCOUNTS
 
     assert not [a.username for a in ACCOUNTS if duties_conflict(
         {"is_superuser": a.is_superuser, "is_staff": a.is_superuser, "is_secretariat": a.is_secretariat,

@@ -5,12 +5,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from demo.cast import ACCOUNTS, DEMO_PASSWORD, MEMBERS
+from demo.plan import RESTRICTED_RECIPIENTS
 from ecabinet.models import AuditEntry, Ministry, Notification, User
+from ecabinet.pdf import STATIC_DIR, StaticFilesOnly
 from meetings import permissions
 from meetings.compare import compare_versions
-from meetings.demo.cast import ACCOUNTS, DEMO_PASSWORD, MEMBERS
-from meetings.demo.pdf import STATIC_DIR, StaticFilesOnly
-from meetings.demo.plan import RESTRICTED_RECIPIENTS
 from meetings.models import AgendaItem, Document, DocumentVersion, Meeting, Participant
 
 

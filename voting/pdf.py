@@ -3,7 +3,7 @@ document: the issuing body (VĂN PHÒNG CHÍNH PHỦ) beside the national title 
 "TỔNG HỢP Ý KIẾN THÀNH VIÊN CHÍNH PHỦ", the rule on silence, then per question the counts and every
 member's answer and opinion, and who did not answer.
 
-Safety, in the manner of ``meetings.demo.pdf`` (whose fetcher this reuses): the only URLs the
+Safety, by ``ecabinet.pdf`` (whose renderer and fetcher this uses): the only URLs the
 renderer may fetch are files under ``static/`` (the bundled DejaVu fonts); the network, ``data:``
 and files elsewhere are refused and stop the rendering. Everything members and the secretariat wrote
 (titles, questions, opinions) goes through Django's autoescaping, so an opinion such as
@@ -15,12 +15,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import weasyprint
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from meetings.demo.pdf import STATIC_DIR, StaticFilesOnly
-from meetings.demo.plan import vn_date
+from ecabinet.pdf import StaticFilesOnly, layout, vn_date
 
 from .ballot_notices import deadline_text
 from .ballot_summary import BallotSummary
@@ -49,5 +47,4 @@ def render_summary_pdf(summary: BallotSummary, *, generated_at: datetime) -> tup
             "deadline": deadline_text(ballot),
             "generated": local.strftime("%H:%M %d/%m/%Y"),
         })
-    document = weasyprint.HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=make_fetcher())
-    return document.write_pdf(), html
+    return layout(html, fetcher=make_fetcher()).write_pdf(), html

@@ -10,7 +10,6 @@ State changes use conditional updates (``UPDATE … WHERE status = <expected>``)
 alone, because SQLite ignores ``SELECT … FOR UPDATE``.
 """
 
-from ._common import PREPARABLE
 from .agenda import agenda_item_add, agenda_item_move
 from .documents import (
     document_add_version,
@@ -21,6 +20,7 @@ from .documents import (
     document_upload_prepare,
     document_view,
 )
+from .guards import PREPARABLE
 from .participants import attendance_set, participant_add, participant_remove, substitute_approve
 from .presence import (
     presence_connect,

@@ -15,7 +15,7 @@ from ecabinet.textlimits import bounded_description
 from .. import events, permissions
 from ..models import AgendaItem, Meeting
 from ..snapshot import item_dict
-from ._common import PREPARABLE, lock_meeting, require_state
+from .guards import PREPARABLE, lock_meeting, require_state
 
 
 @transaction.atomic

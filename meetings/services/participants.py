@@ -17,7 +17,7 @@ from ecabinet.notify import notify
 from .. import events, permissions
 from ..models import DocumentUserObjectPermission, Meeting, Participant
 from ..snapshot import participant_dict
-from ._common import PREPARABLE, S, current_time, require_state, user_by_username
+from .guards import PREPARABLE, S, current_time, require_state, user_by_username
 
 
 def _grant_access(*, actor, participant: Participant) -> None:

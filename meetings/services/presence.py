@@ -9,7 +9,7 @@ from ecabinet import realtime
 from .. import events
 from ..models import Meeting, Presence
 from ..snapshot import PRESENCE_TTL
-from ._common import current_time
+from .guards import current_time
 
 
 def _fresh(meeting_id: int, user_id: int):

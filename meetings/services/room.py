@@ -24,7 +24,7 @@ from ..snapshot import (
     position_dict,
     speaker_queue,
 )
-from ._common import S, current_time, require_state
+from .guards import S, current_time, require_state
 
 # Characters in a comment (settings.COMMENT_MAX_CHARS; docs/limits.md): with the snapshot's window of
 # comments per item, this bounds what the room sends (meetings.framesize).

@@ -13,7 +13,7 @@ from ecabinet.errors import Forbidden, InvalidState, ValidationFailed
 
 from .. import events, permissions
 from ..models import Meeting, Participant
-from ._common import S, current_time, require_state
+from .guards import S, current_time, require_state
 from .participants import add_participant, notify_invitation
 
 

@@ -22,13 +22,13 @@ from ecabinet.converters import whole_number
 from ecabinet.errors import ValidationFailed
 from ecabinet.hardening import framed_by_self
 from ecabinet.http_limits import body_limit
+from ecabinet.screens import domain_errors, report_error, report_form_errors, safe_next
 from meetings import permissions, selectors, services
 from meetings.compare import Line, compare_versions
 from meetings.downloads import watermarked_response
 from meetings.forms import RecipientsForm, VersionForm
 from meetings.models import Document, ReadReceipt
 
-from .common import domain_errors, report_error, report_form_errors, safe_next
 from .prepare import recipient_choices
 
 # Runs of unchanged lines longer than this are folded, keeping CONTEXT lines on each side.

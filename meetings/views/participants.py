@@ -12,11 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ecabinet.permissions import may_manage_devices_of
+from ecabinet.screens import domain_errors, report_form_errors, safe_next
 from meetings import selectors, services
 from meetings.forms import ParticipantForm
 from meetings.models import Meeting, Participant
 
-from .common import access_or_404, domain_errors, report_form_errors, safe_next
+from .common import access_or_404
 from .sessions import transitions_for
 
 User = get_user_model()

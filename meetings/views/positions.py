@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ecabinet.converters import whole_number
+from ecabinet.screens import domain_errors, safe_next
 from meetings import selectors, services
 from meetings.models import Participant, Position
 
-from .common import access_or_404, domain_errors, safe_next
+from .common import access_or_404
 from .sessions import chair_of
 
 VOTERS = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE)

@@ -12,11 +12,12 @@ from django.views.decorators.http import require_POST
 
 from ecabinet import limits
 from ecabinet.http_limits import body_limit
+from ecabinet.screens import domain_errors, report_form_errors, safe_next
 from meetings import permissions, selectors, services
 from meetings.forms import AgendaItemForm, DocumentUploadForm, MoveForm, RecipientsForm, VersionForm
 from meetings.models import Document, Participant
 
-from .common import access_or_404, domain_errors, item_or_404, manager_or_404, report_form_errors, safe_next
+from .common import access_or_404, item_or_404, manager_or_404
 from .sessions import chair_of, transitions_for
 
 

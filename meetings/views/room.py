@@ -15,9 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from ecabinet.screens import domain_errors
 from meetings import services
-
-from .common import domain_errors
 
 
 @login_required

@@ -13,11 +13,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ecabinet.errors import DomainError
+from ecabinet.screens import domain_errors, report_error, report_form_errors, safe_next
 from meetings import permissions, selectors, services
 from meetings.forms import AttendanceForm, MeetingForm
 from meetings.models import Meeting, Participant
 
-from .common import access_or_404, domain_errors, manager_or_404, report_error, report_form_errors, safe_next
+from .common import access_or_404, manager_or_404
 
 S = Meeting.Status
 ACTIVE = (S.DRAFT, S.PUBLISHED, S.IN_PROGRESS)

@@ -1,5 +1,5 @@
 """Closed sessions to archive, run through the real services and the real minutes pipeline
-(``meetings.minutes.services``: render PDF/A-3b, sign with the development PKI).
+(``records.minutes.services``: render PDF/A-3b, sign with the development PKI).
 
 * ``run_to_sealed(cast)`` — the cast's session with attendance, a second document version, a named
   and a secret vote, interleaved with another session's activity (so the audit chain proof has other
@@ -22,9 +22,9 @@ from django.test import override_settings
 
 from ecabinet import pki
 from meetings import services
-from meetings.archive.export import build_bag
-from meetings.minutes import services as minutes
 from meetings.models import Meeting
+from records.archive.export import build_bag
+from records.minutes import drafting, sealing
 from voting.services import motions
 
 from ..conftest import Cast, upload
@@ -102,18 +102,18 @@ def run_to_sealed(cast: Cast, *, seal: bool = True) -> Sealed:
     services.agenda_item_set_status(actor=office, item_id=cast.item.pk, status="decided")
     cast.set_status(Meeting.Status.ADJOURNED)
     if seal:
-        draft, _ = minutes.minutes_generate(actor=office, meeting_id=m.pk)
+        draft, _ = drafting.minutes_generate(actor=office, meeting_id=m.pk)
         _other_session_activity(office, other, 10)
-        minutes.minutes_finalize(actor=office, meeting_id=m.pk, revision=draft.revision)
-        minutes.minutes_sign(actor=office, meeting_id=m.pk, pin=PIN)
+        sealing.minutes_finalize(actor=office, meeting_id=m.pk, revision=draft.revision)
+        sealing.minutes_sign(actor=office, meeting_id=m.pk, pin=PIN)
         _other_session_activity(office, other, 11)
-        minutes.minutes_sign(actor=pm, meeting_id=m.pk, pin=PIN)
-        minutes.resolution_sign(actor=pm, meeting_id=m.pk, pin=PIN)
+        sealing.minutes_sign(actor=pm, meeting_id=m.pk, pin=PIN)
+        sealing.resolution_sign(actor=pm, meeting_id=m.pk, pin=PIN)
     cast.set_status(Meeting.Status.CLOSED)
     if seal:
-        correction = minutes.correction_create(actor=office, meeting_id=m.pk, text="Sửa lỗi chính tả ở mục 1.")
-        correction = minutes.document_sign(actor=office, document=correction, pin=PIN)
-        minutes.document_sign(actor=pm, document=correction, pin=PIN)
+        correction = sealing.correction_create(actor=office, meeting_id=m.pk, text="Sửa lỗi chính tả ở mục 1.")
+        correction = sealing.document_sign(actor=office, document=correction, pin=PIN)
+        sealing.document_sign(actor=pm, document=correction, pin=PIN)
     _other_session_activity(office, other, 12)
     return Sealed(cast=cast, other=other, named=named, secret=secret)
 
@@ -150,8 +150,8 @@ def bag(django_db_setup, django_db_blocker, tmp_path_factory) -> BuiltBag:
         sealed = run_to_sealed(cast)
         summary = build_bag(sealed.cast.meeting, base / "bag")
         uploads = {}
-        from meetings.archive import layout
         from meetings.models import DocumentVersion
+        from records.archive import layout
 
         for v in DocumentVersion.objects.filter(document__agenda_item__meeting=sealed.cast.meeting):
             with v.file.open("rb") as handle:

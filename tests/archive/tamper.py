@@ -11,8 +11,8 @@ from pathlib import Path
 
 import bagit
 
-from meetings.archive import chain, sha256
-from meetings.archive.layout import quiet_bagit
+from records.archive import chain, sha256
+from records.archive.layout import quiet_bagit
 
 # Every kind of file the bag holds (docs/archive.md); test_tamper checks that they cover the bag.
 PATTERNS = [

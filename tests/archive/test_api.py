@@ -11,8 +11,8 @@ import zipfile
 import pytest
 
 from ecabinet.models import AuditEntry
-from meetings.archive.verify import verify_bag
 from meetings.models import Meeting
+from records.archive.verify import verify_bag
 
 
 def url(meeting_id: int) -> str:

@@ -18,10 +18,10 @@ from django.core.files.storage import default_storage
 
 from ecabinet.errors import InvalidState
 from ecabinet.models import AuditEntry
-from meetings.archive import layout
-from meetings.archive.export import ArchiveSourceDamaged, build_bag, zip_bag
-from meetings.archive.verify import verify_bag
 from meetings.models import Meeting
+from records.archive import layout
+from records.archive.export import ArchiveSourceDamaged, build_bag, zip_bag
+from records.archive.verify import verify_bag
 
 from .conftest import OTHER_SECRET
 from .tamper import files_of

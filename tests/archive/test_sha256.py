@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from meetings.archive import sha256
+from records.archive import sha256
 
 LENGTHS = [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 200, 1000]
 

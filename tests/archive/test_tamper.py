@@ -10,7 +10,7 @@ import json
 import pytest
 
 from ecabinet import pki
-from meetings.archive.verify import verify_bag
+from records.archive.verify import verify_bag
 
 from .tamper import PATTERNS, copy_of, files_of, flip_byte, matching, read_audit, rebuild, rechain, write_audit
 

@@ -11,7 +11,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from meetings.demo.pdf import STATIC_DIR, StaticFilesOnly
+from ecabinet.pdf import STATIC_DIR, StaticFilesOnly
 from voting import pdf as ballot_pdf
 from voting.ballot_summary import summarize
 from voting.services import ballots as services

@@ -15,8 +15,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from meetings.demo.cast import DEMO_PASSWORD
-from meetings.demo.plan import build_plan
+from demo.cast import DEMO_PASSWORD
+from demo.plan import build_plan
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ import time
 import pytest
 from django_otp.oath import TOTP
 
-from meetings.demo.cast import DEMO_PASSWORD
+from demo.cast import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 

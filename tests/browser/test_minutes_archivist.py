@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from meetings.demo.plan import build_plan
+from demo.plan import build_plan
 
 from .test_tablet_member import LANDSCAPE, PORTRAIT, log_in, session_link
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from meetings.demo.cast import DEMO_PASSWORD
+from demo.cast import DEMO_PASSWORD
 
 from .test_room_two_tablets import LANDSCAPE, PORTRAIT, Tablet, _published_title, _shot, _unique
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
-from meetings.demo.cast import DEMO_PASSWORD, account
+from demo.cast import DEMO_PASSWORD, account
 
 pytestmark = pytest.mark.browser
 
@@ -140,7 +140,7 @@ class Tablet:
 def _published_title() -> str:
     from django.utils import timezone
 
-    from meetings.demo.plan import build_plan
+    from demo.plan import build_plan
 
     return next(s.title for s in build_plan(timezone.localtime()) if s.status == "published")
 

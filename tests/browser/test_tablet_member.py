@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
-from meetings.demo.cast import DEMO_PASSWORD, account
-from meetings.demo.plan import RESTRICTED_RECIPIENTS, build_plan
+from demo.cast import DEMO_PASSWORD, account
+from demo.plan import RESTRICTED_RECIPIENTS, build_plan
 
 pytestmark = pytest.mark.browser
 

@@ -12,13 +12,13 @@ import re
 import pytest
 from pypdf import PdfReader
 
+from ecabinet import pdf
+from ecabinet.pdf import STATIC_DIR, StaticFilesOnly
 from meetings import services
-from meetings.demo.pdf import STATIC_DIR, StaticFilesOnly
-from meetings.minutes import render
-from meetings.minutes import services as minutes
-from meetings.minutes.verify import embedded_files
 from meetings.models import Meeting
-from meetings.record_akn import validate_akoma_ntoso
+from records.minutes import drafting, render, sealing
+from records.minutes.verify import embedded_files
+from records.record_akn import validate_akoma_ntoso
 from voting.services import motions
 
 PIN = "ecabinet-demo"
@@ -43,7 +43,7 @@ class Recording(StaticFilesOnly):
 @pytest.fixture
 def fetched(monkeypatch) -> list[str]:
     Recording.seen = []
-    monkeypatch.setattr(render, "StaticFilesOnly", Recording)
+    monkeypatch.setattr(pdf, "StaticFilesOnly", Recording)  # the renderer's fetcher, made per rendering
     return Recording.seen
 
 
@@ -80,8 +80,8 @@ def hostile_session(cast, dev_pki):
         motions.vote_cast(actor=user, motion_id=motion.pk, choice="yes")
     motions.motion_close(actor=office, motion_id=motion.pk)
     cast.set_status(Meeting.Status.ADJOURNED)
-    draft, _ = minutes.minutes_generate(actor=office, meeting_id=cast.meeting.pk)
-    minutes.minutes_update(actor=office, meeting_id=cast.meeting.pk, revision=draft.revision, changes={
+    draft, _ = drafting.minutes_generate(actor=office, meeting_id=cast.meeting.pk)
+    drafting.minutes_update(actor=office, meeting_id=cast.meeting.pk, revision=draft.revision, changes={
         "opening": hostile("Khai mạc"), "narratives": {str(item.pk): hostile("Diễn biến")},
         "decisions": [hostile("Kết luận")], "number": '1/BB-CP <img src="http://203.0.113.7/n">',
         "place": 'Hà Nội <link href="file:///etc/passwd">'})
@@ -91,21 +91,21 @@ def hostile_session(cast, dev_pki):
 
 def test_hostile_text_never_makes_the_renderer_fetch_anything(hostile_session, fetched):
     cast = hostile_session
-    draft = minutes.minutes_for(actor=cast.secretary, meeting_id=cast.meeting.pk)[1]
+    draft = drafting.minutes_for(actor=cast.secretary, meeting_id=cast.meeting.pk)[1]
     for html in (draft.opening, *draft.narratives.values()):
         for marker in ("<img", "<link", "<style", "<object", "<svg", "<iframe", "<script", "http", "file:", "data:"):
             assert marker not in html, (marker, html)
-    minutes.minutes_finalize(actor=cast.secretary, meeting_id=cast.meeting.pk, revision=draft.revision)
-    minutes.minutes_sign(actor=cast.secretary, meeting_id=cast.meeting.pk, pin=PIN)
-    sealed = minutes.minutes_sign(actor=cast.pm, meeting_id=cast.meeting.pk, pin=PIN)
-    resolution = minutes.resolution_sign(actor=cast.pm, meeting_id=cast.meeting.pk, pin=PIN)
-    correction = minutes.correction_create(actor=cast.secretary, meeting_id=cast.meeting.pk,
+    sealing.minutes_finalize(actor=cast.secretary, meeting_id=cast.meeting.pk, revision=draft.revision)
+    sealing.minutes_sign(actor=cast.secretary, meeting_id=cast.meeting.pk, pin=PIN)
+    sealed = sealing.minutes_sign(actor=cast.pm, meeting_id=cast.meeting.pk, pin=PIN)
+    resolution = sealing.resolution_sign(actor=cast.pm, meeting_id=cast.meeting.pk, pin=PIN)
+    correction = sealing.correction_create(actor=cast.secretary, meeting_id=cast.meeting.pk,
                                            text=hostile("Đính chính"))
     assert fetched, "the fonts go through the fetcher"
     for url in fetched:
         assert url.startswith(STATIC_DIR.as_uri() + "/fonts/"), url
     for document in (sealed, resolution, correction):
-        data = minutes.read_bytes(document)
+        data = drafting.read_bytes(document)
         text = text_of(data)
         # Plain-text fields are printed literally, markup and all.
         assert '<imgsrc="http://203.0.113.7/a.png">' in text, document.kind
@@ -120,9 +120,9 @@ def test_a_template_that_referenced_the_network_would_stop_the_rendering(hostile
     original = render.render_html
     monkeypatch.setattr(render, "render_html", lambda *a, **k: original(*a, **k).replace(
         "</body>", '<img src="http://203.0.113.7/x.png"></body>'))
-    draft = minutes.minutes_for(actor=hostile_session.secretary, meeting_id=hostile_session.meeting.pk)[1]
+    draft = drafting.minutes_for(actor=hostile_session.secretary, meeting_id=hostile_session.meeting.pk)[1]
     with pytest.raises(FatalURLFetchingError, match=r"203\.0\.113\.7"):
-        minutes.minutes_finalize(actor=hostile_session.secretary, meeting_id=hostile_session.meeting.pk,
+        sealing.minutes_finalize(actor=hostile_session.secretary, meeting_id=hostile_session.meeting.pk,
                                  revision=draft.revision)
     draft.refresh_from_db()
     assert draft.status == "draft" and draft.document is None

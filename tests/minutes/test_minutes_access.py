@@ -141,11 +141,11 @@ def test_sealed_minutes_are_read_by_participants_and_archivists(sealed, persona,
 
 
 def test_corrections_reference_the_sealed_minutes_and_leave_them_untouched(sealed, trust_roots):
-    from meetings.minutes import services as minutes
-    from meetings.minutes.verify import embedded_files, verify_sealed_pdf
+    from records.minutes import drafting
+    from records.minutes.verify import embedded_files, verify_sealed_pdf
 
     original = SealedDocument.objects.get(kind="minutes")
-    before = (original.sha256, minutes.read_bytes(original))
+    before = (original.sha256, drafting.read_bytes(original))
     base = f"/api/v1/meetings/{sealed.meeting.pk}/minutes/corrections/"
     assert sealed.client(sealed.member).post(base, {"text": "Sửa"}, format="json").status_code == 403
     created = sealed.client(sealed.secretary).post(base, {"text": "Sửa số liệu tại mục 1: 2/3 thay vì 3/3."},
@@ -156,14 +156,14 @@ def test_corrections_reference_the_sealed_minutes_and_leave_them_untouched(seale
         assert sealed.client(who).post(f"{base}{cid}/sign/", {"pin": PIN}, format="json").status_code == 200
     correction = SealedDocument.objects.get(pk=cid)
     assert correction.status == "sealed" and correction.corrects_id == original.pk
-    data = minutes.read_bytes(correction)
+    data = drafting.read_bytes(correction)
     assert verify_sealed_pdf(data, trust_roots=trust_roots).ok
     import json
 
     record = json.loads(embedded_files(data)["record.json"])
     assert record["corrects"]["sha256"] == original.sha256
     original.refresh_from_db()
-    assert (original.sha256, minutes.read_bytes(original)) == before
+    assert (original.sha256, drafting.read_bytes(original)) == before
     assert sealed.client(sealed.member).get(f"{base}{cid}/verify/").json()["ok"] is True
 
 
@@ -171,11 +171,11 @@ def test_two_signatures_racing_store_only_one(finalized):
     """Two copies of the secretary's signature prepared at the same time (two tablets): the first
     stored wins, the second is refused and stores nothing."""
     from ecabinet.errors import Conflict
-    from meetings.minutes import services as minutes
+    from records.minutes import sealing
 
     document = SealedDocument.objects.get(kind="minutes")
-    first = minutes.plan_document_sign(actor=finalized.secretary, document=document, pin=PIN)
-    second = minutes.plan_document_sign(actor=finalized.secretary, document=document, pin=PIN)
+    first = sealing.plan_document_sign(actor=finalized.secretary, document=document, pin=PIN)
+    second = sealing.plan_document_sign(actor=finalized.secretary, document=document, pin=PIN)
     first()
     before = state()
     with pytest.raises(Conflict) as refused:
@@ -186,12 +186,12 @@ def test_two_signatures_racing_store_only_one(finalized):
 
 def test_a_finalisation_racing_an_edit_is_refused(drafted):
     from ecabinet.errors import Conflict
-    from meetings.minutes import services as minutes
+    from records.minutes import drafting, sealing
 
     revision = Minutes.objects.get().revision
-    commit = minutes.plan_minutes_finalize(actor=drafted.secretary, meeting_id=drafted.meeting.pk, revision=revision)
-    minutes.minutes_update(actor=drafted.secretary, meeting_id=drafted.meeting.pk, revision=revision,
-                           changes={"decisions": ["Sửa vào phút chót"]})
+    commit = sealing.plan_minutes_finalize(actor=drafted.secretary, meeting_id=drafted.meeting.pk, revision=revision)
+    drafting.minutes_update(actor=drafted.secretary, meeting_id=drafted.meeting.pk, revision=revision,
+                            changes={"decisions": ["Sửa vào phút chót"]})
     before = state()
     with pytest.raises(Conflict):
         commit()

@@ -10,8 +10,8 @@ import pytest
 
 from ecabinet import pki
 from ecabinet.models import AuditEntry
-from meetings.minutes import services as minutes
 from meetings.models import SealedDocument, SignatureStep
+from records.minutes import sealing
 
 PIN = pki.DEMO_PIN
 
@@ -82,7 +82,7 @@ def test_a_locked_chair_is_refused_before_the_resolution_is_rendered(session, de
     def no_render(record):
         raise AssertionError("rendered while locked")
 
-    monkeypatch.setattr(minutes, "_render", no_render)
+    monkeypatch.setattr(sealing, "_render", no_render)
     refused = session.client(session.pm).post(base, {"pin": PIN}, format="json")
     assert refused.status_code == 429 and refused.json()["code"] == "pin_locked"
     assert not SealedDocument.objects.filter(kind="resolution").exists()

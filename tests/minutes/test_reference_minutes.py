@@ -14,7 +14,7 @@ import pikepdf
 import pytest
 from django.core.management import call_command
 
-from meetings.record_akn import validate_akoma_ntoso
+from records.record_akn import validate_akoma_ntoso
 
 from ..factories import UserFactory
 from ..voting.conftest import client_for

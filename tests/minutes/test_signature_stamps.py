@@ -5,11 +5,11 @@ import io
 
 import pikepdf
 
-from meetings.minutes import services as minutes
+from records.minutes import drafting
 
 
 def test_each_signature_is_stamped_in_its_block(sealed):
-    data = minutes.read_bytes(sealed.document)
+    data = drafting.read_bytes(sealed.document)
     with pikepdf.open(io.BytesIO(data)) as pdf:
         widgets = {str(f.T): f for f in pdf.Root.AcroForm.Fields}
         assert set(widgets) == {"ThuKy", "ChuToa"}

@@ -14,8 +14,8 @@ from django.core.management.base import CommandError
 from pyhanko.pdf_utils.generic import NameObject, TextStringObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from meetings.minutes import services as minutes
-from meetings.minutes.verify import verify_sealed_pdf
+from records.minutes import drafting, sealing
+from records.minutes.verify import verify_sealed_pdf
 
 
 def run_verify(path, trust) -> int:
@@ -28,7 +28,7 @@ def run_verify(path, trust) -> int:
 
 @pytest.fixture
 def sealed_file(sealed, tmp_path, dev_pki):
-    data = minutes.read_bytes(sealed.document)
+    data = drafting.read_bytes(sealed.document)
     path = tmp_path / "sealed.pdf"
     path.write_bytes(data)
     sealed.path, sealed.data, sealed.trust = path, data, dev_pki / "ca.pem"
@@ -124,15 +124,15 @@ def test_an_untrusted_root_fails(sealed_file, tmp_path):
 
 
 def test_a_partly_signed_document_is_not_valid_as_sealed(finalized, trust_roots):
-    document = minutes.minutes_sign(actor=finalized.secretary, meeting_id=finalized.meeting.pk, pin="ecabinet-demo")
-    report = verify_sealed_pdf(minutes.read_bytes(document), trust_roots=trust_roots)
+    document = sealing.minutes_sign(actor=finalized.secretary, meeting_id=finalized.meeting.pk, pin="ecabinet-demo")
+    report = verify_sealed_pdf(drafting.read_bytes(document), trust_roots=trust_roots)
     assert not report.ok and any("1 of the 2 signatures" in p for p in report.problems)
-    assert verify_sealed_pdf(minutes.read_bytes(document), trust_roots=trust_roots, complete=False).ok
+    assert verify_sealed_pdf(drafting.read_bytes(document), trust_roots=trust_roots, complete=False).ok
 
 
 def test_a_rewritten_audit_log_is_caught(sealed_file, trust_roots):
     from ecabinet.models import AuditEntry
-    from meetings.minutes.verify import check_against_database
+    from records.minutes.verify import check_against_database
 
     entry = AuditEntry.objects.get(seq=sealed_file.document.audit_seq)
     AuditEntry.objects.filter(pk=entry.pk).update(hash="f" * 64)

@@ -12,8 +12,8 @@ from lxml import etree
 
 from meetings import services
 from meetings.models import Meeting
-from meetings.record import session_record, session_record_json
-from meetings.record_akn import AKN_NS, akoma_ntoso, validate_akoma_ntoso
+from records.record import session_record, session_record_json
+from records.record_akn import AKN_NS, akoma_ntoso, validate_akoma_ntoso
 from voting.services import motions
 
 from ..conftest import upload

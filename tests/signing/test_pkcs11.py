@@ -15,8 +15,8 @@ from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.timestamps import HTTPTimeStamper
 
 from ecabinet import pkcs11_dev, pki
-from meetings.signature_verify import verify_pdf
-from meetings.signing import sign_pdf
+from records.signature_verify import verify_pdf
+from records.signing import sign_pdf
 from tests.pdfs import make_pdf
 
 PIN = "4321-token"
@@ -129,8 +129,8 @@ SIGN_WITH_SETTINGS = """
 import django
 django.setup()
 from ecabinet import pki
-from meetings.signature_verify import verify_pdf
-from meetings.signing import sign_pdf
+from records.signature_verify import verify_pdf
+from records.signing import sign_pdf
 from tests.pdfs import make_pdf
 with pki.signing_session("pm", pki.DEMO_PIN) as signer:
     data = sign_pdf(make_pdf(), signer=signer, field_name="S", reason="r", location="l")

@@ -8,8 +8,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from ecabinet import pki
-from meetings.signature_verify import verify_pdf
-from meetings.signing import sign_pdf
+from records.signature_verify import verify_pdf
+from records.signing import sign_pdf
 from tests.pdfs import make_pdf
 
 

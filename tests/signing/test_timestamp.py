@@ -18,8 +18,8 @@ from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
 from pyhanko_certvalidator import ValidationContext
 
 from ecabinet import pki
-from meetings.signature_verify import verify_pdf
-from meetings.signing import SigningFailed, sign_pdf, timestamper_from_settings
+from records.signature_verify import verify_pdf
+from records.signing import SigningFailed, sign_pdf, timestamper_from_settings
 from tests.pdfs import make_pdf
 from tests.signing.tsa import unused_url
 

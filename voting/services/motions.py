@@ -26,7 +26,7 @@ from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, Validat
 from ecabinet.textlimits import bounded_description
 from meetings import events, permissions
 from meetings.models import Meeting
-from meetings.services._common import PREPARABLE, S, current_time, require_state
+from meetings.services.guards import PREPARABLE, S, current_time, require_state
 
 from .. import locks
 from ..models import Motion

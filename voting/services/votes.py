@@ -47,7 +47,7 @@ from ecabinet import audit, bulk, realtime
 from ecabinet.errors import DomainError, NotFound, ValidationFailed
 from meetings import events, permissions
 from meetings.models import Participant
-from meetings.services._common import S, current_time, lock_meeting, require_state
+from meetings.services.guards import S, current_time, lock_meeting, require_state
 
 from .. import locks, receipts
 from ..models import Motion, SecretChoice, Vote, VoteRevision

@@ -17,7 +17,7 @@ from ecabinet import limits
 from ecabinet.converters import whole_number
 from ecabinet.errors import DomainError, NotFound, ValidationFailed
 from ecabinet.hardening import framed_by_self
-from meetings.views.common import domain_errors, report_error
+from ecabinet.screens import domain_errors, report_error
 
 from ..ballot_access import BallotAccess, ballot_access
 from ..ballot_downloads import ballot_document_response, pdf_response

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from ecabinet import limits
 from ecabinet.errors import DomainError
 from ecabinet.http_limits import body_limit
-from meetings.views.common import domain_errors, report_error, report_form_errors
+from ecabinet.screens import domain_errors, report_error, report_form_errors
 
 from ..ballot_access import BallotAccess, ballot_access
 from ..ballot_notices import deadline_text

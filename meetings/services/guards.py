@@ -1,0 +1,51 @@
+"""What the session services share, public to the apps above them (voting, records): the clock,
+the session-state guards, account look-up, the session lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ecabinet import audit
+from ecabinet.errors import InvalidState, ValidationFailed
+
+from ..models import Meeting
+
+User = get_user_model()
+S = Meeting.Status
+
+# States in which the secretariat may still prepare the session (agenda, documents, invitations).
+PREPARABLE = (S.DRAFT, S.PUBLISHED, S.IN_PROGRESS)
+
+
+def current_time() -> datetime:
+    """The clock, one place to replace in tests."""
+    return timezone.now()
+
+
+def require_state(meeting: Meeting, allowed: Iterable[str]) -> None:
+    if meeting.status not in allowed:
+        raise InvalidState(
+            _("This cannot be done while the session is “%(status)s”.") % {"status": meeting.get_status_display()},
+        )
+
+
+def user_by_username(username: str):
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ValidationFailed(_("There is no active account “%(username)s”.") % {"username": username},
+                               code="unknown_user")
+    return user
+
+
+def lock_meeting(meeting_id: int) -> None:
+    """Serialise changes that read-then-write one session's rows (agenda positions, version
+    numbers). On PostgreSQL the second writer waits for this row lock; SQLite ignores FOR UPDATE but
+    its IMMEDIATE transactions serialise writers anyway. The audit head is locked first: see
+    ``ecabinet.audit.lock_head`` for why every transaction takes its locks in that order."""
+    audit.lock_head()
+    Meeting.objects.select_for_update().only("pk").get(pk=meeting_id)
