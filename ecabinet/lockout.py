@@ -21,7 +21,7 @@ The one home of the rule. What counts, where, and why:
   While a lock lasts every attempt is refused, the right password too, and the answer is the same
   whether the password was right or not (it is never checked). Refused attempts do not lengthen
   the lock. The lock's start is audited (``auth.locked_out``).
-* **Signing PIN** (minutes, resolution, corrections; ``records.minutes.sealing``):
+* **Signing PIN** (minutes, resolution, corrections; ``records.minutes.keys``):
   ``LOCKOUT_PIN_FAILURES`` wrong PINs of one signer lock that signer's signing for
   ``LOCKOUT_COOLOFF_MINUTES``; every wrong PIN is audited (``signing.pin_failed``), the lock too
   (``signing.pin_locked``). The check comes before the key is unlocked.
