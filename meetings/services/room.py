@@ -18,9 +18,7 @@ from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, Validat
 from .. import events, permissions
 from ..models import AgendaItem, Comment, CommentRevision, Meeting, Participant, Position, SpeakRequest
 from ..snapshot import (
-    comment_audience,
     comment_dict,
-    position_audience,
     position_dict,
     speaker_queue,
 )
@@ -54,7 +52,7 @@ def _clean_text(text: str | None) -> str:
 
 def _audience(comment: Comment) -> list[str]:
     recipients = permissions.document_recipient_ids(comment.document) if comment.document_id else ()
-    return comment_audience(comment, recipients)
+    return permissions.comment_audience(comment, recipients)
 
 # --- comments -------------------------------------------------------------------------------------
 
@@ -95,8 +93,7 @@ def _own_comment(actor, comment_id: int) -> tuple[permissions.MeetingAccess, Com
         raise NotFound()
     access = permissions.meeting_access(actor, comment.agenda_item.meeting)
     if comment.author_id != actor.pk:
-        tokens = events.tokens_for(user_id=actor.pk, role=access.role, archivist=access.is_archivist_reader)
-        if not set(_audience(comment)) & tokens:
+        if not permissions.hears(access, _audience(comment)):
             raise NotFound()
         raise Forbidden(_("Only the author may change a comment."))
     require_state(access.meeting, COMMENTING_STATES)
@@ -231,7 +228,7 @@ def position_set(*, actor, item_id: int, value: str, note: str = "") -> Position
                  data={"item": item.pk, "value": value})
     events.emit(access.meeting, "position.changed",
                 {"item": item.pk, "username": actor.username, "position": position_dict(position)},
-                position_audience(actor.pk))
+                permissions.position_audience(actor.pk))
     return position
 
 
