@@ -29,6 +29,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ecabinet import realtime
 from ecabinet.errors import Forbidden, NotFound
+from voting.permissions import may_vote_in
 
 from .events import ALL, INTERNAL, SECRETARIAT
 from .events import CHAIR as CHAIR_HEARS
@@ -52,6 +53,10 @@ ROLE_GRANTS = {
 # The roles that read internal papers and hear of them (not observers): the one list of them.
 INTERNAL_READERS = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
                               Participant.Role.SECRETARY})
+# Who asks for the floor (everyone but the secretariat), and who marks a position on an item.
+SPEAKERS = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
+                      Participant.Role.OBSERVER})
+POSITION_HOLDERS = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE})
 
 
 def _grant(user, codename: str):
@@ -327,3 +332,78 @@ def position_audience(user_id: int) -> list[str]:
 def sees_all_positions(access: MeetingAccess) -> bool:
     """Whether the snapshot carries everyone's positions (else only the caller's own)."""
     return hears(access, [SECRETARIAT, CHAIR_HEARS])
+
+
+
+def comment_visibilities(access: MeetingAccess) -> list[str]:
+    """The visibilities the caller may give a comment: none outside the participants; observers keep
+    private notes only."""
+    if access.participant is None:
+        return []
+    if access.role == Participant.Role.OBSERVER:
+        return [Comment.Visibility.PRIVATE]
+    return list(Comment.Visibility.values)
+
+
+def capabilities(access: MeetingAccess) -> dict:
+    """What the caller's role lets them do in the room, for the tablet (the snapshot's ``me.can``,
+    docs/protocol.md §4): the tablet offers a control when this says so and the session's state allows
+    it; the services check the same rules when the request comes."""
+    return {
+        "run": access.can_run,  # the agenda, the floor, motions
+        "speak": access.role in SPEAKERS,
+        "position": access.role in POSITION_HOLDERS,
+        "see_positions": sees_all_positions(access),
+        "comment": bool(comment_visibilities(access)),
+        "comment_visibilities": comment_visibilities(access),
+        "vote": may_vote_in(access),
+        "stands_in": access.role == Participant.Role.SUBSTITUTE,  # votes for the member they replace
+    }
+
+# --- the minutes screen and the archive package --------------------------------------------------------
+
+# Who reads the draft minutes and comments on them: the participants who read internal papers.
+MINUTES_COMMENTERS = INTERNAL_READERS
+
+
+def may_export_archive(access: MeetingAccess) -> bool:
+    """Export the archive package of a (closed) session: archivists and the session's secretariat."""
+    return access.is_archivist_reader or access.can_manage
+
+
+@dataclass(frozen=True)
+class MinutesActions:
+    """What the caller may do on the minutes screen now; the services check the same rules."""
+
+    can_edit: bool
+    can_generate: bool
+    can_comment: bool
+    reads_comments: bool
+    secretary_signs: bool
+    chair_signs: bool
+    can_sign_resolution: bool
+    can_correct: bool
+    can_export: bool
+
+
+def minutes_actions(access: MeetingAccess, minutes, resolution) -> MinutesActions:
+    """The minutes screen's questions for ``minutes`` (None before the first draft) and the session's
+    signed ``resolution`` (None before it is signed)."""
+    status = access.meeting.status
+    after = status in (Meeting.Status.ADJOURNED, Meeting.Status.CLOSED)
+    draft = minutes is not None and minutes.status == minutes.Status.DRAFT
+    document = minutes.document if minutes is not None else None
+    signing = document.status if document is not None else None
+    commenter = access.role in MINUTES_COMMENTERS
+    return MinutesActions(
+        can_edit=access.can_manage and draft,
+        can_generate=access.can_manage and after and (minutes is None or draft),
+        can_comment=draft and commenter,
+        reads_comments=minutes is not None and commenter,
+        secretary_signs=document is not None and signing == document.Status.UNSIGNED
+        and access.role == Participant.Role.SECRETARY,
+        chair_signs=document is not None and signing == document.Status.PARTIAL and access.can_chair,
+        can_sign_resolution=access.can_chair and after and resolution is None,
+        can_correct=access.can_manage and document is not None and signing == document.Status.SEALED,
+        can_export=status == Meeting.Status.CLOSED and may_export_archive(access),
+    )

@@ -28,6 +28,7 @@ from .models import Comment, Document, Position, Presence, SpeakRequest
 from .permissions import (
     MeetingAccess,
     audience_tokens,
+    capabilities,
     comment_audience_of,
     documents_visible_to,
     recipients_by_document,
@@ -187,7 +188,7 @@ def snapshot(access: MeetingAccess) -> dict:
     state = {
         "id": meeting.pk, "title": meeting.title, "kind": meeting.kind, "status": meeting.status,
         "starts_at": meeting.starts_at, "location": meeting.location, "current_item": meeting.current_item_id,
-        "me": {"username": access.user.username, "role": access.role},
+        "me": {"username": access.user.username, "role": access.role, "can": capabilities(access)},
         "agenda": [item_dict(i, i.visible_documents) for i in items],
         "participants": [participant_dict(p) for p in participants(meeting)],
         "comments": comments,

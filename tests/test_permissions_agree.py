@@ -150,3 +150,35 @@ def test_the_events_a_service_writes_reach_exactly_the_readers(substitute):
     for name, access in _accesses(cast).items():
         heard = [e.kind for e in written if permissions.hears(access, e.audience)]
         assert heard == ([] if name == "observer" else ["document.published", "comment.posted"]), name
+
+
+# --- what the tablet is told it may do (the snapshot's ``me.can``) -----------------------------------
+
+ALL_VISIBILITIES = ["shared", "secretariat", "private"]
+_NOBODY = {"run": False, "speak": False, "position": False, "see_positions": False, "comment": False,
+           "comment_visibilities": [], "vote": False, "stands_in": False}
+_MEMBER = {**_NOBODY, "speak": True, "position": True, "comment": True, "comment_visibilities": ALL_VISIBILITIES,
+           "vote": True}
+CAN = {
+    "pm": {**_MEMBER, "run": True, "see_positions": True},
+    "secretary": {**_NOBODY, "run": True, "see_positions": True, "comment": True,
+                  "comment_visibilities": ALL_VISIBILITIES},
+    "member": _MEMBER,
+    "member2": _MEMBER,
+    "deputy": {**_MEMBER, "stands_in": True},
+    "observer": {**_NOBODY, "speak": True, "comment": True, "comment_visibilities": ["private"]},
+    "archivist": {**_NOBODY, "see_positions": True},
+}
+
+
+@pytest.mark.parametrize("status", [Meeting.Status.PUBLISHED, Meeting.Status.CLOSED])
+def test_the_snapshot_tells_each_role_what_the_policy_lets_it_do(substitute, status):
+    from meetings.snapshot import snapshot
+
+    cast = substitute
+    cast.set_status(status)
+    accesses = _accesses(cast)
+    assert set(accesses) == set(CAN) - ({"archivist"} if status == Meeting.Status.PUBLISHED else set())
+    for name, access in accesses.items():
+        can = snapshot(access)["meeting"]["me"]["can"]
+        assert can == permissions.capabilities(access) == CAN[name], name
