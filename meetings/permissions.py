@@ -1,4 +1,6 @@
-"""Who may see and do what in a session: the one place that answers it.
+"""Who may see and do what in a session: the one place that answers it. (Longer than 400 lines
+because it is the one home of every "who may" and "who hears" question of a session — reading,
+audiences of live events, the room's capabilities, the minutes screen — issue 16.)
 
 Rules (issue #2, DESIGN.md §2):
 
