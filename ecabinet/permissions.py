@@ -3,7 +3,7 @@
 The model (DESIGN.md §2, issue 15 point 4): the administrator (IT) manages accounts and
 configuration and has no access to session content. Session content is reached through *content
 duties* — the office-wide flags that the content permission modules (``meetings.permissions``,
-``voting.ballot_access``, the ballot recipients) read — and through membership in a session, which
+``voting.permissions``, the ballot recipients) read — and through membership in a session, which
 only the session's secretariat grants (``meetings.services.participant_add``). *Administrator
 powers* are the two flags Django reads: ``is_staff`` (may sign in to /admin/) and ``is_superuser``.
 
@@ -19,7 +19,7 @@ The rules, each answered here and nowhere else:
    Government member, and a secretary or archivist cannot be made an administrator without losing
    the content duty in the same change.
 
-Why this closes the back door: ``meetings.permissions`` and ``voting.ballot_access`` never ask
+Why this closes the back door: ``meetings.permissions`` and ``voting.permissions`` never ask
 ``user.has_perm()`` (Django answers True to everything for an active superuser) nor
 ``is_superuser``/``is_staff``; the administrator reaches content only by holding a content duty or
 a place in a session, and rule 3 and the secretariat-only ``participant_add`` stop both. What the

@@ -20,32 +20,18 @@ from django.utils import timezone
 
 from ecabinet import bulk, realtime
 
-from .models import Event, Meeting, Participant
+from .models import Event, Meeting
 
 __all__ = ["ALL", "CHAIR", "INTERNAL", "LATEST_WINS", "SECRETARIAT", "coalescing_key", "emit", "emit_many", "head",
-           "serialise", "tokens_for"]
+           "serialise"]
 
+# The audience tokens of ``ecabinet.realtime``; who holds which, and which events are addressed to
+# whom, is decided in ``meetings.permissions`` (``audience_tokens``, ``document_audience``, ...).
 ALL, INTERNAL, SECRETARIAT, CHAIR = "all", "internal", "secretariat", "chair"
 
 # Kinds whose event replaces a piece of state wholesale, and the data field that names the piece:
 # applying only the last of a run gives the same state as applying them all (docs/protocol.md §4).
 LATEST_WINS = {"vote.tally": "motion"}
-
-
-def tokens_for(*, user_id: int, role: str | None, archivist: bool = False) -> frozenset[str]:
-    """The audience tokens a person holds in a session (see ``ecabinet.realtime``)."""
-    if archivist and role is None:
-        # Archivists read closed sessions; nothing live happens in them, but replay must match.
-        return frozenset({ALL, INTERNAL, SECRETARIAT, realtime.user_token(user_id)})
-    tokens = {ALL, realtime.user_token(user_id)}
-    if role in (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
-                Participant.Role.SECRETARY):
-        tokens.add(INTERNAL)
-    if role == Participant.Role.SECRETARY:
-        tokens.add(SECRETARIAT)
-    if role == Participant.Role.CHAIR:
-        tokens.add(CHAIR)
-    return frozenset(tokens)
 
 
 def serialise(event: Event) -> str:

@@ -1,4 +1,6 @@
-"""Who may see and do what in a session: the one place that answers it.
+"""Who may see and do what in a session: the one place that answers it. (Longer than 400 lines
+because it is the one home of every "who may" and "who hears" question of a session — reading,
+audiences of live events, the room's capabilities, the minutes screen — issue 16.)
 
 Rules (issue #2, DESIGN.md §2):
 
@@ -15,6 +17,10 @@ Rules (issue #2, DESIGN.md §2):
   chair, members, substitutes and secretaries (not observers); ``restricted`` ones only by their
   named recipients (``view_document`` on the document) and the session's secretariat.
 * Whoever may not see a thing gets the same ``NotFound`` as for a thing that does not exist.
+* Who *hears* of a change (the audiences of live events, ``ecabinet.realtime``) follows the same
+  rules: ``audience_tokens(access)`` are the tokens a person holds, and ``document_audience``,
+  ``comment_audience`` and ``position_audience`` address each event; ``tests/test_permissions_agree.py``
+  holds what each role hears equal to what it may read, substitutes included.
 """
 
 from __future__ import annotations
@@ -23,9 +29,14 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from ecabinet import realtime
 from ecabinet.errors import Forbidden, NotFound
+from voting.permissions import may_vote_in
 
+from .events import ALL, INTERNAL, SECRETARIAT
+from .events import CHAIR as CHAIR_HEARS
 from .models import (
+    Comment,
     Document,
     DocumentUserObjectPermission,
     Meeting,
@@ -41,8 +52,13 @@ ROLE_GRANTS = {
     Participant.Role.SUBSTITUTE: (VIEW,),
     Participant.Role.OBSERVER: (VIEW,),
 }
-INTERNAL_READERS = {Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
-                    Participant.Role.SECRETARY}
+# The roles that read internal papers and hear of them (not observers): the one list of them.
+INTERNAL_READERS = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
+                              Participant.Role.SECRETARY})
+# Who asks for the floor (everyone but the secretariat), and who marks a position on an item.
+SPEAKERS = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
+                      Participant.Role.OBSERVER})
+POSITION_HOLDERS = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE})
 
 
 def _grant(user, codename: str):
@@ -245,3 +261,151 @@ def document_readers(meeting: Meeting, people: list[Participant]) -> set[tuple[i
             if may_read(access, classification, person.user_id in recipients.get(document_id, ())):
                 readers.add((document_id, person.user_id))
     return readers
+
+
+# --- who hears: the audiences of live events --------------------------------------------------------
+
+def person(user_id: int) -> str:
+    """The audience token (and room group) of one person: ``u<user id>`` (``ecabinet.realtime``)."""
+    return realtime.user_token(user_id)
+
+
+def audience_tokens(access: MeetingAccess) -> frozenset[str]:
+    """The audience tokens a person holds in a session: the events addressed to any of them are the
+    ones they hear. Everyone who sees the session holds ``all`` and their own token; the readers of
+    internal papers ``internal``; whoever reads every paper (the secretariat, and archivists in a
+    closed session, where nothing live happens but replay must match) ``secretariat``; the chair
+    ``chair``."""
+    tokens = {ALL, person(access.user.pk)}
+    if may_read(access, Document.Classification.INTERNAL, is_recipient=False):
+        tokens.add(INTERNAL)
+    if access.sees_all_documents:
+        tokens.add(SECRETARIAT)
+    if access.can_chair:
+        tokens.add(CHAIR_HEARS)
+    return frozenset(tokens)
+
+
+def hears(access: MeetingAccess, audience) -> bool:
+    """Whether an event addressed to ``audience`` reaches this person."""
+    return bool(audience_tokens(access) & set(audience))
+
+
+def document_audience(document, recipient_ids) -> list[str]:
+    """Who may read a document, as audience tokens (the rule of ``may_read``)."""
+    return _classified_audience(document.classification, recipient_ids)
+
+
+def _classified_audience(classification: str, recipient_ids) -> list[str]:
+    if classification == Document.Classification.PUBLIC:
+        return [ALL]
+    if classification == Document.Classification.INTERNAL:
+        return [INTERNAL]
+    return [SECRETARIAT, *(person(user_id) for user_id in sorted(recipient_ids))]
+
+
+def comment_audience(c: Comment, recipient_ids=()) -> list[str]:
+    """Who hears of a comment: its author, plus the secretariat for a comment to the secretariat,
+    or — for a shared one — everyone; except that a comment on a document reaches only the readers
+    of that document (``recipient_ids``: its named recipients, for a restricted one). Whoever later
+    stops being a reader stops seeing the comments on it (see ``snapshot.visible_comments``)."""
+    classification = c.document.classification if c.document_id else None
+    return comment_audience_of(c.visibility, c.author_id, c.document_id, classification, recipient_ids)
+
+
+def comment_audience_of(visibility: str, author_id: int, document_id: int | None, classification: str | None,
+                        recipient_ids=()) -> list[str]:
+    """``comment_audience`` on the comment's fields alone (the rule, written once)."""
+    author = person(author_id)
+    if visibility == Comment.Visibility.PRIVATE:
+        return [author]
+    if visibility == Comment.Visibility.SECRETARIAT:
+        return [SECRETARIAT, author]
+    if document_id is None:
+        return [ALL]
+    return _classified_audience(classification, recipient_ids)
+
+
+def position_audience(user_id: int) -> list[str]:
+    """Who hears of a position: its author, the secretariat and the chair."""
+    return [SECRETARIAT, CHAIR_HEARS, person(user_id)]
+
+
+def sees_all_positions(access: MeetingAccess) -> bool:
+    """Whether the snapshot carries everyone's positions (else only the caller's own)."""
+    return hears(access, [SECRETARIAT, CHAIR_HEARS])
+
+
+
+def comment_visibilities(access: MeetingAccess) -> list[str]:
+    """The visibilities the caller may give a comment: none outside the participants; observers keep
+    private notes only."""
+    if access.participant is None:
+        return []
+    if access.role == Participant.Role.OBSERVER:
+        return [Comment.Visibility.PRIVATE]
+    return list(Comment.Visibility.values)
+
+
+def capabilities(access: MeetingAccess) -> dict:
+    """What the caller's role lets them do in the room, for the tablet (the snapshot's ``me.can``,
+    docs/protocol.md §4): the tablet offers a control when this says so and the session's state allows
+    it; the services check the same rules when the request comes."""
+    return {
+        "run": access.can_run,  # the agenda, the floor, motions
+        "speak": access.role in SPEAKERS,
+        "position": access.role in POSITION_HOLDERS,
+        "see_positions": sees_all_positions(access),
+        "comment": bool(comment_visibilities(access)),
+        "comment_visibilities": comment_visibilities(access),
+        "vote": may_vote_in(access),
+        "stands_in": access.role == Participant.Role.SUBSTITUTE,  # votes for the member they replace
+    }
+
+# --- the minutes screen and the archive package --------------------------------------------------------
+
+# Who reads the draft minutes and comments on them: the participants who read internal papers.
+MINUTES_COMMENTERS = INTERNAL_READERS
+
+
+def may_export_archive(access: MeetingAccess) -> bool:
+    """Export the archive package of a (closed) session: archivists and the session's secretariat."""
+    return access.is_archivist_reader or access.can_manage
+
+
+@dataclass(frozen=True)
+class MinutesActions:
+    """What the caller may do on the minutes screen now; the services check the same rules."""
+
+    can_edit: bool
+    can_generate: bool
+    can_comment: bool
+    reads_comments: bool
+    secretary_signs: bool
+    chair_signs: bool
+    can_sign_resolution: bool
+    can_correct: bool
+    can_export: bool
+
+
+def minutes_actions(access: MeetingAccess, minutes, resolution) -> MinutesActions:
+    """The minutes screen's questions for ``minutes`` (None before the first draft) and the session's
+    signed ``resolution`` (None before it is signed)."""
+    status = access.meeting.status
+    after = status in (Meeting.Status.ADJOURNED, Meeting.Status.CLOSED)
+    draft = minutes is not None and minutes.status == minutes.Status.DRAFT
+    document = minutes.document if minutes is not None else None
+    signing = document.status if document is not None else None
+    commenter = access.role in MINUTES_COMMENTERS
+    return MinutesActions(
+        can_edit=access.can_manage and draft,
+        can_generate=access.can_manage and after and (minutes is None or draft),
+        can_comment=draft and commenter,
+        reads_comments=minutes is not None and commenter,
+        secretary_signs=document is not None and signing == document.Status.UNSIGNED
+        and access.role == Participant.Role.SECRETARY,
+        chair_signs=document is not None and signing == document.Status.PARTIAL and access.can_chair,
+        can_sign_resolution=access.can_chair and after and resolution is None,
+        can_correct=access.can_manage and document is not None and signing == document.Status.SEALED,
+        can_export=status == Meeting.Status.CLOSED and may_export_archive(access),
+    )

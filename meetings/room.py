@@ -46,7 +46,7 @@ def audience_tokens(user, meeting_id: int) -> frozenset[str] | None:
     access = _fresh_access(user, meeting_id)
     if access is None:
         return None
-    return events.tokens_for(user_id=user.pk, role=access.role, archivist=access.is_archivist_reader)
+    return permissions.audience_tokens(access)
 
 
 def heartbeat(user, meeting_id: int, channel_name: str) -> int | None:

@@ -21,7 +21,7 @@ from ecabinet.api.throttles import AccountRate
 from ecabinet.converters import whole_number
 from ecabinet.errors import ValidationFailed
 
-from . import events, permissions, room, services
+from . import permissions, room, services
 from .models import AgendaItem, Comment, Position
 from .services.room import MAX_COMMENT_LENGTH
 from .snapshot import comment_dict, comment_page, snapshot
@@ -232,8 +232,7 @@ class EventsView(APIView):
         if whole_number(raw) is None:
             raise ValidationFailed("after_seq must be a whole number.", code="invalid_after_seq")
         access = permissions.meeting_access(request.user, pk)
-        tokens = events.tokens_for(user_id=request.user.pk, role=access.role, archivist=access.is_archivist_reader)
-        replay = room.replay_for(request.user, pk, int(raw), tokens)
+        replay = room.replay_for(request.user, pk, int(raw), permissions.audience_tokens(access))
         if replay is None:
             return Response({"snapshot": snapshot(access)})
         texts, head = replay

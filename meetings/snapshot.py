@@ -25,7 +25,15 @@ from voting.motion_state import motions_state, voting_rules
 
 from . import events
 from .models import Comment, Document, Position, Presence, SpeakRequest
-from .permissions import MeetingAccess, documents_visible_to, recipients_by_document
+from .permissions import (
+    MeetingAccess,
+    audience_tokens,
+    capabilities,
+    comment_audience_of,
+    documents_visible_to,
+    recipients_by_document,
+    sees_all_positions,
+)
 from .selectors import agenda, participants
 
 PRESENCE_TTL = timedelta(seconds=75)
@@ -60,41 +68,6 @@ def comment_dict(c: Comment) -> dict:
             "deleted": deleted}
 
 
-def document_audience(document, recipient_ids) -> list[str]:
-    """Who may read a document, as audience tokens (the rule of ``permissions.may_read``)."""
-    if document.classification == "public":
-        return [events.ALL]
-    if document.classification == "internal":
-        return [events.INTERNAL]
-    return [events.SECRETARIAT, *(f"u{user_id}" for user_id in sorted(recipient_ids))]
-
-
-def comment_audience(c: Comment, recipient_ids=()) -> list[str]:
-    """Who hears of a comment: its author, plus the secretariat for a comment to the secretariat,
-    or — for a shared one — everyone; except that a comment on a document reaches only the readers
-    of that document (``recipient_ids``: its named recipients, for a restricted one). Whoever later
-    stops being a reader stops seeing the comments on it (see ``visible_comments``)."""
-    classification = c.document.classification if c.document_id else None
-    return _comment_audience(c.visibility, c.author_id, c.document_id, classification, recipient_ids)
-
-
-def _comment_audience(visibility: str, author_id: int, document_id: int | None, classification: str | None,
-                      recipient_ids=()) -> list[str]:
-    """``comment_audience`` on the comment's fields alone (the rule, written once)."""
-    author = f"u{author_id}"
-    if visibility == Comment.Visibility.PRIVATE:
-        return [author]
-    if visibility == Comment.Visibility.SECRETARIAT:
-        return [events.SECRETARIAT, author]
-    if document_id is None:
-        return [events.ALL]
-    if classification == "public":
-        return [events.ALL]
-    if classification == "internal":
-        return [events.INTERNAL]
-    return [events.SECRETARIAT, *(f"u{user_id}" for user_id in sorted(recipient_ids))]
-
-
 def speaker_dict(r: SpeakRequest) -> dict:
     return {"id": r.pk, "username": r.user.username, "full_name": r.user.full_name, "status": r.status,
             "requested_at": r.requested_at, "floor_at": r.floor_at, "ended_at": r.ended_at}
@@ -125,10 +98,6 @@ def position_dict(p: Position) -> dict:
     return {"value": p.value, "note": p.note, "updated_at": p.updated_at}
 
 
-def position_audience(user_id: int) -> list[str]:
-    return [events.SECRETARIAT, events.CHAIR, f"u{user_id}"]
-
-
 def online_usernames(meeting_id: int) -> list[str]:
     since = timezone.now() - PRESENCE_TTL
     return sorted(set(Presence.objects.filter(meeting_id=meeting_id, seen_at__gte=since)
@@ -137,19 +106,19 @@ def online_usernames(meeting_id: int) -> list[str]:
 
 def visible_comment_keys(access: MeetingAccess, item_id: int | None = None) -> list[tuple[int, int]]:
     """``(comment id, agenda item id)`` of every comment the caller may see in the session (or on one
-    item), ascending. The rule is ``comment_audience``'s, applied to a few columns of each comment —
+    item), ascending. The rule is ``permissions.comment_audience``'s, applied to a few columns of each comment —
     not its text — so a session with thousands of long comments costs little to page."""
     rows = Comment.objects.filter(agenda_item__meeting=access.meeting)
     if item_id is not None:
         rows = rows.filter(agenda_item_id=item_id)
-    tokens = events.tokens_for(user_id=access.user.pk, role=access.role, archivist=access.is_archivist_reader)
+    tokens = audience_tokens(access)
     recipients = recipients_by_document(access.meeting)
     readable = set(Document.objects.filter(documents_visible_to(access), agenda_item__meeting=access.meeting)
                    .values_list("pk", flat=True))
     return [(pk, item) for pk, item, visibility, author_id, document_id, classification in rows.order_by("id")
             .values_list("pk", "agenda_item_id", "visibility", "author_id", "document_id", "document__classification")
             if (document_id is None or document_id in readable)
-            and set(_comment_audience(visibility, author_id, document_id, classification,
+            and set(comment_audience_of(visibility, author_id, document_id, classification,
                                       recipients.get(document_id, ()))) & tokens]
 
 
@@ -199,11 +168,10 @@ def snapshot(access: MeetingAccess) -> dict:
     meeting = access.meeting
     meeting.refresh_from_db()
     items = agenda(access)
-    tokens = events.tokens_for(user_id=access.user.pk, role=access.role, archivist=access.is_archivist_reader)
-    sees_all_positions = bool(tokens & {events.SECRETARIAT, events.CHAIR})
+    tokens = audience_tokens(access)
     positions: dict[str, dict] = {}
     position_rows = Position.objects.filter(agenda_item__meeting=meeting).select_related("user")
-    if not sees_all_positions:
+    if not sees_all_positions(access):
         position_rows = position_rows.filter(user=access.user)
     for p in position_rows:
         positions.setdefault(str(p.agenda_item_id), {})[p.user.username] = position_dict(p)
@@ -220,7 +188,7 @@ def snapshot(access: MeetingAccess) -> dict:
     state = {
         "id": meeting.pk, "title": meeting.title, "kind": meeting.kind, "status": meeting.status,
         "starts_at": meeting.starts_at, "location": meeting.location, "current_item": meeting.current_item_id,
-        "me": {"username": access.user.username, "role": access.role},
+        "me": {"username": access.user.username, "role": access.role, "can": capabilities(access)},
         "agenda": [item_dict(i, i.visible_documents) for i in items],
         "participants": [participant_dict(p) for p in participants(meeting)],
         "comments": comments,

@@ -25,6 +25,7 @@ from ecabinet.errors import ValidationFailed
 from ecabinet.http_limits import body_limit
 from ecabinet.mfa_views import signing_factor
 from ecabinet.screens import domain_errors
+from meetings import permissions
 from meetings.models import Meeting, Minutes, SealedDocument
 from meetings.views.common import access_or_404
 from meetings.views.sessions import chair_of
@@ -74,22 +75,16 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
             items.append({**item, "narrative": narrative, "narrative_text": editable_text(narrative),
                           "shared": [{**c, "on_record": c["id"] in recorded} for c in item["comments"]]})
     after = meeting.status in (Meeting.Status.ADJOURNED, Meeting.Status.CLOSED)
-    role = access.role
     document = minutes.document if minutes else None
+    may = permissions.minutes_actions(access, minutes, resolution)
     return render(request, "meetings/minutes.html", {
         "access": access, "meeting": meeting, "chair": chair_of(meeting), "tab": "minutes",
         "minutes": minutes, "items": items, "after_session": after, "document": document,
         "resolution": resolution, "corrections": corrections, "reports": reports,
-        "can_edit": access.can_manage and minutes is not None and minutes.status == Minutes.Status.DRAFT,
-        "can_generate": access.can_manage and after and (minutes is None or minutes.status == Minutes.Status.DRAFT),
-        "can_comment": minutes is not None and minutes.status == Minutes.Status.DRAFT and role in drafting.COMMENTERS,
-        "comments": minutes.comments.select_related("author") if minutes and role in drafting.COMMENTERS else [],
-        "secretary_signs": document is not None and document.status == SealedDocument.Status.UNSIGNED
-        and role == "secretary",
-        "chair_signs": document is not None and document.status == SealedDocument.Status.PARTIAL and access.can_chair,
-        "can_sign_resolution": access.can_chair and after and resolution is None,
-        "can_correct": access.can_manage and document is not None and document.status == SealedDocument.Status.SEALED,
-        "can_export": meeting.status == Meeting.Status.CLOSED and (access.can_manage or access.is_archivist_reader),
+        "can_edit": may.can_edit, "can_generate": may.can_generate, "can_comment": may.can_comment,
+        "comments": minutes.comments.select_related("author") if may.reads_comments else [],
+        "secretary_signs": may.secretary_signs, "chair_signs": may.chair_signs,
+        "can_sign_resolution": may.can_sign_resolution, "can_correct": may.can_correct, "can_export": may.can_export,
         "decisions_text": "\n".join(minutes.decisions) if minutes else "",
         "opening_text": editable_text(minutes.opening) if minutes else "",
     })

@@ -141,3 +141,18 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     db = django_settings.DATABASES["default"]
     if db["ENGINE"] == "django.db.backends.sqlite3" and not db.get("TEST", {}).get("NAME"):
         db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test-ecabinet.sqlite3")
+
+
+@pytest.fixture
+def substitute(cast):
+    """The cast, plus ``member3`` (a member) and ``deputy`` — an approved substitute standing in for
+    ``member3``; added while the session is a draft. A fixture of its own, so that the counts other
+    tests make on the cast stay as they are. Returns the cast."""
+    cast.member3 = UserFactory(username="member03", full_name="Lê Văn Ba")
+    cast.deputy = UserFactory(username="deputy01", full_name="Đỗ Thị Phó")
+    services.participant_add(actor=cast.secretary, meeting=cast.meeting, username="member03",
+                             role=Participant.Role.MEMBER)
+    services.participant_add(actor=cast.secretary, meeting=cast.meeting, username="deputy01",
+                             role=Participant.Role.SUBSTITUTE, substitute_for="member03")
+    services.substitute_approve(actor=cast.pm, meeting=cast.meeting, username="deputy01")
+    return cast

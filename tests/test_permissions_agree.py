@@ -2,6 +2,8 @@
 API) and as a predicate over grants (``document_readers``, for the read-receipt table). They must
 never disagree."""
 
+import contextlib
+
 import pytest
 
 from ecabinet.errors import NotFound
@@ -53,3 +55,130 @@ def test_an_inactive_account_has_no_access_in_the_many_form_either(cast):
     cast.set_status(Meeting.Status.PUBLISHED)
     cast.member.is_active = False
     assert permissions.meeting_accesses([cast.member], cast.meeting) == {}
+
+
+# --- who hears: the audiences of live events agree with who may read (issue 16) ---------------------
+
+# What each persona reads of the cast's papers in a published session, written out by hand (the rule
+# of docs/security.md): internal papers go to the chair, members, substitutes and the secretariat —
+# not to observers; the restricted one to its recipient (member01) and the secretariat.
+READS = {
+    "pm": {"public", "internal"},
+    "secretary": {"public", "internal", "restricted"},
+    "member": {"public", "internal", "restricted"},
+    "member2": {"public", "internal"},
+    "deputy": {"public", "internal"},
+    "observer": {"public"},
+}
+PERSONAS = (*READS, "archivist")
+
+
+def _accesses(cast) -> dict[str, permissions.MeetingAccess]:
+    out = {}
+    for name in PERSONAS:
+        with contextlib.suppress(NotFound):
+            out[name] = permissions.meeting_access(getattr(cast, name), cast.meeting.pk)
+    return out
+
+
+def test_each_role_reads_what_the_rule_says_substitutes_included(substitute):
+    cast = substitute
+    cast.set_status(Meeting.Status.PUBLISHED)
+    docs = {cast.public_doc.pk: "public", cast.internal_doc.pk: "internal", cast.restricted_doc.pk: "restricted"}
+    accesses = _accesses(cast)
+    assert set(accesses) == set(READS)  # the archivist reads only closed sessions
+    for name, access in accesses.items():
+        visible = Document.objects.filter(permissions.documents_visible_to(access), agenda_item__meeting=cast.meeting)
+        assert {docs[pk] for pk in visible.values_list("pk", flat=True)} == READS[name], name
+        tokens = permissions.audience_tokens(access)
+        assert {docs[d.pk] for d in visible if tokens & set(permissions.document_audience(
+            d, permissions.document_recipient_ids(d)))} == READS[name], name
+
+
+@pytest.mark.parametrize("status", [Meeting.Status.PUBLISHED, Meeting.Status.IN_PROGRESS, Meeting.Status.CLOSED])
+def test_who_hears_of_a_document_comment_or_position_is_who_may_read_it(substitute, status):
+    """For every role (substitutes and archivists included), every document of the session: its
+    events reach exactly its readers; a shared comment on it reaches exactly its readers; a shared
+    comment on the item reaches everyone; a comment to the secretariat reaches its author and the
+    secretariat (and, in a closed session, the archivist, who reads everything); a private note only its
+    author; a position its author, the chair and the secretariat."""
+    cast = substitute
+    cast.set_status(status)
+    documents = list(Document.objects.filter(agenda_item__meeting=cast.meeting))
+    recipients = permissions.recipients_by_document(cast.meeting)
+    other = cast.member2
+    accesses = _accesses(cast)
+    assert "deputy" in accesses and ("archivist" in accesses) == (status == Meeting.Status.CLOSED)
+    for name, access in accesses.items():
+        me = access.user
+        for doc in documents:
+            readers = recipients.get(doc.pk, set())
+            reads = permissions.may_read(access, doc.classification, me.pk in readers)
+            assert reads == Document.objects.filter(permissions.documents_visible_to(access), pk=doc.pk).exists()
+            assert permissions.hears(access, permissions.document_audience(doc, readers)) == reads, (name, doc.title)
+            shared = permissions.comment_audience_of("shared", other.pk, doc.pk, doc.classification, readers)
+            assert permissions.hears(access, shared) == reads, (name, doc.title)
+        for author in (me, other):
+            mine = author == me
+            assert permissions.hears(access, permissions.comment_audience_of("shared", author.pk, None, None))
+            assert permissions.hears(access, permissions.comment_audience_of("private", author.pk, None, None)) == mine
+            assert permissions.hears(access, permissions.comment_audience_of("secretariat", author.pk, None, None)) \
+                == (mine or access.role == "secretary" or access.is_archivist_reader), name
+            assert permissions.hears(access, permissions.position_audience(author.pk)) \
+                == (mine or access.role in ("chair", "secretary") or access.is_archivist_reader), name
+            assert permissions.sees_all_positions(access) == (access.role in ("chair", "secretary")
+                                                              or access.is_archivist_reader), name
+
+
+def test_the_events_a_service_writes_reach_exactly_the_readers(substitute):
+    """Through the services: a new internal paper and a shared comment on it are heard by the
+    chair, members, the substitute and the secretariat, and not by the observer."""
+    from meetings import services
+    from meetings.models import Event
+
+    from .conftest import upload
+
+    cast = substitute
+    cast.set_status(Meeting.Status.PUBLISHED)
+    before = Meeting.objects.get(pk=cast.meeting.pk).event_seq
+    doc = services.document_upload(actor=cast.secretary, item=cast.item, title="Phụ lục nội bộ",
+                                   classification="internal", upload=upload())
+    services.comment_post(actor=cast.deputy, item_id=cast.item.pk, text="Ý kiến của người dự thay",
+                          document_id=doc.pk)
+    written = list(Event.objects.filter(meeting=cast.meeting, seq__gt=before).order_by("seq"))
+    assert [e.kind for e in written] == ["document.published", "comment.posted"]
+    for name, access in _accesses(cast).items():
+        heard = [e.kind for e in written if permissions.hears(access, e.audience)]
+        assert heard == ([] if name == "observer" else ["document.published", "comment.posted"]), name
+
+
+# --- what the tablet is told it may do (the snapshot's ``me.can``) -----------------------------------
+
+ALL_VISIBILITIES = ["shared", "secretariat", "private"]
+_NOBODY = {"run": False, "speak": False, "position": False, "see_positions": False, "comment": False,
+           "comment_visibilities": [], "vote": False, "stands_in": False}
+_MEMBER = {**_NOBODY, "speak": True, "position": True, "comment": True, "comment_visibilities": ALL_VISIBILITIES,
+           "vote": True}
+CAN = {
+    "pm": {**_MEMBER, "run": True, "see_positions": True},
+    "secretary": {**_NOBODY, "run": True, "see_positions": True, "comment": True,
+                  "comment_visibilities": ALL_VISIBILITIES},
+    "member": _MEMBER,
+    "member2": _MEMBER,
+    "deputy": {**_MEMBER, "stands_in": True},
+    "observer": {**_NOBODY, "speak": True, "comment": True, "comment_visibilities": ["private"]},
+    "archivist": {**_NOBODY, "see_positions": True},
+}
+
+
+@pytest.mark.parametrize("status", [Meeting.Status.PUBLISHED, Meeting.Status.CLOSED])
+def test_the_snapshot_tells_each_role_what_the_policy_lets_it_do(substitute, status):
+    from meetings.snapshot import snapshot
+
+    cast = substitute
+    cast.set_status(status)
+    accesses = _accesses(cast)
+    assert set(accesses) == set(CAN) - ({"archivist"} if status == Meeting.Status.PUBLISHED else set())
+    for name, access in accesses.items():
+        can = snapshot(access)["meeting"]["me"]["can"]
+        assert can == permissions.capabilities(access) == CAN[name], name

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ecabinet.notify import notify
 
 from .models import Ballot
+from .permissions import ballot_managers
 
 __all__ = ["deadline_text", "notify_issued", "notify_overdue", "notify_reminder", "notify_summary_ready"]
 
@@ -76,7 +77,7 @@ def notify_overdue(ballot: Ballot, users: Iterable) -> None:
 
 def notify_summary_ready(ballot: Ballot, *, exclude=None) -> None:
     """Tell the secretariat that the ballot is closed and its summary final."""
-    users = User.objects.filter(is_secretariat=True, is_active=True)
+    users = ballot_managers()
     if exclude is not None:
         users = users.exclude(pk=exclude.pk)
     users = list(users)

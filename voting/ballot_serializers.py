@@ -11,8 +11,8 @@ from rest_framework import serializers
 
 from ecabinet.textlimits import description_max
 
-from .ballot_access import BallotAccess, is_closed
 from .models import Ballot, BallotAnswer, BallotAnswerRevision, BallotQuestion, BallotRecipient
+from .permissions import BallotAccess, is_closed
 from .services.ballot_closing import incomplete_recipients
 
 # --- input ------------------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from .ballot_access import is_closed
 from .models import Ballot, BallotAnswer, BallotAnswerRevision
+from .permissions import is_closed
 
 __all__ = ["BallotSummary", "MemberAnswer", "QuestionSummary", "silence_statement", "summarize"]
 

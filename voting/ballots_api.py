@@ -22,7 +22,6 @@ from ecabinet.api.input import validated
 from ecabinet.api.throttles import AccountRate, UploadRate
 from ecabinet.errors import ValidationFailed
 
-from .ballot_access import ballot_access
 from .ballot_downloads import ballot_document_response, pdf_response
 from .ballot_serializers import (
     AnswersInSerializer,
@@ -41,6 +40,7 @@ from .ballot_serializers import (
 )
 from .ballot_summary import summarize
 from .pdf import render_summary_pdf
+from .permissions import ballot_access
 from .services import ballot_closing
 from .services import ballots as services
 

@@ -19,7 +19,7 @@ from ecabinet.errors import Conflict, NotFound, UploadRejected, ValidationFailed
 from .. import events, pdfcheck, permissions
 from ..models import AgendaItem, Document, DocumentCopy, DocumentVersion, Meeting, ReadReceipt, version_path
 from ..pdfcheck import InspectedUpload
-from ..snapshot import document_audience, document_dict, item_comment_window
+from ..snapshot import document_dict, item_comment_window
 from .guards import PREPARABLE, User, current_time, lock_meeting, require_state
 
 
@@ -112,14 +112,14 @@ def _set_recipients(*, actor, document: Document, users: list) -> None:
                  meeting_id=document.agenda_item.meeting_id,
                  data={"recipients": sorted(u.username for u in users)})
     for user in sorted((u for u in users if u.pk not in current), key=lambda u: u.pk):
-        _publish(document, [f"u{user.pk}"], comments_for=user)
+        _publish(document, [permissions.person(user.pk)], comments_for=user)
     meeting_id = document.agenda_item.meeting_id
     withdrawn = []
     for user in lost_users:
         data = {"document": document.pk, "item": document.agenda_item_id}
         with contextlib.suppress(NotFound):  # no longer in the session at all: the socket is closed anyway
             data.update(item_comment_window(permissions.meeting_access(user, meeting_id), document.agenda_item_id))
-        withdrawn.append(("document.withdrawn", data, [f"u{user.pk}"]))
+        withdrawn.append(("document.withdrawn", data, [permissions.person(user.pk)]))
     events.emit_many(meeting_id, withdrawn)
 
 
@@ -197,7 +197,7 @@ def _document_record(*, actor, item: AgendaItem, title: str, classification: str
     if users:
         audit.record(actor, "permission.document_recipients", document, meeting_id=meeting.pk,
                      data={"recipients": sorted(u.username for u in users)})
-    _publish(document, document_audience(document, [u.pk for u in users]))
+    _publish(document, permissions.document_audience(document, [u.pk for u in users]))
     return document
 
 
@@ -237,7 +237,7 @@ def _version_record(*, actor, document: Document, inspected: InspectedUpload, no
     audit.record(actor, "document.version_added", document, meeting_id=meeting.pk,
                  data={"version": version.number, "sha256": version.sha256, "pages": version.pages,
                        "note": version.note})
-    _publish(document, document_audience(document, permissions.document_recipient_ids(document)))
+    _publish(document, permissions.document_audience(document, permissions.document_recipient_ids(document)))
     return version
 
 

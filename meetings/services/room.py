@@ -16,11 +16,9 @@ from ecabinet import audit
 from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
 
 from .. import events, permissions
-from ..models import AgendaItem, Comment, CommentRevision, Meeting, Participant, Position, SpeakRequest
+from ..models import AgendaItem, Comment, CommentRevision, Meeting, Position, SpeakRequest
 from ..snapshot import (
-    comment_audience,
     comment_dict,
-    position_audience,
     position_dict,
     speaker_queue,
 )
@@ -33,9 +31,6 @@ MAX_COMMENT_LENGTH = settings.COMMENT_MAX_CHARS
 # control character costs six bytes in JSON (\u0001); a lone surrogate cannot be encoded at all.
 _UNTYPABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 COMMENTING_STATES = (S.PUBLISHED, S.IN_PROGRESS, S.ADJOURNED)
-SPEAKING_ROLES = {Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
-                  Participant.Role.OBSERVER}
-POSITION_ROLES = {Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE}
 
 
 
@@ -54,7 +49,7 @@ def _clean_text(text: str | None) -> str:
 
 def _audience(comment: Comment) -> list[str]:
     recipients = permissions.document_recipient_ids(comment.document) if comment.document_id else ()
-    return comment_audience(comment, recipients)
+    return permissions.comment_audience(comment, recipients)
 
 # --- comments -------------------------------------------------------------------------------------
 
@@ -68,7 +63,7 @@ def comment_post(*, actor, item_id: int, text: str, visibility: str = Comment.Vi
         raise Forbidden(_("Only participants comment."))
     if visibility not in Comment.Visibility.values:
         raise ValidationFailed(_("Visibility must be shared, secretariat or private."), code="invalid_visibility")
-    if access.role == Participant.Role.OBSERVER and visibility != Comment.Visibility.PRIVATE:
+    if visibility not in permissions.comment_visibilities(access):
         raise Forbidden(_("Observers may keep private notes only."))
     text = _clean_text(text)
     document = None
@@ -95,8 +90,7 @@ def _own_comment(actor, comment_id: int) -> tuple[permissions.MeetingAccess, Com
         raise NotFound()
     access = permissions.meeting_access(actor, comment.agenda_item.meeting)
     if comment.author_id != actor.pk:
-        tokens = events.tokens_for(user_id=actor.pk, role=access.role, archivist=access.is_archivist_reader)
-        if not set(_audience(comment)) & tokens:
+        if not permissions.hears(access, _audience(comment)):
             raise NotFound()
         raise Forbidden(_("Only the author may change a comment."))
     require_state(access.meeting, COMMENTING_STATES)
@@ -143,7 +137,7 @@ def _emit_queue(meeting: Meeting, item: AgendaItem) -> None:
 @transaction.atomic
 def speak_request(*, actor, item_id: int) -> SpeakRequest:
     access, item = permissions.item_access(actor, item_id)
-    if access.role not in SPEAKING_ROLES:
+    if access.role not in permissions.SPEAKERS:
         raise Forbidden(_("Only members, substitutes and invited guests ask to speak."))
     require_state(access.meeting, (S.PUBLISHED, S.IN_PROGRESS))
     limit = settings.SPEAK_MAX_TURNS_PER_ITEM
@@ -217,7 +211,7 @@ def floor_end(*, actor, item_id: int) -> None:
 @transaction.atomic
 def position_set(*, actor, item_id: int, value: str, note: str = "") -> Position:
     access, item = permissions.item_access(actor, item_id)
-    if access.role not in POSITION_ROLES:
+    if access.role not in permissions.POSITION_HOLDERS:
         raise Forbidden(_("Only Government members mark positions."))
     require_state(access.meeting, (S.PUBLISHED, S.IN_PROGRESS))
     if item.status not in (AgendaItem.Status.PENDING, AgendaItem.Status.DISCUSSING):
@@ -231,7 +225,7 @@ def position_set(*, actor, item_id: int, value: str, note: str = "") -> Position
                  data={"item": item.pk, "value": value})
     events.emit(access.meeting, "position.changed",
                 {"item": item.pk, "username": actor.username, "position": position_dict(position)},
-                position_audience(actor.pk))
+                permissions.position_audience(actor.pk))
     return position
 
 

@@ -90,7 +90,7 @@ def archive_access(user, meeting_id: int) -> Meeting:
     """The session ``user`` may export: 404 if they cannot see it, 403 unless they are an archivist
     (closed sessions) or its secretariat, 409 unless it is closed."""
     access = permissions.meeting_access(user, meeting_id)
-    if not (access.is_archivist_reader or access.can_manage):
+    if not permissions.may_export_archive(access):
         raise Forbidden(_("Only archivists and the session's secretariat export archive packages."),
                         code="archive_forbidden")
     require_closed(access.meeting)

@@ -28,8 +28,7 @@ MAX_DECISIONS = 200
 MAX_DECISION_LENGTH = 4000
 MAX_COMMENT_LENGTH = 4000
 MAX_NUMBER_LENGTH = 60
-COMMENTERS = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
-              Participant.Role.SECRETARY)
+COMMENTERS = permissions.MINUTES_COMMENTERS
 
 
 # --- reading -----------------------------------------------------------------------------------

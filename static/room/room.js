@@ -136,8 +136,10 @@ function setConnection(value) {
 
 // --- vocabulary --------------------------------------------------------------------------------------
 
-const role = () => (state && state.me ? state.me.role : null);
-const runs = () => ["chair", "secretary"].includes(role());
+// What the caller's role lets them do, as the server's policy says (the snapshot's ``me.can``,
+// meetings.permissions.capabilities): the tablet never works it out from the role itself.
+const can = () => (state && state.me && state.me.can) || {};
+const runs = () => Boolean(can().run);
 const MEETING_STATUS = () => ({
   draft: gettext("Draft"), published: gettext("Published"), in_progress: gettext("In progress"),
   adjourned: gettext("Adjourned"), closed: gettext("Closed"),
@@ -279,7 +281,7 @@ function renderSpeakers(item) {
   const waiting = queue.filter((r) => r.status === "waiting");
   const spoke = (state.speakers_spoken || {})[String(item.id)] || queue.filter((r) => r.status === "done").length;
   const mine = queue.find((r) => r.username === me && ["waiting", "speaking"].includes(r.status));
-  const canSpeak = ["chair", "member", "substitute", "observer"].includes(role()) && QUEUE_OPEN.includes(state.status);
+  const canSpeak = Boolean(can().speak) && QUEUE_OPEN.includes(state.status);
   const chairRuns = runs() && state.status === "in_progress";
   const sending = pendingWrites("speak", item.id).length > 0;
 
@@ -327,16 +329,16 @@ function renderSpeakers(item) {
 
 function renderPosition(item) {
   const section = byId("room-position");
-  const canPosition = ["chair", "member", "substitute"].includes(role()) && QUEUE_OPEN.includes(state.status)
+  const canPosition = Boolean(can().position) && QUEUE_OPEN.includes(state.status)
     && OPEN_ITEM.includes(item.status);
   const all = state.positions[String(item.id)] || {};
-  const summary = runs() || role() === "chair";
+  const summary = Boolean(can().see_positions);
   if (!canPosition && !summary) { section.hidden = true; section.replaceChildren(); return; }
   section.hidden = false;
   const sending = pendingWrites("position", item.id);
   const mine = sending.length ? sending[sending.length - 1].meta.value : (all[me] || {}).value;
   const counts = { no_objection: 0, wish_to_speak: 0, object: 0 };
-  for (const [username, position] of Object.entries(all)) if (username !== me || runs()) counts[position.value] += 1;
+  for (const [username, position] of Object.entries(all)) if (username !== me || summary) counts[position.value] += 1;
   fill(section,
     el("h3", { id: "room-position-title" }, canPosition ? gettext("My position") : gettext("Positions")),
     canPosition ? el("div", { className: "segmented", role: "group", "aria-labelledby": "room-position-title" },
@@ -472,8 +474,10 @@ function renderComposer(item) {
     text.value = draft.text;
     visibility.dataset.wanted = draft.visibility;
   }
-  // Observers may keep private notes only (services.room.comment_post).
-  const allowed = Object.entries(VISIBILITY()).filter(([value]) => role() !== "observer" || value === "private");
+  // Observers may keep private notes only (services.room.comment_post): the server lists what is allowed.
+  const visibilities = can().comment_visibilities || [];
+  const allowed = Object.entries(VISIBILITY()).filter(([value]) => visibilities.includes(value));
+  if (!allowed.length) { form.hidden = true; return; } // not a participant (an archivist reading)
   const wanted = visibility.dataset.wanted || visibility.value || "shared";
   if (visibility.options.length !== allowed.length) {
     visibility.replaceChildren(...allowed.map(([value, label]) => el("option", { value }, label)));
@@ -481,7 +485,7 @@ function renderComposer(item) {
   visibility.value = allowed.some(([value]) => value === wanted) ? wanted : allowed[0][0];
   delete visibility.dataset.wanted;
   byId("room-comment-help").textContent = VISIBILITY_HELP()[visibility.value] || "";
-  form.hidden = !(role() && WRITABLE.includes(state.status));
+  form.hidden = !(can().comment && WRITABLE.includes(state.status));
 }
 
 // --- votes (issue #4) ------------------------------------------------------------------------------------
@@ -491,7 +495,6 @@ function renderComposer(item) {
 // event has arrived. The receipt comes only in the first answer to the vote: it is kept on this tablet
 // (localStorage, one key per motion) so a reload still shows it, and never sent anywhere.
 
-const VOTER_ROLES = ["chair", "member", "substitute"];
 const ATTENDING = ["present", "remote"];
 const CHOICE_KEYS = ["yes", "no", "abstain"];
 const CHOICES = () => ({ yes: gettext("In favour"), no: gettext("Against"), abstain: gettext("Abstain") });
@@ -537,10 +540,10 @@ function eligibleVoters(motion) {
 }
 
 function mayVote(motion) {
-  if (!VOTER_ROLES.includes(role()) || motion.status !== "open" || state.status !== "in_progress") return false;
+  if (!can().vote || motion.status !== "open" || state.status !== "in_progress") return false;
   const mine = (state.participants || []).find((p) => p.username === me);
   if (!mine) return false;
-  if (role() === "substitute") return Boolean(motion.substitutes_may_vote && mine.approved);
+  if (can().stands_in) return Boolean(motion.substitutes_may_vote && mine.approved);
   return true;
 }
 
@@ -661,7 +664,7 @@ function myVoteView(motion) {
   } else if (sending) {
     line = el("p", { className: "vote-sending", role: "status" }, gettext("Sending your vote…"));
   } else if (mayVote(motion)) {
-    line = iAttend() || role() === "substitute"
+    line = iAttend() || can().stands_in
       ? el("div", { className: "vote-buttons", role: "group", "aria-label": gettext("Your vote") },
         CHOICE_KEYS.map((choice) => button(CHOICES()[choice], () => {
           post(`motions/${motion.id}/votes/`, { choice }, motion.title, { kind: "vote", item: motion.id, choice });

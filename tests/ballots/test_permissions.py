@@ -1,5 +1,5 @@
 """The persona matrix of the ballot API: every role × every endpoint × every state of a ballot,
-against a table derived from the rules in ``voting/ballot_access.py``:
+against a table derived from the rules in ``voting/permissions.py``:
 
 * the secretariat sees every ballot and alone prepares, issues and closes it;
 * a recipient sees a ballot from its issue on (never the draft), answers it until the deadline and

@@ -71,8 +71,7 @@ def counted(monkeypatch) -> dict[str, list]:
 
 
 def tokens_of(user, meeting_id: int) -> frozenset[str]:
-    access = permissions.meeting_access(user, meeting_id)
-    return events.tokens_for(user_id=user.pk, role=access.role, archivist=access.is_archivist_reader)
+    return permissions.audience_tokens(permissions.meeting_access(user, meeting_id))
 
 
 def test_it_serialises_each_event_once_and_its_fan_out_touches_no_database(cast, counted):

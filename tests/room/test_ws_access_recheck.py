@@ -89,7 +89,9 @@ def test_it_lets_a_substitute_in_once_the_chair_approves(cast):
         await call(services.substitute_approve)(actor=cast.pm, meeting=cast.meeting, username="deputy02")
         tablet = await Tablet(headers, cast.meeting.pk).open()
         snapshot = await tablet.recv()
-        assert snapshot["meeting"]["me"] == {"username": "deputy02", "role": "substitute"}
+        assert snapshot["meeting"]["me"] == {"username": "deputy02", "role": "substitute", "can": {
+            "run": False, "speak": True, "position": True, "see_positions": False, "comment": True,
+            "comment_visibilities": ["shared", "secretariat", "private"], "vote": True, "stands_in": True}}
         await call(services.comment_post)(actor=cast.pm, item_id=cast.item.pk, text="Chào đồng chí Thứ trưởng")
         posted = await tablet.recv()
         assert posted["data"]["comment"]["text"] == "Chào đồng chí Thứ trưởng"

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from ecabinet import realtime
-from meetings import events, services
+from meetings import events, permissions, services
 from meetings.models import Comment, Event, Meeting
 
 from ..conftest import upload
@@ -95,8 +95,7 @@ def happen(cast, round_: int) -> list[tuple[int, str]]:
 
 def tokens_of(cast, viewer: str):
     user = getattr(cast, viewer)
-    role = {"member": "member", "observer": "observer", "secretary": "secretary"}[viewer]
-    return events.tokens_for(user_id=user.pk, role=role)
+    return permissions.audience_tokens(permissions.meeting_access(user, cast.meeting.pk))
 
 
 def own_presence(cast, viewer: str, after: int) -> list[int]:
@@ -165,7 +164,8 @@ def test_it_answers_resume_on_a_live_socket_that_lost_every_doorbell(cast, viewe
         deaf["on"] = False
         assert await tablet.quiet()
         expected = [seq for seq, label in written if viewer in SEEN_BY[label]]
-        assert expected == await call(visible_seqs)(cast.meeting.pk, tokens_of(cast, viewer), last)
+        tokens = await call(tokens_of)(cast, viewer)
+        assert expected == await call(visible_seqs)(cast.meeting.pk, tokens, last)
         await tablet.send({"type": "resume", "after_seq": last})
         replayed = []
         while (message := await tablet.recv())["type"] == "event":

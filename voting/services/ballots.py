@@ -6,7 +6,7 @@ recipients) → ``open`` (issued: recipients answer and may change their answers
 early by the secretariat once everyone has answered).
 
 Same rules as ``meetings.services``: keyword-only arguments, one transaction, permission check
-(``voting.ballot_access``), state guard, the change, and the audit entry in the same transaction.
+(``voting.permissions``), state guard, the change, and the audit entry in the same transaction.
 State changes are conditional updates (``UPDATE … WHERE status = …``) because SQLite ignores
 ``SELECT … FOR UPDATE``; the row lock taken by ``_lock`` serialises writers on PostgreSQL, and
 SQLite's IMMEDIATE transactions serialise them anyway.
@@ -33,9 +33,9 @@ from meetings.pdfcheck import InspectedUpload
 from meetings.services.documents import inspect_upload, store_upload
 
 from .. import ballot_notices
-from ..ballot_access import BallotAccess, ballot_access, ballots_visible_to
 from ..models import Ballot, BallotAnswer, BallotAnswerRevision, BallotDocument, BallotQuestion, BallotRecipient
 from ..models.ballots import ballot_document_path
+from ..permissions import BallotAccess, ballot_access, ballots_visible_to, can_create_ballot
 
 User = get_user_model()
 B = Ballot.Status
@@ -110,7 +110,7 @@ def ballot_create(*, actor, title: str, deadline: datetime, description: str = "
     """A draft ballot addressed, until the secretariat says otherwise, to every active member."""
     if not (actor.is_authenticated and actor.is_active):
         raise NotFound()
-    if not actor.is_secretariat:
+    if not can_create_ballot(actor):
         raise Forbidden(_("Only the secretariat can prepare written ballots."))
     title = _clean_text(title, code="title_required", message=_("The ballot needs a title."), limit=500)
     description = bounded_description(description)

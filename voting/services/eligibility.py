@@ -12,7 +12,8 @@ from meetings import permissions
 from meetings.models import Participant
 
 from ..models import Motion, Vote
-from ..motion_state import ATTENDING, VOTING_ROLES
+from ..motion_state import ATTENDING
+from ..permissions import may_vote_in
 
 __all__ = ["AlreadyVoted", "MotionNotOpen", "NotEligible", "already_voted", "check_role", "represented"]
 
@@ -34,7 +35,7 @@ class NotEligible(Forbidden):
 
 def check_role(access: permissions.MeetingAccess) -> Participant:
     role = access.role
-    if role in VOTING_ROLES or role == Participant.Role.SUBSTITUTE:
+    if may_vote_in(access):
         return access.participant
     if role == Participant.Role.OBSERVER:
         raise NotEligible(_("Invited guests take part in the debate but do not vote."))

@@ -43,7 +43,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from ecabinet import audit, bulk, realtime
+from ecabinet import audit, bulk
 from ecabinet.errors import DomainError, NotFound, ValidationFailed
 from meetings import events, permissions
 from meetings.models import Participant
@@ -286,7 +286,7 @@ def _announce(done: list[_Pending], outcomes: list) -> None:
         lock_meeting(meeting_id)
         writes = [("vote.mine", {"motion": item.motion.pk,
                                  "my_vote": my_vote_dict(outcomes[item.index].vote, item.on_behalf)},
-                   [realtime.user_token(item.ballot.actor.pk)]) for item in items]
+                   [permissions.person(item.ballot.actor.pk)]) for item in items]
         motions = {item.motion.pk: item.motion for item in items}
         writes += [("vote.tally", {"motion": motion.pk, **tally_of(motion)}, [events.ALL])
                    for _pk, motion in sorted(motions.items())]

@@ -19,7 +19,6 @@ from ecabinet.errors import DomainError, NotFound, ValidationFailed
 from ecabinet.hardening import framed_by_self
 from ecabinet.screens import domain_errors, report_error
 
-from ..ballot_access import BallotAccess, ballot_access
 from ..ballot_downloads import ballot_document_response, pdf_response
 from ..ballot_notices import deadline_text
 from ..ballot_serializers import ballot_rows
@@ -27,6 +26,7 @@ from ..ballot_summary import summarize
 from ..forms import AnswersForm, choice_name, opinion_name
 from ..models import BallotAnswer, BallotAnswerRevision
 from ..pdf import render_summary_pdf
+from ..permissions import BallotAccess, ballot_access, can_create_ballot
 from ..services import ballot_closing
 from ..services import ballots as services
 
@@ -40,7 +40,7 @@ def ballot_list(request: HttpRequest) -> HttpResponse:
         "open_rows": [r for r in rows if r["status"] == "open" and not r["is_closed"]],
         "draft_rows": [r for r in rows if r["status"] == "draft"],
         "closed_rows": [r for r in rows if r["is_closed"]],
-        "can_create": request.user.is_secretariat,
+        "can_create": can_create_ballot(request.user),
     })
 
 

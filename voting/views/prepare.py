@@ -18,10 +18,10 @@ from ecabinet.errors import DomainError
 from ecabinet.http_limits import body_limit
 from ecabinet.screens import domain_errors, report_error, report_form_errors
 
-from ..ballot_access import BallotAccess, ballot_access
 from ..ballot_notices import deadline_text
 from ..forms import BallotDocumentForm, BallotForm, QuestionForm, RecipientsForm
 from ..models import Ballot
+from ..permissions import BallotAccess, ballot_access, can_create_ballot
 from ..services import ballot_closing
 from ..services import ballots as services
 
@@ -58,7 +58,7 @@ def _blockers(ballot: Ballot, questions: list, documents: list, recipients: int)
 
 @login_required
 def ballot_create(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_secretariat:
+    if not can_create_ballot(request.user):
         raise Http404
     form = BallotForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -1,4 +1,6 @@
-"""Who may see and do what with a written opinion ballot: the one place that answers it.
+"""Who may see and do what in voting — written opinion ballots — the one place that answers it.
+Views and services ask the named questions here (``can_create_ballot``, ``can_manage_ballots``,
+``ballot_access(...).can_edit``, ...) and never look at ``is_secretariat`` themselves.
 
 Rules (issue #4 §6, DESIGN.md §2):
 
@@ -22,15 +24,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ecabinet.errors import Forbidden, NotFound
+from meetings.models import Participant
 
 from .models import Ballot, BallotRecipient
 
-__all__ = ["BallotAccess", "ballot_access", "ballots_visible_to", "closed_filter", "is_closed"]
+__all__ = ["VOTER_ROLES", "BallotAccess", "ballot_access", "ballot_managers", "ballots_visible_to", "can_create_ballot",
+           "can_manage_ballots", "closed_filter", "is_closed", "may_vote_in"]
 
 B = Ballot.Status
+
+# Who votes on a session's motions: the chair, the members and their substitutes (not the secretariat,
+# not invited guests). Attendance, the chair's approval of a substitute and the motion's own rules are
+# checked when the vote is cast (``voting.services.eligibility``).
+VOTER_ROLES = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE})
+
+
+def may_vote_in(access) -> bool:
+    """Whether the caller's role in the session (a ``meetings.permissions.MeetingAccess``) votes."""
+    return access.role in VOTER_ROLES
 
 
 def is_closed(ballot: Ballot, now: datetime) -> bool:
@@ -47,11 +62,27 @@ def _active(user) -> bool:
     return bool(user.is_authenticated and user.is_active)
 
 
+def can_manage_ballots(user) -> bool:
+    """Sees every ballot in every state; prepares, issues and closes them: the secretariat."""
+    return bool(_active(user) and user.is_secretariat)
+
+
+def can_create_ballot(user) -> bool:
+    """May prepare a new (draft) ballot."""
+    return can_manage_ballots(user)
+
+
+def ballot_managers() -> QuerySet:
+    """The accounts ``can_manage_ballots`` answers yes for, as a query (who hears a ballot's notices
+    to the secretariat)."""
+    return get_user_model().objects.filter(is_secretariat=True, is_active=True)
+
+
 def ballots_visible_to(user, now: datetime) -> QuerySet[Ballot]:
     """Ballots the user may open, as one query."""
     if not _active(user):
         return Ballot.objects.none()
-    if user.is_secretariat:
+    if can_manage_ballots(user):
         return Ballot.objects.all()
     mine = Exists(BallotRecipient.objects.filter(ballot=OuterRef("pk"), user=user))
     visible = mine & ~Q(status=B.DRAFT)
@@ -75,7 +106,7 @@ class BallotAccess:
 
     @property
     def can_manage(self) -> bool:
-        return bool(self.user.is_secretariat)
+        return can_manage_ballots(self.user)
 
     @property
     def can_view(self) -> bool:

@@ -1,0 +1,64 @@
+"""The minutes screen's questions (``meetings.permissions.minutes_actions``) against a table written
+out by hand, and the archive export asking the same rule as the screen's "export" button."""
+
+from __future__ import annotations
+
+import pytest
+from meetings.archive.export import archive_access
+
+from ecabinet.errors import Forbidden, NotFound
+from meetings import permissions
+from meetings.models import Meeting, Minutes
+
+PERSONAS = ("pm", "secretary", "member", "observer", "archivist")
+
+
+def _actions(cast, minutes) -> dict[str, dict]:
+    out = {}
+    for name in PERSONAS:
+        try:
+            access = permissions.meeting_access(getattr(cast, name), cast.meeting.pk)
+        except NotFound:
+            continue
+        actions = permissions.minutes_actions(access, minutes, None)
+        out[name] = {flag for flag, value in vars(actions).items() if value}
+    return out
+
+
+def test_on_a_draft_the_secretariat_edits_and_those_who_sit_comment(drafted):
+    minutes = Minutes.objects.get(meeting=drafted.meeting)
+    assert _actions(drafted, minutes) == {
+        "secretary": {"can_edit", "can_generate", "can_comment", "reads_comments"},
+        "pm": {"can_comment", "reads_comments", "can_sign_resolution"},
+        "member": {"can_comment", "reads_comments"},
+        "observer": set(),
+    }
+
+
+def test_on_sealed_minutes_the_secretariat_corrects_and_the_chair_signs_the_resolution(sealed):
+    minutes = Minutes.objects.get(meeting=sealed.meeting)
+    assert _actions(sealed, minutes) == {
+        "secretary": {"can_correct", "reads_comments"},
+        "pm": {"reads_comments", "can_sign_resolution"},
+        "member": {"reads_comments"},
+        "observer": set(),
+    }
+
+
+@pytest.mark.parametrize("persona", [*PERSONAS, "outsider", "admin"])
+def test_the_archive_export_and_the_screen_ask_the_same_rule(sealed, persona):
+    sealed.set_status(Meeting.Status.CLOSED)
+    user = getattr(sealed, persona)
+    try:
+        access = permissions.meeting_access(user, sealed.meeting.pk)
+    except NotFound:
+        with pytest.raises(NotFound):
+            archive_access(user, sealed.meeting.pk)
+        return
+    shown = permissions.minutes_actions(access, Minutes.objects.get(meeting=sealed.meeting), None).can_export
+    assert shown == (persona in ("secretary", "archivist"))
+    if shown:
+        assert archive_access(user, sealed.meeting.pk) == sealed.meeting
+    else:
+        with pytest.raises(Forbidden):
+            archive_access(user, sealed.meeting.pk)
