@@ -4,11 +4,11 @@ out by hand, and the archive export asking the same rule as the screen's "export
 from __future__ import annotations
 
 import pytest
-from meetings.archive.export import archive_access
 
 from ecabinet.errors import Forbidden, NotFound
 from meetings import permissions
 from meetings.models import Meeting, Minutes
+from records.archive.export import archive_access
 
 PERSONAS = ("pm", "secretary", "member", "observer", "archivist")
 
