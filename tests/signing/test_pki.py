@@ -6,7 +6,7 @@ from django.core.management import call_command
 from pyhanko.sign.signers import SimpleSigner
 
 from ecabinet import pki
-from ecabinet.settings import _pkcs11_tokens
+from ecabinet.settings.signing import _pkcs11_tokens
 from tests.factories import UserFactory
 
 
