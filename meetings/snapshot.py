@@ -1,7 +1,7 @@
 """The state of a session as one participant sees it: the WebSocket snapshot.
 
 ``snapshot(access)`` and the events in ``meetings.events`` describe the same state: applying the
-events emitted after a snapshot (with ``static/js/room-state.js``) yields the next snapshot. The
+events emitted after a snapshot (with ``static/room/state.js``) yields the next snapshot. The
 test ``tests/test_room_events_converge.py`` checks exactly that for every kind, in the manner of
 Zulip's ``verify_action``.
 
