@@ -65,7 +65,7 @@ WS_MAX_SOCKETS_PER_ACCOUNT = envint("WS_MAX_SOCKETS_PER_ACCOUNT", "8")
 # Daphne (autobahn) refuses to send a WebSocket message over 1 MiB (its websocket_max_message_size
 # default, which applies to outgoing messages too: the socket then closes with 1011). Any frame the
 # room sends is kept under ROOM_FRAME_MAX_BYTES; a snapshot larger than that goes in parts
-# ("snapshot.part", docs/protocol.md §1). Half of Daphne's 1 MiB.
+# ("snapshot.part", docs/protocol.md §2). Half of Daphne's 1 MiB.
 ROOM_FRAME_MAX_BYTES = envint("ROOM_FRAME_MAX_BYTES", str(512 * 1024))
 # The snapshot carries the newest comments of each agenda item, this many; the older ones come over
 # HTTP (GET /api/v1/agenda-items/{id}/comments/?before=<id>).
