@@ -42,7 +42,7 @@ def _comment(marker: str, seq: int) -> str:
     """A baseline message shaped like e-Cabinet's comment.posted event."""
     return json.dumps({"type": "event", "seq": seq, "kind": "comment.posted", "data": {"comment": {
         "id": seq, "agenda_item": 1, "document": None, "page": None, "author": "secretary",
-        "author_name": "Trần Văn Sơn", "visibility": "shared", "text": marker,
+        "author_name": "Trần Thị Thư", "visibility": "shared", "text": marker,
         "created_at": "2026-11-25T01:00:00.000000+00:00", "edited_at": None, "deleted": False}}},
         ensure_ascii=False, separators=(",", ":"))
 

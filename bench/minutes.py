@@ -167,7 +167,7 @@ class StandInMinutes:
     def prepare(self, items: int) -> dict:
         import hashlib
 
-        people = [("Phạm Minh Chính", "Thủ tướng Chính phủ", "Chính phủ")] + [
+        people = [("Phạm Quốc An", "Thủ tướng Chính phủ", "Chính phủ")] + [
             (f"Thành viên Chính phủ {i:02d}", "Bộ trưởng", f"Bộ số {i}") for i in range(1, 27)]
         attendance = [{"name": n, "position": p, "ministry": m, "attendance": "Có mặt" if i < 25 else "Vắng mặt"}
                       for i, (n, p, m) in enumerate(people)]

@@ -55,7 +55,7 @@ TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/ecabinet_cluster"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 # Settings of the caller's environment that would point the children elsewhere (a ``*_FILE`` wins
-# over the plain variable in ecabinet/settings.py).
+# over the plain variable in ecabinet/settings/environment.py).
 OVERRIDDEN = ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "VAR_DIR", "STATIC_ROOT", "MEDIA_ROOT", "SQLITE_PATH",
               "ALLOWED_HOSTS", "DEBUG", "PKI_DIR", "DB_CONN_MAX_AGE")
 READY_TIMEOUT = 90.0

@@ -1,5 +1,5 @@
 """Domain exceptions raised by services and translated to HTTP in one place
-(``ecabinet.api.errors`` for the API, ``ecabinet.views`` helpers for screens).
+(``ecabinet.api.errors`` for the API, ``meetings.views.common`` for screens).
 
 Every error has a stable machine ``code`` for clients and a ``message`` a minister or secretary
 understands (translated).

@@ -1,6 +1,8 @@
 """Failed sign-ins and signing PINs: counted per account and per address, locked for a while (issue 15).
 
-The one home of the rule. What counts, where, and why:
+The one home of the rule, hence a little over 400 lines: sign-in, the signing PIN and the early lift
+share one set of counters and locks, and the settings name this module's handler and callables.
+What counts, where, and why:
 
 * **Sign-in** (the login screen, the admin login, ``POST /api/v1/auth/token``): all three call
   ``django.contrib.auth.authenticate(request, ...)``. django-axes hooks into it: its backend

@@ -4,7 +4,8 @@ Factors, all from well-kept libraries:
 - TOTP (RFC 6238) — django-otp's ``TOTPDevice``, with its own failure throttling (each failure doubles
   the wait before the next try) and replay protection (a code is accepted once);
 - recovery codes — django-otp's ``StaticDevice``: ``MFA_RECOVERY_CODES`` single-use codes, shown once;
-- passkeys (WebAuthn) — ``PasskeyCredential``, the ceremonies verified by py_webauthn (Duo Labs).
+- passkeys (WebAuthn) — ``PasskeyCredential``, the ceremonies verified by py_webauthn (Duo Labs), in
+  ``ecabinet.passkeys``.
 
 A user "has a second factor" once a TOTP device is confirmed or a passkey is registered; from then on
 sign-in (screens, admin, API token) and signing ask for one. Recovery codes are only a way back in,
@@ -14,14 +15,11 @@ never a factor of their own. Every write here is audited with the real actor.
 from __future__ import annotations
 
 import base64
-import json
 import re
-import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -32,16 +30,14 @@ from .errors import DomainError, Forbidden, ValidationFailed
 from .models import PasskeyCredential
 from .permissions import has_admin_powers, may_reset_mfa_of
 
-__all__ = ["MFARequired", "PasskeyProof", "confirm_totp", "factors", "has_second_factor", "mfa_required_for",
-           "passkey_proof", "regenerate_recovery_codes", "remove_factor", "require_fresh_factor", "reset_mfa",
+__all__ = ["MFARequired", "PasskeyProof", "confirm_totp", "factors", "first_recovery_codes", "has_second_factor",
+           "mfa_required_for", "regenerate_recovery_codes", "remove_factor", "require_fresh_factor", "reset_mfa",
            "start_totp", "token_refusal", "verify_second_factor"]
 
 TOTP_NAME = "totp"
 RECOVERY_NAME = "recovery"
 RECOVERY_CODE_LENGTH = 8  # django-otp's StaticToken.random_token(): 5 random bytes in base32
 MAX_CODE_LENGTH = 32  # longer input is refused before any lookup (TOTP: 6 digits; recovery: 8 characters)
-MAX_PASSKEY_NAME = 60
-MAX_CREDENTIAL_JSON = 64 * 1024
 
 
 class MFARequired(DomainError):
@@ -156,14 +152,10 @@ def verify_second_factor(user, code) -> bool:
 @dataclass(frozen=True)
 class PasskeyProof:
     """A passkey assertion verified in this very request, for ``require_fresh_factor`` in place of a
-    code. Made only by ``passkey_proof`` (request data is never one: the API's ``otp`` is a string)."""
+    code. Made only by ``ecabinet.passkeys.passkey_proof`` (request data is never one: the API's ``otp``
+    is a string)."""
 
     user_id: int
-
-
-def passkey_proof(request, user, credential) -> PasskeyProof | None:
-    """Verify a passkey answer to ``authentication_options`` for a signing screen."""
-    return PasskeyProof(user.pk) if credential and verify_passkey(request, user, credential) else None
 
 
 def require_fresh_factor(*, user, otp) -> None:
@@ -255,10 +247,10 @@ def confirm_totp(*, actor, code) -> list[str]:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         audit.record(actor, "mfa.totp_confirmed", actor)
-        return _first_recovery_codes(actor)
+        return first_recovery_codes(actor)
 
 
-def _first_recovery_codes(user) -> list[str]:
+def first_recovery_codes(user) -> list[str]:
     recovery = _recovery(user)
     if recovery is not None and recovery.token_set.exists():
         return []
@@ -314,127 +306,3 @@ def reset_mfa(*, actor, user) -> None:
                "passkeys": PasskeyCredential.objects.filter(user=user).delete()[0]}
     StaticDevice.objects.filter(user=user).delete()
     audit.record(actor, "mfa.reset", user, data=removed)
-
-
-# --- passkeys (py_webauthn) -------------------------------------------------------------------------
-
-def rp_id(request) -> str:
-    return settings.WEBAUTHN_RP_ID or request.get_host().rsplit(":", 1)[0].strip("[]")
-
-
-def expected_origins(request) -> list[str]:
-    return settings.WEBAUTHN_ORIGINS or [f"{request.scheme}://{request.get_host()}"]
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _parse_credential(raw) -> dict:
-    if isinstance(raw, str):
-        if len(raw) > MAX_CREDENTIAL_JSON:
-            raise ValidationFailed(_("The passkey answer is too large."), code="invalid_passkey")
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raw = None
-    if not isinstance(raw, dict) or not isinstance(raw.get("rawId"), str) or len(raw["rawId"]) > 1400:
-        raise ValidationFailed(_("The passkey answer could not be read."), code="invalid_passkey")
-    return raw
-
-
-def registration_options(request, user) -> str:
-    """Options for ``navigator.credentials.create`` (JSON); the challenge is kept in the session."""
-    reauth.require(request, user)  # the screen's "confirm it is you" when the sign-in is not recent
-    from webauthn import generate_registration_options, options_to_json
-    from webauthn.helpers.structs import (
-        AuthenticatorSelectionCriteria,
-        PublicKeyCredentialDescriptor,
-        ResidentKeyRequirement,
-        UserVerificationRequirement,
-    )
-
-    challenge = secrets.token_bytes(32)
-    options = generate_registration_options(
-        rp_id=rp_id(request), rp_name=settings.WEBAUTHN_RP_NAME, user_name=user.username,
-        user_id=str(user.pk).encode(), user_display_name=user.get_full_name(), challenge=challenge,
-        authenticator_selection=AuthenticatorSelectionCriteria(resident_key=ResidentKeyRequirement.PREFERRED,
-                                                               user_verification=UserVerificationRequirement.REQUIRED),
-        exclude_credentials=[PublicKeyCredentialDescriptor(id=bytes(c.credential_id))
-                             for c in PasskeyCredential.objects.filter(user=user)])
-    request.session["mfa_webauthn_reg"] = _b64(challenge)
-    return options_to_json(options)
-
-
-@transaction.atomic
-def register_passkey(request, *, actor, name: str, credential) -> tuple[PasskeyCredential, list[str]]:
-    """Verify the browser's answer to ``registration_options`` and store the passkey; returns it and the
-    first recovery codes (when the user had none)."""
-    from webauthn import verify_registration_response
-    from webauthn.helpers.exceptions import InvalidRegistrationResponse
-
-    name = " ".join((name or "").split())
-    if not name or len(name) > MAX_PASSKEY_NAME:
-        raise ValidationFailed(_("Give the passkey a name of at most %(n)s characters (e.g. “Office tablet”).")
-                               % {"n": MAX_PASSKEY_NAME}, code="invalid_name")
-    challenge = request.session.pop("mfa_webauthn_reg", None)
-    if not challenge:
-        raise ValidationFailed(_("The passkey request has expired. Try again."), code="invalid_passkey")
-    try:
-        verified = verify_registration_response(
-            credential=_parse_credential(credential), expected_challenge=_unb64(challenge),
-            expected_rp_id=rp_id(request), expected_origin=expected_origins(request), require_user_verification=True)
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
-        audit.record(actor, "mfa.failed", actor, data={"factor": "passkey", "reason": "registration"})
-        raise ValidationFailed(_("The passkey could not be registered. Try again."), code="invalid_passkey") from exc
-    if PasskeyCredential.objects.filter(credential_id=verified.credential_id).exists():
-        raise ValidationFailed(_("This passkey is already registered."), code="invalid_passkey")
-    passkey = PasskeyCredential.objects.create(user=actor, name=name, credential_id=verified.credential_id,
-                                               public_key=verified.credential_public_key,
-                                               sign_count=verified.sign_count)
-    audit.record(actor, "mfa.passkey_registered", actor, data={"name": name})
-    return passkey, _first_recovery_codes(actor)
-
-
-def authentication_options(request, user) -> str:
-    """Options for ``navigator.credentials.get`` for ``user``'s passkeys; challenge kept in the session."""
-    from webauthn import generate_authentication_options, options_to_json
-    from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
-
-    challenge = secrets.token_bytes(32)
-    options = generate_authentication_options(
-        rp_id=rp_id(request), challenge=challenge, user_verification=UserVerificationRequirement.REQUIRED,
-        allow_credentials=[PublicKeyCredentialDescriptor(id=bytes(c.credential_id))
-                           for c in PasskeyCredential.objects.filter(user=user)])
-    request.session["mfa_webauthn_auth"] = _b64(challenge)
-    return options_to_json(options)
-
-
-@transaction.atomic
-def verify_passkey(request, user, credential) -> bool:
-    """Check the browser's answer to ``authentication_options`` against ``user``'s passkeys."""
-    from webauthn import verify_authentication_response
-    from webauthn.helpers.exceptions import InvalidAuthenticationResponse
-
-    challenge = request.session.pop("mfa_webauthn_auth", None)
-    try:
-        parsed = _parse_credential(credential)
-        passkey = PasskeyCredential.objects.select_for_update().filter(
-            user=user, credential_id=_unb64(parsed["rawId"])).first()
-        if challenge is None or passkey is None:
-            raise InvalidAuthenticationResponse("unknown credential or no challenge")
-        verified = verify_authentication_response(
-            credential=parsed, expected_challenge=_unb64(challenge), expected_rp_id=rp_id(request),
-            expected_origin=expected_origins(request), credential_public_key=bytes(passkey.public_key),
-            credential_current_sign_count=passkey.sign_count, require_user_verification=True)
-    except (InvalidAuthenticationResponse, ValidationFailed, ValueError, KeyError, TypeError):
-        audit.record(user, "mfa.failed", user, data={"factor": "passkey"})
-        return False
-    passkey.sign_count = verified.new_sign_count
-    passkey.last_used_at = timezone.now()
-    passkey.save(update_fields=["sign_count", "last_used_at"])
-    return True

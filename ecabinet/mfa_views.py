@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import mfa, reauth
+from . import mfa, passkeys, reauth
 from .errors import DomainError
 
 PENDING = "mfa_pending"
@@ -101,7 +101,7 @@ def login_passkey_options(request: HttpRequest) -> HttpResponse:
     user, _pending = _pending_user(request)
     if user is None:
         return JsonResponse({"code": "mfa_expired", "detail": _("The sign-in has expired.")}, status=401)
-    return HttpResponse(mfa.authentication_options(request, user), content_type="application/json")
+    return HttpResponse(passkeys.authentication_options(request, user), content_type="application/json")
 
 
 def _json_body(request) -> dict:
@@ -117,7 +117,7 @@ def login_passkey(request: HttpRequest) -> HttpResponse:
     user, pending = _pending_user(request)
     if user is None:
         return JsonResponse({"code": "mfa_expired", "detail": _("The sign-in has expired.")}, status=401)
-    if mfa.verify_passkey(request, user, _json_body(request).get("credential")):
+    if passkeys.verify_passkey(request, user, _json_body(request).get("credential")):
         return JsonResponse({"redirect": _complete(request, user, pending)})
     if not _count_failure(request, pending):
         return JsonResponse({"code": "mfa_too_many", "redirect": reverse("login"),
@@ -134,7 +134,7 @@ def signing_factor(request: HttpRequest):
     """The second factor a signing screen sent: a passkey answer (verified now) or a code."""
     passkey = request.POST.get("passkey")
     if passkey:
-        return mfa.passkey_proof(request, request.user, passkey)
+        return passkeys.passkey_proof(request, request.user, passkey)
     return request.POST.get("otp") or None
 
 
@@ -142,7 +142,7 @@ def signing_factor(request: HttpRequest):
 @require_POST
 def passkey_assert_options(request: HttpRequest) -> HttpResponse:
     """Options for a passkey assertion by the signed-in user (signing screens)."""
-    return HttpResponse(mfa.authentication_options(request, request.user), content_type="application/json")
+    return HttpResponse(passkeys.authentication_options(request, request.user), content_type="application/json")
 
 
 # --- enforcement ----------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ def security_remove(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def security_passkey_options(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(mfa.registration_options(request, request.user), content_type="application/json")
+    return HttpResponse(passkeys.registration_options(request, request.user), content_type="application/json")
 
 
 @login_required
@@ -297,7 +297,7 @@ def security_passkey_options(request: HttpRequest) -> HttpResponse:
 def security_passkey(request: HttpRequest) -> HttpResponse:
     body = _json_body(request)
     try:
-        _passkey, codes = mfa.register_passkey(request, actor=request.user, name=str(body.get("name") or ""),
+        _passkey, codes = passkeys.register_passkey(request, actor=request.user, name=str(body.get("name") or ""),
                                                credential=body.get("credential"))
     except DomainError as exc:
         return JsonResponse({"code": exc.code, "detail": str(exc.message)}, status=exc.status)

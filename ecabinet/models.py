@@ -190,7 +190,7 @@ class UserSession(models.Model):
         return f"session of {self.user_id}"
 class PasskeyCredential(models.Model):
     """A WebAuthn passkey (e.g. a tablet's platform authenticator) registered as a second factor.
-    The ceremonies are verified by py_webauthn (``ecabinet.mfa``); only the public key is stored."""
+    The ceremonies are verified by py_webauthn (``ecabinet.passkeys``); only the public key is stored."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys")
     name = models.CharField(_("name"), max_length=60)

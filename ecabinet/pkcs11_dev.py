@@ -2,7 +2,7 @@
 
 A token made here holds a key pair generated on the token (the private key never leaves it), the
 certificate the development CA issues for its public key, and the CA certificate, all under one label,
-which is how ``ecabinet.pki.pkcs11_signer`` finds them. SoftHSM2 reads ``SOFTHSM2_CONF`` (the file that
+which is how ``ecabinet.pkcs11_tokens.pkcs11_signer`` finds them. SoftHSM2 reads ``SOFTHSM2_CONF`` (the file that
 names its token directory) when the library is initialised, so a process must set that variable before
 it first uses the library, or call :func:`reload_module` afterwards.
 

@@ -1,6 +1,6 @@
 """How large a room frame can get, and what is done about one that would still be too large.
 
-The limit (docs/protocol.md §1): Daphne hands autobahn ``websocket_max_message_size`` = 1 MiB
+The limit (docs/protocol.md §2): Daphne hands autobahn ``websocket_max_message_size`` = 1 MiB
 (Daphne's default; ``make run``, the cluster and the systemd units do not change it), and autobahn
 applies it to what the server *sends* as well: a larger message raises inside Daphne, which closes
 the socket with 1011 — the tablet reconnects, gets the same snapshot, and loops (issue 14). The

@@ -1,14 +1,14 @@
 """The state of a session as one participant sees it: the WebSocket snapshot.
 
 ``snapshot(access)`` and the events in ``meetings.events`` describe the same state: applying the
-events emitted after a snapshot (with ``static/js/room-state.js``) yields the next snapshot. The
+events emitted after a snapshot (with ``static/room/state.js``) yields the next snapshot. The
 test ``tests/test_room_events_converge.py`` checks exactly that for every kind, in the manner of
 Zulip's ``verify_action``.
 
 Comments are paged (issue 14): the snapshot carries the newest ``ROOM_SNAPSHOT_COMMENTS_PER_ITEM``
 comments the caller may see on each agenda item (``comments``, ascending ``id``), and for each item
 with any, ``comment_counts[item] = {"total": visible, "omitted": total - carried}``; older ones come
-over HTTP (``comment_page``). How the events keep this window (docs/protocol.md §5): a new comment
+over HTTP (``comment_page``). How the events keep this window (docs/protocol.md §4): a new comment
 joins its item's window, whose oldest then leaves beyond the limit (``omitted`` + 1); an edit or a
 deletion (a tombstone, still counted) changes a comment only if it is in the window; gaining or losing
 a document replaces that item's window and counts wholesale.

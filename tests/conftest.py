@@ -89,12 +89,12 @@ class Cast:
 
 @pytest.fixture
 def cast(db) -> Cast:
-    pm = UserFactory(username="pm", full_name="Phạm Minh Chính")
-    secretary = UserFactory(username="secretary", full_name="Trần Văn Sơn", is_secretariat=True)
-    member = UserFactory(username="member01", full_name="Hồ Đức Phớc")
-    member2 = UserFactory(username="member02", full_name="Nguyễn Thị Hồng")
-    observer = UserFactory(username="guest", full_name="Lê Quang Mạnh")
-    archivist = UserFactory(username="archivist", full_name="Đặng Thanh Tùng", is_archivist=True)
+    pm = UserFactory(username="pm", full_name="Phạm Quốc An")
+    secretary = UserFactory(username="secretary", full_name="Trần Thị Thư", is_secretariat=True)
+    member = UserFactory(username="member01", full_name="Hồ Văn Bách")
+    member2 = UserFactory(username="member02", full_name="Nguyễn Thị Mai Sương")
+    observer = UserFactory(username="guest", full_name="Lê Quang Hiển")
+    archivist = UserFactory(username="archivist", full_name="Đặng Thu Hạnh", is_archivist=True)
     outsider = UserFactory(username="outsider", full_name="Vũ Văn Ngoài")
     admin = UserFactory(username="admin", full_name="Quản Trị Viên", is_superuser=True, is_staff=True)
     meeting = services.meeting_create(actor=secretary, title="Phiên họp Chính phủ thường kỳ tháng 11",

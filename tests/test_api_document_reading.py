@@ -37,7 +37,7 @@ def test_it_watermarks_every_page_with_the_readers_name_ministry_time_and_copy_n
     pages = page_texts(response.content)
     assert len(pages) == 3
     for number, text in enumerate(pages, start=1):
-        assert "Hồ Đức Phớc" in text, f"page {number}: {text!r}"
+        assert "Hồ Văn Bách" in text, f"page {number}: {text!r}"
         assert "Bộ Tài chính" in text, f"page {number}"
         assert "UTC" in text, f"page {number}"
         assert "Bản số 1" in text, f"page {number}"
@@ -67,8 +67,8 @@ def test_it_watermarks_each_reader_with_their_own_name(cast, three_pages):
     document, _ = three_pages
     response = cast.client(cast.member2).get(f"/api/v1/documents/{document.pk}/download/")
     for text in page_texts(response.content):
-        assert "Nguyễn Thị Hồng" in text
-        assert "Hồ Đức Phớc" not in text
+        assert "Nguyễn Thị Mai Sương" in text
+        assert "Hồ Văn Bách" not in text
 
 
 def test_it_draws_the_watermark_inside_the_visible_area_of_a_cropped_page(settings):
@@ -82,7 +82,7 @@ def test_it_draws_the_watermark_inside_the_visible_area_of_a_cropped_page(settin
         pdf.pages[0].obj.CropBox = [60, 60, 535, 782]
         out = io.BytesIO()
         pdf.save(out)
-    marked = watermark_pdf(out.getvalue(), full_name="Hồ Đức Phớc", ministry="Bộ Tài chính",
+    marked = watermark_pdf(out.getvalue(), full_name="Hồ Văn Bách", ministry="Bộ Tài chính",
                            issued_utc="2025-01-01 08:00 UTC", copy_number=1, font_path=settings.WATERMARK_FONT)
     with pikepdf.open(io.BytesIO(marked)) as pdf:
         page = pdf.pages[0]

@@ -187,7 +187,7 @@ def test_it_turns_any_damage_into_a_refusal_or_a_file_it_can_serve():
             outcomes.add(refusal.code)
             continue
         outcomes.add("accepted")
-        watermark_pdf(data, full_name="Hồ Đức Phớc", ministry="Bộ Tài chính", issued_utc="2025-01-01 08:00 UTC",
+        watermark_pdf(data, full_name="Hồ Văn Bách", ministry="Bộ Tài chính", issued_utc="2025-01-01 08:00 UTC",
                       copy_number=1, font_path=settings.WATERMARK_FONT)
     assert {"accepted", "pdf_damaged"} <= outcomes
     assert outcomes <= {"accepted", "pdf_damaged", "pdf_truncated", "not_pdf", "pdf_unsupported_filter"}

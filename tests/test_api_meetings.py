@@ -84,7 +84,7 @@ def test_it_names_the_field_of_an_invalid_session(cast, payload, field):
 # --- participants and substitutes -------------------------------------------------------------------
 
 def test_it_invites_a_participant_who_then_sees_the_published_session(cast):
-    newcomer = UserFactory(username="member03", full_name="Lê Minh Khái")
+    newcomer = UserFactory(username="member03", full_name="Lê Văn Tân")
     cast.set_status("published")
     assert cast.client(newcomer).get(url(cast.meeting)).status_code == 404
     response = cast.client(cast.secretary).post(url(cast.meeting, "participants"),

@@ -40,7 +40,7 @@ def client_for(user) -> APIClient:
 
 @pytest.fixture
 def secretary(db):
-    return UserFactory(username="secretary", full_name="Trần Văn Sơn", is_secretariat=True)
+    return UserFactory(username="secretary", full_name="Trần Thị Thư", is_secretariat=True)
 
 
 def test_it_creates_once_and_replays_the_first_response(secretary):

@@ -247,7 +247,7 @@ def test_it_watermarks_without_decoding_or_recompressing_page_content(settings):
     raw = deflated_zeros(60 * MB)
     data = pdf_of_pages([raw] + ["shared"] * 9)
     started = time.monotonic()
-    served = watermark_pdf(data, full_name="Hồ Đức Phớc", ministry="Bộ Tài chính",
+    served = watermark_pdf(data, full_name="Hồ Văn Bách", ministry="Bộ Tài chính",
                            issued_utc="2025-01-01 08:00 UTC", copy_number=1, font_path=settings.WATERMARK_FONT)
     elapsed = time.monotonic() - started
     with pikepdf.open(io.BytesIO(served)) as pdf:
@@ -334,7 +334,7 @@ def test_it_accepts_an_ordinary_character_map_on_every_page():
 
 def _mark(data: bytes, settings) -> tuple[bytes, float]:
     started = time.monotonic()
-    served = watermark_pdf(data, full_name="Hồ Đức Phớc", ministry="Bộ Tài chính",
+    served = watermark_pdf(data, full_name="Hồ Văn Bách", ministry="Bộ Tài chính",
                            issued_utc="2025-01-01 08:00 UTC", copy_number=1, font_path=settings.WATERMARK_FONT)
     return served, time.monotonic() - started
 

@@ -30,7 +30,7 @@ TABLE = AuditEntry._meta.db_table
 @pytest.fixture
 def chain(db) -> list[AuditEntry]:
     """Five entries, with Vietnamese text in their data (the JSON round trip must hash the same)."""
-    actor = UserFactory(username="secretary", full_name="Trần Văn Sơn")
+    actor = UserFactory(username="secretary", full_name="Trần Thị Thư")
     return [
         audit.record(actor, f"test.step{n}", actor, meeting_id=n, data={"bước": n, "ghi chú": "Tờ trình số " + str(n)})
         for n in range(1, 6)

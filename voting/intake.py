@@ -27,7 +27,7 @@ How a vote goes
    ``Idempotency-Key`` records, then casts all the votes with ``votes_cast`` and records the new
    keys, in one transaction (``_batch``).
 3. After the commit every request gets its answer (``voting.intake_answers``): the same status,
-   body and headers Django's view gives (``tests/voting/test_intake_agrees.py`` holds the two
+   body and headers Django's view gives (``tests/voting/test_intake.py`` holds the two
    together). Nothing is answered before the commit, so an acknowledged vote is stored; a batch
    that fails is rolled back whole and its requests handed to Django's view one by one.
 

@@ -1,6 +1,6 @@
 """The intake's answers (``voting.intake``): the bytes of the response Django's view would give.
 
-``tests/voting/test_intake_agrees.py`` holds the two together: the same status, body and headers —
+``tests/voting/test_intake.py`` holds the two together: the same status, body and headers —
 what Django's middleware (security headers, ``Vary: Cookie`` after reading the session,
 ``Content-Language``, ``ecabinet.hardening``'s and django-csp's headers) and DRF (``Allow``) put on the
 view's answer.

@@ -194,7 +194,7 @@ def vote_answer(vote: Vote, method: str, on_behalf_of: str | None) -> dict:
 
 class VotesView(APIView):
     """Also served, for the common case, by ``voting.intake`` in group commits: the same checks,
-    the same answers (``tests/voting/test_intake_agrees.py``), the same limit (``ecabinet.limits``)."""
+    the same answers (``tests/voting/test_intake.py``), the same limit (``ecabinet.limits``)."""
 
     throttle_classes = [AccountRate.for_scope("votes")]
 

@@ -36,7 +36,7 @@ class Meeting(models.Model):
         "AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("now discussing"),
     )
-    # Voting rules of the session, set by the chair (voting.services.meeting_set_voting_rules).
+    # Voting rules of the session, set by the chair (voting.services.motions.meeting_set_voting_rules).
     vote_rule = models.CharField(_("voting rule"), max_length=40, default="vn-government")
     substitutes_may_vote = models.BooleanField(_("substitutes may vote"), default=False)
     votes_may_change = models.BooleanField(_("votes may be changed before the vote closes"), default=False)

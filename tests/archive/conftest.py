@@ -39,9 +39,9 @@ def make_cast() -> Cast:
     """The personas of ``tests.conftest.cast``, for fixtures that cannot use a function-scoped one."""
     people = {name: UserFactory(username=name, full_name=full, is_secretariat=name == "secretary",
                                 is_archivist=name == "archivist")
-              for name, full in (("pm", "Phạm Minh Chính"), ("secretary", "Trần Văn Sơn"),
-                                 ("member01", "Hồ Đức Phớc"), ("member02", "Nguyễn Thị Hồng"),
-                                 ("guest", "Lê Quang Mạnh"), ("archivist", "Đặng Thanh Tùng"),
+              for name, full in (("pm", "Phạm Quốc An"), ("secretary", "Trần Thị Thư"),
+                                 ("member01", "Hồ Văn Bách"), ("member02", "Nguyễn Thị Mai Sương"),
+                                 ("guest", "Lê Quang Hiển"), ("archivist", "Đặng Thu Hạnh"),
                                  ("outsider", "Vũ Văn Ngoài"))}
     office = people["secretary"]
     meeting = services.meeting_create(actor=office, title="Phiên họp Chính phủ thường kỳ tháng 11", kind="regular",

@@ -44,7 +44,7 @@ def tool(*args: str) -> subprocess.CompletedProcess:
 def reference(db, settings, tmp_path):
     settings.PKI_DIR = tmp_path / "pki"
     settings.SIGNING_TRUST_ROOTS = [settings.PKI_DIR / "ca.pem"]
-    secretary = UserFactory(username="secretary", full_name="Trần Văn Sơn", is_secretariat=True)
+    secretary = UserFactory(username="secretary", full_name="Trần Thị Thư", is_secretariat=True)
     pm = UserFactory(username="pm", full_name="Lê Minh Quang")
     members = [UserFactory(username=f"member{i:02d}", full_name=f"Thành viên số {i}") for i in range(1, 27)]
     archivist = UserFactory(username="archivist", full_name="Đỗ Thị Lưu", is_archivist=True)
@@ -111,7 +111,7 @@ def test_the_reference_session_ends_with_signed_minutes_and_resolution(reference
 
     report = ok(member.get(f"{base}/minutes/verify/"))
     assert report["ok"], report["problems"]
-    assert [s["signer"] for s in report["signatures"]] == ["Trần Văn Sơn", "Lê Minh Quang"]
+    assert [s["signer"] for s in report["signatures"]] == ["Trần Thị Thư", "Lê Minh Quang"]
     assert report["signatures"][-1]["covers_whole_document"]
     assert report["database"] == {"issued_here": True, "document_id": sealed["id"], "audit_checkpoint_in_chain": True}
     assert ok(member.get(f"{base}/resolution/verify/"))["ok"]

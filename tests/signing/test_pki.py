@@ -6,7 +6,7 @@ from django.core.management import call_command
 from pyhanko.sign.signers import SimpleSigner
 
 from ecabinet import pki
-from ecabinet.settings import _pkcs11_tokens
+from ecabinet.settings.signing import _pkcs11_tokens
 from tests.factories import UserFactory
 
 
@@ -40,10 +40,10 @@ def test_idempotent_and_force(dev_pki):
 
 
 def test_extra_users_take_full_name_from_db(dev_pki):
-    UserFactory(username="member01", full_name="Nguyễn Văn An")
+    UserFactory(username="member01", full_name="Nguyễn Văn Khoa")
     call_command("init_dev_pki", "--users", "member01", "ghost", verbosity=0)
     _, cert, _ = pkcs12.load_key_and_certificates((dev_pki / "member01.p12").read_bytes(), b"ecabinet-demo")
-    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Nguyễn Văn An"
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Nguyễn Văn Khoa"
     assert (dev_pki / "ghost.p12").exists()
 
 

@@ -26,7 +26,7 @@ def people(cast) -> dict:
     member03 is absent and replaced by ``deputy_unapproved`` (not approved yet)."""
     c = cast
     c.set_status(Meeting.Status.PUBLISHED)
-    member3 = UserFactory(username="member03", full_name="Lê Thành Long")
+    member3 = UserFactory(username="member03", full_name="Lê Hữu Lộc")
     deputy = UserFactory(username="deputy02", full_name="Thứ trưởng Hai")
     unapproved = UserFactory(username="deputy03", full_name="Thứ trưởng Ba")
     services.participant_add(actor=c.secretary, meeting=c.meeting, username="member03", role="member")

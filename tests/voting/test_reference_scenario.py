@@ -19,8 +19,8 @@ def ok(response, status: int = 200) -> dict:
 def run_session(*, present: int, remote: int, yes: int, no: int = 0, abstain: int = 0,
                 chair_votes: str = "yes") -> tuple[dict, dict]:
     """Build the Government of 27 and run one vote through the API; returns (close answer, result)."""
-    secretary = UserFactory(username="secretary", full_name="Trần Văn Sơn", is_secretariat=True)
-    pm = UserFactory(username="pm", full_name="Phạm Minh Chính")
+    secretary = UserFactory(username="secretary", full_name="Trần Thị Thư", is_secretariat=True)
+    pm = UserFactory(username="pm", full_name="Phạm Quốc An")
     members = [UserFactory(username=f"member{i:02d}") for i in range(1, 27)]
     office, chair = client_for(secretary), client_for(pm)
     meeting = ok(office.post("/api/v1/meetings/", {

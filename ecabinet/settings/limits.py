@@ -1,0 +1,96 @@
+"""Settings of issue 14's limits: request bodies before authentication, the client address of the
+per-address throttle, rates per account, and the bounds of the room's snapshots and events (docs/limits.md).
+"""
+
+from ecabinet.settings.documents import DATA_UPLOAD_MAX_MEMORY_SIZE, DOCUMENT_MAX_BYTES
+from ecabinet.settings.environment import envint
+
+# --- Request limits, before authentication (issue 14 point 5; area "http"; docs/limits.md) -------
+# Every HTTP request body is capped while it streams in, in the server itself (ecabinet.daphne_guard,
+# before Twisted buffers it) and in front of the ASGI application (ecabinet.http_limits): a
+# Content-Length over the cap is answered 413 at once, a chunked body is cut at the cap.
+# The cap: HTTP_MAX_BODY_BYTES for every request (JSON and forms); HTTP_MAX_UPLOAD_BODY_BYTES for a
+# multipart upload to a document, version or ballot-document upload (a PDF of DOCUMENT_MAX_BYTES
+# plus the form around it); HTTP_MAX_TEXT_BODY_BYTES for saving the minutes' text (a whole minutes
+# form, percent-encoded Vietnamese takes up to 9 bytes a character).
+HTTP_MAX_BODY_BYTES = envint("HTTP_MAX_BODY_BYTES", str(1024 * 1024))
+HTTP_MAX_UPLOAD_BODY_BYTES = envint("HTTP_MAX_UPLOAD_BODY_BYTES", str(DOCUMENT_MAX_BYTES + 1024 * 1024))
+HTTP_MAX_TEXT_BODY_BYTES = envint("HTTP_MAX_TEXT_BODY_BYTES", str(DATA_UPLOAD_MAX_MEMORY_SIZE))
+# A vote ({"choice": "yes"}) is a few dozen bytes: the vote intake (voting.intake) refuses more than this.
+HTTP_MAX_VOTE_BODY_BYTES = envint("HTTP_MAX_VOTE_BODY_BYTES", "4096")
+# After a 413 the server reads (and throws away) what the client goes on sending for this long, so
+# that the client reads the answer instead of a reset connection; then it closes the connection.
+HTTP_REFUSED_BODY_LINGER_SECONDS = envint("HTTP_REFUSED_BODY_LINGER_SECONDS", "5")
+# A JSON body (API, vote intake) nests at most JSON_MAX_DEPTH levels and holds at most JSON_MAX_ITEMS
+# values in all (object members and array items at any depth): 400 json_too_deep / json_too_many_fields.
+JSON_MAX_DEPTH = envint("JSON_MAX_DEPTH", "32")
+JSON_MAX_ITEMS = envint("JSON_MAX_ITEMS", "1000")
+# Django's own bounds on form bodies (urlencoded and multipart): fields, and files in one request.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", "1000")
+DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", "10")
+# --- end of request limits ----------------------------------------------------------------------
+
+# --- Issue 14, area "fix-http": the client address of the API's per-address throttle (login) -----
+# How many proxies stand in front of Daphne. 0: the address is REMOTE_ADDR. Behind the cluster's
+# nginx set 1: the last X-Forwarded-For entry (the one nginx wrote) is the address. Unset, DRF used
+# the whole header, which the caller writes: a fresh login budget per forged header (docs/limits.md).
+API_NUM_PROXIES = envint("API_NUM_PROXIES", "0")
+# GET /api/v1/meetings/{id}/minutes/ lists the newest MINUTES_COMMENTS_PAGE comments on the draft,
+# with their count (comments_total); older ones page with ?comments_before=<id>.
+MINUTES_COMMENTS_PAGE = envint("MINUTES_COMMENTS_PAGE", "100")
+# --- end of area "fix-http" ---------------------------------------------------------------------
+
+# --- Rate and volume limits per account (issue 14, area "rate"; docs/limits.md, ecabinet/limits.py) ---
+# Fixed-window counters per account in Django's cache (CACHES in ecabinet.settings: Redis, shared by every
+# Daphne process, when REDIS_URL is set, else this process's memory). The numbers are far
+# above what an honest minister does (docs/limits.md gives the reasoning); 0 switches a limit off.
+# Refused requests answer 429 rate_limited with Retry-After; the room socket closes with 4429.
+RATE_COMMENTS_PER_MINUTE = envint("RATE_COMMENTS_PER_MINUTE", "20")  # comments posted or edited
+RATE_COMMENTS_PER_HOUR = envint("RATE_COMMENTS_PER_HOUR", "300")
+RATE_COMMENT_CHARS_PER_HOUR = envint("RATE_COMMENT_CHARS_PER_HOUR", "200000")  # characters of those comments
+RATE_SPEAKING_PER_MINUTE = envint("RATE_SPEAKING_PER_MINUTE", "20")  # requests to speak and withdrawals
+RATE_POSITIONS_PER_MINUTE = envint("RATE_POSITIONS_PER_MINUTE", "60")
+RATE_UPLOADS_PER_HOUR = envint("RATE_UPLOADS_PER_HOUR", "300")  # documents, versions, ballot drafts
+RATE_UPLOAD_MB_PER_HOUR = envint("RATE_UPLOAD_MB_PER_HOUR", "2048")  # their request bodies, in MiB
+RATE_VOTES_PER_MINUTE = envint("RATE_VOTES_PER_MINUTE", "60")
+RATE_BALLOT_ANSWERS_PER_MINUTE = envint("RATE_BALLOT_ANSWERS_PER_MINUTE", "60")
+RATE_WS_MESSAGES_PER_MINUTE = envint("RATE_WS_MESSAGES_PER_MINUTE", "120")  # resume/ping on the room socket
+RATE_WS_CONNECTS_PER_MINUTE = envint("RATE_WS_CONNECTS_PER_MINUTE", "60")  # room sockets opened
+# Room sockets open at once per account (all sessions, all processes): beyond, the OLDEST is closed
+# with 4409, so a tablet reconnecting over a dying connection is never the one shut out.
+WS_MAX_SOCKETS_PER_ACCOUNT = envint("WS_MAX_SOCKETS_PER_ACCOUNT", "8")
+# --- end of rate limits ---
+
+# --- Issue 14, area "room": bounded snapshots and events (docs/limits.md § Room) ----------------
+# Daphne (autobahn) refuses to send a WebSocket message over 1 MiB (its websocket_max_message_size
+# default, which applies to outgoing messages too: the socket then closes with 1011). Any frame the
+# room sends is kept under ROOM_FRAME_MAX_BYTES; a snapshot larger than that goes in parts
+# ("snapshot.part", docs/protocol.md §2). Half of Daphne's 1 MiB.
+ROOM_FRAME_MAX_BYTES = envint("ROOM_FRAME_MAX_BYTES", str(512 * 1024))
+# The snapshot carries the newest comments of each agenda item, this many; the older ones come over
+# HTTP (GET /api/v1/agenda-items/{id}/comments/?before=<id>).
+ROOM_SNAPSHOT_COMMENTS_PER_ITEM = envint("ROOM_SNAPSHOT_COMMENTS_PER_ITEM", "10")
+# One page of GET /api/v1/agenda-items/{id}/comments/ holds at most this many comments.
+ROOM_COMMENTS_PAGE_MAX = envint("ROOM_COMMENTS_PAGE_MAX", "50")
+# Characters in one comment (a remark in the room; written opinions on ballots are longer).
+COMMENT_MAX_CHARS = envint("COMMENT_MAX_CHARS", "4000")
+# Characters in a longer explanatory text: an agenda item's description, a motion's text, a written
+# ballot's explanation for the members (a page or two of a draft's summary).
+DESCRIPTION_MAX_CHARS = envint("DESCRIPTION_MAX_CHARS", "10000")
+# Agenda items in one session, documents on one agenda item, participants of one session: what a
+# government session needs many times over (an online conference of the Government with the 63
+# provinces has some 120 participants), and what bounds the room's frames: with 200 participants the
+# largest event (vote.tally, speaker.queue) stays under 62 % of ROOM_FRAME_MAX_BYTES even with every
+# name at its longest. More is possible (the benchmarks run 1,000): the system check
+# meetings.W001 then says which frames could outgrow the budget with pathological names.
+MEETING_MAX_AGENDA_ITEMS = envint("MEETING_MAX_AGENDA_ITEMS", "40")
+AGENDA_ITEM_MAX_DOCUMENTS = envint("AGENDA_ITEM_MAX_DOCUMENTS", "20")
+MEETING_MAX_PARTICIPANTS = envint("MEETING_MAX_PARTICIPANTS", "200")
+# Turns one person may have on the speakers' list of one item (waiting, speaking or done): a bound
+# on what one member can add to the record of an item (requests to speak are also rate-limited).
+SPEAK_MAX_TURNS_PER_ITEM = envint("SPEAK_MAX_TURNS_PER_ITEM", "30")
+# The queue a tablet is sent (snapshot and speaker.queue): every waiting turn and the one speaking
+# (at most one each per participant), and only the latest this many finished turns, with the count
+# of all of them ("spoken"). Bounds the frame whatever the length of the debate.
+SPEAK_QUEUE_DONE_SHOWN = envint("SPEAK_QUEUE_DONE_SHOWN", "10")
+# --- end of area "room" ------------------------------------------------------------------------
