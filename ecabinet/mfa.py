@@ -90,9 +90,8 @@ def factors(user) -> Factors:
 
 
 def user_roles(user) -> set[str]:
-    """The roles of ``MFA_REQUIRED_ROLES`` the user holds."""
-    from meetings.models import Participant
-
+    """The roles of ``MFA_REQUIRED_ROLES`` the user holds (a participant: invited to any session,
+    read through the reverse relation so that the core imports no app above it)."""
     roles = set()
     if has_admin_powers(user):
         roles.add("staff")
@@ -102,7 +101,7 @@ def user_roles(user) -> set[str]:
         roles.add("archivist")
     if user.is_member:
         roles.add("member")
-    if Participant.objects.filter(user=user).exists():
+    if user.participations.exists():
         roles.add("participant")
     return roles
 
