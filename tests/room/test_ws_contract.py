@@ -33,7 +33,9 @@ def test_it_sends_a_snapshot_first_then_live_events(cast):
         assert {"id", "title", "kind", "status", "starts_at", "location", "current_item", "me", "agenda",
                 "participants", "comments", "speakers", "positions"} <= set(meeting)
         assert (meeting["id"], meeting["status"], meeting["me"]) == (
-            cast.meeting.pk, "published", {"username": "member01", "role": "member"})
+            cast.meeting.pk, "published", {"username": "member01", "role": "member", "can": {
+                "run": False, "speak": True, "position": True, "see_positions": False, "comment": True,
+                "comment_visibilities": ["shared", "secretariat", "private"], "vote": True, "stands_in": False}})
         assert [i["id"] for i in meeting["agenda"]] == [cast.item.pk]
         assert "presence" not in meeting  # the secretariat's view only
         assert await tablet.quiet()
