@@ -3,7 +3,7 @@
 Every write a member can repeat at will — comments, requests to speak, positions, uploads, votes,
 ballot answers — and every message and connection of the room socket is counted per account
 against the limits of its *scope*, here. The API's throttle (``ecabinet.api.throttles``), the vote
-intake (``voting.intake``), the screens and the room socket (``meetings.consumers``) all ask
+intake (``hotpath.intake``), the screens and the room socket (``meetings.consumers``) all ask
 ``hit`` or ``check``; none of them holds a number. The numbers are settings (``RATE_*``), read on
 each call so that a test may change them.
 

@@ -1,5 +1,5 @@
 """The votes limit (``RATE_VOTES_PER_MINUTE``, ``ecabinet.limits``) on both paths a vote takes: the
-intake in front of Django (``voting.intake``) and Django's ``VotesView``, with the same answer —
+intake in front of Django (``hotpath.intake``) and Django's ``VotesView``, with the same answer —
 status, body and headers, ``Retry-After`` included — and nothing stored for the refused vote."""
 
 from __future__ import annotations
