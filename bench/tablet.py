@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 import json
 import random
-import time
 import traceback
 from typing import TYPE_CHECKING
+
+from ecabinet import clock
 
 from .httpclient import AsyncHttp
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 COUNT_KEYS = ("yes", "no", "abstain", "voted")
 MARK_PREFIX = "bench:"
-now = time.monotonic  # CLOCK_MONOTONIC: one clock for every process of the machine
+now = clock.monotonic  # CLOCK_MONOTONIC: one clock for every process of the machine
 
 
 class SeqTracker:

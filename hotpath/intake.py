@@ -48,7 +48,6 @@ import json
 import logging
 import queue
 import threading
-import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -59,7 +58,7 @@ from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 from django.utils import translation
 
-from ecabinet import http_limits, jsonguard, limits, mfa
+from ecabinet import clock, http_limits, jsonguard, limits, mfa
 from ecabinet.middleware import chosen_language
 
 from . import bulk_auth, intake_answers
@@ -277,9 +276,9 @@ class _Writer:
         ``GATHER_MAX`` in all): a storm of votes is read off the network by the event loop one
         request at a time, and a batch that started with the first few would take its database
         trips while the loop is busiest, each of them then waiting for the GIL behind it."""
-        deadline = time.monotonic() + GATHER_MAX
+        deadline = clock.monotonic() + GATHER_MAX
         while len(batch) < BATCH_MAX:
-            wait = min(GATHER_QUIET, deadline - time.monotonic())
+            wait = min(GATHER_QUIET, deadline - clock.monotonic())
             try:
                 batch.append(self.waiting.get(timeout=wait) if wait > 0 else self.waiting.get_nowait())
             except queue.Empty:

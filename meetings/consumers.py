@@ -48,7 +48,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
-from ecabinet import idle, jsonguard, limits, realtime, ws_auth
+from ecabinet import clock, idle, jsonguard, limits, realtime, ws_auth
 from ecabinet.converters import whole_number
 from hotpath import heartbeats, hub, sequencer, wsframes
 
@@ -291,7 +291,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     @staticmethod
     def _now() -> float:
-        return asyncio.get_running_loop().time()
+        return clock.monotonic()
 
     async def _deliver(self, texts: list[str]) -> None:
         """Send ``texts`` (already framed by the sequencer), unless the client has stopped reading."""
@@ -331,7 +331,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = deadline
-        self._timer = asyncio.get_running_loop().call_at(deadline, self._wake)
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, deadline - self._now()), self._wake)
 
     def _wake(self) -> None:
         self._timer = None

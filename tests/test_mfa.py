@@ -15,6 +15,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+from ecabinet import clock as server_clock
 from ecabinet import devices, idle, mfa
 from ecabinet.errors import Forbidden
 from ecabinet.models import AuditEntry, Device
@@ -45,7 +46,7 @@ def signed_in_request(user):
     """A request of ``user`` just after a full sign-in (``ecabinet.reauth``: enrolment needs one)."""
     request = RequestFactory().post("/")
     request.user, request.session = user, SessionStore()
-    request.session[idle.SIGNED_IN] = idle.now()
+    request.session[idle.SIGNED_IN] = server_clock.now()
     return request
 
 
@@ -398,7 +399,7 @@ def test_an_old_browser_session_confirms_before_adding_a_factor_and_guesses_lock
     client = Client()
     client.force_login(member)
     session = client.session
-    session[idle.SIGNED_IN] = session[idle.LAST_SEEN] = idle.now() - 11 * 60
+    session[idle.SIGNED_IN] = session[idle.LAST_SEEN] = server_clock.now() - 11 * 60
     session.save()
     page = client.get("/account/security/").content.decode()
     assert 'data-action="confirm-identity"' in page and 'data-action="enrol-totp"' not in page

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from ecabinet import limits
+from ecabinet import clock as server_clock
 from voting.models import Vote
 
 from ..asgi import call
@@ -21,7 +21,7 @@ T0 = 1_800_000_000 + 10
 
 @pytest.fixture
 def room(transactional_db, monkeypatch):
-    monkeypatch.setattr(limits, "_now", lambda: T0)
+    monkeypatch.setattr(server_clock, "now", lambda: T0)
     return build_room(members=4, votes_may_change=True)
 
 
