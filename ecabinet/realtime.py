@@ -154,7 +154,7 @@ def _send(groups: list[str], message: dict) -> None:
 class Outgoing:
     """An event written in the transaction, ready to ring: its ``seq``, audience tokens, serialised
     text and coalescing key (``vote.tally:12``: sockets may skip it when a newer event of the same
-    key follows within ``COALESCE_SECONDS``)."""
+    key follows within ``hotpath.sequencer.COALESCE_SECONDS``)."""
 
     seq: int
     audience: list[str]

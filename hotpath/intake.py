@@ -38,6 +38,9 @@ later one waits for the next, where it finds the first one's record and gets its
 The intake serves requests only where Django's middleware would do nothing else with them (no
 ``SECURE_SSL_REDIRECT`` on plain HTTP, no ``PREPEND_WWW``, no ``DISALLOWED_USER_AGENTS``, no
 ``SESSION_SAVE_EVERY_REQUEST`` for session logins); otherwise Django's view answers.
+
+Slightly over 400 lines: reading, checking, authenticating and batching a request are one chain
+whose every step must agree with Django's view; the answers' bytes are in ``intake_answers``.
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ besides, the credential is checked at connect and at most once every ``SESSION_C
 heartbeat (``ws_auth.still_valid``): a session gone idle or past its age also closes with 4401. The
 heartbeat of an open room counts as activity, so a person following the session without touching
 the tablet is not signed out.
+
+Longer than 400 lines: one consumer whose methods share the socket's send lock, timers and
+sequencer; the transport-level pieces are in ``hotpath`` already (``hub``, ``sequencer``,
+``wsframes``, ``heartbeats``), and what remains is the room's own protocol (docs/protocol.md).
 """
 
 from __future__ import annotations
