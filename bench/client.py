@@ -1,15 +1,12 @@
 """Tablets: real WebSocket clients of ``/ws/meetings/<id>/`` (docs/protocol.md), spread over several
-client processes, each running asyncio with many connections.
-
-A tablet here does what ``static/room/live.js`` does: it authenticates with its own account's
-``Authorization: Token`` and an ``Origin``, keeps the ``seq`` of the last applied event with the same
-bookkeeping as ``static/room/state.js`` (``SeqTracker``: a jump buffers the event and sends
-``resume``; the buffer is applied after ``resumed``), pings every 20 s, and writes through the HTTP
-API with an ``Idempotency-Key``. "The tablet shows X" means X is in the state it has *applied*.
+client processes, each running asyncio with many connections (the tablet itself: ``bench.tablet``).
 
 Each client process measures itself, so the benchmark can say when the clients, not the server,
 were the bottleneck: its CPU time over the measured window and the lag of its event loop (a 5 ms
 ticker). The parent process (``ClientPool``) sends commands over a pipe and gets plain dicts back.
+
+Longer than 400 lines: ``Worker`` is one class with one ``op_*`` method per benchmark command, each
+the measuring side of one scenario; split, they would be harder to compare with each other.
 """
 
 from __future__ import annotations
@@ -25,276 +22,7 @@ import traceback
 import uuid
 
 from .httpclient import AsyncHttp
-
-COUNT_KEYS = ("yes", "no", "abstain", "voted")
-MARK_PREFIX = "bench:"
-now = time.monotonic  # CLOCK_MONOTONIC: one clock for every process of the machine
-
-
-class SeqTracker:
-    """``static/room/state.js``'s SeqTracker, line for line.
-
-    An event applies when it is the next one: ``seq + 1``, or a later one whose ``prev`` is at or
-    below the last applied ``seq`` (servers that say so: the numbers between are not for this
-    client, or were superseded by this event). Anything else is a jump: buffer it and resume."""
-
-    def __init__(self, seq: int) -> None:
-        self.seq = seq
-        self.buffer: dict[int, dict] = {}
-        self.resuming = False
-
-    def follows(self, event: dict) -> bool:
-        prev = event.get("prev")
-        return event["seq"] == self.seq + 1 or (prev is not None and prev <= self.seq < event["seq"])
-
-    def accept(self, event: dict) -> tuple[list[dict], bool]:
-        seq = event["seq"]
-        if seq <= self.seq:
-            return [], False
-        if self.follows(event) and not self.resuming:
-            self.seq = seq
-            return [event, *self.drain()], False
-        if self.resuming:
-            self.buffer[seq] = event
-            return [], False
-        self.buffer[seq] = event
-        self.resuming = True
-        return [], True
-
-    def resumed(self, head: int) -> tuple[list[dict], bool]:
-        apply = []
-        for seq in sorted(self.buffer):
-            if self.seq < seq <= head:
-                apply.append(self.buffer.pop(seq))
-                self.seq = seq
-            elif seq <= self.seq:
-                del self.buffer[seq]
-        self.seq = max(self.seq, head)
-        self.resuming = False
-        apply += self.drain()
-        if self.buffer:
-            self.resuming = True
-        return apply, bool(self.buffer)
-
-    def drain(self) -> list[dict]:
-        for seq in [s for s in self.buffer if s <= self.seq]:
-            del self.buffer[seq]
-        out = []
-        while self.buffer:
-            nxt = min(self.buffer)
-            if not self.follows(self.buffer[nxt]):
-                break
-            self.seq = nxt
-            out.append(self.buffer.pop(nxt))
-        return out
-
-
-def motion_states(data) -> list[tuple[int, dict | None, dict | None, str | None]]:
-    """``(motion id, tally, result, status)`` carried by an event's data or any other message.
-
-    Judged by content, not by kind, so that a tally sent another way (coalesced, latest-wins, a
-    new message type) still counts: a motion object (``motion.*`` events, snapshots), a tally
-    (``vote.tally``: the motion id beside the counts, or under ``tally``), or a list of them."""
-    out: list = []
-    if not isinstance(data, dict):
-        return out
-    motion = data.get("motion")
-    if isinstance(motion, dict) and "id" in motion:
-        out.append((motion["id"], motion.get("tally"), motion.get("result") or data.get("result"),
-                    motion.get("status")))
-    elif isinstance(motion, int) and not isinstance(motion, bool):
-        if isinstance(data.get("tally"), dict):
-            out.append((motion, data["tally"], data.get("result"), data.get("status")))
-        elif any(k in data for k in COUNT_KEYS):
-            out.append((motion, data, data.get("result"), data.get("status")))
-        elif isinstance(data.get("result"), dict):
-            out.append((motion, None, data["result"], data.get("status")))
-    for key in ("motions", "tallies"):
-        items = data.get(key)
-        if isinstance(items, list):
-            for item in items:
-                if isinstance(item, dict) and "id" in item:
-                    out.append((item["id"], item.get("tally"), item.get("result"), item.get("status")))
-                elif isinstance(item, dict):
-                    out.extend(motion_states(item))
-    return out
-
-
-def _json(data: bytes) -> dict:
-    try:
-        decoded = json.loads(data)
-    except ValueError:
-        return {}
-    return decoded if isinstance(decoded, dict) else {}
-
-
-def counts_of(tally: dict | None) -> tuple | None:
-    if not isinstance(tally, dict):
-        return None
-    return tuple(tally.get(k) for k in COUNT_KEYS)
-
-
-def counts_match(counts: tuple | None, final: tuple) -> bool:
-    """Every count the message carries equals the final one (a secret tally carries only ``voted``)."""
-    if counts is None:
-        return False
-    pairs = [(c, f) for c, f in zip(counts, final, strict=True) if c is not None and f is not None]
-    return bool(pairs) and all(c == f for c, f in pairs)
-
-
-class Tablet:
-    def __init__(self, worker: Worker, username: str, token: str, cookie: str | None = None) -> None:
-        self.worker, self.username, self.token, self.cookie = worker, username, token, cookie
-        self.ws = None
-        self.tracker: SeqTracker | None = None
-        self.ready = asyncio.Event()
-        self.resumed_count = 0
-        self.resumed_changed = asyncio.Event()
-        self.marks: dict[str, tuple[float, float]] = {}
-        self.mark_receipts: dict[str, int] = {}
-        self.counts: dict[int, tuple] = {}
-        self.tallies: dict[int, list[tuple[float, tuple]]] = {}
-        self.results: dict[int, tuple[float, tuple | None]] = {}
-        self.opened: dict[int, float] = {}
-        self.last_applied = 0
-        self.out_of_order = 0
-        self.resumes_sent = 0
-        self.received = 0
-        self.errors: list[str] = []
-        self.closed_code: int | None = None
-        self.closing = False
-        self.tasks: list[asyncio.Task] = []
-        self.http: AsyncHttp | None = None
-
-    # -- the socket ---------------------------------------------------------------------------------
-
-    async def open(self, ws_url: str, origin: str, meeting: int, after_seq: int | None, timeout: float,
-                   ping_interval: float | None) -> None:
-        from websockets.asyncio.client import connect
-
-        path = f"/ws/meetings/{meeting}/"
-        if after_seq is not None:
-            path += f"?after_seq={after_seq}"
-            self.tracker = SeqTracker(after_seq)
-            self.tracker.resuming = True  # as live.js: live events wait until the replay is done
-        headers = {"Authorization": f"Token {self.token}"} if self.token else {}
-        self.ws = await connect(ws_url + path, origin=origin, additional_headers=headers, compression=None,
-                                ping_interval=None, proxy=None, max_size=None, open_timeout=timeout,
-                                close_timeout=5)
-        self.tasks.append(asyncio.create_task(self._read()))
-        await asyncio.wait_for(self.ready.wait(), timeout)
-        if ping_interval:
-            self.tasks.append(asyncio.create_task(self._ping(ping_interval)))
-
-    async def _read(self) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        try:
-            async for raw in self.ws:
-                t = now()
-                self.received += 1
-                await self._handle(json.loads(raw), t)
-        except ConnectionClosed:
-            pass
-        except Exception:
-            self.errors.append(traceback.format_exc(limit=3))
-        finally:
-            if not self.closing:
-                self.closed_code = getattr(self.ws, "close_code", None) or -1
-                self.worker.changed.set()
-
-    async def _ping(self, interval: float) -> None:
-        await asyncio.sleep(random.uniform(0, interval))  # tablets do not ping in step
-        while True:
-            with contextlib.suppress(Exception):
-                await self.ws.send('{"type":"ping"}')
-            await asyncio.sleep(interval)
-
-    async def _send_resume(self, *, jump: bool = True) -> None:
-        """``jump``: the tablet saw a gap in ``seq`` (counted in ``resumes_sent``); otherwise the
-        benchmark asked for it (``op_sync``), which is not a finding about the server."""
-        self.resumes_sent += jump
-        await self.ws.send(json.dumps({"type": "resume", "after_seq": self.tracker.seq}))
-
-    async def _handle(self, message: dict, t: float) -> None:
-        kind = message.get("type")
-        if kind == "snapshot":
-            self.tracker = SeqTracker(message["seq"])
-            self.last_applied = max(self.last_applied, message["seq"])
-            for motion in (message.get("meeting") or {}).get("motions") or []:
-                self._motion(motion["id"], motion.get("tally"), motion.get("result"), motion.get("status"), t)
-            self.ready.set()
-        elif kind == "event":
-            if self.tracker is None:
-                return
-            message["_t"] = t
-            text = ((message.get("data") or {}).get("comment") or {}).get("text") or ""
-            if text.startswith(MARK_PREFIX):
-                self.mark_receipts[text] = self.mark_receipts.get(text, 0) + 1
-            apply, resume = self.tracker.accept(message)
-            self._apply(apply, t)
-            if resume:
-                await self._send_resume()
-        elif kind == "resumed":
-            if self.tracker is None:
-                return
-            apply, resume = self.tracker.resumed(message["seq"])
-            self._apply(apply, t)
-            self.resumed_count += 1
-            self.resumed_changed.set()
-            self.ready.set()
-            if resume:
-                await self._send_resume()
-        elif kind == "error":
-            self.errors.append(f"{message.get('code')}: {message.get('detail')}")
-        elif kind != "pong":
-            # A message type this client does not know (a coalesced tally, say): judge by its content.
-            for motion_id, tally, result, status in motion_states(message.get("data", message)):
-                self._motion(motion_id, tally, result, status, t)
-
-    def _apply(self, events: list[dict], t: float) -> None:
-        for event in events:
-            if event["seq"] <= self.last_applied:
-                self.out_of_order += 1
-            self.last_applied = max(self.last_applied, event["seq"])
-            data = event.get("data") or {}
-            if event.get("kind") == "comment.posted":
-                text = (data.get("comment") or {}).get("text") or ""
-                if text.startswith(MARK_PREFIX) and text not in self.marks:
-                    self.marks[text] = (event["_t"], t)
-                    self.worker.on_mark(text, t)
-            for motion_id, tally, result, status in motion_states(data):
-                self._motion(motion_id, tally, result, status, t)
-
-    def _motion(self, motion_id: int, tally, result, status, t: float) -> None:
-        if status == "open" and motion_id not in self.opened:
-            self.opened[motion_id] = t
-            self.worker.changed.set()
-        counts = counts_of(tally)
-        if counts is not None and counts != self.counts.get(motion_id):
-            self.counts[motion_id] = counts
-            self.tallies.setdefault(motion_id, []).append((t, counts))
-            self.worker.changed.set()
-        if result and motion_id not in self.results:
-            self.results[motion_id] = (t, counts_of(result))
-            self.worker.changed.set()
-
-    async def close(self) -> None:
-        self.closing = True
-        for task in self.tasks:
-            task.cancel()
-        if self.ws is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.ws.close(), 10)
-        if self.http is not None:
-            await self.http.close()
-
-    # -- HTTP ---------------------------------------------------------------------------------------
-
-    def auth_headers(self, *, cookie: bool = False) -> dict:
-        if cookie:
-            return {"Cookie": f"sessionid={self.cookie}", "Accept-Language": "en"}
-        return {"Authorization": f"Token {self.token}", "Accept-Language": "en"}
+from .tablet import Tablet, counts_match, json_object, now
 
 
 class Worker:
@@ -505,7 +233,7 @@ class Worker:
             except Exception as exc:
                 return {"username": username, "t0": t0, "t1": now(), "status": None, "error": repr(exc)}
             t1 = now()
-            decoded = _json(data)
+            decoded = json_object(data)
             return {"username": username, "choice": choices[username], "t0": t0, "t1": t1, "status": status,
                     "receipt": decoded.get("receipt"),
                     "code": decoded.get("code") or (None if status == 201 else data[:120].decode(errors="replace"))}
@@ -523,8 +251,8 @@ class Worker:
             path = f"/api/v1/motions/{motion}/votes/"
             s1, h1, d1 = await tablet.http.request("POST", path, {**base, "Idempotency-Key": keys[username]}, body)
             s2, _h2, d2 = await tablet.http.request("POST", path, {**base, "Idempotency-Key": str(uuid.uuid4())}, body)
-            code2 = _json(d2).get("code") or d2[:200].decode(errors="replace")
-            return s1, h1.get("idempotent-replayed") == "true", _json(d1).get("receipt"), s2, code2
+            code2 = json_object(d2).get("code") or d2[:200].decode(errors="replace")
+            return s1, h1.get("idempotent-replayed") == "true", json_object(d1).get("receipt"), s2, code2
 
         gate = asyncio.Semaphore(16)
 
@@ -547,7 +275,7 @@ class Worker:
                     "POST", f"/api/v1/motions/{motion}/verify-receipt/",
                     {**tablet.auth_headers(), "Content-Type": "application/json",
                      "Idempotency-Key": str(uuid.uuid4())}, body)
-            answer = _json(data) if status == 200 else {}
+            answer = json_object(data) if status == 200 else {}
             return bool(answer.get("found")) and answer.get("choice") == choice
 
         found = await asyncio.gather(*(one(u, r, c) for u, (r, c) in receipts.items()))

@@ -17,10 +17,10 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from deploy import daphne_process
 
 from .common import PYTHON, ROOT
 
@@ -34,10 +34,7 @@ class BenchError(RuntimeError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = daphne_process.free_port
 
 
 def postgres_reachable(admin_url: str = PG_ADMIN_URL) -> bool:
@@ -136,18 +133,10 @@ class Database:
 
 
 def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"{process.args[:3]} exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise BenchError(f"{url} did not answer within {timeout} s:\n{log.read_text(errors='replace')}")
+    try:
+        daphne_process.wait_until_serving(url, process, log, timeout=timeout)
+    except daphne_process.NotServing as exc:
+        raise BenchError(str(exc)) from None
 
 
 def _wait_tcp(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
@@ -161,15 +150,7 @@ def _wait_tcp(port: int, process: subprocess.Popen, log: Path, timeout: float = 
     raise BenchError(f"nothing listens on port {port} after {timeout} s:\n{log.read_text(errors='replace')}")
 
 
-def _stop(process: subprocess.Popen | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+_stop = daphne_process.stop
 
 
 @dataclass
@@ -204,10 +185,7 @@ def daphne(db: Database, name: str = "daphne", env: dict | None = None):
     ecabinet.asgi:application``, exactly as ``make run`` starts it."""
     port = free_port()
     log = db.dir / f"{name}-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                    "ecabinet.asgi:application"], cwd=ROOT, env={**db.env, **(env or {})}, stdout=out,
-                                   stderr=subprocess.STDOUT)
+    process = daphne_process.start(port, env={**db.env, **(env or {})}, log=log, python=PYTHON)
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_http(f"{url}/login/", process, log)

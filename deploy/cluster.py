@@ -39,14 +39,16 @@ import grp
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+try:
+    from deploy import daphne_process
+except ImportError:  # run as a script (make cluster): deploy/ itself is on the path
+    import daphne_process  # type: ignore[no-redef]
 
 __all__ = ["DEFAULT_DATABASE_URL", "DEFAULT_REDIS_URL", "Cluster", "ServiceMissing", "check_services"]
 
@@ -126,10 +128,7 @@ def check_services(database_url: str, redis_url: str) -> list[str]:
     return problems
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = daphne_process.free_port
 
 
 def _die_with_parent() -> None:
@@ -292,8 +291,7 @@ class Cluster:
     def _spawn_worker(self, index: int) -> None:
         # The production command (deploy/systemd/ecabinet-daphne@.service), on a port instead of a
         # unix socket so that tests can reach each worker directly.
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.worker_ports[index]),
-                   "--proxy-headers", "ecabinet.asgi:application"]
+        command = daphne_process.command(self.worker_ports[index], proxy_headers=True)
         self._workers[index] = self._popen(command, self._log(f"worker-{index}"))
 
     def _start_nginx(self) -> None:
@@ -314,18 +312,10 @@ class Cluster:
         self._wait_ready(self.url, self._nginx, prefix / "error.log")
 
     def _wait_ready(self, url: str, process: subprocess.Popen, log: Path) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n{_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{url}/login/", timeout=2) as response:  # noqa: S310 (our own URL)
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT:.0f} s:\n{_tail(log)}")
+        try:
+            daphne_process.wait_until_serving(f"{url}/login/", process, log, timeout=READY_TIMEOUT, log_lines=30)
+        except daphne_process.NotServing as exc:
+            raise RuntimeError(str(exc)) from None
 
     def _watch(self) -> None:
         """Restart a worker that died (as systemd's Restart=always does), until stopped."""
@@ -342,10 +332,7 @@ class Cluster:
 
 
 def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return f"(no log at {path})"
+    return daphne_process.tail(path, lines)
 
 
 # --- command line --------------------------------------------------------------------------------

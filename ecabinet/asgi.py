@@ -1,8 +1,9 @@
 """ASGI entry point, served by Daphne.
 
 ``django.setup()`` runs first so that apps are loaded before anything imports models. Votes go to
-the vote intake (``voting.intake``); other HTTP requests go to Django in sync mode on a pool of
-``HTTP_MAX_CONCURRENCY`` threads (``ecabinet.http_handler``).
+the batch intake (``hotpath.intake`` with ``voting.intake_handler``); other HTTP requests go to
+Django in sync mode on a pool of ``HTTP_MAX_CONCURRENCY`` threads (``hotpath.http_handler``). This is
+the composition root: it gives the hot path (``hotpath/README.md``) what it needs of the apps.
 """
 
 import gc
@@ -25,14 +26,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from ecabinet import daphne_guard  # noqa: E402
-from ecabinet.http_handler import PooledASGIHandler  # noqa: E402
 from ecabinet.http_limits import BodyLimit  # noqa: E402
 from ecabinet.mfa_views import MFAEnrolmentSocketMiddleware  # noqa: E402
 from ecabinet.ws_auth import TokenAuthMiddleware  # noqa: E402
 from ecabinet.ws_origin import ExactOriginValidator  # noqa: E402
+from hotpath import daphne_guard  # noqa: E402
+from hotpath.http_handler import PooledASGIHandler  # noqa: E402
+from hotpath.intake import BatchIntake  # noqa: E402
 from meetings.routing import websocket_urlpatterns  # noqa: E402
-from voting.intake import VoteIntake  # noqa: E402
+from voting import intake_handler  # noqa: E402
 
 # The body cap of every request (docs/limits.md), in Daphne before it keeps the body...
 daphne_guard.install()
@@ -41,9 +43,9 @@ daphne_guard.install()
 # a missing Origin only with an Authorization: Token header (ecabinet.ws_origin).
 application = ProtocolTypeRouter({
     # ... and again in front of everything (ecabinet.http_limits). Votes are taken in group commits
-    # (voting.intake); everything else, and every vote the intake does not take, goes to Django,
-    # whose requests wait their turn for one of HTTP_MAX_CONCURRENCY threads (ecabinet.http_handler).
-    "http": BodyLimit(VoteIntake(PooledASGIHandler(settings.HTTP_MAX_CONCURRENCY))),
+    # (hotpath.intake); everything else, and every vote the intake does not take, goes to Django,
+    # whose requests wait their turn for one of HTTP_MAX_CONCURRENCY threads (hotpath.http_handler).
+    "http": BodyLimit(BatchIntake(PooledASGIHandler(settings.HTTP_MAX_CONCURRENCY), intake_handler)),
     "websocket": ExactOriginValidator(
         AuthMiddlewareStack(TokenAuthMiddleware(MFAEnrolmentSocketMiddleware(URLRouter(websocket_urlpatterns))))
     ),

@@ -28,10 +28,9 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Least
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ecabinet import audit, realtime
+from ecabinet import audit, clock, realtime
 from ecabinet.errors import DomainError
 from ecabinet.models import Device, UserSession
 from ecabinet.permissions import check_may_manage_devices_of
@@ -82,7 +81,7 @@ def session_credential(sid: str | None) -> str:
 
 
 def _now():
-    return timezone.now()
+    return clock.moment()
 
 
 def _idle() -> timedelta:

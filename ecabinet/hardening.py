@@ -11,7 +11,7 @@ the opener policy; django-csp the Content-Security-Policy. This middleware adds 
 * ``Permissions-Policy`` (``settings.PERMISSIONS_POLICY``): camera, microphone, location and the other
   powerful features off for the site and anything it frames; passkeys and fullscreen for the site only.
 
-The vote intake (``voting.intake``) answers without Django's middleware and puts the same headers on
+The vote intake (``hotpath.intake``) answers without Django's middleware and puts the same headers on
 its answers through :func:`static_headers`.
 """
 
@@ -41,7 +41,7 @@ def static_headers() -> list[tuple[str, str]]:
 def raw_headers(*, secure: bool) -> list[tuple[bytes, bytes]]:
     """Every security header Django's middleware would add (framing, HSTS on HTTPS, nosniff, referrer,
     COOP, this module's, the CSP without a nonce), for the answers made outside Django: the vote
-    intake's (``voting.intake_answers``) and the body cap's 413 (``ecabinet.http_limits``)."""
+    intake's (``hotpath.intake_answers``) and the body cap's 413 (``ecabinet.http_limits``)."""
     headers: list[tuple[bytes, bytes]] = []
     if settings.X_FRAME_OPTIONS:
         headers.append((b"X-Frame-Options", settings.X_FRAME_OPTIONS.upper().encode()))

@@ -26,7 +26,7 @@ Where it is enforced
 --------------------
 Twice, on purpose:
 
-1. In the server (``ecabinet.daphne_guard``): Daphne's request, a Twisted one, writes the whole
+1. In the server (``hotpath.daphne_guard``): Daphne's request, a Twisted one, writes the whole
    body to memory or a temporary file and only then calls the application, which then gets all of
    it at once in its queue. The guard answers 413 from the headers (Content-Length over the cap) or
    when the streamed (chunked) body passes the cap, before a byte more is kept.

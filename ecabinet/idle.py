@@ -19,7 +19,6 @@ socket may go on).
 
 from __future__ import annotations
 
-import time
 from importlib import import_module
 
 from django.conf import settings
@@ -28,6 +27,8 @@ from django.contrib.auth import SESSION_KEY, get_user, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
+
+from ecabinet import clock
 
 __all__ = ["LAST_SEEN", "SIGNED_IN", "TOUCH_SECONDS", "IdleSessionMiddleware", "expired", "needs_touch",
            "session_alive", "touch"]
@@ -38,17 +39,12 @@ TOUCH_SECONDS = 60
 CODE = "session_expired"
 
 
-def now() -> float:
-    """The clock of this module (tests move it)."""
-    return time.time()
-
-
 def expired(session, at: float | None = None) -> str:
     """Why ``session`` (a mapping) must end: ``"idle"`` (unused for longer than ``SESSION_IDLE_MINUTES``),
     ``"age"`` (signed in longer than ``SESSION_COOKIE_AGE`` ago: Django's own expiry slides each time the
     session is saved, this one does not), or ``""``. A session without marks yet (just signed in, or from
     before this rule) is neither."""
-    at = now() if at is None else at
+    at = clock.now() if at is None else at
     seen, since = session.get(LAST_SEEN), session.get(SIGNED_IN)
     idle = settings.SESSION_IDLE_MINUTES * 60
     if idle and isinstance(seen, int | float) and at - seen > idle:
@@ -60,12 +56,12 @@ def expired(session, at: float | None = None) -> str:
 
 def needs_touch(session, at: float | None = None) -> bool:
     seen = session.get(LAST_SEEN)
-    return not isinstance(seen, int | float) or (now() if at is None else at) - seen >= TOUCH_SECONDS
+    return not isinstance(seen, int | float) or (clock.now() if at is None else at) - seen >= TOUCH_SECONDS
 
 
 def touch(session, at: float | None = None) -> None:
     """Mark activity, at most once every ``TOUCH_SECONDS`` (a write of the session row)."""
-    at = now() if at is None else at
+    at = clock.now() if at is None else at
     if needs_touch(session, at):
         session[LAST_SEEN] = int(at)
         session.setdefault(SIGNED_IN, int(at))
@@ -75,7 +71,7 @@ def signed_in(sender, request, user, **kwargs) -> None:
     """``user_logged_in``: a new session starts both clocks."""
     session = getattr(request, "session", None)
     if session is not None:
-        at = int(now())
+        at = int(clock.now())
         session[LAST_SEEN] = session[SIGNED_IN] = at
 
 
@@ -96,7 +92,7 @@ class IdleSessionMiddleware:
     def __call__(self, request):
         session = request.session
         if session.session_key and request.user.is_authenticated:
-            at = now()
+            at = clock.now()
             reason = expired(session, at)
             if reason:
                 logout(request)
@@ -125,7 +121,7 @@ def session_alive(session_key: str | None, user_id=None, *, activity: bool = Tru
     request.session = store
     if not get_user(request).is_authenticated:  # Django's own rule: deactivated, or the password changed
         return False
-    at = now()
+    at = clock.now()
     if expired(store, at):
         return False  # left for the next request to end, which tells the person why
     if activity and needs_touch(store, at):

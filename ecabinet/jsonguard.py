@@ -5,7 +5,7 @@ Why
 ``json.loads`` recurses once per nesting level: 3,000 levels of ``[`` raise ``RecursionError``
 (a 500 page, and on the vote path a request that never answered), and a body of a million tiny
 values costs a million Python objects before any view can refuse it. So every JSON body that a
-request brings — DRF's parser (``ecabinet.api.parsers``), the vote intake (``voting.intake``) and,
+request brings — DRF's parser (``ecabinet.api.parsers``), the vote intake (``hotpath.intake``) and,
 before authentication, ``ecabinet.middleware.JSONLimitsMiddleware`` — is first scanned here:
 
 * nesting depth at most ``JSON_MAX_DEPTH`` (400 ``json_too_deep``);

@@ -3,7 +3,7 @@
 Every write a member can repeat at will — comments, requests to speak, positions, uploads, votes,
 ballot answers — and every message and connection of the room socket is counted per account
 against the limits of its *scope*, here. The API's throttle (``ecabinet.api.throttles``), the vote
-intake (``voting.intake``), the screens and the room socket (``meetings.consumers``) all ask
+intake (``hotpath.intake``), the screens and the room socket (``meetings.consumers``) all ask
 ``hit`` or ``check``; none of them holds a number. The numbers are settings (``RATE_*``), read on
 each call so that a test may change them.
 
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -47,6 +46,7 @@ from django.core.cache import caches
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import pgettext_lazy as _what
 
+from ecabinet import clock
 from ecabinet.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -108,11 +108,6 @@ class RateLimited(DomainError):
         super().__init__(_message(refusal))
 
 
-def _now() -> float:
-    """The clock of the windows; tests replace it (as ``django.contrib.auth.tokens`` does)."""
-    return time.time()
-
-
 def rates(scope: str) -> list[Rate]:
     """The scope's limits in force (0 in a setting: that limit is off)."""
     spec = SCOPES[scope]
@@ -136,7 +131,7 @@ def hit_many(account_id: int | None, charges: list[tuple[str, int]]) -> Refusal 
     if account_id is None:
         return None
     cache = caches[CACHE_ALIAS]
-    now = _now()
+    now = clock.now()
     counted: list[tuple[str, int]] = []
     refusal: Refusal | None = None
     try:

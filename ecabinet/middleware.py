@@ -15,7 +15,7 @@ from ecabinet import jsonguard
 
 
 def chosen_language(cookies) -> str:
-    """The language of a request with these cookies (also used by ``voting.intake``)."""
+    """The language of a request with these cookies (also used by ``hotpath.intake``)."""
     chosen = cookies.get(settings.LANGUAGE_COOKIE_NAME, "")
     supported = {code for code, _name in settings.LANGUAGES}
     return chosen if chosen in supported else settings.LANGUAGE_CODE

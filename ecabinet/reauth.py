@@ -21,7 +21,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from . import audit, idle, lockout
+from . import audit, clock, idle, lockout
 from .errors import Forbidden
 from .models import Device
 
@@ -38,12 +38,12 @@ def recent(request) -> bool:
     window = settings.MFA_REAUTH_SECONDS
     device = getattr(request, "auth", None)
     if isinstance(device, Device):
-        return (idle.now() - device.created_at.timestamp()) < window
+        return (clock.now() - device.created_at.timestamp()) < window
     session = getattr(_django(request), "session", None)
     if session is None:
         return False
     marks = [m for m in (session.get(idle.SIGNED_IN), session.get(REAUTHENTICATED)) if isinstance(m, int | float)]
-    return bool(marks) and idle.now() - max(marks) < window
+    return bool(marks) and clock.now() - max(marks) < window
 
 
 def check(request, user, *, password: str | None, code: str | None) -> None:
@@ -70,4 +70,4 @@ def require(request, user, *, password: str | None = None, code: str | None = No
 def confirm(request, *, password: str | None, code: str | None) -> None:
     """The security screen's "confirm it is you": a proof now opens the window again for this session."""
     check(request, request.user, password=password, code=code)
-    _django(request).session[REAUTHENTICATED] = idle.now()
+    _django(request).session[REAUTHENTICATED] = clock.now()

@@ -7,4 +7,6 @@ class MeetingsConfig(AppConfig):
     verbose_name = _("Sessions")
 
     def ready(self) -> None:
+        from hotpath import checks as _hotpath_checks  # noqa: F401 (the room's hot path: hotpath.E001)
+
         from . import checks  # noqa: F401 (registers the system checks)

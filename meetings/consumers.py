@@ -4,7 +4,7 @@ events, and answers ``resume``. Writes go through the HTTP API, never through th
 
 Ordering, duplicates and bursts: events reach a socket through several groups (a secretary holds
 ``all``, ``internal`` and ``secretariat``) and, when scaled out, from several processes. What the
-socket sends is decided by ``ecabinet.realtime.Sequencer``: each event once, in ``seq`` order, with
+socket sends is decided by ``ecabinet.sequencer.Sequencer``: each event once, in ``seq`` order, with
 ``prev`` when the numbers in between are known not to be for this client, and tallies coalesced
 (latest wins). A client that sees a jump asks for ``resume`` and gets the visible events in between
 from the database.
@@ -12,7 +12,7 @@ from the database.
 The fan-out path (``room_event``) does no database work and no thread hop: one event reaches
 hundreds of sockets in a process, and each would otherwise queue behind the HTTP views in the one
 thread that runs synchronous code. Nor does a socket have a channel of its own: the process's
-``ecabinet.hub`` receives each group message once and puts it in the inbox of each socket that
+``hotpath.hub`` receives each group message once and puts it in the inbox of each socket that
 joined the group.
 
 Slow readers: ASGI has no flow control, and Daphne buffers whatever the application sends. A socket
@@ -31,6 +31,10 @@ besides, the credential is checked at connect and at most once every ``SESSION_C
 heartbeat (``ws_auth.still_valid``): a session gone idle or past its age also closes with 4401. The
 heartbeat of an open room counts as activity, so a person following the session without touching
 the tablet is not signed out.
+
+Longer than 400 lines: one consumer whose methods share the socket's send lock, timers and
+sequencer; the transport-level pieces are in ``hotpath`` already (``hub``, ``sequencer``,
+``wsframes``, ``heartbeats``), and what remains is the room's own protocol (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -48,10 +52,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
-from ecabinet import hub, idle, jsonguard, limits, realtime, ws_auth
+from ecabinet import clock, idle, jsonguard, limits, realtime, ws_auth
 from ecabinet.converters import whole_number
+from hotpath import heartbeats, hub, sequencer, wsframes
 
-from . import framesize, heartbeats, room, wsframes
+from . import framesize, room
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +82,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     meeting_id: int
     user = None
     tokens: frozenset[str] = frozenset()
-    sequencer: realtime.Sequencer | None = None
+    sequencer: sequencer.Sequencer | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         """Channels' ``AsyncConsumer.__call__``, with the hub's inbox where the socket's own channel was.
@@ -117,7 +122,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.tokens = tokens
-        self.sequencer = realtime.Sequencer(tokens)
+        self.sequencer = sequencer.Sequencer(tokens)
         await self._join(tokens)
         # Listening for the end of this credential's access first, then checking it once more: an
         # access ended between the sign-in check and now is seen either way.
@@ -207,7 +212,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                     return
             # The access doorbell (room.access) may be lost like any other: every heartbeat
             # re-checks access too, so a removed participant is shut out within one ping at worst.
-            head = await heartbeats.beat(self.user, self.meeting_id, self.channel_name)
+            head = await heartbeats.beat(room.heartbeats, self.user, self.meeting_id, self.channel_name)
             if head is None:
                 await self._forbid()
                 return
@@ -290,7 +295,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     @staticmethod
     def _now() -> float:
-        return asyncio.get_running_loop().time()
+        return clock.monotonic()
 
     async def _deliver(self, texts: list[str]) -> None:
         """Send ``texts`` (already framed by the sequencer), unless the client has stopped reading."""
@@ -330,7 +335,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = deadline
-        self._timer = asyncio.get_running_loop().call_at(deadline, self._wake)
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, deadline - self._now()), self._wake)
 
     def _wake(self) -> None:
         self._timer = None
@@ -410,7 +415,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         # because it missed something, and it drops what it already has by seq.
         prev = after
         for seq, text in texts:
-            await self.send(text_data=realtime.with_prev(text, prev if chained else None))
+            await self.send(text_data=sequencer.with_prev(text, prev if chained else None))
             prev = seq
         # Everything up to the head has been considered: invisible events count as delivered.
         released = self.sequencer.reset(head, self._now())

@@ -7,7 +7,7 @@ A rolled-back transaction rolls back the counter too, so ``seq`` stays gapless.
 
 Some kinds replace a piece of state wholesale (``LATEST_WINS``): every one of them is stored, but
 a socket may skip one when a newer event of the same key follows within a short window, so that a
-storm of votes does not send every tablet one tally per vote (``ecabinet.realtime.Sequencer``).
+storm of votes does not send every tablet one tally per vote (``hotpath.sequencer.Sequencer``).
 """
 
 from __future__ import annotations

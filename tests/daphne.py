@@ -8,27 +8,19 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from deploy import daphne_process
+
 ROOT = Path(__file__).resolve().parents[1]
 # Settings that would point the server at another database, channel layer or file tree.
 INHERITED_SETTINGS = ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "SQLITE_PATH", "MEDIA_ROOT", "STATIC_ROOT",
                       "SECRET_KEY_FILE", "ALLOWED_HOSTS_FILE", "DEBUG_FILE", "CSRF_TRUSTED_ORIGINS")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def server_env(var_dir: Path, **settings: str) -> dict[str, str]:
@@ -48,39 +40,19 @@ def manage(env: dict, *args: str, stdin: str | None = None, timeout: float = 600
     return result.stdout
 
 
-def _wait_until_serving(process: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"Daphne exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"Daphne did not answer {url} within {timeout} s:\n{log.read_text(errors='replace')}")
-
-
 @contextlib.contextmanager
 def serving(env: dict, var_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     """Daphne on a free port with ``env`` (database already migrated): ``(base URL, process)``
     once it answers ``/login/``; stopped on exit."""
-    port = free_port()
+    port = daphne_process.free_port()
     log = var_dir / "daphne.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ecabinet.asgi:application"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    process = daphne_process.start(port, env=env, log=log)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(process, f"{base}/login/", log)
+        try:
+            daphne_process.wait_until_serving(f"{base}/login/", process, log)
+        except daphne_process.NotServing as exc:
+            pytest.fail(f"Daphne: {exc}")
         yield base, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        daphne_process.stop(process, timeout=10)

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
+from ecabinet import clock as server_clock
 from ecabinet import idle
 
 from .factories import api_token
@@ -32,7 +33,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr(idle, "now", clock)
+    monkeypatch.setattr(server_clock, "now", clock)
     return clock
 
 

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+from ecabinet import clock as server_clock
 from ecabinet import devices, idle, mfa
 from ecabinet.errors import Forbidden
 from ecabinet.models import AuditEntry
@@ -43,7 +44,7 @@ def signed_in_request(user):
     """A request of ``user`` just after a full sign-in (``ecabinet.reauth``: enrolment needs one)."""
     request = RequestFactory().post("/")
     request.user, request.session = user, SessionStore()
-    request.session[idle.SIGNED_IN] = idle.now()
+    request.session[idle.SIGNED_IN] = server_clock.now()
     return request
 
 

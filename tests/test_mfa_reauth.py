@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+from ecabinet import clock as server_clock
 from ecabinet import devices, idle
 from ecabinet.models import AuditEntry, Device
 
@@ -51,7 +52,7 @@ def test_an_old_browser_session_confirms_before_adding_a_factor_and_guesses_lock
     client = Client()
     client.force_login(member)
     session = client.session
-    session[idle.SIGNED_IN] = session[idle.LAST_SEEN] = idle.now() - 11 * 60
+    session[idle.SIGNED_IN] = session[idle.LAST_SEEN] = server_clock.now() - 11 * 60
     session.save()
     page = client.get("/account/security/").content.decode()
     assert 'data-action="confirm-identity"' in page and 'data-action="enrol-totp"' not in page

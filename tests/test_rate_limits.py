@@ -3,7 +3,7 @@
 For each scope: the writes up to the limit pass, the next one is answered 429 ``rate_limited`` with
 ``Retry-After`` and a sentence saying when to try again, and stores nothing; another account is not
 affected; the next window lets the account write again. The clock of the windows is
-``ecabinet.limits._now``, moved by the test. The last tests show the defaults are generous: a busy
+``ecabinet.clock.now``, moved by the test. The last tests show the defaults are generous: a busy
 minister and a secretariat preparing a session never meet them.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from ecabinet import limits
+from ecabinet import clock as server_clock
 from meetings import services
 from meetings.models import Comment, Document, DocumentVersion, Meeting, Position, SpeakRequest
 
@@ -32,7 +32,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     clock = Clock(T0)
-    monkeypatch.setattr(limits, "_now", clock)
+    monkeypatch.setattr(server_clock, "now", clock)
     return clock
 
 

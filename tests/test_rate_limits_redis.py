@@ -25,8 +25,8 @@ T0 = 1_800_000_000 + 10
 CHILD = """
 import json, sys, django
 django.setup()
-from ecabinet import limits
-limits._now = lambda: {t0}
+from ecabinet import clock, limits
+clock.now = lambda: {t0}
 print(json.dumps([limits.hit("comments", 4242) is None for _ in range(int(sys.argv[1]))]))
 """
 
@@ -88,13 +88,14 @@ def test_processes_racing_let_through_exactly_the_limit(redis_url, prefix):
 def test_this_process_sees_the_count_of_the_others(redis_url, prefix, settings, monkeypatch):
     from django.core.cache import caches
 
+    from ecabinet import clock as server_clock
     from ecabinet import limits
 
     processes(redis_url, prefix, [10])
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": redis_url, "KEY_PREFIX": prefix}}
     settings.RATE_COMMENTS_PER_MINUTE = 10
-    monkeypatch.setattr(limits, "_now", lambda: T0)
+    monkeypatch.setattr(server_clock, "now", lambda: T0)
     assert type(caches["default"]).__name__ == "RedisCache"
     refusal = limits.hit("comments", 4242)
     assert refusal is not None and refusal.retry_after == 50

@@ -176,7 +176,7 @@ class MotionCloseView(APIView):
 def vote_fingerprint(motion_method: str | None, request_method: str, path: str) -> str | None:
     """A secret vote's Idempotency-Key is matched on the path alone, so the stored fingerprint does
     not reveal the choice (``ecabinet.api.idempotency``); None: the default (method, path, body).
-    Also used by ``voting.intake``."""
+    Also used by ``hotpath.intake``."""
     if motion_method != Motion.Method.SECRET:
         return None
     return hashlib.sha256(f"{request_method} {path} secret vote".encode()).hexdigest()
@@ -184,7 +184,7 @@ def vote_fingerprint(motion_method: str | None, request_method: str, path: str) 
 
 def vote_answer(vote: Vote, method: str, on_behalf_of: str | None) -> dict:
     """The 201 answer to a vote, without its receipt (``"receipt": null``: that is what is stored for
-    a replay; the first answer gets the token added). Also used by ``voting.intake``."""
+    a replay; the first answer gets the token added). Also used by ``hotpath.intake``."""
     answer = {"motion": vote.motion_id, "method": method, "voted": True, "on_behalf_of": on_behalf_of,
               "receipt": None}
     if vote.choice:
@@ -193,7 +193,7 @@ def vote_answer(vote: Vote, method: str, on_behalf_of: str | None) -> dict:
 
 
 class VotesView(APIView):
-    """Also served, for the common case, by ``voting.intake`` in group commits: the same checks,
+    """Also served, for the common case, by ``hotpath.intake`` in group commits: the same checks,
     the same answers (``tests/voting/test_intake.py``), the same limit (``ecabinet.limits``)."""
 
     throttle_classes = [AccountRate.for_scope("votes")]

@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
+from ecabinet import bulk
 from ecabinet.errors import DomainError
 from ecabinet.models import IdempotencyRecord
 
@@ -96,9 +97,14 @@ def stored_many(keys: list[tuple[int, str]]) -> dict[tuple[int, str], Idempotenc
     return found
 
 
-def json_safe(data):
-    """The response body as the JSON column stores it (see ``_json_safe``)."""
-    return _json_safe(data)
+def store_many(records: list[tuple[int, str, str, int, dict]]) -> int:
+    """Record the answers of many requests at once — ``(user id, key, fingerprint, status, body)``
+    each — in the caller's transaction, as the decorator records one (the vote intake's group
+    commits: one statement, ``ecabinet.bulk``). Returns the number of records."""
+    now = timezone.now()
+    return bulk.insert(IdempotencyRecord, ("user", "key", "fingerprint", "status_code", "response", "created_at"),
+                       [(user_id, key, fingerprint, status, _json_safe(body), now)
+                        for user_id, key, fingerprint, status, body in records])
 
 
 def replay_of(record: IdempotencyRecord, fingerprint: str) -> tuple[int, dict, bool]:

@@ -115,7 +115,7 @@ TEMPLATES = [
 # Database: SQLite by default (zero set-up), PostgreSQL with DATABASE_URL.
 # SQLite runs in WAL mode with IMMEDIATE transactions so that writers queue on the busy timeout
 # instead of failing with "database is locked" when a read transaction tries to upgrade.
-# HTTP requests run on a fixed pool of HTTP_MAX_CONCURRENCY threads (ecabinet.http_handler), and
+# HTTP requests run on a fixed pool of HTTP_MAX_CONCURRENCY threads (hotpath.http_handler), and
 # the sockets' database work on one more thread: a bounded number of threads, so each keeps its
 # connection (DB_CONN_MAX_AGE seconds; opening a SQLite connection costs more than most queries).
 # PostgreSQL: a connection pool per process (Django's, psycopg_pool), larger than those threads;
@@ -167,7 +167,7 @@ if REDIS_URL:
                 "hosts": [REDIS_URL],
                 "prefix": env("REDIS_PREFIX", "ecabinet"),
                 "capacity": envint("CHANNEL_CAPACITY", "1000"),
-                # The process's one channel for all its sockets (ecabinet.hub) carries every doorbell.
+                # The process's one channel for all its sockets (hotpath.hub) carries every doorbell.
                 "channel_capacity": {"hub*": 10 * envint("CHANNEL_CAPACITY", "1000")},
                 "expiry": 30,
                 "group_expiry": 300,
@@ -175,7 +175,7 @@ if REDIS_URL:
         }
     }
 else:
-    # The process's one channel for all its sockets (ecabinet.hub) carries every doorbell. Given as
+    # The process's one channel for all its sockets (hotpath.hub) carries every doorbell. Given as
     # compiled (pattern, capacity) pairs: channels 4.3's in-memory layer does not compile a dict.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
                                   "CONFIG": {"channel_capacity": [(re.compile(r"hub\."), 10_000)]}}}

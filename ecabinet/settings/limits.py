@@ -6,7 +6,7 @@ from ecabinet.settings.documents import DATA_UPLOAD_MAX_MEMORY_SIZE, DOCUMENT_MA
 from ecabinet.settings.environment import envint
 
 # --- Request limits, before authentication (issue 14 point 5; area "http"; docs/limits.md) -------
-# Every HTTP request body is capped while it streams in, in the server itself (ecabinet.daphne_guard,
+# Every HTTP request body is capped while it streams in, in the server itself (hotpath.daphne_guard,
 # before Twisted buffers it) and in front of the ASGI application (ecabinet.http_limits): a
 # Content-Length over the cap is answered 413 at once, a chunked body is cut at the cap.
 # The cap: HTTP_MAX_BODY_BYTES for every request (JSON and forms); HTTP_MAX_UPLOAD_BODY_BYTES for a
@@ -16,7 +16,7 @@ from ecabinet.settings.environment import envint
 HTTP_MAX_BODY_BYTES = envint("HTTP_MAX_BODY_BYTES", str(1024 * 1024))
 HTTP_MAX_UPLOAD_BODY_BYTES = envint("HTTP_MAX_UPLOAD_BODY_BYTES", str(DOCUMENT_MAX_BYTES + 1024 * 1024))
 HTTP_MAX_TEXT_BODY_BYTES = envint("HTTP_MAX_TEXT_BODY_BYTES", str(DATA_UPLOAD_MAX_MEMORY_SIZE))
-# A vote ({"choice": "yes"}) is a few dozen bytes: the vote intake (voting.intake) refuses more than this.
+# A vote ({"choice": "yes"}) is a few dozen bytes: the vote intake (hotpath.intake) refuses more than this.
 HTTP_MAX_VOTE_BODY_BYTES = envint("HTTP_MAX_VOTE_BODY_BYTES", "4096")
 # After a 413 the server reads (and throws away) what the client goes on sending for this long, so
 # that the client reads the answer instead of a reset connection; then it closes the connection.

@@ -1,4 +1,4 @@
-"""``ecabinet.api.bulk_auth``: the user DRF would find for each request, or None ("let DRF answer"),
+"""``hotpath.bulk_auth``: the user DRF would find for each request, or None ("let DRF answer"),
 for a whole batch at once. Every case is checked against DRF's own authentication of the API on
 the same request: whatever bulk_auth accepts, DRF accepts as the same user."""
 
@@ -19,7 +19,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from ecabinet.api import bulk_auth
+from hotpath import bulk_auth
 
 from ..factories import UserFactory, api_token
 

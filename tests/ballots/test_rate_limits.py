@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecabinet import limits
+from ecabinet import clock as server_clock
 
 from .conftest import pdf_upload, snapshot
 
@@ -14,7 +14,7 @@ T0 = 1_800_000_000 + 10
 
 @pytest.fixture(autouse=True)
 def _window(monkeypatch):
-    monkeypatch.setattr(limits, "_now", lambda: T0)
+    monkeypatch.setattr(server_clock, "now", lambda: T0)
 
 
 def answer(bcast, user, choice: str):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from ..room.wsclient import SeqTracker
+from bench.tablet import Follower, SeqTracker
 
 SETTLE_SECONDS = 90.0  # how long a test waits for the tablets to catch up (a wait, not a measure)
 
@@ -88,7 +88,7 @@ async def open_session(api: Api, *, members: list[str], title: str = "Phiên h�
 
 class Tablet:
     """One tablet in the room. Like live.js: a snapshot first, then events through the
-    ``SeqTracker`` (the tests' line-for-line copy of state.js's), ``resume`` on a jump, and after a
+    ``SeqTracker`` (``bench.tablet.Follower``: the one Python copy of state.js's), ``resume`` on a jump, and after a
     lost connection a new one with ``?after_seq`` — to ``reconnect_base`` (nginx), with backoff.
 
     It records what it applied (``applied``) and the events that came live rather than in a replay
@@ -102,7 +102,7 @@ class Tablet:
         self.base = base
         self.reconnect_base = reconnect_base or api.base
         self.ping_every = ping_every
-        self.tracker: SeqTracker | None = None
+        self.follower = Follower()
         self.snapshots: list[int] = []
         self.applied: list[int] = []
         self.live: list[int] = []
@@ -146,9 +146,9 @@ class Tablet:
 
     async def _connect(self, base: str) -> None:
         url = f"{base.replace('http', 'ws', 1)}/ws/meetings/{self.meeting_id}/"
-        if self.tracker is not None:
-            url += f"?after_seq={self.tracker.seq}"
-            self.tracker.resuming = True  # live events wait until the replay is in (live.js does the same)
+        after_seq = self.follower.reconnecting()  # live events wait until the replay is in (as live.js)
+        if after_seq is not None:
+            url += f"?after_seq={after_seq}"
             self.replaying = True
         headers = self.api.headers(self.user, Origin=base)
         async with self.api.http.ws_connect(url, headers=headers, max_msg_size=0, autoping=True) as ws:
@@ -173,32 +173,30 @@ class Tablet:
 
     # -- the protocol -----------------------------------------------------------------------------
 
+    @property
+    def tracker(self) -> SeqTracker | None:
+        return self.follower.tracker
+
     async def _handle(self, message: dict) -> None:
         kind = message["type"]
+        if kind == "event" and not self.replaying:
+            self.live.append(message["seq"])
+        apply, resume = self.follower.take(message)
         if kind == "snapshot":
-            self.tracker = SeqTracker(message["seq"])
             self.snapshots.append(message["seq"])
             self.applied = []
             self.replaying = False
             self.ready.set()
-        elif kind == "event":
-            if not self.replaying:
-                self.live.append(message["seq"])
-            apply, resume = self.tracker.accept(message)
-            self._apply(apply)
-            if resume:
-                await self._resume()
         elif kind == "resumed":
             self.replaying = False
-            apply, resume = self.tracker.resumed(message["seq"])
-            self._apply(apply)
-            if resume:
-                await self._resume()
+        self._apply(apply)
+        if resume:
+            await self._resume()
 
     async def _resume(self) -> None:
         self.resumes += 1
         self.replaying = True
-        await self.ws.send_str(json.dumps({"type": "resume", "after_seq": self.tracker.seq}))
+        await self.ws.send_str(self.follower.resume_message())
 
     def _apply(self, events: list[dict]) -> None:
         for event in events:

@@ -15,6 +15,7 @@ import pytest
 from channels.layers import channel_layers
 
 from ecabinet import realtime
+from hotpath import sequencer
 from meetings import consumers, events, permissions, services
 from meetings.models import Event, Meeting
 from voting.models import Vote
@@ -121,7 +122,7 @@ def test_it_serialises_each_event_once_and_its_fan_out_touches_no_database(cast,
 
 def test_it_sends_each_tablet_a_few_tallies_for_a_storm_of_500_votes_and_stores_every_vote(monkeypatch):
     # A wide window, so that the bound below holds on a slow machine too (the default is 0.5 s).
-    monkeypatch.setattr(realtime, "COALESCE_SECONDS", 1.0)
+    monkeypatch.setattr(sequencer, "COALESCE_SECONDS", 1.0)
     room = build_room(members=499, prefix="bt")
     motion = room.motion()
     watchers = [room.secretary, room.chair, room.members[0], room.members[-1]]

@@ -1,4 +1,4 @@
-"""The process's hub (``ecabinet.hub``): one channel-layer subscriber for all the room sockets of a
+"""The process's hub (``hotpath.hub``): one channel-layer subscriber for all the room sockets of a
 process. Pure asyncio on the in-memory layer; the cluster tests cover Redis and several processes."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import time
 
 from channels.layers import InMemoryChannelLayer
 
-from ecabinet import hub, realtime
+from ecabinet import realtime
+from hotpath import hub
 
 
 def run(coroutine):

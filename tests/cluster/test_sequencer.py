@@ -1,4 +1,4 @@
-"""``ecabinet.realtime.Sequencer``: what one socket sends, given the doorbells it hears, in a table of
+"""``hotpath.sequencer.Sequencer``: what one socket sends, given the doorbells it hears, in a table of
 cases with a fake clock (no sockets, no sleeps). The same rules run in every consumer
 (tests/cluster/test_fanout.py drives them through real sockets)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from ecabinet.realtime import Sequencer, with_prev
+from hotpath.sequencer import Sequencer, with_prev
 
 MEMBER = frozenset({"all", "internal", "u5"})
 

@@ -15,7 +15,8 @@ from django.urls.converters import IntConverter
 
 from ecabinet.asgi import application
 from ecabinet.converters import IdConverter
-from voting import intake
+from hotpath import intake
+from voting import intake_handler
 from voting.models import Vote
 
 from ..asgi import call
@@ -85,11 +86,11 @@ def test_a_vote_for_a_motion_past_the_range_is_404_through_the_intake_and_django
     answer = asyncio.run(call(application, f"/api/v1/motions/{huge}/votes/", method="POST", body=body, headers=headers))
     assert (answer["status"], answer["json"]["code"]) == (404, "not_found")
     # Django alone (the intake's path allows 18 digits and hands anything else on).
-    from ecabinet.http_handler import PooledASGIHandler as Handler
+    from hotpath.http_handler import PooledASGIHandler as Handler
 
     django = Counting(Handler(2))
     try:
-        app = intake.VoteIntake(django)
+        app = intake.BatchIntake(django, intake_handler)
         answer = asyncio.run(call(app, f"/api/v1/motions/{huge}/votes/", method="POST", body=body, headers=headers))
         assert (answer["status"], answer["json"]["code"]) == (404, "not_found")
         assert django.calls == 1

@@ -6,7 +6,7 @@ The server is the production entry point (``daphne ecabinet.asgi:application``);
 created for the uploads' forged credentials, which Django looks up. Bodies are made while they
 are sent (``rawclient``), 300 MB each, so the test takes a few seconds; by hand, 1.5 GB was refused
 in 10 ms with the server's
-resident memory unchanged (docs/limits.md). Without the guard (``ecabinet.daphne_guard``) Daphne
+resident memory unchanged (docs/limits.md). Without the guard (``hotpath.daphne_guard``) Daphne
 answers only after the last byte, and the body passes through its memory: these tests fail."""
 
 from __future__ import annotations

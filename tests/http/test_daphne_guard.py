@@ -1,4 +1,4 @@
-"""``ecabinet.daphne_guard``: Daphne's own request refuses a body over its cap as it arrives.
+"""``hotpath.daphne_guard``: Daphne's own request refuses a body over its cap as it arrives.
 
 The protocol is the one a real ``daphne.server.Server`` builds for a connection, fed raw bytes over
 Twisted's in-memory transport; no application may be started for a refused request. The same guard
@@ -12,7 +12,8 @@ from daphne.server import Server
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
-from ecabinet import asgi, daphne_guard  # importing ecabinet.asgi installs the guard
+from ecabinet import asgi  # importing ecabinet.asgi installs the guard
+from hotpath import daphne_guard
 
 TOKEN = b"/api/v1/auth/token"
 UNUSED = "tcp:port=0:interface=127.0.0.1"  # a Server needs an endpoint; it is never run here

@@ -1,4 +1,4 @@
-"""``ecabinet.http_handler.PooledASGIHandler``: Django in sync mode, each request's synchronous work
+"""``hotpath.http_handler.PooledASGIHandler``: Django in sync mode, each request's synchronous work
 in one call on a fixed pool of threads, the pool being the concurrency limit.
 
 The handler is driven as Daphne drives it (ASGI messages), with views that touch no database."""
@@ -11,7 +11,7 @@ import json
 import pytest
 
 from ecabinet.asgi import application
-from ecabinet.http_handler import STREAM_BATCH_BYTES, PooledASGIHandler
+from hotpath.http_handler import STREAM_BATCH_BYTES, PooledASGIHandler
 
 from ..asgi import call
 from . import urls

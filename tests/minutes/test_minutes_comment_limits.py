@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecabinet import limits
+from ecabinet import clock as server_clock
 from meetings.models import MinutesComment
 
 from ..test_rate_limits import Clock
@@ -17,7 +17,7 @@ T0 = 1_800_000_000 + 10
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     clock = Clock(T0)
-    monkeypatch.setattr(limits, "_now", clock)
+    monkeypatch.setattr(server_clock, "now", clock)
     return clock
 
 

@@ -1,4 +1,4 @@
-"""Heartbeats in batches (``meetings.room.heartbeats`` and ``meetings.heartbeats``): each
+"""Heartbeats in batches (``meetings.room.heartbeats`` and ``hotpath.heartbeats``): each
 ping gets the answer it would get alone — the session's head, or None when access is gone — and
 all of them cost a few queries together."""
 
@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from meetings import heartbeats, room, services
+from hotpath import heartbeats
+from meetings import room, services
 from meetings.models import Meeting, Presence
 
 pytestmark = pytest.mark.django_db(transaction=True)  # heartbeats tidy their thread's connection
@@ -54,7 +55,7 @@ def test_the_sockets_pings_wait_for_each_other_while_a_batch_is_at_the_database(
     monkeypatch.setattr(room, "heartbeats", recorded)
 
     async def scenario():
-        beats = heartbeats.Heartbeats()
+        beats = heartbeats.Heartbeats(room.heartbeats)
         return await asyncio.gather(*(beats.beat(cast.member, cast.meeting.pk, f"room.{n}") for n in range(20)))
 
     assert asyncio.run(scenario()) == [7] * 20
@@ -68,7 +69,7 @@ def test_a_failing_batch_fails_each_of_its_pings(cast, monkeypatch):
     monkeypatch.setattr(room, "heartbeats", broken)
 
     async def scenario():
-        beats = heartbeats.Heartbeats()
+        beats = heartbeats.Heartbeats(room.heartbeats)
         return await asyncio.gather(*(beats.beat(cast.member, cast.meeting.pk, "room.x") for _ in range(3)),
                                     return_exceptions=True)
 

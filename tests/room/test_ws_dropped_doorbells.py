@@ -14,7 +14,8 @@ import random
 
 import pytest
 
-from ecabinet import hub, realtime
+from ecabinet import realtime
+from hotpath import hub
 from meetings import permissions, services
 from meetings.models import Meeting
 
@@ -58,7 +59,7 @@ def install(strategy: str, monkeypatch) -> Dropper:
     else:
         # One group message at a time is lost: a secretary (all + internal + secretariat groups) may get
         # an event through one group and miss it through another. In one process the hub hands each
-        # group's copy to its sockets (ecabinet.hub.Hub.deliver), so that is where a copy is lost.
+        # group's copy to its sockets (hotpath.hub.Hub.deliver), so that is where a copy is lost.
         route = hub.Hub.route
 
         def lossy_route(self, message):

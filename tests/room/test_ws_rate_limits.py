@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from ecabinet import limits
+from ecabinet import clock as server_clock
 from meetings import services
 from meetings.models import Meeting, Presence
 from meetings.snapshot import PRESENCE_TTL
@@ -30,7 +30,7 @@ T0 = 1_800_000_000 + 10
 
 @pytest.fixture
 def clock(monkeypatch):
-    monkeypatch.setattr(limits, "_now", lambda: T0)
+    monkeypatch.setattr(server_clock, "now", lambda: T0)
 
 
 async def pong(tablet: Tablet) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from ecabinet import idle
+from ecabinet import clock as server_clock
 from meetings import consumers
 from meetings.models import Meeting
 
@@ -27,7 +27,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(idle, "now", clock)
+    monkeypatch.setattr(server_clock, "now", clock)
     monkeypatch.setattr(consumers, "SESSION_CHECK_SECONDS", 0)  # check on every ping, not once a minute
     return clock
 

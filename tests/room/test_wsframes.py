@@ -1,4 +1,4 @@
-"""``meetings.wsframes``: the frames built once per text are the bytes autobahn would send, and the
+"""``hotpath.wsframes``: the frames built once per text are the bytes autobahn would send, and the
 direct write keeps order with what Twisted already holds for the socket."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerPr
 from twisted.internet import tcp
 from twisted.internet.testing import StringTransport
 
-from meetings import wsframes
+from hotpath import wsframes
 
 
 def autobahn_protocol(transport):

@@ -20,6 +20,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from bench.tablet import Follower, SeqTracker
 from ecabinet.asgi import application
 from meetings.models import Event
 from tests.factories import api_token
@@ -133,90 +134,37 @@ def events_of(messages: list[dict]) -> list[dict]:
     return [m for m in messages if m["type"] == "event"]
 
 
-class SeqTracker:
-    """``static/room/state.js`` ``SeqTracker``, line for line, so the tests follow the same rule as
-    the tablet: apply an event only when it is the next one (``seq + 1``, or a later one whose
-    ``prev`` says the numbers between are not for this client); on a jump, buffer it and resume; on
-    ``resumed``, apply the buffer up to the head."""
-
-    def __init__(self, seq: int) -> None:
-        self.seq = seq
-        self.buffer: dict[int, dict] = {}
-        self.resuming = False
-
-    def follows(self, event: dict) -> bool:
-        prev = event.get("prev")
-        return event["seq"] == self.seq + 1 or (prev is not None and prev <= self.seq < event["seq"])
-
-    def accept(self, event: dict) -> tuple[list[dict], bool]:
-        if event["seq"] <= self.seq:
-            return [], False
-        if self.follows(event) and not self.resuming:
-            self.seq = event["seq"]
-            return [event, *self.drain()], False
-        if self.resuming:
-            self.buffer[event["seq"]] = event
-            return [], False
-        self.buffer[event["seq"]] = event
-        self.resuming = True
-        return [], True
-
-    def resumed(self, head: int) -> tuple[list[dict], bool]:
-        apply = []
-        for seq in sorted(self.buffer):
-            if self.seq < seq <= head:
-                apply.append(self.buffer.pop(seq))
-                self.seq = seq
-            elif seq <= self.seq:
-                del self.buffer[seq]
-        self.seq = max(self.seq, head)
-        self.resuming = False
-        more = self.drain()
-        if self.buffer:
-            self.resuming = True
-        return [*apply, *more], bool(self.buffer)
-
-    def drain(self) -> list[dict]:
-        for seq in [s for s in self.buffer if s <= self.seq]:
-            del self.buffer[seq]
-        out = []
-        while self.buffer and self.follows(self.buffer[min(self.buffer)]):
-            self.seq = min(self.buffer)
-            out.append(self.buffer.pop(self.seq))
-        return out
-
-
 class ProtocolClient:
     """A tablet that follows §5.3 exactly as ``static/room/live.js`` does: start from the snapshot,
-    apply events through the ``SeqTracker``, send ``resume`` on a jump."""
+    apply events through the ``SeqTracker`` (``bench.tablet.Follower``, shared with the benchmark's
+    and the cluster tests' tablets), send ``resume`` on a jump."""
 
     def __init__(self, tablet: Tablet) -> None:
         self.tablet = tablet
-        self.tracker: SeqTracker | None = None
+        self.follower = Follower()
         self.snapshot_seq: int | None = None
         self.applied: list[int] = []
         self.resumes_sent = 0
 
+    @property
+    def tracker(self) -> SeqTracker | None:
+        return self.follower.tracker
+
     async def handle(self, message: dict) -> None:
         kind = message["type"]
+        if kind not in ("snapshot", "event", "resumed"):
+            raise AssertionError(f"unexpected message {message}")
+        apply, resume = self.follower.take(message)
         if kind == "snapshot":
-            self.tracker = SeqTracker(message["seq"])
             self.snapshot_seq = message["seq"]
             self.applied = []
-        elif kind == "event":
-            apply, resume = self.tracker.accept(message)
-            await self._apply(apply, resume)
-        elif kind == "resumed":
-            apply, resume = self.tracker.resumed(message["seq"])
-            await self._apply(apply, resume)
-        else:
-            raise AssertionError(f"unexpected message {message}")
+        await self._apply(apply, resume)
 
     async def _apply(self, events: list[dict], resume: bool) -> None:
         self.applied.extend(e["seq"] for e in events)
         if resume:
             self.resumes_sent += 1
-            await self.tablet.send({"type": "resume", "after_seq": self.tracker.seq})
+            await self.tablet.send(self.follower.resume_message())
 
     async def pump(self, timeout: float = 0.3) -> None:
         """Handle messages until the socket has been quiet for ``timeout`` seconds."""

@@ -1,4 +1,4 @@
-"""``voting.intake``: votes taken in group commits in front of Django.
+"""``hotpath.intake``: votes taken in group commits in front of Django.
 
 The first tests send the same requests to the intake and to Django's own view (``VotesView``, by
 ``PooledASGIHandler`` without the intake) for two members in the same situation, and require the
@@ -18,11 +18,12 @@ from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 
 from ecabinet.api import idempotency
-from ecabinet.http_handler import PooledASGIHandler
 from ecabinet.models import IdempotencyRecord
+from hotpath import intake
+from hotpath.http_handler import PooledASGIHandler
 from meetings import services
 from meetings.models import Participant
-from voting import intake
+from voting import intake_handler
 from voting.models import Motion, Vote
 from voting.services import motions, votes
 
@@ -48,7 +49,7 @@ class Counting:
 def apps():
     django = PooledASGIHandler(2)
     behind = Counting(PooledASGIHandler(2))
-    yield intake.VoteIntake(behind), behind, django
+    yield intake.BatchIntake(behind, intake_handler), behind, django
     django.executor.shutdown(wait=True)
     behind.app.executor.shutdown(wait=True)
 
@@ -182,7 +183,7 @@ def test_votes_arriving_together_are_written_in_few_batches(pair, apps, monkeypa
     motion = room.motion()
     sizes = []
     handle = intake.handle
-    monkeypatch.setattr(intake, "handle", lambda batch: (sizes.append(len(batch)), handle(batch)))
+    monkeypatch.setattr(intake, "handle", lambda batch, handler: (sizes.append(len(batch)), handle(batch, handler)))
     voters = [p for p in room.voters if p not in room.members[-2:]]  # the present ones
     tokens = {voter.pk: token_of(voter) for voter in voters}
 
@@ -208,7 +209,7 @@ def submission(motion_id: int, user, *, key: str = "", choice: str = "yes") -> i
     if key:
         headers.append((b"idempotency-key", key.encode()))
     return intake._parsed(scope(f"/api/v1/motions/{motion_id}/votes/", method="POST", headers=headers), body,
-                          motion_id)
+                          motion_id, intake_handler)
 
 
 def test_two_copies_of_one_request_never_share_a_batch(db):
@@ -219,8 +220,8 @@ def test_two_copies_of_one_request_never_share_a_batch(db):
     other = submission(motion.pk, room.members[1], key="same")  # another person's key may be equal
     now, later = intake._distinct_keys([a, copy, other])
     assert now == [a, other] and later == [copy]
-    intake.handle(now)
-    intake.handle(later)
+    intake.handle(now, intake_handler)
+    intake.handle(later, intake_handler)
     assert (a.answer.status, a.answer.replayed) == (201, False)
     assert (copy.answer.status, copy.answer.replayed, copy.answer.body["receipt"]) == (201, True, None)
     assert other.answer.status == 201 and not other.answer.replayed
@@ -230,7 +231,7 @@ def test_a_batch_that_meets_a_record_written_meanwhile_is_retried_one_by_one(db,
     room = build_room(members=3)
     motion = room.motion()
     early = submission(motion.pk, room.members[0], key="k1")
-    intake.handle([early])  # its vote and record are in
+    intake.handle([early], intake_handler)  # its vote and record are in
     copy = submission(motion.pk, room.members[0], key="k1")
     others = [submission(motion.pk, u, key=f"k-{u.pk}") for u in (room.chair, room.members[1])]
     stored = idempotency.stored_many
@@ -241,7 +242,7 @@ def test_a_batch_that_meets_a_record_written_meanwhile_is_retried_one_by_one(db,
         return {} if len(calls) == 1 else stored(keys)
 
     monkeypatch.setattr(idempotency, "stored_many", blind_once)
-    intake.handle([copy, *others])
+    intake.handle([copy, *others], intake_handler)
     assert copy.answer.status == 201 and copy.answer.replayed
     assert [o.answer.status for o in others] == [201, 201]
     assert Vote.objects.filter(motion=motion).count() == 3
@@ -258,7 +259,7 @@ def test_a_batch_the_database_refuses_is_handed_to_django(db, monkeypatch):
         raise OperationalError("database is locked")
 
     monkeypatch.setattr(votes, "votes_cast", fail)
-    intake.handle(batch)
+    intake.handle(batch, intake_handler)
     assert [s.answer for s in batch] == [None, None, None]
     assert not Vote.objects.filter(motion=motion).exists()
     assert Motion.objects.get(pk=motion.pk).status == Motion.Status.OPEN

@@ -1,4 +1,4 @@
-"""The vote path's limits (``voting.intake``): every malformed body gets a 400 (or a 401 to a
+"""The vote path's limits (``hotpath.intake``): every malformed body gets a 400 (or a 401 to a
 stranger, as Django's view answers), a body too large a 413, never a 500 or no answer at all, and
 nothing is stored. Each request is given 20 s: the deeply nested body used to get no answer.
 
@@ -13,9 +13,10 @@ import asyncio
 import pytest
 
 from ecabinet.asgi import application
-from ecabinet.http_handler import PooledASGIHandler
 from ecabinet.models import IdempotencyRecord
-from voting import intake
+from hotpath import intake
+from hotpath.http_handler import PooledASGIHandler
+from voting import intake_handler
 from voting.models import Vote
 
 from ..asgi import call
@@ -77,7 +78,7 @@ def test_every_malformed_vote_is_answered_with_a_code_and_nothing_is_stored(room
 
 def test_the_intake_refuses_what_it_refuses_without_django(room, behind, settings):
     room, motion = room
-    app = intake.VoteIntake(behind)
+    app = intake.BatchIntake(behind, intake_handler)
     member = token_of(room.members[0])
     too_long = b'{"choice": "yes", "x": "' + b"x" * settings.HTTP_MAX_VOTE_BODY_BYTES + b'"}'
     for body in (nested(1000), nested(5000), too_long):

@@ -1,5 +1,5 @@
 """The votes limit (``RATE_VOTES_PER_MINUTE``, ``ecabinet.limits``) on both paths a vote takes: the
-intake in front of Django (``voting.intake``) and Django's ``VotesView``, with the same answer —
+intake in front of Django (``hotpath.intake``) and Django's ``VotesView``, with the same answer —
 status, body and headers, ``Retry-After`` included — and nothing stored for the refused vote."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from ecabinet import limits
+from ecabinet import clock as server_clock
 from voting.models import Vote
 
 from ..asgi import call
@@ -21,7 +21,7 @@ T0 = 1_800_000_000 + 10
 
 @pytest.fixture
 def room(transactional_db, monkeypatch):
-    monkeypatch.setattr(limits, "_now", lambda: T0)
+    monkeypatch.setattr(server_clock, "now", lambda: T0)
     return build_room(members=4, votes_may_change=True)
 
 

@@ -1,4 +1,6 @@
-"""The vote intake: ``POST /api/v1/motions/<id>/votes/`` answered in group commits.
+"""The batch intake: the requests of one path answered in group commits. The votes
+(``POST /api/v1/motions/<id>/votes/``) are its one use: what a vote is, how it is cast and answered,
+is ``voting.intake_handler``'s, given to ``BatchIntake`` by the composition root (``ecabinet.asgi``).
 
 Why
 ---
@@ -21,12 +23,12 @@ How a vote goes
    pair up (400, ``ecabinet.jsonguard``, as ``ecabinet.middleware.JSONLimitsMiddleware`` answers
    in front of Django's view).
 2. One writer thread per server process takes every request waiting as one batch. It checks the
-   ``Host`` header as Django does, authenticates the callers in bulk (``ecabinet.api.bulk_auth``:
+   ``Host`` header as Django does, authenticates the callers in bulk (``hotpath.bulk_auth``:
    tokens, sessions with their CSRF check — a request it cannot authenticate goes to Django's
    view, which answers the 401 or 403), answers the repeats of stored requests from their
    ``Idempotency-Key`` records, then casts all the votes with ``votes_cast`` and records the new
-   keys, in one transaction (``_batch``).
-3. After the commit every request gets its answer (``voting.intake_answers``): the same status,
+   keys, in one transaction (``voting.intake_handler.commit``).
+3. After the commit every request gets its answer (``hotpath.intake_answers``): the same status,
    body and headers Django's view gives (``tests/voting/test_intake.py`` holds the two
    together). Nothing is answered before the commit, so an acknowledged vote is stored; a batch
    that fails is rolled back whole and its requests handed to Django's view one by one.
@@ -36,6 +38,9 @@ later one waits for the next, where it finds the first one's record and gets its
 The intake serves requests only where Django's middleware would do nothing else with them (no
 ``SECURE_SSL_REDIRECT`` on plain HTTP, no ``PREPEND_WWW``, no ``DISALLOWED_USER_AGENTS``, no
 ``SESSION_SAVE_EVERY_REQUEST`` for session logins); otherwise Django's view answers.
+
+Slightly over 400 lines: reading, checking, authenticating and batching a request are one chain
+whose every step must agree with Django's view; the answers' bytes are in ``intake_answers``.
 """
 
 from __future__ import annotations
@@ -45,40 +50,33 @@ import io
 import json
 import logging
 import queue
-import re
 import threading
-import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
-from django.utils import timezone, translation
+from django.utils import translation
 
-from ecabinet import bulk, http_limits, jsonguard, limits, mfa
-from ecabinet.api import bulk_auth, idempotency
-from ecabinet.errors import DomainError
+from ecabinet import clock, http_limits, jsonguard, limits, mfa
 from ecabinet.middleware import chosen_language
-from ecabinet.models import IdempotencyRecord
 
-from . import intake_answers
-from .models import Motion
-from .motions_api import vote_answer, vote_fingerprint
-from .services import votes
+from . import bulk_auth, intake_answers
 
 log = logging.getLogger(__name__)
 
-__all__ = ["VoteIntake"]
+__all__ = ["Answer", "BatchIntake", "Submission", "handle"]
 
-PATH = re.compile(r"/api/v1/motions/(?P<pk>[0-9]{1,18})/votes/")
 BATCH_MAX = 500
+# An ``Idempotency-Key`` longer than this goes to Django's view (``ecabinet.api.idempotency``
+# answers 400); the same number as there, checked by ``tests/hotpath``.
+MAX_KEY_LENGTH = 200
 # See _Writer._gather: a single vote waits GATHER_QUIET more; a storm is taken in one or two batches.
 GATHER_QUIET = 0.01
 GATHER_MAX = 0.5
-CHOICES = frozenset(Motion.Choice.values)
 
 
 @dataclass
@@ -93,12 +91,13 @@ class Answer:
 
 @dataclass(eq=False)
 class Submission:
-    """One vote request on its way through the intake."""
+    """One request on its way through the intake: ``target_id`` is the path's number (the motion),
+    ``value`` what the handler took from the body (the choice)."""
 
     scope: dict
     body: bytes
-    motion_id: int
-    choice: str
+    target_id: int
+    value: str
     key: str
     future: asyncio.Future | None = None
     answer: Answer | None = None  # None when it is done: Django's view answers it
@@ -114,20 +113,27 @@ class Submission:
         return headers.get(b"authorization") or headers.get(b"cookie") or b""
 
 
-class VoteIntake:
-    """ASGI application: the vote path in group commits, everything else to ``django_app``."""
+class BatchIntake:
+    """ASGI application: ``handler``'s path in group commits, everything else to ``django_app``.
 
-    def __init__(self, django_app) -> None:
+    ``handler`` (a module or object; ``voting.intake_handler`` for votes) gives ``PATH`` (a regex
+    with a ``pk`` group), ``MAX_BODY_SETTING`` (the name of the setting capping the body),
+    ``LIMIT`` (the ``ecabinet.limits`` scope each request counts against), ``value_of(data)``
+    (the value of a JSON body of the common shape, else None: Django's view answers) and
+    ``commit(live)`` (in one transaction, give each authenticated submission its ``answer``)."""
+
+    def __init__(self, django_app, handler) -> None:
         self.django = django_app
+        self.handler = handler
         self._writers: dict[asyncio.AbstractEventLoop, _Writer] = {}
         self._lock = threading.Lock()
 
     async def __call__(self, scope, receive, send) -> None:
-        match = PATH.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
+        match = self.handler.PATH.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
         if match is None or scope["method"] != "POST" or scope.get("root_path") or not _served_here():
             await self.django(scope, receive, send)
             return
-        limit = settings.HTTP_MAX_VOTE_BODY_BYTES
+        limit = getattr(settings, self.handler.MAX_BODY_SETTING)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await _refuse(send, scope, 413, http_limits.CODE, _too_large(scope, limit))
@@ -138,7 +144,7 @@ class VoteIntake:
         if outcome == "too_large":
             await _refuse(send, scope, 413, http_limits.CODE, _too_large(scope, limit))
             return
-        submission = _parsed(scope, body, int(match["pk"]))
+        submission = _parsed(scope, body, int(match["pk"]), self.handler)
         if isinstance(submission, jsonguard.JSONRefused):
             await _refuse(send, scope, submission.status, submission.code, str(submission.message))
             return
@@ -154,7 +160,7 @@ class VoteIntake:
         writer = self._writers.get(loop)
         if writer is None:
             with self._lock:
-                writer = self._writers.get(loop) or _Writer(loop)
+                writer = self._writers.get(loop) or _Writer(loop, self.handler)
                 self._writers[loop] = writer
         return writer
 
@@ -201,12 +207,12 @@ def _too_large(scope, limit: int) -> str:
 async def _refuse(send, scope, status: int, code: str, detail: str) -> None:
     """A refusal of the request before any vote is looked at (its body is too large, or not JSON
     the intake may parse), with the headers of the intake's other answers."""
-    refused = Submission(scope=scope, body=b"", motion_id=0, choice="", key="", language=_language(scope),
+    refused = Submission(scope=scope, body=b"", target_id=0, value="", key="", language=_language(scope),
                          secure=scope.get("scheme") == "https")
     await intake_answers.send(send, refused, Answer(status, {"code": code, "detail": detail}, early=True))
 
 
-def _parsed(scope, body: bytes, motion_id: int) -> Submission | jsonguard.JSONRefused | None:
+def _parsed(scope, body: bytes, target_id: int, handler) -> Submission | jsonguard.JSONRefused | None:
     """The submission, if the request has the common shape (see the module docstring); the
     refusal if its JSON is too deep or has too many values (whoever sends it, as Django's
     ``JSONLimitsMiddleware`` answers before authentication); None for Django's view."""
@@ -225,10 +231,10 @@ def _parsed(scope, body: bytes, motion_id: int) -> Submission | jsonguard.JSONRe
         key = headers.get(b"idempotency-key", b"").decode("latin1").strip()
     except ValueError:
         return None
-    choice = data.get("choice") if isinstance(data, dict) else None
-    if not isinstance(choice, str) or choice not in CHOICES or len(key) > idempotency.MAX_KEY_LENGTH:
+    value = handler.value_of(data)
+    if value is None or len(key) > MAX_KEY_LENGTH:
         return None  # Django's view answers (400 invalid, with the field)
-    return Submission(scope=scope, body=body, motion_id=motion_id, choice=choice, key=key)
+    return Submission(scope=scope, body=body, target_id=target_id, value=value, key=key)
 
 
 # --- the writer thread ----------------------------------------------------------------------------
@@ -237,10 +243,11 @@ class _Writer:
     """One thread per event loop (a server process has one) that handles the waiting submissions
     in batches and hands the answers back to the loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, handler) -> None:
         self.loop = loop
+        self.handler = handler
         self.waiting: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=self._run, name="vote-intake", daemon=True).start()
+        threading.Thread(target=self._run, name="intake", daemon=True).start()
 
     async def submit(self, submission: Submission) -> Answer | None:
         submission.future = self.loop.create_future()
@@ -257,9 +264,9 @@ class _Writer:
             # request's (CONN_MAX_AGE, a broken connection).
             close_old_connections()
             try:
-                handle(now)
+                handle(now, self.handler)
             except Exception:
-                log.exception("vote intake: a batch of %s failed; Django's view answers them", len(now))
+                log.exception("intake: a batch of %s failed; Django's view answers them", len(now))
                 for submission in now:
                     submission.answer = None
             finally:
@@ -272,9 +279,9 @@ class _Writer:
         ``GATHER_MAX`` in all): a storm of votes is read off the network by the event loop one
         request at a time, and a batch that started with the first few would take its database
         trips while the loop is busiest, each of them then waiting for the GIL behind it."""
-        deadline = time.monotonic() + GATHER_MAX
+        deadline = clock.monotonic() + GATHER_MAX
         while len(batch) < BATCH_MAX:
-            wait = min(GATHER_QUIET, deadline - time.monotonic())
+            wait = min(GATHER_QUIET, deadline - clock.monotonic())
             try:
                 batch.append(self.waiting.get(timeout=wait) if wait > 0 else self.waiting.get_nowait())
             except queue.Empty:
@@ -300,25 +307,31 @@ def _resolve(batch: list[Submission]) -> None:
             submission.future.set_result(submission.answer)
 
 
-def handle(batch: list[Submission]) -> None:
-    """Give every submission of ``batch`` its ``answer`` (None: Django's view answers it). Runs on
-    the writer thread (or a test's), with a database connection of its own."""
+def handle(batch: list[Submission], handler) -> None:
+    """Give every submission of ``batch`` its ``answer`` (None: Django's view answers it) with
+    ``handler.commit``. Runs on the writer thread (or a test's), with a database connection of its own."""
     _prepare(batch)
-    _limit(batch)
+    _limit(batch, handler.LIMIT)
     live = [s for s in batch if s.user is not None and s.answer is None]
+    if not live:
+        return _hand_over_unauthenticated(batch)
     try:
-        _batch(live)
+        handler.commit(live)
     except DatabaseError:
         # Something got in the way of the whole batch (a record or a vote committed meanwhile by
         # another process, a lock timeout): each alone, and what still fails goes to Django.
-        log.info("vote intake: a batch of %s is retried one by one", len(live), exc_info=True)
+        log.info("intake: a batch of %s is retried one by one", len(live), exc_info=True)
         for submission in live:
             submission.answer = None
             try:
-                _batch([submission])
+                handler.commit([submission])
             except DatabaseError:
                 submission.answer = None
                 submission.user = None
+    return _hand_over_unauthenticated(batch)
+
+
+def _hand_over_unauthenticated(batch: list[Submission]) -> None:
     for submission in batch:
         if submission.user is None:
             submission.answer = None
@@ -345,24 +358,24 @@ def _prepare(batch: list[Submission]) -> None:
         submission.language = chosen_language(request.COOKIES)
         live.append(submission)
     for submission, user in zip(live, bulk_auth.authenticate_many([s.http for s in live]), strict=True):
-        if user is not None and _by_session(submission) and settings.SESSION_SAVE_EVERY_REQUEST:
+        if user is not None and by_session(submission) and settings.SESSION_SAVE_EVERY_REQUEST:
             user = None
         if user is not None and settings.MFA_ENFORCE and mfa.needs_enrolment(user):
             user = None  # issue 15: Django's view refuses it (403 mfa_enrolment_required)
         submission.user = user
 
 
-def _limit(batch: list[Submission]) -> None:
+def _limit(batch: list[Submission], scope: str) -> None:
     """The votes limit of ``ecabinet.limits``, per caller, as ``VotesView``'s throttle applies it:
     each request counts, and one over the limit is answered 429 without touching the database."""
     for submission in batch:
         if submission.user is None or submission.answer is not None:
             continue
-        refusal = limits.hit("votes", submission.user.pk)
+        refusal = limits.hit(scope, submission.user.pk)
         if refusal is not None:
             with translation.override(submission.language):
                 body = limits.refusal_body(refusal)
-            submission.answer = Answer(429, body, session=_by_session(submission), retry_after=refusal.retry_after)
+            submission.answer = Answer(429, body, session=by_session(submission), retry_after=refusal.retry_after)
 
 
 _verdicts: dict[tuple, tuple[bool, bool]] = {}
@@ -391,57 +404,6 @@ def _host_and_scheme(submission: Submission) -> tuple[bool, bool]:
     return verdict
 
 
-def _by_session(submission: Submission) -> bool:
+def by_session(submission: Submission) -> bool:
+    """Authenticated by the session cookie (its answer says ``Vary: Cookie``)."""
     return "HTTP_AUTHORIZATION" not in submission.http.META
-
-
-def _batch(live: list[Submission]) -> None:
-    """Replays, votes and new records, in one transaction; answers are set only once it commits."""
-    if not live:
-        return
-    answers: dict[Submission, Answer] = {}
-    with transaction.atomic():
-        methods = dict(Motion.objects.filter(pk__in={s.motion_id for s in live}).values_list("pk", "method"))
-        prints = {s: vote_fingerprint(methods.get(s.motion_id), "POST", s.http.path)
-                  or idempotency.fingerprint("POST", s.http.path, s.body) for s in live}
-        keyed = [s for s in live if s.key]
-        stored = idempotency.stored_many([(s.user.pk, s.key) for s in keyed])
-        fresh = []
-        for s in live:
-            record = stored.get((s.user.pk, s.key)) if s.key else None
-            if record is not None:
-                status, body, replayed = idempotency.replay_of(record, prints[s])
-                answers[s] = Answer(status, body, replayed, _by_session(s))
-            else:
-                fresh.append(s)
-        records, now = [], timezone.now()
-        by_language: dict[str, list[Submission]] = {}
-        for s in fresh:
-            by_language.setdefault(s.language, []).append(s)
-        refused = []
-        for language, group in by_language.items():
-            with translation.override(language):
-                outcomes = votes.votes_cast([votes.Ballot(s.user, s.motion_id, s.choice) for s in group])
-                for s, outcome in zip(group, outcomes, strict=True):
-                    if isinstance(outcome, DomainError):
-                        answers[s] = Answer(outcome.status, {"code": outcome.code, "detail": str(outcome.message)},
-                                            session=_by_session(s))
-                        refused.append(s)
-                        continue
-                    body = vote_answer(outcome.vote, methods[s.motion_id], outcome.on_behalf_of)
-                    answers[s] = Answer(201, body, session=_by_session(s))
-                    s.receipt = outcome.token
-                    if s.key:
-                        records.append((s.user.pk, s.key, prints[s], 201, idempotency.json_safe(body), now))
-        bulk.insert(IdempotencyRecord, ("user", "key", "fingerprint", "status_code", "response", "created_at"),
-                    records)
-        # A refusal may be because a copy with the same key, in another process, has just done the
-        # work: then its answer is the answer (as ``ecabinet.api.idempotency`` does for the view).
-        done_elsewhere = idempotency.stored_many([(s.user.pk, s.key) for s in refused if s.key])
-        for s in refused:
-            record = done_elsewhere.get((s.user.pk, s.key)) if s.key else None
-            if record is not None:
-                status, body, replayed = idempotency.replay_of(record, prints[s])
-                answers[s] = Answer(status, body, replayed, _by_session(s))
-    for s, answer in answers.items():
-        s.answer = answer

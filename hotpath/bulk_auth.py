@@ -1,4 +1,4 @@
-"""Authenticating many API requests at once, for the vote intake's batches (``voting.intake``).
+"""Authenticating many API requests at once, for the vote intake's batches (``hotpath.intake``).
 
 Each request gets the user that DRF's authentication of the API (``TokenAuthentication``, then
 ``SessionAuthentication`` with its CSRF check) would give it — or ``None``, meaning "not the common

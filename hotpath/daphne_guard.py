@@ -139,5 +139,5 @@ def install() -> None:
     build = http_protocol.HTTPFactory.buildProtocol
     if "WebRequest" not in build.__code__.co_names:
         raise RuntimeError("daphne.http_protocol.HTTPFactory.buildProtocol no longer uses WebRequest: "
-                           "the request body cap (ecabinet.daphne_guard) cannot be installed")
+                           "the request body cap (hotpath.daphne_guard) cannot be installed")
     http_protocol.WebRequest = LimitedWebRequest

@@ -34,7 +34,10 @@ timeout) goes on as usual.
 from __future__ import annotations
 
 import functools
+import logging
 import struct
+
+log = logging.getLogger(__name__)
 
 __all__ = ["buffered_bytes", "close_with", "daphne_protocol", "frame", "write_text"]
 
@@ -72,7 +75,8 @@ def _write(transport, data: bytes) -> None:
     try:
         busy = (transport.TLS or not transport.connected or transport.disconnecting or transport._writeDisconnected
                 or transport._tempDataBuffer or len(transport.dataBuffer) != transport.offset)
-    except AttributeError:  # not one of Twisted's TCP connections
+    except AttributeError:  # not one of Twisted's TCP connections (hotpath.privates lists what is read)
+        _lost_private("direct writes", transport)
         busy = True
     if busy:
         transport.write(data)
@@ -91,7 +95,10 @@ def daphne_protocol(send):
     for _ in range(8):
         if isinstance(send, functools.partial):
             protocol = send.args[0] if send.args else None
-            return protocol if hasattr(protocol, "serverSend") and hasattr(protocol, "STATE_OPEN") else None
+            if hasattr(protocol, "serverSend") and hasattr(protocol, "STATE_OPEN"):
+                return protocol
+            _lost_private("Daphne's protocol under send", protocol)
+            return None
         send = getattr(getattr(send, "__self__", None), "real_send", None)
         if send is None:
             return None
@@ -99,11 +106,27 @@ def daphne_protocol(send):
 
 
 def buffered_bytes(transport) -> int | None:
-    """Bytes Twisted holds for the socket, not yet taken by the kernel (None if unknown)."""
+    """Bytes Twisted holds for the socket, not yet taken by the kernel (None if unknown: no
+    transport, as under the test communicator; a transport without Twisted's buffers is logged as
+    an error, since the slow-reader guard is then off — ``hotpath.privates`` checks them at start)."""
+    if transport is None:
+        return None
     try:
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
     except (AttributeError, TypeError):
+        _lost_private("slow-reader guard", transport)
         return None
+
+
+_reported: set[tuple[str, type]] = set()
+
+
+def _lost_private(what: str, found) -> None:
+    """Say once per kind of object that a guard of this module is off (see ``hotpath.privates``)."""
+    if (what, type(found)) not in _reported:
+        _reported.add((what, type(found)))
+        log.error("hotpath: the %s is off: %r lacks the private attributes it reads (hotpath.privates)",
+                  what, type(found))
 
 
 def close_with(protocol, code: int) -> bool:

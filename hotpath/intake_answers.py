@@ -1,4 +1,4 @@
-"""The intake's answers (``voting.intake``): the bytes of the response Django's view would give.
+"""The intake's answers (``hotpath.intake``): the bytes of the response Django's view would give.
 
 ``tests/voting/test_intake.py`` holds the two together: the same status, body and headers —
 what Django's middleware (security headers, ``Vary: Cookie`` after reading the session,
@@ -19,7 +19,7 @@ _render = JSONRenderer().render
 
 
 async def send(asgi_send, submission, answer) -> None:
-    """Send ``answer`` (a ``voting.intake.Answer``) to ``submission``'s caller: the receipt of a new
+    """Send ``answer`` (a ``hotpath.intake.Answer``) to ``submission``'s caller: the receipt of a new
     vote goes in the body once, never into the stored answer."""
     body = answer.body
     if answer.status == 201 and not answer.replayed and submission.receipt:

@@ -10,7 +10,7 @@ Here the process joins each group once, through one channel of its own (``Hub.ch
 single task reads it and hands each message to the inboxes of the local sockets that joined that
 group: a dictionary look-up and a ``put_nowait`` per socket. The layer, local or Redis, carries one
 copy per process and group. What the socket does with the message (order, duplicates, coalescing:
-``ecabinet.realtime.Sequencer``) is unchanged.
+``hotpath.sequencer.Sequencer``) is unchanged.
 
 * Messages say which group they were sent to (``"group"``, set by ``ecabinet.realtime``); a
   message to a socket's inbox alone (``"to"``: the probe a socket sends itself to learn that

@@ -1,0 +1,82 @@
+"""Starting Daphne and waiting until it serves: the one helper of the tests (``tests/daphne.py``),
+the benchmarks (``bench/servers.py``) and the cluster (``deploy/cluster.py``), so that each starts
+the server with the production command (``make run``, ``deploy/systemd/ecabinet-daphne@.service``)
+and waits for it the same way. Only the standard library: it runs before Django is set up, and
+``deploy/cluster.py`` runs as a script."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+__all__ = ["NotServing", "command", "free_port", "start", "stop", "tail", "wait_until_serving"]
+
+ROOT = Path(__file__).resolve().parent.parent
+APPLICATION = "ecabinet.asgi:application"
+
+
+class NotServing(RuntimeError):
+    """The process exited, or did not answer in time; the message ends with its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def command(port: int, *, python: str = sys.executable, proxy_headers: bool = False) -> list[str]:
+    """``python -m daphne -b 127.0.0.1 -p PORT [--proxy-headers] ecabinet.asgi:application``."""
+    return [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+            *(["--proxy-headers"] if proxy_headers else []), APPLICATION]
+
+
+def start(port: int, *, env: dict, log: Path, python: str = sys.executable, proxy_headers: bool = False,
+          append: bool = False, **popen) -> subprocess.Popen:
+    """Daphne on ``port`` with ``env``, its output in ``log``; returns at once (``wait_until_serving``)."""
+    with log.open("ab" if append else "wb") as out:
+        return subprocess.Popen(command(port, python=python, proxy_headers=proxy_headers),  # noqa: S603 (our own)
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, **popen)
+
+
+def tail(path: Path, lines: int | None = None) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"(no log at {path})"
+    return text if lines is None else "\n".join(text.splitlines()[-lines:])
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path, *, timeout: float = 60,
+                       log_lines: int | None = None) -> None:
+    """Return once ``url`` answers 200; raise ``NotServing`` if ``process`` exits first or ``timeout``
+    seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise NotServing(f"{process.args[0]} exited with {process.returncode}:\n{tail(log, log_lines)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own URL)
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise NotServing(f"{url} did not answer within {timeout:.0f} s:\n{tail(log, log_lines)}")
+
+
+def stop(process: subprocess.Popen | None, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -1,0 +1,30 @@
+"""The server's clocks, in one place; tests freeze or move them here (``monkeypatch.setattr(clock,
+"now", …)``), and every module that reads the time sees the same moment.
+
+* ``now()``: wall-clock seconds since the epoch — the windows of ``ecabinet.limits``, idle and aged
+  sessions (``ecabinet.idle``) and re-authentication (``ecabinet.reauth``, through ``idle``).
+* ``moment()``: the same instant as an aware ``datetime`` — the devices' expiry (``ecabinet.devices``).
+* ``monotonic()``: seconds for durations within a process, never set back — the room socket's
+  timers (``meetings.consumers``: the sequencer's deadlines), the intake's gathering
+  (``hotpath.intake``) and the benchmarks' tablets (``bench.tablet``, one clock for every process
+  of the machine).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+__all__ = ["moment", "monotonic", "now"]
+
+
+def now() -> float:
+    return time.time()
+
+
+def moment() -> dt.datetime:
+    return dt.datetime.fromtimestamp(now(), tz=dt.UTC)
+
+
+def monotonic() -> float:
+    return time.monotonic()
