@@ -30,7 +30,7 @@ help:
 	@echo "make cluster  several Daphne workers behind nginx on PostgreSQL + Redis (WORKERS=2 PORT=8080)"
 	@echo "make test-cluster  the scale-out fault tests and the fan-out smoke (run by make test)"
 	@echo "make bench    the benchmarks (bench/README.md); make bench-cluster on the scaled-out topology"
-	@echo "make lint     ruff check ."
+	@echo "make lint     ruff check . and lint-imports (which package may import which)"
 	@echo "make clean    remove caches and collected static files (keeps the database in var/)"
 
 install: $(STAMP)
@@ -87,6 +87,7 @@ run: sysdeps install messages
 # puzzling "Error 5". With CI set, pytest writes no cache into the checkout.
 test: sysdeps install messages
 	$(VENV)/bin/ruff check $(if $(CI),--no-cache) .
+	$(VENV)/bin/lint-imports $(if $(CI),--no-cache)
 	@status=0; $(PYTHON) -m pytest $(if $(CI),-p no:cacheprovider) $(PYTEST_ARGS) || status=$$?; \
 	if [ "$$status" = 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit "$$status"
@@ -114,6 +115,7 @@ test-postgres: install messages
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # More targets (the scaled-out cluster, benchmarks) live in mk/*.mk, one file per topic.
 include $(wildcard mk/*.mk)
