@@ -20,11 +20,11 @@ from django.db.models import Prefetch
 from meetings.models import AgendaItem, Comment, Document, DocumentVersion, Meeting, Participant, SpeakRequest
 from voting import tally
 from voting.models import Motion
+from voting.permissions import COUNTED_ROLES
 
 __all__ = ["RECORD_VERSION", "iso", "session_record", "session_record_json"]
 
 RECORD_VERSION = 1
-VOTING_ROLES = (Participant.Role.CHAIR, Participant.Role.MEMBER)
 ATTENDING = (Participant.Attendance.PRESENT, Participant.Attendance.REMOTE)
 HAD_THE_FLOOR = (SpeakRequest.Status.DONE, SpeakRequest.Status.SPEAKING)
 
@@ -55,7 +55,7 @@ def _attendance(people: list[Participant]) -> list[dict]:
 def _quorum(meeting: Meeting, people: list[Participant]) -> dict:
     """The quorum statement under the session's rule: members are the chair and the members,
     present those of them attending in the room or remotely (``voting.tally``'s definitions)."""
-    members = [p for p in people if p.role in VOTING_ROLES]
+    members = [p for p in people if p.role in COUNTED_ROLES]
     present = [p for p in members if p.attendance in ATTENDING]
     preset = tally.PRESETS.get(meeting.vote_rule)
     count = tally.Count(members=len(members), present=len(present))

@@ -182,3 +182,11 @@ def test_the_snapshot_tells_each_role_what_the_policy_lets_it_do(substitute, sta
     for name, access in accesses.items():
         can = snapshot(access)["meeting"]["me"]["can"]
         assert can == permissions.capabilities(access) == CAN[name], name
+
+
+def test_the_tablet_counts_present_members_by_the_roles_the_tally_counts(cast):
+    """The snapshot's ``voting_rules.counted_roles`` is the server's rule, not a list the tablet keeps."""
+    from voting.motion_state import voting_rules
+    from voting.permissions import COUNTED_ROLES
+
+    assert voting_rules(cast.meeting)["counted_roles"] == sorted(COUNTED_ROLES) == ["chair", "member"]

@@ -22,18 +22,20 @@ from meetings.models import Participant
 from voting import tally as rules
 
 from .models import Motion, SecretChoice, Vote
+from .permissions import COUNTED_ROLES
 
 __all__ = ["frozen_result", "motion_dict", "motions_state", "my_vote_dict", "public_result", "tally_of", "voting_rules"]
 
 CHOICES = ("yes", "no", "abstain")
-VOTING_ROLES = (Participant.Role.CHAIR, Participant.Role.MEMBER)
 ATTENDING = (Participant.Attendance.PRESENT, Participant.Attendance.REMOTE)
 
 
 def voting_rules(meeting) -> dict:
-    """The session's voting rules, set by the chair (``meeting_set_voting_rules``)."""
+    """The session's voting rules, set by the chair (``meeting_set_voting_rules``), and the roles that
+    count toward its members and quorum (``voting.permissions.COUNTED_ROLES``: the tablet counts the
+    present members from them instead of keeping its own list)."""
     return {"rule": meeting.vote_rule, "substitutes_may_vote": meeting.substitutes_may_vote,
-            "votes_may_change": meeting.votes_may_change}
+            "votes_may_change": meeting.votes_may_change, "counted_roles": sorted(COUNTED_ROLES)}
 
 
 def _tally(method: str, rows: list[tuple[str, str]]) -> dict:
@@ -99,8 +101,8 @@ def frozen_result(motion: Motion, *, closed_at: str) -> dict:
     call (named) or the participation and the receipt hashes (secret)."""
     people = list(Participant.objects.filter(meeting_id=motion.agenda_item.meeting_id).values(
         "user_id", "role", "attendance", "substitute_for_id", "substitute_approved_at"))
-    members = {p["user_id"] for p in people if p["role"] in VOTING_ROLES}
-    attending = {p["user_id"] for p in people if p["role"] in VOTING_ROLES and p["attendance"] in ATTENDING}
+    members = {p["user_id"] for p in people if p["role"] in COUNTED_ROLES}
+    attending = {p["user_id"] for p in people if p["role"] in COUNTED_ROLES and p["attendance"] in ATTENDING}
     if motion.substitutes_may_vote:
         attending |= {p["substitute_for_id"] for p in people if p["role"] == Participant.Role.SUBSTITUTE
                       and p["substitute_approved_at"] and p["attendance"] in ATTENDING}

@@ -32,8 +32,8 @@ from meetings.models import Participant
 
 from .models import Ballot, BallotRecipient
 
-__all__ = ["VOTER_ROLES", "BallotAccess", "ballot_access", "ballot_managers", "ballots_visible_to", "can_create_ballot",
-           "can_manage_ballots", "closed_filter", "is_closed", "may_vote_in"]
+__all__ = ["COUNTED_ROLES", "VOTER_ROLES", "BallotAccess", "ballot_access", "ballot_managers", "ballots_visible_to",
+           "can_create_ballot", "can_manage_ballots", "closed_filter", "is_closed", "may_vote_in"]
 
 B = Ballot.Status
 
@@ -41,6 +41,11 @@ B = Ballot.Status
 # not invited guests). Attendance, the chair's approval of a substitute and the motion's own rules are
 # checked when the vote is cast (``voting.services.eligibility``).
 VOTER_ROLES = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE})
+
+# Who counts toward the session's membership, its quorum and the "present members" of a vote: the
+# chair and the members (a substitute's vote is counted for the member they replace). The tally, the
+# record, the minutes and the tablet (``voting_rules.counted_roles`` in the snapshot) all read this.
+COUNTED_ROLES = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER})
 
 
 def may_vote_in(access) -> bool:

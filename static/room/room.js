@@ -525,13 +525,14 @@ function keepReceipt(motionId, receipt) {
 }
 const shownReceipts = new Map(); // fallback when localStorage is not available
 
-// Who may vote on the motion now, as the service decides (voting.services.motions): the chair and the
-// members attending in the room or remotely; an approved substitute when the motion lets them and the
+// Who may vote on the motion now, as the service decides (voting.services.motions): the roles the
+// server counts (voting_rules.counted_roles: the chair and the members) attending in the room or remotely; an approved substitute when the motion lets them and the
 // member they replace is not attending.
 function eligibleVoters(motion) {
   const people = state.participants || [];
   const attending = (p) => ATTENDING.includes(p.attendance);
-  const members = people.filter((p) => ["chair", "member"].includes(p.role) && attending(p));
+  const counted = (state.voting_rules && state.voting_rules.counted_roles) || [];
+  const members = people.filter((p) => counted.includes(p.role) && attending(p));
   if (!motion.substitutes_may_vote) return members.length;
   const memberAttends = (username) => people.some((p) => p.username === username && attending(p));
   const substitutes = people.filter((p) => p.role === "substitute" && p.approved && attending(p)
