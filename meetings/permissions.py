@@ -336,6 +336,14 @@ def sees_all_positions(access: MeetingAccess) -> bool:
     return hears(access, [SECRETARIAT, CHAIR_HEARS])
 
 
+# Who hears who has the session open right now: the secretariat (it runs the roll call).
+PRESENCE_AUDIENCE = (SECRETARIAT,)
+
+
+def sees_presence(access: MeetingAccess) -> bool:
+    """Whether the snapshot carries who is online (the same people ``presence.changed`` reaches)."""
+    return hears(access, PRESENCE_AUDIENCE)
+
 
 def comment_visibilities(access: MeetingAccess) -> list[str]:
     """The visibilities the caller may give a comment: none outside the participants; observers keep

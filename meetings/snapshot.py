@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from voting.motion_state import motions_state, voting_rules
 
-from . import events
 from .models import Comment, Document, Position, Presence, SpeakRequest
 from .permissions import (
     MeetingAccess,
@@ -33,6 +32,7 @@ from .permissions import (
     documents_visible_to,
     recipients_by_document,
     sees_all_positions,
+    sees_presence,
 )
 from .selectors import agenda, participants
 
@@ -168,7 +168,6 @@ def snapshot(access: MeetingAccess) -> dict:
     meeting = access.meeting
     meeting.refresh_from_db()
     items = agenda(access)
-    tokens = audience_tokens(access)
     positions: dict[str, dict] = {}
     position_rows = Position.objects.filter(agenda_item__meeting=meeting).select_related("user")
     if not sees_all_positions(access):
@@ -200,6 +199,6 @@ def snapshot(access: MeetingAccess) -> dict:
         "voting_rules": voting_rules(meeting),
         "motions": motions_state(access, [m for i in items for m in i.motion_list]),
     }
-    if events.SECRETARIAT in tokens:
+    if sees_presence(access):
         state["presence"] = online_usernames(meeting.pk)
     return {"type": "snapshot", "seq": meeting.event_seq, "meeting": state}

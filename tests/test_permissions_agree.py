@@ -190,3 +190,20 @@ def test_the_tablet_counts_present_members_by_the_roles_the_tally_counts(cast):
     from voting.permissions import COUNTED_ROLES
 
     assert voting_rules(cast.meeting)["counted_roles"] == sorted(COUNTED_ROLES) == ["chair", "member"]
+
+
+# Who sees who is online, written out by hand: the secretariat runs the roll call; the archivist reads a
+# closed session as the secretariat does (replay must match, nothing live happens).
+SEES_PRESENCE = {"secretary", "archivist"}
+
+
+@pytest.mark.parametrize("status", [Meeting.Status.IN_PROGRESS, Meeting.Status.CLOSED])
+def test_who_is_online_reaches_the_same_people_in_the_snapshot_and_in_the_events(substitute, status):
+    from meetings.snapshot import snapshot
+
+    cast = substitute
+    cast.set_status(status)
+    for name, access in _accesses(cast).items():
+        in_snapshot = "presence" in snapshot(access)["meeting"]
+        hears_changes = permissions.hears(access, permissions.PRESENCE_AUDIENCE)
+        assert in_snapshot == hears_changes == (name in SEES_PRESENCE), name

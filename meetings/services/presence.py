@@ -6,7 +6,7 @@ from django.db import transaction
 
 from ecabinet import realtime
 
-from .. import events
+from .. import events, permissions
 from ..models import Meeting, Presence
 from ..snapshot import PRESENCE_TTL
 from .guards import current_time
@@ -17,7 +17,8 @@ def _fresh(meeting_id: int, user_id: int):
 
 
 def _emit_presence(meeting_id: int, username: str, online: bool) -> None:
-    events.emit(meeting_id, "presence.changed", {"username": username, "online": online}, [events.SECRETARIAT])
+    events.emit(meeting_id, "presence.changed", {"username": username, "online": online},
+                list(permissions.PRESENCE_AUDIENCE))
 
 
 def _closed(meeting_id: int) -> bool:
