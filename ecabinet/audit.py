@@ -28,7 +28,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models, transaction
-from django.utils import timezone
+
+from ecabinet import clock
 
 from . import bulk
 from .models import AuditEntry, AuditHead
@@ -41,8 +42,8 @@ _COLUMNS = ("seq", "at", "actor_id", "actor_username", "action", "object_type", 
 
 
 def _now() -> datetime:
-    """The clock, separate so tests can replace it."""
-    return timezone.now()
+    """The audit chain's clock (``ecabinet.clock``, the server's one clock); tests may replace this."""
+    return clock.moment()
 
 
 def canonical(*, seq: int, at: datetime, actor_id: int | None, actor_username: str, action: str,

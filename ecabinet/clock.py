@@ -3,7 +3,11 @@
 
 * ``now()``: wall-clock seconds since the epoch — the windows of ``ecabinet.limits``, idle and aged
   sessions (``ecabinet.idle``) and re-authentication (``ecabinet.reauth``, through ``idle``).
-* ``moment()``: the same instant as an aware ``datetime`` — the devices' expiry (``ecabinet.devices``).
+* ``moment()``: the same instant as an aware ``datetime`` — the devices' expiry (``ecabinet.devices``),
+  the services' time stamps and state checks (``meetings.services.guards.current_time``,
+  ``voting.services.ballots.current_time``), the audit chain (``ecabinet.audit``) and, as seconds,
+  the sign-in locks (``ecabinet.lockout``). Those modules keep a one-line hook of their own that tests
+  may replace for that module alone.
 * ``monotonic()``: seconds for durations within a process, never set back — the room socket's
   timers (``meetings.consumers``: the sequencer's deadlines), the intake's gathering
   (``hotpath.intake``) and the benchmarks' tablets (``bench.tablet``, one clock for every process

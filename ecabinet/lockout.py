@@ -54,7 +54,6 @@ import hashlib
 import ipaddress
 import logging
 import math
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -67,7 +66,7 @@ from django.core.cache import caches
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext
 
-from ecabinet import audit
+from ecabinet import audit, clock
 from ecabinet.errors import DomainError
 from ecabinet.limits import wait_phrase
 
@@ -83,8 +82,8 @@ PIN_CODE = "pin_locked"
 
 
 def _now() -> float:
-    """The clock of the locks; tests replace it."""
-    return time.time()
+    """The clock of the locks (``ecabinet.clock``, the server's one clock); tests may replace this."""
+    return clock.now()
 
 
 def _cache():

@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ecabinet import audit
+from ecabinet import audit, clock
 from ecabinet.errors import InvalidState, ValidationFailed
 
 from ..models import Meeting
@@ -23,8 +22,8 @@ PREPARABLE = (S.DRAFT, S.PUBLISHED, S.IN_PROGRESS)
 
 
 def current_time() -> datetime:
-    """The clock, one place to replace in tests."""
-    return timezone.now()
+    """The services' clock (``ecabinet.clock``, the server's one clock); tests may replace this."""
+    return clock.moment()
 
 
 def require_state(meeting: Meeting, allowed: Iterable[str]) -> None:

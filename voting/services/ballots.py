@@ -26,7 +26,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ecabinet import audit
+from ecabinet import audit, clock
 from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
 from ecabinet.textlimits import bounded_description
 from meetings.pdfcheck import InspectedUpload
@@ -45,8 +45,8 @@ TEXT_MAX = 5_000
 
 
 def current_time() -> datetime:
-    """The clock of the ballots, one place to replace in tests."""
-    return timezone.now()
+    """The clock of the ballots (``ecabinet.clock``, the server's one clock); tests may replace this."""
+    return clock.moment()
 
 
 def closed_error() -> InvalidState:
