@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -145,11 +146,11 @@ class VotingMachine(RuleBasedStateMachine):
             motions.motion_close(actor=self.room.chair, motion_id=self.motion.pk)
 
 
-def test_no_sequence_of_open_vote_retry_and_close_breaks_exactly_once_counting(db, settings):
-    # 30 examples of 20 steps send a voter some 120 votes: within one minute on a fast machine, the
-    # per-account votes limit (60 a minute, tests/voting/test_rate_limits.py) would answer 429. What
-    # this test holds is exactly-once counting, so the limit is out of its way.
-    settings.RATE_VOTES_PER_MINUTE = 100_000
+# 30 examples of 20 steps send a voter some 120 votes: within one minute on a fast machine, the
+# per-account votes limit (60 a minute, tests/voting/test_rate_limits.py) would answer 429. What this
+# test holds is exactly-once counting, so the limit is out of its way.
+@override_settings(RATE_VOTES_PER_MINUTE=100_000)
+def test_no_sequence_of_open_vote_retry_and_close_breaks_exactly_once_counting(db):
     VotingMachine.room = build_room(members=4, absent=1)
     run_state_machine_as_test(VotingMachine, settings=settings(
         max_examples=30, stateful_step_count=20, deadline=None,
