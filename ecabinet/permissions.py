@@ -116,7 +116,7 @@ def may_manage_devices_of(actor, owner) -> bool:
         return False
     if actor.pk == owner.pk:
         return True
-    return bool(actor.is_secretariat) and not owner.is_superuser
+    return bool(actor.is_secretariat) and not has_admin_powers(owner)
 
 
 def check_may_manage_devices_of(actor, owner) -> None:

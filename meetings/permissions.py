@@ -59,6 +59,8 @@ INTERNAL_READERS = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, P
 SPEAKERS = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE,
                       Participant.Role.OBSERVER})
 POSITION_HOLDERS = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE})
+# Whom a substitute may attend for: a member of the session or its chair.
+STOOD_IN_FOR = frozenset({Participant.Role.CHAIR, Participant.Role.MEMBER})
 
 
 def _grant(user, codename: str):
@@ -121,6 +123,11 @@ class MeetingAccess:
     @property
     def sees_all_documents(self) -> bool:
         return self.can_manage or self.is_archivist_reader
+
+    @property
+    def sees_all_positions(self) -> bool:
+        """For templates: ``sees_all_positions(self)``."""
+        return sees_all_positions(self)
 
     def require(self, allowed: bool) -> None:
         if not allowed:

@@ -181,7 +181,7 @@ class PositionsTableView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="All positions (secretariat and chair)")
     def get(self, request, pk: int):
         access = permissions.meeting_access(request.user, pk)
-        access.require(access.can_manage or access.can_chair)
+        access.require(permissions.sees_all_positions(access))
         rows = Position.objects.filter(agenda_item__meeting=access.meeting).select_related("user")
         table: dict[str, dict] = {}
         for p in rows:

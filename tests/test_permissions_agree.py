@@ -207,3 +207,22 @@ def test_who_is_online_reaches_the_same_people_in_the_snapshot_and_in_the_events
         in_snapshot = "presence" in snapshot(access)["meeting"]
         hears_changes = permissions.hears(access, permissions.PRESENCE_AUDIENCE)
         assert in_snapshot == hears_changes == (name in SEES_PRESENCE), name
+
+
+@pytest.mark.parametrize("status", [Meeting.Status.IN_PROGRESS, Meeting.Status.CLOSED])
+def test_the_positions_table_opens_to_whoever_the_snapshot_shows_every_position(substitute, status):
+    """One rule (``sees_all_positions``) for the snapshot, the positions screen and its API: the
+    secretariat and the chair, and the archivist once the session is closed."""
+    from django.test import Client
+
+    cast = substitute
+    cast.set_status(status)
+    for name, access in _accesses(cast).items():
+        user = getattr(cast, name)
+        sees = permissions.sees_all_positions(access)
+        assert sees == (name in {"pm", "secretary", "archivist"}), name
+        api = cast.client(user).get(f"/api/v1/meetings/{cast.meeting.pk}/positions/")
+        screen = Client()
+        screen.force_login(user)
+        page = screen.get(f"/meetings/{cast.meeting.pk}/positions/")
+        assert (api.status_code == 200, page.status_code == 200) == (sees, sees), name

@@ -82,8 +82,7 @@ def participant_add(*, actor, meeting: Meeting, username: str, role: str,
             raise ValidationFailed(_("Say which member the substitute attends for."),
                                    code="substitute_for_required")
         replaced = user_by_username(substitute_for)
-        if not meeting.participants.filter(user=replaced, role__in=[Participant.Role.MEMBER,
-                                                                    Participant.Role.CHAIR]).exists():
+        if not meeting.participants.filter(user=replaced, role__in=permissions.STOOD_IN_FOR).exists():
             raise ValidationFailed(_("%(name)s is not a member of this session.") % {"name": replaced},
                                    code="substitute_for_not_member")
         if meeting.participants.filter(substitute_for=replaced).exists():

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from ecabinet.permissions import may_manage_devices_of
 from ecabinet.screens import domain_errors, report_form_errors, safe_next
-from meetings import selectors, services
+from meetings import permissions, selectors, services
 from meetings.forms import ParticipantForm
 from meetings.models import Meeting, Participant
 
@@ -34,7 +34,7 @@ def participant_form(meeting: Meeting, people: list[Participant], data=None) -> 
     invitable = (User.objects.filter(is_active=True).exclude(participations__meeting=meeting)
                  .select_related("ministry").order_by("full_name", "username"))
     members = [(p.user.username, p.user.get_full_name()) for p in people
-               if p.role in (Participant.Role.MEMBER, Participant.Role.CHAIR)]
+               if p.role in permissions.STOOD_IN_FOR]
     return ParticipantForm(data, people=[(u.username, _person_label(u)) for u in invitable], members=members)
 
 

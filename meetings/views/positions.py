@@ -13,18 +13,18 @@ from django.views.decorators.http import require_POST
 
 from ecabinet.converters import whole_number
 from ecabinet.screens import domain_errors, safe_next
-from meetings import selectors, services
-from meetings.models import Participant, Position
+from meetings import permissions, selectors, services
+from meetings.models import Position
 
 from .common import access_or_404
 from .sessions import chair_of
 
-VOTERS = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE)
-
 
 def _staff_or_404(user, pk: int):
+    """The positions table is for whoever sees everyone's positions (``permissions.sees_all_positions``:
+    the secretariat and the chair; the archivist in a closed session), as in the room's snapshot."""
     access = access_or_404(user, pk)
-    if not (access.can_manage or access.can_chair):
+    if not permissions.sees_all_positions(access):
         raise Http404
     return access
 
@@ -36,7 +36,7 @@ def meeting_positions(request: HttpRequest, pk: int) -> HttpResponse:
     access = services.meeting_view(actor=request.user, meeting_id=pk, what="positions")
     meeting = access.meeting
     items = list(meeting.agenda_items.select_related("presenter_ministry").order_by("position"))
-    people = [p for p in selectors.participants(meeting) if p.role in VOTERS and p.is_approved]
+    people = [p for p in selectors.participants(meeting) if p.role in permissions.POSITION_HOLDERS and p.is_approved]
     marks: dict[tuple[int, int], Position] = {
         (p.agenda_item_id, p.user_id): p for p in Position.objects.filter(agenda_item__meeting=meeting)
     }

@@ -29,6 +29,7 @@ from django.utils.safestring import mark_safe
 
 from ecabinet import pdf
 from voting import tally
+from voting.permissions import COUNTED_ROLES
 
 from ..record_akn import akoma_ntoso, validate_akoma_ntoso
 from ..signing import add_signature_fields
@@ -164,7 +165,7 @@ def _attendance_view(session: dict) -> dict:
         rows.append({**row, "role_text": ROLE_TEXT.get(row["role"], row["role"]),
                      "attendance_text": ATTENDANCE_TEXT.get(row["attendance"], row["attendance"]),
                      "ministry_name": (row["ministry"] or {}).get("name", "")})
-    voting = [r for r in rows if r["role"] in ("chair", "member")]
+    voting = [r for r in rows if r["role"] in COUNTED_ROLES]
     return {
         "voting": voting,
         "substitutes": [r for r in rows if r["role"] == "substitute"],

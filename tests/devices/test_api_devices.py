@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from ecabinet import devices
 from ecabinet.models import AuditEntry, Device, UserSession
 
-from ..factories import api_token
+from ..factories import UserFactory, api_token
 from ..test_api_meetings import assert_error
 
 PASSWORD = "pw-for-tests"
@@ -182,6 +182,16 @@ def test_the_secretariat_revokes_a_members_lost_tablet_but_not_the_administrator
     assert_error(secretary.get(DEVICES, {"user": "admin"}), 404, "not_found")
     assert_error(secretary.post(f"{DEVICES}{admin_device.pk}/revoke/"), 404, "not_found")
     assert_error(secretary.get(DEVICES, {"user": "nobody"}), 404, "not_found")
+
+
+def test_a_staff_account_is_an_administrators_too_for_the_secretariat(cast):
+    """``has_admin_powers`` is the one definition of an administrator: staff without superuser included."""
+    staff = UserFactory(username="helpdesk", full_name="Tô Thị Hạnh", is_staff=True)
+    device = Device.objects.get(digest=devices.digest(api_token(staff)))
+    secretary = cast.client(cast.secretary)
+    assert_error(secretary.get(DEVICES, {"user": "helpdesk"}), 404, "not_found")
+    assert_error(secretary.post(f"{DEVICES}{device.pk}/revoke/"), 404, "not_found")
+    assert Device.objects.filter(pk=device.pk).exists()
 
 
 # -- logout and password ----------------------------------------------------------------------------------
