@@ -383,6 +383,15 @@ def capabilities(access: MeetingAccess) -> dict:
 MINUTES_COMMENTERS = INTERNAL_READERS
 
 
+def minutes_readers(meeting: Meeting, *, commenters: bool = False) -> list:
+    """Whom the minutes' notices reach: the participants who may open the session now (an unapproved
+    substitute may not), and for the draft only those who may comment on it."""
+    people = [p.user for p in Participant.objects.filter(meeting=meeting).select_related("user")]
+    accesses = meeting_accesses(people, meeting)
+    return [user for user in people if user.pk in accesses
+            and (not commenters or accesses[user.pk].role in MINUTES_COMMENTERS)]
+
+
 def may_export_archive(access: MeetingAccess) -> bool:
     """Export the archive package of a (closed) session: archivists and the session's secretariat."""
     return access.is_archivist_reader or access.can_manage

@@ -146,8 +146,7 @@ def minutes_generate(*, actor, meeting_id: int) -> tuple[Minutes, bool]:
         audit.record(actor, "minutes.generated" if created else "minutes.regenerated", minutes,
                      meeting_id=meeting.pk, data={"revision": minutes.revision})
         if created:
-            readers = [p.user for p in Participant.objects.filter(meeting=meeting, role__in=COMMENTERS)
-                       .select_related("user").exclude(user=actor)]
+            readers = [u for u in permissions.minutes_readers(meeting, commenters=True) if u.pk != actor.pk]
             notify.notify(readers, kind="minutes.draft",
                           title=_("Draft minutes of “%(title)s” are ready for your comments")
                           % {"title": meeting.title},

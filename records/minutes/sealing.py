@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from ecabinet import audit, lockout, mfa, notify
 from ecabinet.errors import Conflict, Forbidden, InvalidState, ValidationFailed
 from ecabinet.models import AuditHead
+from meetings import permissions
 from meetings.models import Minutes, Participant, SealedDocument, SignatureStep, sealed_path
 from meetings.services.guards import current_time
 
@@ -220,8 +221,7 @@ def _notify_signed(document: SealedDocument, role: str) -> None:
                                                                    "title": meeting.title},
                           url=f"/meetings/{meeting.pk}/minutes/", email=True)
         return
-    readers = [p.user for p in Participant.objects.filter(meeting=meeting).select_related("user")]
-    notify.notify(readers, kind="minutes.sealed",
+    notify.notify(permissions.minutes_readers(meeting), kind="minutes.sealed",
                   title=_("%(doc)s of “%(title)s” signed and sealed") % {"doc": document.get_kind_display(),
                                                                         "title": meeting.title},
                   url=f"/meetings/{meeting.pk}/minutes/", email=False)

@@ -62,3 +62,33 @@ def test_the_archive_export_and_the_screen_ask_the_same_rule(sealed, persona):
     else:
         with pytest.raises(Forbidden):
             archive_access(user, sealed.meeting.pk)
+
+
+def test_the_minutes_notices_reach_only_who_may_open_the_session(cast):
+    """An invited substitute whom the chair has not approved cannot open the session: the minutes'
+    notices (draft ready, sealed) must not send them its title and link."""
+    from meetings import services
+    from meetings.models import Participant
+    from tests.factories import UserFactory
+
+    UserFactory(username="member03", full_name="Lê Văn Ba")
+    UserFactory(username="deputy01", full_name="Đỗ Thị Phó")
+    services.participant_add(actor=cast.secretary, meeting=cast.meeting, username="member03",
+                             role=Participant.Role.MEMBER)
+    services.participant_add(actor=cast.secretary, meeting=cast.meeting, username="deputy01",
+                             role=Participant.Role.SUBSTITUTE, substitute_for="member03")
+    cast.set_status(Meeting.Status.PUBLISHED)
+    readers = {u.username for u in permissions.minutes_readers(cast.meeting)}
+    commenters = {u.username for u in permissions.minutes_readers(cast.meeting, commenters=True)}
+    assert readers == {"pm", "secretary", "member01", "member02", "member03", "guest"}
+    assert commenters == readers - {"guest"}
+    services.substitute_approve(actor=cast.pm, meeting=cast.meeting, username="deputy01")
+    assert "deputy01" in {u.username for u in permissions.minutes_readers(cast.meeting, commenters=True)}
+
+
+def test_the_draft_notice_goes_to_the_commenters_but_its_author(drafted):
+    from ecabinet.models import Notification
+
+    told = set(Notification.objects.filter(kind="minutes.draft").values_list("user__username", flat=True))
+    expected = {u.username for u in permissions.minutes_readers(drafted.meeting, commenters=True)} - {"secretary"}
+    assert told == expected and "guest" not in told and told
