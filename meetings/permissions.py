@@ -412,6 +412,14 @@ class MinutesActions:
     can_export: bool
 
 
+def signs_now(access: MeetingAccess, document) -> bool:
+    """Whether the caller signs this sealed document (minutes, resolution, correction) next: the
+    session's secretary first, then the chair, who seals it."""
+    if document.status == document.Status.UNSIGNED:
+        return access.role == Participant.Role.SECRETARY
+    return document.status == document.Status.PARTIAL and access.can_chair
+
+
 def minutes_actions(access: MeetingAccess, minutes, resolution) -> MinutesActions:
     """The minutes screen's questions for ``minutes`` (None before the first draft) and the session's
     signed ``resolution`` (None before it is signed)."""
@@ -426,9 +434,8 @@ def minutes_actions(access: MeetingAccess, minutes, resolution) -> MinutesAction
         can_generate=access.can_manage and after and (minutes is None or draft),
         can_comment=draft and commenter,
         reads_comments=minutes is not None and commenter,
-        secretary_signs=document is not None and signing == document.Status.UNSIGNED
-        and access.role == Participant.Role.SECRETARY,
-        chair_signs=document is not None and signing == document.Status.PARTIAL and access.can_chair,
+        secretary_signs=document is not None and signing == document.Status.UNSIGNED and signs_now(access, document),
+        chair_signs=document is not None and signing == document.Status.PARTIAL and signs_now(access, document),
         can_sign_resolution=access.can_chair and after and resolution is None,
         can_correct=access.can_manage and document is not None and signing == document.Status.SEALED,
         can_export=status == Meeting.Status.CLOSED and may_export_archive(access),

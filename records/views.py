@@ -81,6 +81,7 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
         "access": access, "meeting": meeting, "chair": chair_of(meeting), "tab": "minutes",
         "minutes": minutes, "items": items, "after_session": after, "document": document,
         "resolution": resolution, "corrections": corrections, "reports": reports,
+        "signable_corrections": {c.pk for c in corrections if permissions.signs_now(access, c)},
         "can_edit": may.can_edit, "can_generate": may.can_generate, "can_comment": may.can_comment,
         "comments": minutes.comments.select_related("author") if may.reads_comments else [],
         "secretary_signs": may.secretary_signs, "chair_signs": may.chair_signs,

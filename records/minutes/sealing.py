@@ -26,7 +26,7 @@ from ecabinet import audit, lockout, mfa, notify
 from ecabinet.errors import Conflict, Forbidden, InvalidState, ValidationFailed
 from ecabinet.models import AuditHead
 from meetings import permissions
-from meetings.models import Minutes, Participant, SealedDocument, SignatureStep, sealed_path
+from meetings.models import Minutes, SealedDocument, SignatureStep, sealed_path
 from meetings.services.guards import current_time
 
 from ..record import session_record
@@ -160,17 +160,13 @@ def plan_document_sign(*, actor, document: SealedDocument, pin: str,
     if document.status == SealedDocument.Status.SEALED:
         raise InvalidState(_("This document is already signed and sealed; it can never change."),
                            code="already_sealed")
-    if document.status == SealedDocument.Status.UNSIGNED:
-        role = "secretary"
-        if access.role != Participant.Role.SECRETARY:
-            if access.can_chair:
-                raise InvalidState(_("The secretary signs first; the chair signs after."),
-                                   code="secretary_signs_first")
+    role = "secretary" if document.status == SealedDocument.Status.UNSIGNED else "chair"
+    if not permissions.signs_now(access, document):
+        if role == "secretary" and access.can_chair:
+            raise InvalidState(_("The secretary signs first; the chair signs after."), code="secretary_signs_first")
+        if role == "secretary":
             raise Forbidden(_("Only the session's secretary signs first."))
-    else:
-        role = "chair"
-        if not access.can_chair:
-            raise Forbidden(_("The chair's signature is awaited; only the chair can seal the document."))
+        raise Forbidden(_("The chair's signature is awaited; only the chair can seal the document."))
     reason = {"secretary": "Thư ký phiên họp ký xác nhận", "chair": "Chủ tọa ký, niêm phong văn bản"}[role]
     mfa.require_fresh_factor(user=actor, otp=otp)  # issue 15: a fresh second factor where one is enrolled
     signed, cert = sign_bytes(read_bytes(document), user=actor, pin=pin, field_name=ROLE_FIELDS[role],

@@ -92,3 +92,25 @@ def test_the_draft_notice_goes_to_the_commenters_but_its_author(drafted):
     told = set(Notification.objects.filter(kind="minutes.draft").values_list("user__username", flat=True))
     expected = {u.username for u in permissions.minutes_readers(drafted.meeting, commenters=True)} - {"secretary"}
     assert told == expected and "guest" not in told and told
+
+
+def test_a_corrections_sign_form_is_shown_to_whoever_signs_it_next(sealed):
+    """The screen asks ``permissions.signs_now`` as the service does: the secretary first, then the chair."""
+    from django.test import Client
+
+    from records.minutes import sealing
+
+    from .conftest import PIN
+
+    correction = sealing.correction_create(actor=sealed.secretary, meeting_id=sealed.meeting.pk,
+                                           text="Đính chính số liệu ở mục 1.")
+    action = f"/meetings/{sealed.meeting.pk}/minutes/corrections/{correction.pk}/sign/"
+
+    def shows_form(user) -> bool:
+        client = Client()
+        client.force_login(user)
+        return f'action="{action}"' in client.get(f"/meetings/{sealed.meeting.pk}/minutes/").content.decode()
+
+    assert (shows_form(sealed.secretary), shows_form(sealed.pm), shows_form(sealed.member)) == (True, False, False)
+    sealing.document_sign(actor=sealed.secretary, document=correction, pin=PIN)
+    assert (shows_form(sealed.secretary), shows_form(sealed.pm), shows_form(sealed.member)) == (False, True, False)
