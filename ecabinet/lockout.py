@@ -289,7 +289,8 @@ class LockoutHandler(AxesCacheHandler):
 
     def reset_attempts(self, *, ip_address: str | None = None, username: str | None = None,
                        ip_or_username: bool = False) -> int:
-        """axes' ``axes_reset_*`` commands: lift without an audit entry; ``lift`` is the audited way."""
+        """axes' ``axes_reset_*`` commands: lift without an audit entry; ``lift_locks`` (through
+        ``ecabinet.services.signin_lock_lift``) is the audited way."""
         return sum(_lift(s) for s in _subjects(username, ip_address))
 
 

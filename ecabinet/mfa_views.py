@@ -10,7 +10,6 @@ The admin's login page redirects to the same screens, so the administrator canno
 from __future__ import annotations
 
 import json
-import time
 
 import segno
 from django.conf import settings
@@ -25,6 +24,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+
+from ecabinet import clock
 
 from . import mfa, passkeys, reauth
 from .errors import DomainError
@@ -44,14 +45,14 @@ class LoginView(auth_views.LoginView):
         if not mfa.has_second_factor(user):
             return super().form_valid(form)
         self.request.session[PENDING] = {"uid": user.pk, "backend": user.backend, "attempts": 0,
-                                         "until": time.time() + settings.MFA_PENDING_SECONDS,
+                                         "until": clock.now() + settings.MFA_PENDING_SECONDS,
                                          "next": self.get_success_url()}
         return redirect("login_verify")
 
 
 def _pending_user(request):
     pending = request.session.get(PENDING)
-    if not isinstance(pending, dict) or pending.get("until", 0) < time.time():
+    if not isinstance(pending, dict) or pending.get("until", 0) < clock.now():
         request.session.pop(PENDING, None)
         return None, None
     user = get_user_model().objects.filter(pk=pending["uid"], is_active=True).first()

@@ -14,8 +14,9 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from ecabinet import clock
 
 from . import audit, reauth
 from .errors import ValidationFailed
@@ -145,7 +146,7 @@ def verify_passkey(request, user, credential) -> bool:
         audit.record(user, "mfa.failed", user, data={"factor": "passkey"})
         return False
     passkey.sign_count = verified.new_sign_count
-    passkey.last_used_at = timezone.now()
+    passkey.last_used_at = clock.moment()
     passkey.save(update_fields=["sign_count", "last_used_at"])
     return True
 

@@ -46,8 +46,8 @@ from ecabinet.errors import NotFound
 
 __all__ = ["ADMIN_POWERS", "CONFLICT_MESSAGE", "CONTENT_DUTIES", "DUTY_FIELDS", "FLAGS", "OWN_DUTIES_MESSAGE",
            "OWN_PASSWORD_MESSAGE", "can_manage_accounts", "check_may_manage_devices_of", "duties_conflict",
-           "has_admin_powers", "may_lift_signin_lock", "may_manage_devices_of", "may_reset_mfa_of",
-           "own_change_refusal"]
+           "has_admin_powers", "may_lift_signin_lock", "may_look_up_devices", "may_manage_devices_of",
+           "may_reset_mfa_of", "own_change_refusal"]
 
 CONTENT_DUTIES = ("is_secretariat", "is_archivist", "is_member")
 ADMIN_POWERS = ("is_staff", "is_superuser")
@@ -111,12 +111,18 @@ def own_change_refusal(*, actor, user, changed: set[str] | frozenset[str]) -> st
     return None
 
 
+def may_look_up_devices(actor) -> bool:
+    """Whether the caller may look up another account's devices (the secretariat, for a member's lost
+    tablet); which accounts it may then see is ``may_manage_devices_of``."""
+    return bool(actor is not None and actor.is_authenticated and actor.is_active and actor.is_secretariat)
+
+
 def may_manage_devices_of(actor, owner) -> bool:
     if actor is None or not actor.is_authenticated or not actor.is_active:
         return False
     if actor.pk == owner.pk:
         return True
-    return bool(actor.is_secretariat) and not has_admin_powers(owner)
+    return may_look_up_devices(actor) and not has_admin_powers(owner)
 
 
 def check_may_manage_devices_of(actor, owner) -> None:

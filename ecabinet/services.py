@@ -6,8 +6,9 @@ import ipaddress
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from ecabinet import clock
 
 from . import audit, lockout
 from .errors import Forbidden, ValidationFailed
@@ -27,7 +28,7 @@ def notifications_mark_read(*, user, up_to_id: int | None = None) -> int:
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if up_to_id is not None:
         unread = unread.filter(id__lte=up_to_id)
-    return unread.update(read_at=timezone.now())
+    return unread.update(read_at=clock.moment())
 
 
 def signin_lock_lift(*, actor, username: str = "", address: str = "") -> list[str]:

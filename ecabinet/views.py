@@ -14,7 +14,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import devices, services
+from . import devices, permissions, services
 from .forms import PasswordForm
 from .models import Device, Notification
 
@@ -51,7 +51,7 @@ def account_devices(request: HttpRequest) -> HttpResponse:
     owner = _owner_or_404(request)
     return render(request, "ecabinet/devices.html", {
         "owner": owner, "devices": list(devices.live_devices(owner)),
-        "may_look_up": request.user.is_secretariat})
+        "may_look_up": permissions.may_look_up_devices(request.user)})
 
 
 @login_required

@@ -13,9 +13,8 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
-from django.utils import timezone
 
-from ecabinet import devices, idle
+from ecabinet import clock, devices, idle
 from ecabinet.models import Device
 
 
@@ -57,6 +56,6 @@ def still_valid(scope, *, activity: bool = False) -> bool:
     in, not expired, not idle, same user and password (``idle.session_alive``; with ``activity``, a
     heartbeat of the open room, it renews the session's last-seen mark)."""
     if scope.get("device_id"):
-        return Device.objects.filter(pk=scope["device_id"], expires_at__gt=timezone.now()).exists()
+        return Device.objects.filter(pk=scope["device_id"], expires_at__gt=clock.moment()).exists()
     session, user = scope.get("session"), scope.get("user")
     return idle.session_alive(getattr(session, "session_key", None), getattr(user, "pk", None), activity=activity)

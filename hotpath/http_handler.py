@@ -7,7 +7,7 @@ Django's ASGI handler runs the middleware in async mode. Every ``MiddlewareMixin
 ``process_request`` and ``process_response`` to a thread and back (``sync_to_async``), the sync view
 is one more trip, and each request gets a new thread of its own (``ThreadSensitiveContext``), so a
 new database connection too: for this project's nine middleware, some twenty thread hand-overs per
-request. Measured on 2 cores (2026-12, bench ``httpfloor``): 500 concurrent API requests answering
+request. Measured on 2 cores (2026-12, a one-off measurement, not a bench suite): 500 concurrent API requests answering
 a plain 404 took 10–12 s, 25 ms of server CPU each, most of it in thread hand-overs waiting for the
 GIL, thread starts, and opening and closing SQLite connections.
 

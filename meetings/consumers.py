@@ -4,7 +4,7 @@ events, and answers ``resume``. Writes go through the HTTP API, never through th
 
 Ordering, duplicates and bursts: events reach a socket through several groups (a secretary holds
 ``all``, ``internal`` and ``secretariat``) and, when scaled out, from several processes. What the
-socket sends is decided by ``ecabinet.sequencer.Sequencer``: each event once, in ``seq`` order, with
+socket sends is decided by ``hotpath.sequencer.Sequencer``: each event once, in ``seq`` order, with
 ``prev`` when the numbers in between are known not to be for this client, and tallies coalesced
 (latest wins). A client that sees a jump asks for ``resume`` and gets the visible events in between
 from the database.

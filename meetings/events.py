@@ -16,9 +16,8 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F
-from django.utils import timezone
 
-from ecabinet import bulk, realtime
+from ecabinet import bulk, clock, realtime
 
 from .models import Event, Meeting
 
@@ -27,7 +26,8 @@ __all__ = ["ALL", "CHAIR", "INTERNAL", "LATEST_WINS", "SECRETARIAT", "coalescing
 
 # The audience tokens of ``ecabinet.realtime``; who holds which, and which events are addressed to
 # whom, is decided in ``meetings.permissions`` (``audience_tokens``, ``document_audience``, ...).
-ALL, INTERNAL, SECRETARIAT, CHAIR = "all", "internal", "secretariat", "chair"
+ALL = realtime.ALL  # everyone who sees the session: realtime sends these to one group of all sockets
+INTERNAL, SECRETARIAT, CHAIR = "internal", "secretariat", "chair"
 
 # Kinds whose event replaces a piece of state wholesale, and the data field that names the piece:
 # applying only the last of a run gives the same state as applying them all (docs/protocol.md §4).
@@ -62,7 +62,7 @@ def emit_many(meeting: Meeting | int, items: list[tuple[str, dict, list[str] | t
         return []
     Meeting.objects.filter(pk=meeting_id).update(event_seq=F("event_seq") + len(items))
     last = Meeting.objects.values_list("event_seq", flat=True).get(pk=meeting_id)
-    rows, now = [], timezone.now()
+    rows, now = [], clock.moment()
     for offset, (kind, data, audience) in enumerate(items):
         clean = json.loads(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False))
         rows.append(Event(meeting_id=meeting_id, seq=last - len(items) + 1 + offset, kind=kind, data=clean,

@@ -19,8 +19,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 
+from ecabinet import clock
 from voting.motion_state import motions_state, voting_rules
 
 from .models import Comment, Document, Position, Presence, SpeakRequest
@@ -99,7 +99,7 @@ def position_dict(p: Position) -> dict:
 
 
 def online_usernames(meeting_id: int) -> list[str]:
-    since = timezone.now() - PRESENCE_TTL
+    since = clock.moment() - PRESENCE_TTL
     return sorted(set(Presence.objects.filter(meeting_id=meeting_id, seen_at__gte=since)
                       .values_list("user__username", flat=True)))
 

@@ -33,10 +33,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from rest_framework.response import Response
 
-from ecabinet import bulk
+from ecabinet import bulk, clock
 from ecabinet.errors import DomainError
 from ecabinet.models import IdempotencyRecord
 
@@ -88,7 +87,7 @@ def stored_many(keys: list[tuple[int, str]]) -> dict[tuple[int, str], Idempotenc
     wanted = set(keys)
     rows = IdempotencyRecord.objects.filter(key__in={k for _u, k in wanted})
     found = {(r.user_id, r.key): r for r in rows if (r.user_id, r.key) in wanted}
-    expired_before = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    expired_before = clock.moment() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     expired = [pair for pair, record in found.items() if record.created_at < expired_before]
     if expired:
         IdempotencyRecord.objects.filter(pk__in=[found[pair].pk for pair in expired]).delete()
@@ -101,7 +100,7 @@ def store_many(records: list[tuple[int, str, str, int, dict]]) -> int:
     """Record the answers of many requests at once — ``(user id, key, fingerprint, status, body)``
     each — in the caller's transaction, as the decorator records one (the vote intake's group
     commits: one statement, ``ecabinet.bulk``). Returns the number of records."""
-    now = timezone.now()
+    now = clock.moment()
     return bulk.insert(IdempotencyRecord, ("user", "key", "fingerprint", "status_code", "response", "created_at"),
                        [(user_id, key, fingerprint, status, _json_safe(body), now)
                         for user_id, key, fingerprint, status, body in records])

@@ -38,10 +38,9 @@ import bagit
 import pikepdf
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ecabinet import audit
+from ecabinet import audit, clock
 from ecabinet.errors import DomainError, Forbidden, InvalidState
 from meetings import permissions
 from meetings.models import DocumentVersion, Meeting, SealedDocument
@@ -237,7 +236,7 @@ def _write(meeting: Meeting, root: Path, progress: Progress | None) -> ExportSum
     minutes_point = next((c for c in checkpoints if c["document"] == "minutes"), None)
     info = [
         ("Source-Organization", settings.MINUTES_ISSUER),
-        ("Bagging-Date", timezone.now().date().isoformat()),
+        ("Bagging-Date", clock.moment().date().isoformat()),
         ("External-Identifier", f"ecabinet-session-{meeting.pk}"),
         ("External-Description", f"{meeting.title} — {meeting.get_kind_display()}, "
                                  f"{iso(meeting.starts_at)}, {meeting.location or '—'}"),

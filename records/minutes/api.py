@@ -19,7 +19,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecabinet import audit, pki
+from ecabinet import pki
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
 from ecabinet.converters import whole_number
@@ -170,8 +170,7 @@ class MinutesView(APIView):
         before = request.query_params.get("comments_before")
         if before is not None and whole_number(before) is None:
             raise ValidationFailed(_("comments_before must be a comment id."), code="invalid")
-        access, minutes = drafting.minutes_for(actor=request.user, meeting_id=pk)
-        audit.record(request.user, "minutes.viewed", minutes, meeting_id=pk)
+        access, minutes = drafting.minutes_view(actor=request.user, meeting_id=pk)
         return Response(minutes_out(access, minutes, comments_before=int(before) if before is not None else None))
 
     @extend_schema(request=None, responses={201: MinutesOut, 200: MinutesOut},
@@ -229,8 +228,7 @@ class MinutesSignView(_PathFingerprint, APIView):
 class MinutesPdfView(APIView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY}, summary="The minutes PDF as signed")
     def get(self, request, pk: int):
-        document = drafting.sealed_for(actor=request.user, meeting_id=pk, kind="minutes")
-        audit.record(request.user, "minutes.downloaded", document, meeting_id=pk, data={"sha256": document.sha256})
+        document = drafting.sealed_download(actor=request.user, meeting_id=pk, kind="minutes")
         return pdf_response(document)
 
 
@@ -256,8 +254,7 @@ class ResolutionSignView(_PathFingerprint, APIView):
 class ResolutionPdfView(APIView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY}, summary="The session resolution PDF")
     def get(self, request, pk: int):
-        document = drafting.sealed_for(actor=request.user, meeting_id=pk, kind="resolution")
-        audit.record(request.user, "resolution.downloaded", document, meeting_id=pk)
+        document = drafting.sealed_download(actor=request.user, meeting_id=pk, kind="resolution")
         return pdf_response(document)
 
 
@@ -301,8 +298,7 @@ class CorrectionSignView(_PathFingerprint, APIView):
 class CorrectionPdfView(APIView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY}, summary="A correction PDF")
     def get(self, request, pk: int, cid: int):
-        document = drafting.sealed_for(actor=request.user, meeting_id=pk, kind="correction", document_id=cid)
-        audit.record(request.user, "correction.downloaded", document, meeting_id=pk)
+        document = drafting.sealed_download(actor=request.user, meeting_id=pk, kind="correction", document_id=cid)
         return pdf_response(document)
 
 

@@ -66,6 +66,21 @@ def sealed_for(*, actor, meeting_id: int, kind: str, document_id: int | None = N
     return document
 
 
+def minutes_view(*, actor, meeting_id: int) -> tuple[permissions.MeetingAccess, Minutes]:
+    """``minutes_for``, with the reading written to the audit chain (``minutes.viewed``)."""
+    access, minutes = minutes_for(actor=actor, meeting_id=meeting_id)
+    audit.record(actor, "minutes.viewed", minutes, meeting_id=meeting_id)
+    return access, minutes
+
+
+def sealed_download(*, actor, meeting_id: int, kind: str, document_id: int | None = None) -> SealedDocument:
+    """``sealed_for``, with the download written to the audit chain (``minutes.downloaded``,
+    ``resolution.downloaded``, ``correction.downloaded``, with the file's SHA-256)."""
+    document = sealed_for(actor=actor, meeting_id=meeting_id, kind=kind, document_id=document_id)
+    audit.record(actor, f"{kind}.downloaded", document, meeting_id=meeting_id, data={"sha256": document.sha256})
+    return document
+
+
 def read_bytes(document: SealedDocument | SignatureStep) -> bytes:
     with document.file.open("rb") as handle:
         return handle.read()

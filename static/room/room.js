@@ -525,7 +525,7 @@ function keepReceipt(motionId, receipt) {
 }
 const shownReceipts = new Map(); // fallback when localStorage is not available
 
-// Who may vote on the motion now, as the service decides (voting.services.motions): the roles the
+// Who may vote on the motion now, as the service decides (voting.services.eligibility): the roles the
 // server counts (voting_rules.counted_roles: the chair and the members) attending in the room or remotely; an approved substitute when the motion lets them and the
 // member they replace is not attending.
 function eligibleVoters(motion) {

@@ -1,5 +1,5 @@
 """Closed sessions to archive, run through the real services and the real minutes pipeline
-(``records.minutes.services``: render PDF/A-3b, sign with the development PKI).
+(``records.minutes.drafting`` and ``sealing``: render PDF/A-3b, sign with the development PKI).
 
 * ``run_to_sealed(cast)`` — the cast's session with attendance, a second document version, a named
   and a secret vote, interleaved with another session's activity (so the audit chain proof has other
