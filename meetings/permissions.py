@@ -1,6 +1,6 @@
-"""Who may see and do what in a session: the one place that answers it. (Longer than 400 lines
-because it is the one home of every "who may" and "who hears" question of a session — reading,
-audiences of live events, the room's capabilities, the minutes screen — issue 16.)
+"""Who may see and do what in a session: the one place that answers it — reading, the audiences of
+live events, the room's capabilities (issue 16). What may be done with the minutes and the archive
+package after the session is asked of ``records.permissions``, built on this module.
 
 Rules (issue #2, DESIGN.md §2):
 
@@ -376,67 +376,3 @@ def capabilities(access: MeetingAccess) -> dict:
         "vote": may_vote_in(access),
         "stands_in": access.role == Participant.Role.SUBSTITUTE,  # votes for the member they replace
     }
-
-# --- the minutes screen and the archive package --------------------------------------------------------
-
-# Who reads the draft minutes and comments on them: the participants who read internal papers.
-MINUTES_COMMENTERS = INTERNAL_READERS
-
-
-def minutes_readers(meeting: Meeting, *, commenters: bool = False) -> list:
-    """Whom the minutes' notices reach: the participants who may open the session now (an unapproved
-    substitute may not), and for the draft only those who may comment on it."""
-    people = [p.user for p in Participant.objects.filter(meeting=meeting).select_related("user")]
-    accesses = meeting_accesses(people, meeting)
-    return [user for user in people if user.pk in accesses
-            and (not commenters or accesses[user.pk].role in MINUTES_COMMENTERS)]
-
-
-def may_export_archive(access: MeetingAccess) -> bool:
-    """Export the archive package of a (closed) session: archivists and the session's secretariat."""
-    return access.is_archivist_reader or access.can_manage
-
-
-@dataclass(frozen=True)
-class MinutesActions:
-    """What the caller may do on the minutes screen now; the services check the same rules."""
-
-    can_edit: bool
-    can_generate: bool
-    can_comment: bool
-    reads_comments: bool
-    secretary_signs: bool
-    chair_signs: bool
-    can_sign_resolution: bool
-    can_correct: bool
-    can_export: bool
-
-
-def signs_now(access: MeetingAccess, document) -> bool:
-    """Whether the caller signs this sealed document (minutes, resolution, correction) next: the
-    session's secretary first, then the chair, who seals it."""
-    if document.status == document.Status.UNSIGNED:
-        return access.role == Participant.Role.SECRETARY
-    return document.status == document.Status.PARTIAL and access.can_chair
-
-
-def minutes_actions(access: MeetingAccess, minutes, resolution) -> MinutesActions:
-    """The minutes screen's questions for ``minutes`` (None before the first draft) and the session's
-    signed ``resolution`` (None before it is signed)."""
-    status = access.meeting.status
-    after = status in (Meeting.Status.ADJOURNED, Meeting.Status.CLOSED)
-    draft = minutes is not None and minutes.status == minutes.Status.DRAFT
-    document = minutes.document if minutes is not None else None
-    signing = document.status if document is not None else None
-    commenter = access.role in MINUTES_COMMENTERS
-    return MinutesActions(
-        can_edit=access.can_manage and draft,
-        can_generate=access.can_manage and after and (minutes is None or draft),
-        can_comment=draft and commenter,
-        reads_comments=minutes is not None and commenter,
-        secretary_signs=document is not None and signing == document.Status.UNSIGNED and signs_now(access, document),
-        chair_signs=document is not None and signing == document.Status.PARTIAL and signs_now(access, document),
-        can_sign_resolution=access.can_chair and after and resolution is None,
-        can_correct=access.can_manage and document is not None and signing == document.Status.SEALED,
-        can_export=status == Meeting.Status.CLOSED and may_export_archive(access),
-    )

@@ -25,10 +25,10 @@ from ecabinet.errors import ValidationFailed
 from ecabinet.http_limits import body_limit
 from ecabinet.mfa_views import signing_factor
 from ecabinet.screens import domain_errors
-from meetings import permissions
 from meetings.models import Meeting, Minutes, SealedDocument
 from meetings.views.common import access_or_404
 from meetings.views.sessions import chair_of
+from records import permissions as records_permissions
 
 from .minutes import drafting, sealing
 from .minutes.api import verification
@@ -76,12 +76,12 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
                           "shared": [{**c, "on_record": c["id"] in recorded} for c in item["comments"]]})
     after = meeting.status in (Meeting.Status.ADJOURNED, Meeting.Status.CLOSED)
     document = minutes.document if minutes else None
-    may = permissions.minutes_actions(access, minutes, resolution)
+    may = records_permissions.minutes_actions(access, minutes, resolution)
     return render(request, "meetings/minutes.html", {
         "access": access, "meeting": meeting, "chair": chair_of(meeting), "tab": "minutes",
         "minutes": minutes, "items": items, "after_session": after, "document": document,
         "resolution": resolution, "corrections": corrections, "reports": reports,
-        "signable_corrections": {c.pk for c in corrections if permissions.signs_now(access, c)},
+        "signable_corrections": {c.pk for c in corrections if records_permissions.signs_now(access, c)},
         "can_edit": may.can_edit, "can_generate": may.can_generate, "can_comment": may.can_comment,
         "comments": minutes.comments.select_related("author") if may.reads_comments else [],
         "secretary_signs": may.secretary_signs, "chair_signs": may.chair_signs,

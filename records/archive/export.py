@@ -44,6 +44,7 @@ from ecabinet import audit, clock
 from ecabinet.errors import DomainError, Forbidden, InvalidState
 from meetings import permissions
 from meetings.models import DocumentVersion, Meeting, SealedDocument
+from records import permissions as records_permissions
 
 from ..record import iso, session_record, session_record_json
 from ..record_akn import akoma_ntoso
@@ -89,7 +90,7 @@ def archive_access(user, meeting_id: int) -> Meeting:
     """The session ``user`` may export: 404 if they cannot see it, 403 unless they are an archivist
     (closed sessions) or its secretariat, 409 unless it is closed."""
     access = permissions.meeting_access(user, meeting_id)
-    if not permissions.may_export_archive(access):
+    if not records_permissions.may_export_archive(access):
         raise Forbidden(_("Only archivists and the session's secretariat export archive packages."),
                         code="archive_forbidden")
     require_closed(access.meeting)

@@ -24,8 +24,8 @@ from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
 from ecabinet.converters import whole_number
 from ecabinet.errors import ValidationFailed
-from meetings import permissions
 from meetings.models import Minutes, SealedDocument
+from records import permissions as records_permissions
 
 from . import drafting, sealing
 from .verify import check_against_database, verify_sealed_pdf
@@ -106,7 +106,7 @@ def sealed_out(document: SealedDocument | None) -> dict | None:
 def _comments_page(access, minutes: Minutes, before: int | None) -> tuple[list, int, bool]:
     """The newest ``MINUTES_COMMENTS_PAGE`` comments (older than ``before``), in ascending id; the
     count of all; whether older ones are left (issue 14: 250 comments made the answer 1 MB)."""
-    if not permissions.minutes_actions(access, minutes, None).reads_comments:
+    if not records_permissions.minutes_actions(access, minutes, None).reads_comments:
         return [], 0, False
     every = minutes.comments.all()
     older = every.filter(pk__lt=before) if before is not None else every
@@ -127,7 +127,7 @@ def minutes_out(access, minutes: Minutes, *, comments_before: int | None = None)
                       "text": c.text, "created_at": c.created_at} for c in comments],
         "comments_total": total, "comments_more": more,
         "document": sealed_out(minutes.document),
-        "can_edit": permissions.minutes_actions(access, minutes, None).can_edit,
+        "can_edit": records_permissions.minutes_actions(access, minutes, None).can_edit,
     }
 
 

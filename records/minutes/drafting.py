@@ -17,6 +17,7 @@ from ecabinet.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from meetings import permissions
 from meetings.models import Meeting, Minutes, MinutesComment, Participant, SealedDocument, SignatureStep
 from meetings.services.guards import current_time
+from records import permissions as records_permissions
 
 from ..record import session_record
 from . import records
@@ -28,7 +29,7 @@ MAX_DECISIONS = 200
 MAX_DECISION_LENGTH = 4000
 MAX_COMMENT_LENGTH = 4000
 MAX_NUMBER_LENGTH = 60
-COMMENTERS = permissions.MINUTES_COMMENTERS
+COMMENTERS = records_permissions.MINUTES_COMMENTERS
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def minutes_generate(*, actor, meeting_id: int) -> tuple[Minutes, bool]:
         audit.record(actor, "minutes.generated" if created else "minutes.regenerated", minutes,
                      meeting_id=meeting.pk, data={"revision": minutes.revision})
         if created:
-            readers = [u for u in permissions.minutes_readers(meeting, commenters=True) if u.pk != actor.pk]
+            readers = [u for u in records_permissions.minutes_readers(meeting, commenters=True) if u.pk != actor.pk]
             notify.notify(readers, kind="minutes.draft",
                           title=_("Draft minutes of “%(title)s” are ready for your comments")
                           % {"title": meeting.title},

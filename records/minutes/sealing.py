@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 from ecabinet import audit, lockout, mfa, notify
 from ecabinet.errors import Conflict, Forbidden, InvalidState, ValidationFailed
 from ecabinet.models import AuditHead
-from meetings import permissions
 from meetings.models import Minutes, SealedDocument, SignatureStep, sealed_path
 from meetings.services.guards import current_time
+from records import permissions as records_permissions
 
 from ..record import session_record
 from . import records
@@ -161,7 +161,7 @@ def plan_document_sign(*, actor, document: SealedDocument, pin: str,
         raise InvalidState(_("This document is already signed and sealed; it can never change."),
                            code="already_sealed")
     role = "secretary" if document.status == SealedDocument.Status.UNSIGNED else "chair"
-    if not permissions.signs_now(access, document):
+    if not records_permissions.signs_now(access, document):
         if role == "secretary" and access.can_chair:
             raise InvalidState(_("The secretary signs first; the chair signs after."), code="secretary_signs_first")
         if role == "secretary":
@@ -217,7 +217,7 @@ def _notify_signed(document: SealedDocument, role: str) -> None:
                                                                    "title": meeting.title},
                           url=f"/meetings/{meeting.pk}/minutes/", email=True)
         return
-    notify.notify(permissions.minutes_readers(meeting), kind="minutes.sealed",
+    notify.notify(records_permissions.minutes_readers(meeting), kind="minutes.sealed",
                   title=_("%(doc)s of “%(title)s” signed and sealed") % {"doc": document.get_kind_display(),
                                                                         "title": meeting.title},
                   url=f"/meetings/{meeting.pk}/minutes/", email=False)

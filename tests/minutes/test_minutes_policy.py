@@ -1,4 +1,4 @@
-"""The minutes screen's questions (``meetings.permissions.minutes_actions``) against a table written
+"""The minutes screen's questions (``meetings.records_permissions.minutes_actions``) against a table written
 out by hand, and the archive export asking the same rule as the screen's "export" button."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import pytest
 from ecabinet.errors import Forbidden, NotFound
 from meetings import permissions
 from meetings.models import Meeting, Minutes
+from records import permissions as records_permissions
 from records.archive.export import archive_access
 
 PERSONAS = ("pm", "secretary", "member", "observer", "archivist")
@@ -20,7 +21,7 @@ def _actions(cast, minutes) -> dict[str, dict]:
             access = permissions.meeting_access(getattr(cast, name), cast.meeting.pk)
         except NotFound:
             continue
-        actions = permissions.minutes_actions(access, minutes, None)
+        actions = records_permissions.minutes_actions(access, minutes, None)
         out[name] = {flag for flag, value in vars(actions).items() if value}
     return out
 
@@ -55,7 +56,7 @@ def test_the_archive_export_and_the_screen_ask_the_same_rule(sealed, persona):
         with pytest.raises(NotFound):
             archive_access(user, sealed.meeting.pk)
         return
-    shown = permissions.minutes_actions(access, Minutes.objects.get(meeting=sealed.meeting), None).can_export
+    shown = records_permissions.minutes_actions(access, Minutes.objects.get(meeting=sealed.meeting), None).can_export
     assert shown == (persona in ("secretary", "archivist"))
     if shown:
         assert archive_access(user, sealed.meeting.pk) == sealed.meeting
@@ -78,24 +79,25 @@ def test_the_minutes_notices_reach_only_who_may_open_the_session(cast):
     services.participant_add(actor=cast.secretary, meeting=cast.meeting, username="deputy01",
                              role=Participant.Role.SUBSTITUTE, substitute_for="member03")
     cast.set_status(Meeting.Status.PUBLISHED)
-    readers = {u.username for u in permissions.minutes_readers(cast.meeting)}
-    commenters = {u.username for u in permissions.minutes_readers(cast.meeting, commenters=True)}
+    readers = {u.username for u in records_permissions.minutes_readers(cast.meeting)}
+    commenters = {u.username for u in records_permissions.minutes_readers(cast.meeting, commenters=True)}
     assert readers == {"pm", "secretary", "member01", "member02", "member03", "guest"}
     assert commenters == readers - {"guest"}
     services.substitute_approve(actor=cast.pm, meeting=cast.meeting, username="deputy01")
-    assert "deputy01" in {u.username for u in permissions.minutes_readers(cast.meeting, commenters=True)}
+    assert "deputy01" in {u.username for u in records_permissions.minutes_readers(cast.meeting, commenters=True)}
 
 
 def test_the_draft_notice_goes_to_the_commenters_but_its_author(drafted):
     from ecabinet.models import Notification
 
     told = set(Notification.objects.filter(kind="minutes.draft").values_list("user__username", flat=True))
-    expected = {u.username for u in permissions.minutes_readers(drafted.meeting, commenters=True)} - {"secretary"}
+    readers = records_permissions.minutes_readers(drafted.meeting, commenters=True)
+    expected = {u.username for u in readers} - {"secretary"}
     assert told == expected and "guest" not in told and told
 
 
 def test_a_corrections_sign_form_is_shown_to_whoever_signs_it_next(sealed):
-    """The screen asks ``permissions.signs_now`` as the service does: the secretary first, then the chair."""
+    """The screen asks ``records_permissions.signs_now`` as the service does: the secretary first, then the chair."""
     from django.test import Client
 
     from records.minutes import sealing
