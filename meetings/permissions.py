@@ -362,6 +362,15 @@ def comment_visibilities(access: MeetingAccess) -> list[str]:
     return list(Comment.Visibility.values)
 
 
+def may_answer_invitation(access: MeetingAccess) -> bool:
+    """Whether the caller answers their own invitation (confirms, or sends apologies) on the session
+    page: an invited participant other than the secretaries, who run the session, while it is
+    published (``services.attendance_set`` accepts the same answers from them)."""
+    me = access.participant
+    return bool(me and me.role != Participant.Role.SECRETARY and me.is_approved
+                and access.meeting.status == Meeting.Status.PUBLISHED)
+
+
 def capabilities(access: MeetingAccess) -> dict:
     """What the caller's role lets them do in the room, for the tablet (the snapshot's ``me.can``,
     docs/protocol.md §4): the tablet offers a control when this says so and the session's state allows

@@ -226,3 +226,22 @@ def test_the_positions_table_opens_to_whoever_the_snapshot_shows_every_position(
         screen.force_login(user)
         page = screen.get(f"/meetings/{cast.meeting.pk}/positions/")
         assert (api.status_code == 200, page.status_code == 200) == (sees, sees), name
+
+
+def test_whoever_the_page_offers_to_answer_their_invitation_the_service_lets_answer(substitute):
+    """The session page's "your attendance" buttons (``may_answer_invitation``) and the service that
+    records the answer (``attendance_set``) agree for every persona of a published session."""
+    from ecabinet.errors import DomainError
+    from meetings import services
+
+    cast = substitute
+    cast.set_status(Meeting.Status.PUBLISHED)
+    offered = {name for name, access in _accesses(cast).items() if permissions.may_answer_invitation(access)}
+    assert offered == {"pm", "member", "member2", "deputy", "observer"}
+    for name in offered:
+        user = getattr(cast, name)
+        services.attendance_set(actor=user, meeting=cast.meeting, username=user.username, status="confirmed")
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    assert not any(permissions.may_answer_invitation(a) for a in _accesses(cast).values())
+    with pytest.raises(DomainError):
+        services.attendance_set(actor=cast.member, meeting=cast.meeting, username="member01", status="confirmed")

@@ -93,8 +93,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "document_count": len(documents),
         "unread_count": sum(1 for d in documents if d.read_state.is_new or d.read_state.is_updated),
         "planned_total": sum(item.planned_minutes or 0 for item in items),
-        "can_answer_invitation": bool(me and me.role != Participant.Role.SECRETARY and me.is_approved
-                                      and meeting.status == S.PUBLISHED),
+        "can_answer_invitation": permissions.may_answer_invitation(access),
         "publish_blockers": _publish_blockers(access, items, chair),
     })
 
