@@ -35,6 +35,18 @@
     select.addEventListener("change", sync);
   });
 
+  // Escape closes the disclosure (details) the focus is in and puts the focus back on its summary,
+  // as it would close a dialog.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) { return; }
+    var details = event.target.closest && event.target.closest("details[open]");
+    if (!details) { return; }
+    details.open = false;
+    var summary = details.querySelector("summary");
+    if (summary) { summary.focus(); }
+    event.preventDefault();
+  });
+
   // Attendance rows: the reason box is needed only for an absence.
   document.querySelectorAll("[data-attendance-form]").forEach(function (form) {
     var select = form.querySelector("select[name='status']");

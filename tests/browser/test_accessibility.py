@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,9 +130,23 @@ def report(violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def dangling_references(page) -> list[str]:
+    """Names and descriptions that point at nothing (axe lets a field whose every aria-describedby id is
+    missing pass; a screen reader then reads no help and no error)."""
+    return page.evaluate("""() => {
+      const attrs = ["aria-describedby", "aria-labelledby", "aria-controls"];
+      return [...document.querySelectorAll(attrs.map((attr) => `[${attr}]`).join(","))].flatMap((node) =>
+        attrs.flatMap((attr) => (node.getAttribute(attr) || "").split(/\\s+/)
+          .filter((id) => id && !document.getElementById(id))
+          .map((id) => `${node.tagName.toLowerCase()}#${node.id} ${attr}=${id}`)));
+    }""")
+
+
 def assert_accessible(page, where: str) -> None:
     violations = axe_violations(page)
     assert not violations, f"axe-core on {where} ({page.url}):\n{report(violations)}"
+    dangling = dangling_references(page)
+    assert not dangling, f"references to missing elements on {where} ({page.url}): {dangling}"
 
 
 # --- browser contexts, one per persona and viewport ----------------------------------------------------
@@ -332,3 +347,144 @@ def _shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size
     page.screenshot(path=str(SHOTS / f"a11y-{name}-{size['width']}x{size['height']}.png"), full_page=True)
+
+
+# --- forms showing their errors, and the multi-factor screens --------------------------------------------
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_forms_showing_their_errors_have_no_violation(sessions, server_url, ids, viewport):
+    """A refused form names each error beside its field and ties it to the field (aria-describedby)."""
+    page = sessions.page(ANONYMOUS, viewport)
+    page.goto(f"{server_url}/login/")
+    page.fill("input[name=username]", "outsider")
+    page.fill("input[name=password]", "not-the-password")
+    with page.expect_navigation():
+        page.click("form:has(input[name=password]) [type=submit]")
+    page.locator(".flash--error[role=alert]").wait_for()
+    assert_accessible(page, f"the login refused ({viewport})")
+
+    page = sessions.page(SECRETARY, viewport)
+    for path in ("/ballots/new/", "/meetings/new/"):
+        page.goto(f"{server_url}{path}")
+        with page.expect_navigation():
+            page.click("main form [type=submit]")
+        field = page.locator("[aria-invalid=true]").first
+        field.wait_for()
+        assert page.locator(f"#{field.get_attribute('aria-describedby').split()[-1]}.errorlist").count() == 1
+        assert_accessible(page, f"{path} refused ({viewport})")
+
+
+def test_the_multi_factor_screens_have_no_violation(browser, server_url):
+    """Authenticator set-up (and its refusal of a wrong code), the recovery codes, the second step of the
+    sign-in: member19, whom no other browser test signs in with (it is left with a factor)."""
+    from tests.browser.test_mfa_signin import _code
+
+    context = browser.new_context(viewport=PORTRAIT, locale="vi-VN", has_touch=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = _log_in(context, server_url, "member19")
+        page.goto(f"{server_url}/account/security/")
+        with page.expect_navigation():
+            page.click("[data-action=enrol-totp]")
+        page.locator("[data-totp-qr] svg").wait_for()
+        assert_accessible(page, "the authenticator set-up")
+        secret = page.locator("[data-totp-secret]").inner_text().strip()
+        code, step = _code(secret)
+        page.fill("input[name=code]", "000000" if code != "000000" else "111111")
+        with page.expect_navigation():
+            page.click("[data-action=confirm-totp]")
+        page.locator("[data-code=invalid_code]").wait_for()
+        assert_accessible(page, "the authenticator set-up refusing a wrong code")
+        time.sleep(1.1)  # django-otp throttles after a failure: 1 s
+        page.fill("input[name=code]", code)
+        with page.expect_navigation():
+            page.click("[data-action=confirm-totp]")
+        page.locator("[data-recovery-codes]").wait_for()
+        assert_accessible(page, "the recovery codes")
+        page.goto(f"{server_url}/account/security/")
+        assert_accessible(page, "the security screen with a factor")
+        with page.expect_navigation():
+            page.click("form[action='/logout/'] button")
+        page.goto(f"{server_url}/login/")
+        page.fill("input[name=username]", "member19")
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        with page.expect_navigation():
+            page.click("form:has(input[name=password]) [type=submit]")
+        assert page.url.endswith("/login/verify/")
+        assert_accessible(page, "the second sign-in step")
+        page.fill("input[name=otp]", _code(secret, after=step)[0])
+        with page.expect_navigation():
+            page.click("form:has(input[name=otp]) [type=submit]")
+        assert "/login" not in page.url
+    finally:
+        context.close()
+
+
+def test_the_checker_fails_on_a_screen_with_violations(sessions, server_url):
+    """axe-core is really run: an unnamed button, low-contrast text, a field without a label and a
+    description pointing at nothing, added to the login screen, are all reported."""
+    page = sessions.page(ANONYMOUS, "landscape")
+    page.goto(f"{server_url}/login/")
+    page.evaluate("""() => {
+      const main = document.getElementById("main");
+      main.insertAdjacentHTML("beforeend", '<button type="button" id="bad-button"></button>'
+        + '<p class="bad-contrast">Chữ mờ</p><input type="text" id="bad-input" aria-describedby="nowhere">');
+      document.querySelector(".bad-contrast").style.color = "#cccccc";
+    }""")
+    found = {v["id"] for v in axe_violations(page)}
+    assert {"button-name", "color-contrast", "label"} <= found, found
+    assert dangling_references(page) == ["input#bad-input aria-describedby=nowhere"]
+
+
+# --- keyboard: every control shows its focus; Escape closes a disclosure -----------------------------------
+
+FOCUS_WALK = ("home", "session-published", "prepare", "document", "ballot-open", "ballot-edit", "security", "room")
+
+
+def _focus_walk(page, limit: int = 400) -> tuple[int, list[str]]:
+    """Tab through the page from its top; how many controls took the focus, and those that showed no
+    focus ring (an outline of at least 2 px, or a box shadow)."""
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    seen, unseen = [], []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focus = page.evaluate("""() => { const node = document.activeElement;
+          if (!node || node === document.body || node.hasAttribute("data-focus-walked")) return null;
+          node.setAttribute("data-focus-walked", "");
+          const style = getComputedStyle(node);
+          const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2)
+            || style.boxShadow !== "none";
+          const label = node.getAttribute("aria-label") || node.textContent || node.name || "";
+          return { ring, name: `${node.tagName.toLowerCase()}#${node.id} ${label.trim().slice(0, 40)}` }; }""")
+        if focus is None:
+            break
+        seen.append(focus["name"])
+        if not focus["ring"]:
+            unseen.append(focus["name"])
+    return len(seen), unseen
+
+
+@pytest.mark.parametrize("name", FOCUS_WALK)
+def test_every_control_shows_its_focus_when_tabbed_to(sessions, server_url, ids, name):
+    screen = next(s for s in SCREENS if s.name == name)
+    persona = SECRETARY if SECRETARY in screen.personas else screen.personas[0]
+    page = _open(sessions, server_url, screen, persona, "landscape", ids)
+    reached, unseen = _focus_walk(page)
+    assert reached >= 5, f"only {reached} controls reached with Tab on {name}"
+    assert not unseen, f"no visible focus on {name} for: {unseen}"
+
+
+def test_escape_closes_a_disclosure_and_returns_the_focus(sessions, server_url, ids):
+    page = _open(sessions, server_url, next(s for s in SCREENS if s.name == "prepare"), SECRETARY, "landscape", ids)
+    summary = page.locator("details.disclosure:not([open]) > summary").first.element_handle()
+    details = summary.evaluate_handle("(node) => node.parentElement")
+    summary.focus()
+    page.keyboard.press("Enter")
+    assert details.evaluate("(node) => node.open")
+    page.keyboard.press("Tab")  # into the form it disclosed
+    assert details.evaluate("(node) => node.contains(document.activeElement)"
+                            " && !document.activeElement.matches('summary')")
+    page.keyboard.press("Escape")
+    assert not details.evaluate("(node) => node.open")
+    assert summary.evaluate("(node) => node === document.activeElement")
