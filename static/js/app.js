@@ -47,6 +47,17 @@
     event.preventDefault();
   });
 
+  // A frame (the PDF viewer) that takes the focus shows it like any control. The focus is then in the
+  // frame's own document, where :focus does not always reach the frame (Chromium's PDF viewer), so the
+  // page marks it when its window loses the focus to the frame.
+  window.addEventListener("blur", function () {
+    var node = document.activeElement;
+    if (node && node.tagName === "IFRAME") { node.classList.add("is-focused"); }
+  });
+  window.addEventListener("focus", function () {
+    document.querySelectorAll("iframe.is-focused").forEach(function (node) { node.classList.remove("is-focused"); });
+  });
+
   // Attendance rows: the reason box is needed only for an absence.
   document.querySelectorAll("[data-attendance-form]").forEach(function (form) {
     var select = form.querySelector("select[name='status']");

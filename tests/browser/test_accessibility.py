@@ -131,11 +131,13 @@ def report(violations: list[dict]) -> str:
 
 
 def dangling_references(page) -> list[str]:
-    """Names and descriptions that point at nothing (axe lets a field whose every aria-describedby id is
-    missing pass; a screen reader then reads no help and no error)."""
+    """Names and descriptions on the screen that point at nothing (axe lets a field whose every
+    aria-describedby id is missing pass; a screen reader then reads no help and no error)."""
     return page.evaluate("""() => {
       const attrs = ["aria-describedby", "aria-labelledby", "aria-controls"];
-      return [...document.querySelectorAll(attrs.map((attr) => `[${attr}]`).join(","))].flatMap((node) =>
+      const shown = [...document.querySelectorAll(attrs.map((attr) => `[${attr}]`).join(","))]
+        .filter((node) => !node.closest("[hidden]"));
+      return shown.flatMap((node) =>
         attrs.flatMap((attr) => (node.getAttribute(attr) || "").split(/\\s+/)
           .filter((id) => id && !document.getElementById(id))
           .map((id) => `${node.tagName.toLowerCase()}#${node.id} ${attr}=${id}`)));
@@ -488,3 +490,26 @@ def test_escape_closes_a_disclosure_and_returns_the_focus(sessions, server_url, 
     page.keyboard.press("Escape")
     assert not details.evaluate("(node) => node.open")
     assert summary.evaluate("(node) => node === document.activeElement")
+
+
+ENGLISH = ("home", "session-published", "room", "ballot-open", "minutes")
+
+
+def test_in_english_the_page_says_so_and_stays_accessible(browser, server_url, ids):
+    """The language switch (keyboard: Tab to "EN", Enter) turns the screens to English: ``<html lang>``
+    follows, so a screen reader reads them with English speech, and axe-core still finds nothing."""
+    context = browser.new_context(viewport=LANDSCAPE, locale="vi-VN", has_touch=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = _log_in(context, server_url, MEMBER)
+        _tab_to(page, ".langswitch button[value=en]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        for name in ENGLISH:
+            screen = next(s for s in SCREENS if s.name == name)
+            page.goto(f"{server_url}{screen.path.format(**ids)}")
+            page.locator(screen.ready).first.wait_for()
+            assert page.evaluate("() => document.documentElement.lang") == "en", name
+            assert_accessible(page, f"{name} in English")
+    finally:
+        context.close()
