@@ -445,22 +445,30 @@ FOCUS_WALK = ("home", "session-published", "prepare", "document", "ballot-open",
 
 
 def _focus_walk(page, limit: int = 400) -> tuple[int, list[str]]:
-    """Tab through the page from its top; how many controls took the focus, and those that showed no
-    focus ring (an outline of at least 2 px, or a box shadow)."""
+    """Tab through the page from its top to its end; how many controls took the focus, and those that
+    showed no focus ring (an outline of at least 2 px, or a box shadow). Tab presses that stay on a
+    control already seen (inside the PDF viewer's frame) go on, up to 40 in a row: more is a trap."""
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
-    seen, unseen = [], []
+    seen, unseen, stuck = [], [], 0
     for _ in range(limit):
         page.keyboard.press("Tab")
         focus = page.evaluate("""() => { const node = document.activeElement;
-          if (!node || node === document.body || node.hasAttribute("data-focus-walked")) return null;
+          if (!node || node === document.body || !document.hasFocus()) return null;  // past the last control
+          const label = node.getAttribute("aria-label") || node.textContent || node.name || "";
+          const name = `${node.tagName.toLowerCase()}#${node.id} ${label.trim().slice(0, 40)}`;
+          if (node.hasAttribute("data-focus-walked")) return { again: true, name };
           node.setAttribute("data-focus-walked", "");
           const style = getComputedStyle(node);
           const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2)
             || style.boxShadow !== "none";
-          const label = node.getAttribute("aria-label") || node.textContent || node.name || "";
-          return { ring, name: `${node.tagName.toLowerCase()}#${node.id} ${label.trim().slice(0, 40)}` }; }""")
+          return { ring, name }; }""")
         if focus is None:
             break
+        if focus.get("again"):
+            stuck += 1
+            assert stuck <= 40, f"the focus is trapped on {focus['name']} (after {seen[-1:]})"
+            continue
+        stuck = 0
         seen.append(focus["name"])
         if not focus["ring"]:
             unseen.append(focus["name"])
