@@ -446,8 +446,9 @@ FOCUS_WALK = ("home", "session-published", "prepare", "document", "ballot-open",
 
 def _focus_walk(page, limit: int = 400) -> tuple[int, list[str]]:
     """Tab through the page from its top to its end; how many controls took the focus, and those that
-    showed no focus ring (an outline of at least 2 px, or a box shadow). Tab presses that stay on a
-    control already seen (inside the PDF viewer's frame) go on, up to 40 in a row: more is a trap."""
+    showed no focus ring (an outline of at least 2 px, or a box shadow). Tab presses that stay on the
+    same control (inside the PDF viewer's frame, a date field's parts) go on, up to 40 in a row: more is
+    a trap; coming back to a control seen before ends the walk."""
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
     seen, unseen, stuck = [], [], 0
     for _ in range(limit):
@@ -465,8 +466,10 @@ def _focus_walk(page, limit: int = 400) -> tuple[int, list[str]]:
         if focus is None:
             break
         if focus.get("again"):
+            if seen and focus["name"] != seen[-1]:
+                break  # back to a control seen before: the walk has come round
             stuck += 1
-            assert stuck <= 40, f"the focus is trapped on {focus['name']} (after {seen[-1:]})"
+            assert stuck <= 40, f"the focus is trapped on {focus['name']}"
             continue
         stuck = 0
         seen.append(focus["name"])
