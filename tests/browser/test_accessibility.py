@@ -19,6 +19,10 @@ axe-core is injected with ``page.evaluate`` (a DevTools evaluation, which the pa
 not govern), so each page runs with exactly the policy it has in production: no ``bypass_csp``.
 
 To add a screen (the PDF reader, say), add one ``Screen`` row.
+
+Over 400 lines: one module holds the whole accessibility check (the screen table, the checker, the
+browser contexts per persona and the room, keyboard and language scenarios), so that the table and the
+scenarios share one set of logged-in tablets and one place says what "accessible" means here.
 """
 
 from __future__ import annotations
