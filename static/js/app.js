@@ -35,6 +35,29 @@
     select.addEventListener("change", sync);
   });
 
+  // Escape closes the disclosure (details) the focus is in and puts the focus back on its summary,
+  // as it would close a dialog.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) { return; }
+    var details = event.target.closest && event.target.closest("details[open]");
+    if (!details) { return; }
+    details.open = false;
+    var summary = details.querySelector("summary");
+    if (summary) { summary.focus(); }
+    event.preventDefault();
+  });
+
+  // A frame (the PDF viewer) that takes the focus shows it like any control. The focus is then in the
+  // frame's own document, where :focus does not always reach the frame (Chromium's PDF viewer), so the
+  // page marks it when its window loses the focus to the frame.
+  window.addEventListener("blur", function () {
+    var node = document.activeElement;
+    if (node && node.tagName === "IFRAME") { node.classList.add("is-focused"); }
+  });
+  window.addEventListener("focus", function () {
+    document.querySelectorAll("iframe.is-focused").forEach(function (node) { node.classList.remove("is-focused"); });
+  });
+
   // Attendance rows: the reason box is needed only for an absence.
   document.querySelectorAll("[data-attendance-form]").forEach(function (form) {
     var select = form.querySelector("select[name='status']");

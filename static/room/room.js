@@ -55,10 +55,12 @@ function fill(node, ...children) {
   node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
 
-function button(label, onclick, { className = "btn", key, disabled, pressed, action } = {}) {
+// ``name``: the accessible name when the visible label alone does not say enough (it starts with the
+// label, so a voice-control user can still say what they see: WCAG 2.5.3).
+function button(label, onclick, { className = "btn", key, disabled, pressed, action, name } = {}) {
   return el("button", {
     type: "button", className, onclick, disabled: Boolean(disabled), "data-key": key, "data-action": action,
-    "aria-pressed": pressed === undefined ? null : String(pressed),
+    "aria-pressed": pressed === undefined ? null : String(pressed), "aria-label": name,
   }, label);
 }
 
@@ -82,6 +84,56 @@ function say(text, kind = "info") {
   if (text && kind !== "error") flashTimer = setTimeout(() => { flash.hidden = true; }, 6000);
 }
 flash.addEventListener("click", () => { flash.hidden = true; });
+
+// --- what a screen reader is told --------------------------------------------------------------------
+// One polite sentence per significant change (the item discussed, a vote opened or closed, your turn
+// to speak, the session's status), not every vote or comment: those are on the screen for who looks.
+
+const announcer = byId("room-announce");
+let heard = null; // what the last announcement was worked out from
+
+function hearing(current) {
+  const mine = Object.values(current.speakers || {}).flat().find((r) => r.username === me && r.status === "speaking");
+  return {
+    status: current.status,
+    item: current.current_item,
+    motions: new Map((current.motions || []).map((m) => [m.id, m.status])),
+    speaking: Boolean(mine),
+  };
+}
+
+function announce(text) {
+  if (!announcer || !text) return;
+  // Emptied first, so the same sentence twice in a row is read twice.
+  announcer.textContent = "";
+  setTimeout(() => { announcer.textContent = text; }, 50);
+}
+
+function announceChanges(current) {
+  const now = hearing(current);
+  const before = heard;
+  heard = now;
+  if (!before) return; // the first snapshot: the page itself says where things stand
+  const said = [];
+  if (now.status !== before.status) {
+    said.push(interpolate(gettext("The session is now: %s."), [MEETING_STATUS()[now.status] || now.status]));
+  }
+  if (now.item !== before.item && now.item !== null) {
+    const item = current.agenda.find((i) => i.id === now.item);
+    if (item) said.push(interpolate(gettext("Now discussing item %s: %s."), [item.position, item.title]));
+  }
+  for (const motion of current.motions || []) {
+    const was = before.motions.get(motion.id);
+    if (motion.status === "open" && was !== "open") {
+      said.push(interpolate(gettext("Vote opened: %s."), [motion.title]));
+    } else if (motion.status === "closed" && was === "open") {
+      const outcome = motion.result ? (motion.result.adopted ? gettext("Adopted") : gettext("Not adopted")) : "";
+      said.push(interpolate(gettext("Vote closed: %s."), [motion.title]) + (outcome ? ` ${outcome}.` : ""));
+    }
+  }
+  if (now.speaking && !before.speaking) said.push(gettext("You have the floor."));
+  if (said.length) announce(said.join(" "));
+}
 
 // --- writes: only through the outbox -----------------------------------------------------------------
 
@@ -669,7 +721,8 @@ function myVoteView(motion) {
       ? el("div", { className: "vote-buttons", role: "group", "aria-label": gettext("Your vote") },
         CHOICE_KEYS.map((choice) => button(CHOICES()[choice], () => {
           post(`motions/${motion.id}/votes/`, { choice }, motion.title, { kind: "vote", item: motion.id, choice });
-        }, { className: `btn vote-button vote-button--${choice}`, key: `vote-${motion.id}-${choice}`, action: `vote-${choice}` })))
+        }, { className: `btn vote-button vote-button--${choice}`, key: `vote-${motion.id}-${choice}`, action: `vote-${choice}`,
+          name: `${CHOICES()[choice]} — ${motion.title}` })))
       : el("p", { className: "muted m-0" }, gettext("Your attendance has not been recorded as present; ask the secretariat to vote."));
   }
   return [line, receiptBox(motion)];
@@ -812,7 +865,7 @@ setInterval(() => {
 
 const room = new Room({
   meetingId,
-  onState: (newState, event) => { state = newState; noteState(event); scheduleRender(); },
+  onState: (newState, event) => { state = newState; noteState(event); announceChanges(newState); scheduleRender(); },
   onConnection: setConnection,
   onError: (error) => say(error.code === "forbidden" ? gettext("You no longer have access to this session.")
     : error.code === "too_many_connections"
