@@ -15,17 +15,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from ecabinet import limits
 from ecabinet.converters import whole_number
-from ecabinet.errors import ValidationFailed
+from ecabinet.errors import Conflict, ValidationFailed
 from ecabinet.hardening import framed_by_self
 from ecabinet.http_limits import body_limit
 from ecabinet.screens import domain_errors, report_error, report_form_errors, safe_next
 from meetings import permissions, selectors, services
 from meetings.compare import Line, compare_versions
-from meetings.downloads import watermarked_response
+from meetings.downloads import reader_copy_response, watermarked_response
 from meetings.forms import RecipientsForm, VersionForm
 from meetings.models import Document, ReadReceipt
 
@@ -99,6 +99,18 @@ def document_file(request: HttpRequest, pk: int) -> HttpResponse:
     if raw and version is None:
         raise Http404
     return watermarked_response(request, pk, version, inline=request.GET.get("inline") == "1")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+@domain_errors
+def document_read_copy(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The reader's own watermarked copy of version ``number`` (contract C2), by byte range."""
+    try:
+        return reader_copy_response(request, pk, number)
+    except Conflict as exc:  # still being made by another request of this user: PDF.js may ask again
+        return HttpResponse(str(exc.message), status=exc.status, content_type="text/plain; charset=utf-8",
+                            headers={"Retry-After": "2", "Cache-Control": "private, no-store"})
 
 
 @login_required
