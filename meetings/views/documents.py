@@ -1,12 +1,15 @@
-"""Document screens: the page with its versions and inline viewer, the watermarked file, "what
-changed", and the secretariat's new-version and recipients forms.
+"""Document screens: the page with its versions and the in-app reader (static/reader/reader.js), the
+watermarked file, the reader's own copy, "what changed", and the secretariat's new-version and
+recipients forms.
 
 Opening the page records a view (audit) but not a read: a read receipt is written when the file
-itself is fetched (``services.document_issue_copy``, through ``downloads.watermarked_response``).
+itself is fetched (``services.document_issue_copy``, through ``downloads.watermarked_response``; or
+the reader's copy, ``services.document_reader_copy``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -82,7 +85,12 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
                        .values_list("version__number", flat=True))
     current = document.current_version
     last_read = max(read_numbers) if read_numbers else None
+    # The reader's versions (static/reader/reader.js, contract C3): each loads its own reader copy.
+    reader_versions = [{"number": v.number, "pages": v.pages, "current": v.pk == document.current_version_id,
+                        "reader_url": reverse("document_read_copy", args=[document.pk, v.number])}
+                       for v in sorted(versions, key=lambda v: v.number)]
     return render(request, "meetings/document_detail.html", {
+        "reader_versions": json.dumps(reader_versions),
         "access": access, "meeting": access.meeting, "document": document, "item": document.agenda_item,
         "versions": versions, "current": current, "read_numbers": read_numbers, "last_read": last_read,
         "updated_since_read": bool(current and last_read is not None and current.number not in read_numbers),
