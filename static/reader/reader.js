@@ -345,14 +345,22 @@ class Reader {
   }
 
   zoom(direction) {
+    this.reveal();
     const now = this.scale;
     const next = direction > 0 ? ZOOMS.find((z) => z > now + 0.01) : [...ZOOMS].reverse().find((z) => z < now - 0.01);
     if (next) this.setScale(next);
   }
 
   // ---- navigation ----
+  // The reader in full view (the page above it — title, banners — scrolls away while reading).
+  reveal() {
+    const box = this.root.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) this.root.scrollIntoView({ block: "nearest" });
+  }
+
   goTo(n, { instant = false } = {}) {
     if (!this.pages.length || !Number.isFinite(n)) return;
+    if (!instant) this.reveal();
     const page = this.pages[Math.min(Math.max(1, Math.round(n)), this.pages.length) - 1];
     this.scroller.scrollTo({ top: page.el.offsetTop - PAGE_GAP / 2, behavior: instant ? "instant" : "auto" });
     this.setCurrent(page.n);
@@ -529,6 +537,7 @@ class Reader {
   async find(direction, { fromStart = false } = {}) {
     const raw = this.searchInput.value.trim().normalize("NFC");
     if (!raw || !this.pdf) return;
+    this.reveal();
     const bare = fold(raw, true) === fold(raw, false); // no diacritics typed: match with or without them
     const query = fold(raw, bare);
     const s = this.search;
@@ -684,6 +693,7 @@ class Reader {
         e.preventDefault();
         this.searchInput.focus();
         this.searchInput.select();
+        this.reveal();
         return;
       }
       const target = e.target;
