@@ -130,7 +130,9 @@ class Reader {
 
     const toolbar = el("div", { className: "reader__toolbar", role: "toolbar", "aria-label": gettext("Reader") },
       el("div", { className: "reader__group" }, this.thumbToggle,
-        el("label", { className: "sr-only", for: "reader-version" }, gettext("Version")), versionSelect,
+        // One version only (or a ballot's draft): nothing to switch to, and the page head names it.
+        this.versions.length > 1 ? [el("label", { className: "sr-only", for: "reader-version" }, gettext("Version")),
+          versionSelect] : null,
         this.changesLink),
       el("div", { className: "reader__group" },
         button(gettext("Previous page"), () => this.goTo(this.current - 1), { text: "‹", key: "prev",

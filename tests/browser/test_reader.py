@@ -189,3 +189,22 @@ def test_a_member_sees_the_page_comments_in_the_reader(browser, server_url, shot
         assert not problems, "\n".join(problems)
     finally:
         context.close()
+
+
+def test_the_written_ballot_shows_its_draft_in_the_reader(browser, server_url, shots):
+    context, page = log_in(browser, server_url, "member01", PORTRAIT)
+    problems = _watch(context, page)
+    try:
+        page.goto(f"{server_url}/ballots/")
+        with page.expect_navigation():
+            page.locator("a.ballot-row").first.click()
+        page.locator("#reader.reader--ready").wait_for()
+        page.locator('#reader .reader-page[data-page="1"].reader-page--rendered canvas').wait_for()
+        assert _canvas_drawn(page, 1)
+        assert page.locator("#reader-version").count() == 0  # one draft, no versions to switch
+        assert page.locator("#reader-changes").is_hidden()
+        page.locator("#reader").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "reader-ballot-820x1180.png"))
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
