@@ -84,7 +84,7 @@ def test_it_shows_the_document_page_with_viewer_versions_and_download(cast):
     assert f'data-meeting="{cast.meeting.pk}" data-me="{cast.member.pk}"' in page
     assert (f'data-versions="[{{&quot;number&quot;: 1, &quot;pages&quot;: 1, &quot;current&quot;: true, '
             f'&quot;reader_url&quot;: &quot;/documents/{doc.pk}/read/1/&quot;}}]"') in page
-    assert f'<noscript>\n    <p class="notice">' in page and f'href="/documents/{doc.pk}/file/" download>' in page
+    assert '<noscript>\n    <p class="notice">' in page and f'href="/documents/{doc.pk}/file/" download>' in page
     assert 'src="/static/reader/reader.js"' in page
     assert f'href="/documents/{cast.internal_doc.pk}/file/" download' in page
     assert cast.internal_doc.current_version.sha256[:12] in page

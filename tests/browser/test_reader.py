@@ -79,7 +79,7 @@ def test_a_member_reads_a_document_in_the_reader(browser, server_url, shots, vie
         page.fill("#reader-page", "1")
         page.press("#reader-page", "Enter")
         page.wait_for_function("() => document.querySelector('#reader').dataset.page === '1'")
-        assert page.locator("#reader-announce").text_content() in ("", "Trang 1 / %d" % count) or True
+        page.wait_for_function(f"() => document.querySelector('#reader-announce').textContent === 'Trang 1 / {count}'")
 
         # Search a word of the last page: the reader moves there and highlights it.
         last = count
@@ -150,11 +150,11 @@ def test_a_member_reads_a_document_in_the_reader(browser, server_url, shots, vie
         page.wait_for_function("() => document.querySelector('#reader').dataset.version === '1'")
         page.locator('#reader .reader-page[data-page="1"].reader-page--rendered canvas').wait_for()
         assert changes.is_hidden()
-        assert any("/read/1/" in url for url in page.evaluate("() => performance.getEntriesByType('resource')"
-                                                               ".map((e) => e.name)"))
+        resources = page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)")
+        assert any("/read/1/" in url for url in resources)
 
-        # PDF.js loaded by byte range.
-        assert any(r.startswith("bytes=") for r in ranges) or ranges, ranges
+        # PDF.js asked for byte ranges (the demo papers are small: it may also take a short file whole).
+        assert ranges and all(r == "" or r.startswith("bytes=") for r in ranges), ranges
         assert not problems, "\n".join(problems)
     finally:
         context.close()
@@ -172,9 +172,9 @@ def test_a_member_sees_the_page_comments_in_the_reader(browser, server_url, shot
         item_url = page.locator("#reader").get_attribute("data-comments-url")
         token = page.evaluate("() => document.cookie.match(/csrftoken=([^;]+)/)?.[1] || ''")
         text = "Ý kiến ở trang 2: đề nghị làm rõ căn cứ pháp lý"
-        response = page.request.post(urljoin(page.url, item_url), data={"text": text, "visibility": "shared", "document": document_id,
-                                                     "page": 2}, headers={"X-CSRFToken": token,
-                                                                          "Referer": page.url})
+        body = {"text": text, "visibility": "shared", "document": document_id, "page": 2}
+        response = page.request.post(urljoin(page.url, item_url), data=body,
+                                     headers={"X-CSRFToken": token, "Referer": page.url})
         assert response.status == 201, response.text()
         page.reload()
         marker = page.locator('#reader .reader-page[data-page="2"] .reader-comments__marker')
