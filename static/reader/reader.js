@@ -157,7 +157,8 @@ class Reader {
 
     this.thumbs = el("ol", { className: "reader__thumbs", id: "reader-thumbs", "aria-label": gettext("Pages") });
     this.stack = el("div", { className: "reader__stack" });
-    this.scroller = el("div", { className: "reader__pages", tabindex: "0", "aria-label": gettext("Document pages") },
+    this.scroller = el("div", { className: "reader__pages", tabindex: "0", role: "region",
+      "aria-label": gettext("Document pages") },
       this.stack);
     this.error = el("div", { className: "reader__error", role: "alert", hidden: true });
     this.root.replaceChildren(toolbar, this.error,
@@ -196,6 +197,7 @@ class Reader {
     const seq = ++this.loadSeq;
     this.version = number;
     this.root.dataset.version = String(number);
+    this.root.dataset.copyUrl = version.reader_url;
     this.error.hidden = true;
     this.updateChangesLink();
     if (this.pdf) { const old = this.pdf; this.pdf = null; old.destroy(); }
@@ -265,7 +267,7 @@ class Reader {
     for (let n = 1; n <= count; n++) {
       const canvasBox = el("div", { className: "reader-page__canvas" });
       const textBox = el("div", { className: "textLayer" });
-      const node = el("section", { className: "reader-page", "data-page": n, role: "region",
+      const node = el("div", { className: "reader-page", "data-page": n, role: "group",
         "aria-label": interpolate(gettext("Page %s"), [n]) }, canvasBox, textBox);
       const thumbCanvas = el("canvas", { className: "reader-thumb__canvas", "aria-hidden": "true" });
       const thumb = el("li", {}, el("button", { type: "button", className: "reader-thumb", "data-page": n,
@@ -329,7 +331,11 @@ class Reader {
   }
 
   updateZoomLabel() {
-    this.zoomLabel.textContent = `${Math.round(this.scale * 100)}%`;
+    const percent = `${Math.round(this.scale * 100)}%`;
+    if (this.zoomLabel.textContent && this.zoomLabel.textContent !== percent) {
+      this.announce.textContent = interpolate(gettext("Zoom %s"), [percent]);
+    }
+    this.zoomLabel.textContent = percent;
     this.root.dataset.scale = this.scale.toFixed(3);
     this.root.dataset.zoomMode = this.mode;
   }
@@ -452,7 +458,8 @@ class Reader {
       page.el.classList.add("reader-page--rendered");
       this.renderOrder = this.renderOrder.filter((n) => n !== page.n).concat(page.n);
       this.release();
-      this.highlight(page);
+      this.highlight(page, this.pendingHit === page.n);
+      if (this.pendingHit === page.n) this.pendingHit = null;
       this.root.dispatchEvent(new CustomEvent("reader:page", { detail: {
         page: page.n, element: page.el, width: Math.floor(viewport.width), height: Math.floor(viewport.height) } }));
       if (this.scale !== scale && this.near.has(page.n)) { page.busy = false; this.renderPage(page); }
@@ -565,7 +572,7 @@ class Reader {
           { index: index + 1, total: found.length, page: page.n }, true);
         this.root.dataset.searchPage = String(page.n);
         if (page.n !== this.current || !this.isVisible(page)) this.goTo(page.n);
-        this.highlight(page, true);
+        this.pendingHit = this.highlight(page, true) ? null : page.n; // not drawn yet: when it is
         return;
       }
       pageIndex = (pageIndex + direction + count) % count;
@@ -591,11 +598,12 @@ class Reader {
     if (previous) this.highlight(this.pages[previous.page - 1]);
   }
 
+  // Marks the search's matches on a drawn page (the current one stronger); true when the page was drawn.
   highlight(page, scrollTo = false) {
-    if (!page?.textDivs || !page.text) return;
+    if (!page?.textDivs || !page.text) return false;
     const { strs, starts } = page.text;
     page.textDivs.forEach((div, i) => { if (div.firstChild?.nodeType !== 3 || div.childNodes.length > 1) div.textContent = strs[i]; });
-    if (!this.search.query) return;
+    if (!this.search.query) return true;
     const found = this.matches(page);
     const length = this.search.query.length;
     const perDiv = new Map(); // div index → [[from, to, current]]
@@ -634,6 +642,7 @@ class Reader {
         this.scroller.scrollTop += box.top - view.top - view.height / 3;
       }
     }
+    return true;
   }
 
   // ---- page comments (GET /api/v1/agenda-items/{id}/comments/: the item's comments I may see) ----
@@ -700,8 +709,11 @@ class Reader {
       }
       const target = e.target;
       if (target.closest?.("input, select, textarea, [contenteditable]")) return;
-      const inReader = this.root.contains(target) || target === document.body;
-      if (!inReader || e.altKey || e.ctrlKey || e.metaKey || !this.pages.length) return;
+      // Inside the reader every navigation key is the reader's; with nothing focused (the page's body) only
+      // ←/→ and +/− are, so that ↑/↓, PageUp/PageDown, Home/End still scroll the page itself.
+      const inReader = this.root.contains(target);
+      if (!inReader && (target !== document.body || !["ArrowLeft", "ArrowRight", "+", "=", "-"].includes(e.key))) return;
+      if (e.altKey || e.ctrlKey || e.metaKey || !this.pages.length) return;
       const actions = {
         ArrowRight: () => this.goTo(this.current + 1), ArrowLeft: () => this.goTo(this.current - 1),
         PageDown: () => this.goTo(this.current + 1), PageUp: () => this.goTo(this.current - 1),
