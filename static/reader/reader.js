@@ -682,7 +682,8 @@ class Reader {
       const items = el("ol", { className: "reader-comments__list", id: listId, hidden: true },
         list.map((c) => el("li", { className: "reader-comments__item" },
           el("div", { className: "reader-comments__meta" }, el("strong", {}, c.author_name || c.author), " · ",
-            el("time", { datetime: c.created_at }, new Date(c.created_at).toLocaleString(document.documentElement.lang || "vi"))),
+            el("time", { datetime: c.created_at }, new Date(c.created_at).toLocaleString(document.documentElement.lang || "vi",
+              { dateStyle: "short", timeStyle: "short" }))),
           el("p", {}, c.text))));
       const label = interpolate(gettext("Comments on page %(page)s: %(count)s"), { page: page.n, count: list.length }, true);
       const marker = el("button", { type: "button", className: "reader-comments__marker", "aria-expanded": "false",
@@ -691,7 +692,7 @@ class Reader {
           const open = items.hidden;
           items.hidden = !open;
           e.currentTarget.setAttribute("aria-expanded", String(open));
-        } }, "💬 ", String(list.length));
+        } }, interpolate(gettext("%s comments"), [list.length]));
       page.el.append(el("aside", { className: "reader-page__comments" }, marker, items));
       page.thumb.firstChild.append(el("span", { className: "reader-thumb__comments", "aria-hidden": "true" }, String(list.length)));
     }
