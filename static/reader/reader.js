@@ -94,6 +94,8 @@ class Reader {
     this.comments = new Map(); // page → [comment]
     this.loadSeq = 0;
     this.build();
+    // Another module (annotate.js: a note in its list) may ask the reader to show a page.
+    node.addEventListener("reader:goto", (e) => this.goTo(Number(e.detail?.page)));
     this.bindKeys();
     this.bindTouch();
     const wanted = Number(new URLSearchParams(location.hash.slice(1)).get("page")) || 1;
@@ -735,8 +737,10 @@ class Reader {
     let start = null;
     let pinch = null;
     const distance = (t) => Math.hypot(t[0].clientX - t[1].clientX, t[0].clientY - t[1].clientY);
+    // While the annotation layer draws (annotate.js sets data-annot-mode), a finger draws: no swipe, no pinch.
+    const drawing = () => Boolean(this.root.dataset.annotMode);
     this.root.addEventListener("touchstart", (e) => {
-      if (!scroller().contains(e.target)) return;
+      if (!scroller().contains(e.target) || drawing()) { start = null; pinch = null; return; }
       if (e.touches.length === 2) {
         pinch = { d: distance(e.touches), scale: this.scale, ratio: 1 };
         start = null;

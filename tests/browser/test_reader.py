@@ -20,6 +20,18 @@ from .test_tablet_member import LANDSCAPE, PORTRAIT, REVISED, log_in, open_publi
 pytestmark = pytest.mark.browser
 
 
+# Touch events as a tablet sends them, on the page area: "moves" is a list of steps, each the fingers' points.
+TOUCH = """({moves}) => {
+  const target = document.querySelector("#reader .reader__pages");
+  const touches = (points) => points.map(([x, y], i) => new Touch({identifier: i + 1, target, clientX: x, clientY: y}));
+  const send = (type, points, changed) => target.dispatchEvent(new TouchEvent(type, {
+    bubbles: true, cancelable: true, touches: touches(points), changedTouches: touches(changed)}));
+  send("touchstart", moves[0], moves[0]);
+  for (const step of moves.slice(1)) send("touchmove", step, step);
+  send("touchend", [], moves[moves.length - 1]);
+}"""
+
+
 def _watch(context, page):
     problems: list[str] = []
     context.expose_binding("__cspReport", lambda _source, text: problems.append(f"csp: {text}"))
@@ -133,6 +145,17 @@ def test_a_member_reads_a_document_in_the_reader(browser, server_url, shots, vie
         page.wait_for_function(f"() => document.querySelector('#reader').dataset.page === '{count}'")
         page.keyboard.press("PageUp")
         page.wait_for_function(f"() => document.querySelector('#reader').dataset.page === '{count - 1}'")
+
+        # Touch: a swipe to the left turns to the next page; two fingers apart zoom in (touch events as a
+        # tablet's browser sends them; the fit-width page is not wider than the view, so a swipe turns pages).
+        page.get_by_role("button", name="Trang trước").click()
+        at = _current(page)
+        page.evaluate(TOUCH, {"moves": [[[600, 400]], [[420, 405]], [[300, 410]]]})
+        page.wait_for_function(f"() => document.querySelector('#reader').dataset.page === '{at + 1}'")
+        before = float(reader.get_attribute("data-scale"))
+        page.evaluate(TOUCH, {"moves": [[[500, 400], [560, 400]], [[450, 400], [610, 400]], [[400, 400], [660, 400]]]})
+        page.wait_for_function(f"() => Number(document.querySelector('#reader').dataset.scale) > {before * 1.5}")
+        page.get_by_role("button", name="Vừa chiều ngang").click()
 
         # Thumbnails: open them (closed by default on the narrow tablet) and click page 2.
         if page.locator("#reader-thumbs").is_hidden():
