@@ -249,3 +249,46 @@ def test_concurrent_first_reads_issue_one_copy(published, monkeypatch):
     whole = [data for status, data in results if status == 200]
     parts = [data for status, data in results if status == 206]
     assert len(whole) == 2 and len(parts) == 2 and whole[0] == whole[1] and parts[0] == whole[0][:100]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_request_whose_claim_was_taken_over_keeps_the_other_copy(published, monkeypatch, settings):
+    """A request thought dead (its claim outlived READER_COPY_CLAIM_SECONDS) that finishes after all does
+    not replace the copy of the request that took its claim over: one stored file, the same bytes for both."""
+    doc = published.internal_doc
+    real = reader_service.watermark_copy
+    calls = []
+
+    def first_slow(copy):
+        calls.append(copy.number)
+        if len(calls) == 1:
+            time.sleep(1.0)
+        return real(copy)
+
+    monkeypatch.setattr(reader_service, "watermark_copy", first_slow)
+    settings.READER_COPY_CLAIM_SECONDS = 0  # every claim is stale at once: the second request takes it over
+    results: dict = {}
+    errors: list = []
+
+    def run(name, delay):
+        try:
+            time.sleep(delay)
+            response = client_for(published.member).get(read_url(doc))
+            results[name] = (response.status_code, body(response))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=("slow", 0)), threading.Thread(target=run, args=("quick", 0.4))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert calls == [1, 2]  # both made a copy (the register keeps both numbers) …
+    assert results["slow"] == results["quick"] and results["slow"][0] == 200  # … one is served to both
+    row = ReaderCopy.objects.get()
+    assert row.copy.number == 2
+    stored = row.file.storage.listdir(f"reader/{row.version_id}")[1]
+    assert stored == [row.file.name.rsplit("/", 1)[1]]

@@ -90,8 +90,10 @@ def _claim(version: DocumentVersion, actor, row: ReaderCopy | None) -> ReaderCop
     return row
 
 
-def _make(row: ReaderCopy, actor, document_id: int) -> ReaderCopy:
-    """Issue the register copy, watermark it (no transaction open), store it, record the file."""
+def _make(row: ReaderCopy, actor, document_id: int) -> ReaderCopy | None:
+    """Issue the register copy, watermark it (no transaction open), store it, record the file. None when
+    the claim was taken over meanwhile (this request was thought dead) and the other request recorded its
+    copy first: this one's file is removed, and the caller serves the recorded one."""
     try:
         copy = document_issue_copy(actor=actor, document_id=document_id, version_number=row.version.number)
         data = watermark_copy(copy)
@@ -103,7 +105,11 @@ def _make(row: ReaderCopy, actor, document_id: int) -> ReaderCopy:
         raise
     digest = hashlib.sha256(data).hexdigest()
     with transaction.atomic():
-        ReaderCopy.objects.filter(pk=row.pk).update(copy=copy, file=name, sha256=digest, size=len(data))
+        ours = ReaderCopy.objects.filter(pk=row.pk, file="", claimed_at=row.claimed_at).update(
+            copy=copy, file=name, sha256=digest, size=len(data))
+    if not ours:
+        storage.delete(name)
+        return None
     row.copy, row.file.name, row.sha256, row.size = copy, name, digest, len(data)
     return row
 
@@ -123,7 +129,10 @@ def document_reader_copy(*, actor, document_id: int, version_number: int | None,
             return row
         claimed = _claim(version, actor, row)
         if claimed is not None:
-            return _make(claimed, actor, document_id)  # document_issue_copy touches the receipt
+            made = _make(claimed, actor, document_id)  # document_issue_copy touches the receipt
+            if made is not None:
+                return made
+            continue
         if time.monotonic() > deadline:
             raise Conflict(_("Your copy of this document is still being prepared; try again in a moment."),
                            code="copy_in_preparation", status=503)
