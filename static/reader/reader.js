@@ -27,6 +27,7 @@ const ZOOMS = [0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4];
 const PAGE_GAP = 12; // px between pages (CSS .reader-page margin)
 const KEEP_RENDERED = 10; // canvases kept; farther pages give theirs back
 const MAX_CANVAS_PIXELS = 16_777_216; // one page's canvas at most (4096 × 4096)
+const KEEP_THUMBS = 40; // thumbnails kept drawn
 const COMMENT_PAGES_MAX = 20; // requests for the document's comments (each ROOM_COMMENTS_PAGE_MAX long)
 
 const root = document.getElementById("reader");
@@ -293,7 +294,13 @@ class Reader {
     for (const p of pages) this.observer.observe(p.el);
     this.thumbObserver = new IntersectionObserver((entries) => {
       for (const entry of entries) {
-        if (entry.isIntersecting) this.renderThumb(this.pages[Number(entry.target.dataset.page) - 1]);
+        const page = this.pages[Number(entry.target.dataset.page) - 1];
+        if (entry.isIntersecting) this.renderThumb(page);
+        else if (page?.thumbDone && this.pages.filter((p) => p.thumbDone).length > KEEP_THUMBS) {
+          page.thumbCanvas.width = 0; // a long paper: thumbnails far away give their memory back
+          page.thumbCanvas.height = 0;
+          page.thumbDone = false;
+        }
       }
     }, { root: this.thumbs, rootMargin: "100px 0px" });
     for (const t of thumbs) this.thumbObserver.observe(t.firstChild);
