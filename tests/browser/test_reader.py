@@ -231,3 +231,29 @@ def test_the_written_ballot_shows_its_draft_in_the_reader(browser, server_url, s
         assert not problems, "\n".join(problems)
     finally:
         context.close()
+
+
+def test_without_javascript_the_document_page_offers_the_download(browser, server_url, shots):
+    from demo.cast import DEMO_PASSWORD
+
+    context = browser.new_context(viewport=LANDSCAPE, locale="vi-VN", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{server_url}/login/")
+        page.fill("input[name=username]", "member01")
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        with page.expect_navigation():
+            page.click("form:has(input[name=password]) [type=submit]")
+        open_published_session(page)
+        with page.expect_navigation():
+            page.locator("a.document-link").filter(has_text=REVISED.title).first.click()
+        assert page.locator("#reader").is_hidden()
+        link = page.get_by_role("link", name="Tải tài liệu về")
+        assert link.is_visible()
+        href = link.get_attribute("href")
+        assert href.endswith("/file/")
+        response = page.request.get(f"{server_url}{href}")
+        assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+        page.screenshot(path=str(shots / "reader-nojs-1024x768.png"))
+    finally:
+        context.close()
