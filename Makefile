@@ -30,6 +30,7 @@ help:
 	@echo "make cluster  several Daphne workers behind nginx on PostgreSQL + Redis (WORKERS=2 PORT=8080)"
 	@echo "make test-cluster  the scale-out fault tests and the fan-out smoke (run by make test)"
 	@echo "make bench    the benchmarks (bench/README.md); make bench-cluster on the scaled-out topology"
+	@echo "make vendor   npm ci the vendored front-end packages (vendor/) and copy them into static/vendor/ (docs/vendor.md)"
 	@echo "make lint     ruff check . and lint-imports (which package may import which)"
 	@echo "make clean    remove caches and collected static files (keeps the database in var/)"
 

@@ -203,7 +203,13 @@ def minutes(**args) -> dict:
     return suite.measure(**args)
 
 
-OPS = {"members": members, "tokens": tokens, "sessions": sessions, "meeting": meeting, "head": head,
+def reader() -> dict:
+    from . import reader as suite
+
+    return suite.prepare()
+
+
+OPS = {"reader": reader, "members": members, "tokens": tokens, "sessions": sessions, "meeting": meeting, "head": head,
        "queries": queries, "votes": votes, "minutes": minutes}
 
 

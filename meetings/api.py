@@ -7,6 +7,7 @@ into ``{"code", "detail"}`` by ``ecabinet.api.errors``.
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -195,17 +196,25 @@ class DocumentsView(APIView):
                          "pages": version.pages}, status=201)
 
 
+def _reader_url(document) -> str | None:
+    """The reader's copy of the current version (issue 17, contract C2)."""
+    current = document.current_version
+    return reverse("document_read_copy", args=[document.pk, current.number]) if current else None
+
+
 class DocumentDetailView(APIView):
     @extend_schema(responses=inline_serializer("DocumentDetail", {
         "id": serializers.IntegerField(), "title": serializers.CharField(),
         "classification": serializers.CharField(), "meeting": serializers.IntegerField(),
-        "agenda_item": serializers.IntegerField(), "versions": VersionSerializer(many=True)}))
+        "agenda_item": serializers.IntegerField(), "versions": VersionSerializer(many=True),
+        "reader_url": serializers.CharField(allow_null=True)}))
     def get(self, request, pk: int):
         access, document = services.document_view(actor=request.user, document_id=pk)
         versions = document.versions.select_related("uploaded_by").order_by("number")
         return Response({"id": document.pk, "title": document.title, "classification": document.classification,
                          "meeting": access.meeting.pk, "agenda_item": document.agenda_item_id,
-                         "versions": VersionSerializer(versions, many=True).data})
+                         "versions": VersionSerializer(versions, many=True).data,
+                         "reader_url": _reader_url(document)})
 
 
 class DocumentVersionsView(APIView):

@@ -1,6 +1,7 @@
 """API shapes for sessions and documents (DESIGN.md §5.2). Input serializers validate; services
 decide."""
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -141,3 +142,8 @@ class VersionSerializer(serializers.Serializer):
     note = serializers.CharField()
     uploaded_by = serializers.CharField(source="uploaded_by.username")
     uploaded_at = serializers.DateTimeField()
+    reader_url = serializers.SerializerMethodField(help_text="The in-app reader's own watermarked copy of this "
+                                                   "version (byte ranges; issue 17)")
+
+    def get_reader_url(self, obj) -> str:
+        return reverse("document_read_copy", args=[obj.document_id, obj.number])

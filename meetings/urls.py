@@ -27,6 +27,7 @@ urlpatterns = [
     path("agenda-items/<id:pk>/documents/", views.document_upload, name="document_upload"),
     path("documents/<id:pk>/", views.document_detail, name="document_detail"),
     path("documents/<id:pk>/file/", views.document_file, name="document_file"),
+    path("documents/<id:pk>/read/<id:number>/", views.document_read_copy, name="document_read_copy"),
     path("documents/<id:pk>/compare/", views.document_compare, name="document_compare"),
     path("documents/<id:pk>/versions/", views.document_add_version, name="document_add_version"),
     path("documents/<id:pk>/recipients/", views.document_recipients, name="document_recipients"),

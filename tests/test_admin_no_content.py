@@ -133,6 +133,8 @@ def fill(route: str, world: World) -> str | None:
             return "admin"  # the administrator acting on themselves: approve, remove
         if name == "action":
             return "start"
+        if name == "number":
+            return "1"  # a version number (the reader's copy, documents/<id>/read/<number>/)
         if converter != "id":
             raise AssertionError(f"teach the walk the parameter <{converter}:{name}> of {route}")
         before = route[: match.start()].rstrip("/").rsplit("/", 1)[-1]

@@ -76,7 +76,16 @@ def test_it_marks_documents_new_until_the_file_is_fetched_and_updated_after_a_ne
 def test_it_shows_the_document_page_with_viewer_versions_and_download(cast):
     cast.set_status(Meeting.Status.PUBLISHED)
     page = client_for(cast.member).get(f"/documents/{cast.internal_doc.pk}/").content.decode()
-    assert f'<iframe id="document-viewer" class="viewer" src="/documents/{cast.internal_doc.pk}/file/?inline=1"' in page
+    # The in-app reader (issue 17): its own copy of the current version; without JavaScript, a download link.
+    doc = cast.internal_doc
+    assert '<div id="reader" class="reader" hidden' in page and "<iframe" not in page
+    assert f'data-copy-url="/documents/{doc.pk}/read/1/"' in page
+    assert f'data-comments-url="/api/v1/agenda-items/{cast.item.pk}/comments/"' in page
+    assert f'data-meeting="{cast.meeting.pk}" data-me="{cast.member.pk}"' in page
+    assert (f'data-versions="[{{&quot;number&quot;: 1, &quot;pages&quot;: 1, &quot;current&quot;: true, '
+            f'&quot;reader_url&quot;: &quot;/documents/{doc.pk}/read/1/&quot;}}]"') in page
+    assert '<noscript>\n    <p class="notice">' in page and f'href="/documents/{doc.pk}/file/" download>' in page
+    assert 'src="/static/reader/reader.js"' in page
     assert f'href="/documents/{cast.internal_doc.pk}/file/" download' in page
     assert cast.internal_doc.current_version.sha256[:12] in page
     assert cast.meeting.title in page and cast.item.title in page

@@ -12,6 +12,13 @@ DOCUMENT_MAX_PAGES = envint("DOCUMENT_MAX_PAGES", "2000")
 ALLOW_STATE_SECRETS = envbool("ALLOW_STATE_SECRETS", "False")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 WATERMARK_FONT = env("WATERMARK_FONT", str(BASE_DIR / "static" / "fonts" / "DejaVuSans.ttf"))
+# The in-app reader's own copy (issue 17, meetings/services/reader.py; docs/limits.md "Reader copies"): a read
+# that finds another request of the same user making the copy waits at most READER_COPY_WAIT_SECONDS for it
+# (then 503 copy_in_preparation); a claim older than READER_COPY_CLAIM_SECONDS (its request died) is taken over.
+READER_COPY_WAIT_SECONDS = envint("READER_COPY_WAIT_SECONDS", "60")
+READER_COPY_CLAIM_SECONDS = envint("READER_COPY_CLAIM_SECONDS", "180")
+# A Range header longer than this, or with more than one range, is not honoured (416 / whole file).
+READER_RANGE_HEADER_MAX = 200
 
 # --- issue 14, area "pdf": PDF admission that cannot stall the service (docs/limits.md, "PDF admission") ---
 # Uploaded files are spooled to disk above this size (Django's TemporaryFileUploadHandler), so a

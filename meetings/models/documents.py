@@ -100,6 +100,35 @@ class DocumentCopy(models.Model):
         return f"copy {self.number} of {self.version_id}"
 
 
+def reader_copy_path(version_id: int, user_id: int, copy_number: int) -> str:
+    return f"reader/{version_id}/{user_id}-copy{copy_number}.pdf"
+
+
+class ReaderCopy(models.Model):
+    """The in-app reader's own watermarked copy of a version for one user (issue 17, contract C2).
+
+    Issued once per (user, version): the first read takes a numbered copy in the register
+    (``copy``), watermarks it outside any transaction and keeps the file; every later read (and
+    every byte range PDF.js asks for) serves that same file. The row exists before the file does:
+    it is the claim that stops two concurrent first reads from issuing two copies; ``claimed_at``
+    lets a later read take over a claim whose request died (``READER_COPY_CLAIM_SECONDS``)."""
+
+    version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="reader_copies")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    copy = models.OneToOneField(DocumentCopy, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="reader_copy")
+    file = models.FileField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "user"], name="reader_copy_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"reader copy of {self.version_id} for {self.user_id}"
+
+
 class MeetingUserObjectPermission(UserObjectPermissionBase):
     """Direct foreign-key permission table (guardian): indexable, unlike the generic one."""
 

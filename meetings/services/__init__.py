@@ -29,6 +29,7 @@ from .presence import (
     presence_touch,
     presence_touch_many,
 )
+from .reader import document_reader_copy
 from .room import (
     agenda_item_set_status,
     agenda_set_current,
@@ -68,6 +69,7 @@ __all__ = [
     "document_add_version",
     "document_add_version_prepare",
     "document_issue_copy",
+    "document_reader_copy",
     "document_set_recipients",
     "document_upload",
     "document_upload_prepare",

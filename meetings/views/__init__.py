@@ -1,7 +1,14 @@
 """Server-rendered screens (issue #2 §8). Views parse a form, call one service, and redirect;
 reads come from ``meetings.selectors`` and permission questions from ``meetings.permissions``."""
 
-from .documents import document_add_version, document_compare, document_detail, document_file, document_recipients
+from .documents import (
+    document_add_version,
+    document_compare,
+    document_detail,
+    document_file,
+    document_read_copy,
+    document_recipients,
+)
 from .participants import meeting_participants, participant_add, participant_remove, substitute_approve
 from .positions import consent_block, meeting_positions
 from .prepare import agenda_item_add, agenda_item_move, document_upload, meeting_prepare
@@ -16,6 +23,7 @@ __all__ = [
     "document_compare",
     "document_detail",
     "document_file",
+    "document_read_copy",
     "document_recipients",
     "document_upload",
     "home",

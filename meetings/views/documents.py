@@ -1,12 +1,15 @@
-"""Document screens: the page with its versions and inline viewer, the watermarked file, "what
-changed", and the secretariat's new-version and recipients forms.
+"""Document screens: the page with its versions and the in-app reader (static/reader/reader.js), the
+watermarked file, the reader's own copy, "what changed", and the secretariat's new-version and
+recipients forms.
 
 Opening the page records a view (audit) but not a read: a read receipt is written when the file
-itself is fetched (``services.document_issue_copy``, through ``downloads.watermarked_response``).
+itself is fetched (``services.document_issue_copy``, through ``downloads.watermarked_response``; or
+the reader's copy, ``services.document_reader_copy``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -15,17 +18,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from ecabinet import limits
 from ecabinet.converters import whole_number
-from ecabinet.errors import ValidationFailed
+from ecabinet.errors import Conflict, ValidationFailed
 from ecabinet.hardening import framed_by_self
 from ecabinet.http_limits import body_limit
 from ecabinet.screens import domain_errors, report_error, report_form_errors, safe_next
 from meetings import permissions, selectors, services
 from meetings.compare import Line, compare_versions
-from meetings.downloads import watermarked_response
+from meetings.downloads import reader_copy_response, watermarked_response
 from meetings.forms import RecipientsForm, VersionForm
 from meetings.models import Document, ReadReceipt
 
@@ -82,7 +85,12 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
                        .values_list("version__number", flat=True))
     current = document.current_version
     last_read = max(read_numbers) if read_numbers else None
+    # The reader's versions (static/reader/reader.js, contract C3): each loads its own reader copy.
+    reader_versions = [{"number": v.number, "pages": v.pages, "current": v.pk == document.current_version_id,
+                        "reader_url": reverse("document_read_copy", args=[document.pk, v.number])}
+                       for v in sorted(versions, key=lambda v: v.number)]
     return render(request, "meetings/document_detail.html", {
+        "reader_versions": json.dumps(reader_versions),
         "access": access, "meeting": access.meeting, "document": document, "item": document.agenda_item,
         "versions": versions, "current": current, "read_numbers": read_numbers, "last_read": last_read,
         "updated_since_read": bool(current and last_read is not None and current.number not in read_numbers),
@@ -99,6 +107,18 @@ def document_file(request: HttpRequest, pk: int) -> HttpResponse:
     if raw and version is None:
         raise Http404
     return watermarked_response(request, pk, version, inline=request.GET.get("inline") == "1")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+@domain_errors
+def document_read_copy(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The reader's own watermarked copy of version ``number`` (contract C2), by byte range."""
+    try:
+        return reader_copy_response(request, pk, number)
+    except Conflict as exc:  # still being made by another request of this user: PDF.js may ask again
+        return HttpResponse(str(exc.message), status=exc.status, content_type="text/plain; charset=utf-8",
+                            headers={"Retry-After": "2", "Cache-Control": "private, no-store"})
 
 
 @login_required

@@ -1,5 +1,5 @@
 """The Content-Security-Policy in a real Chromium (issue 15 point 5): the main screens load with zero
-violations — the sessions list, an agenda, document reading (the PDF in its same-site <iframe>), the
+violations — the sessions list, an agenda, document reading (PDF.js in the in-app reader), the
 live room with its WebSocket (a comment goes out and comes back through the socket), the written
 ballots and the minutes — and an inline script without the nonce is refused (so the listener works).
 
@@ -92,7 +92,8 @@ def test_the_main_screens_load_without_a_violation(member):
     member.visit(agenda)
     document = member.link("a.document-link")
     member.visit(document)
-    member.page.locator("iframe#document-viewer").wait_for()
+    # The in-app reader: PDF.js (module, module worker, fonts, canvas, text layer) under the policy.
+    member.page.locator('#reader .reader-page[data-page="1"].reader-page--rendered canvas').wait_for()
     member.visit("/ballots/")
     ballot = member.link("a.ballot-row")
     member.visit(ballot)
