@@ -81,9 +81,9 @@ class AnnotationIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Annotation.Kind.choices)
     visibility = serializers.ChoiceField(choices=Annotation.Visibility.choices, default=Annotation.Visibility.PRIVATE)
     color = serializers.ChoiceField(choices=Annotation.Color.choices, default=Annotation.Color.YELLOW)
-    rects = RectsField(required=False, default=None)
-    ink = InkField(required=False, default=None)
-    point = PointField(required=False, default=None)
+    rects = RectsField(required=False, allow_null=True, default=None)
+    ink = InkField(required=False, allow_null=True, default=None)
+    point = PointField(required=False, allow_null=True, default=None)
     quote = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
                                   help_text="The text it is anchored to (at most ANNOTATION_MAX_QUOTE_CHARS, 1,000).")
     text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
@@ -95,9 +95,9 @@ class AnnotationPatchIn(serializers.Serializer):
 
     visibility = serializers.ChoiceField(choices=Annotation.Visibility.choices, required=False)
     color = serializers.ChoiceField(choices=Annotation.Color.choices, required=False)
-    rects = RectsField(required=False)
-    ink = InkField(required=False)
-    point = PointField(required=False)
+    rects = RectsField(required=False, allow_null=True)
+    ink = InkField(required=False, allow_null=True)
+    point = PointField(required=False, allow_null=True)
     text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
