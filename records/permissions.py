@@ -12,8 +12,8 @@ from django.db.models import QuerySet
 from meetings.models import Annotation, Meeting, Participant
 from meetings.permissions import INTERNAL_READERS, MeetingAccess, meeting_accesses
 
-__all__ = ["MINUTES_COMMENTERS", "MinutesActions", "archived_annotations", "may_export_archive", "minutes_actions", "minutes_readers",
-           "signs_now"]
+__all__ = ["MINUTES_COMMENTERS", "MinutesActions", "archived_annotations", "may_export_archive", "minutes_actions",
+           "minutes_readers", "signs_now"]
 
 # Who reads the draft minutes and comments on them: the participants who read internal papers.
 MINUTES_COMMENTERS = INTERNAL_READERS

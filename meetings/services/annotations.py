@@ -181,8 +181,10 @@ def _clean_shape(kind: str, rects, ink, point, *, required: bool) -> dict:
     own = SHAPE_OF[kind]
     for name, value in given.items():
         if name != own and value not in (None, [], ()):
-            raise _invalid(_("A %(kind)s has no “%(field)s”.") % {"kind": Annotation.Kind(kind).label.lower(),
-                                                                  "field": name}, "shape_not_for_kind")
+            messages = {K.HIGHLIGHT: _("A highlight has rectangles only (no strokes, no point)."),
+                        K.INK: _("A drawing has strokes only (no rectangles, no point)."),
+                        K.NOTE: _("A note has a point only (no rectangles, no strokes).")}
+            raise _invalid(messages[kind], "shape_not_for_kind")
     value = given[own]
     if value is None or value == []:
         if kind == K.HIGHLIGHT and value == [] and not required:
@@ -207,8 +209,8 @@ def _clean_page(page, version: DocumentVersion) -> int:
 def _require_visibility(access: permissions.MeetingAccess, visibility: str, *, existing: bool = False) -> None:
     if visibility not in permissions.annotation_visibilities(access):
         if existing:
-            message = _("This annotation is no longer a private note of yours alone, and in this state of the "
-                        "session it can no longer be changed.")
+            message = _("This annotation is shared with others, and in this state of the session it can no "
+                        "longer be changed.")
         elif access.meeting.status not in permissions.ANNOTATION_SHARING_STATES:
             message = _("In this state of the session annotations are private notes only.")
         else:

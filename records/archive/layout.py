@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 import pikepdf
 
-__all__ = ["ANNOTATIONS", "ARCHIVE_FORMAT", "RECORD_AKN", "RECORD_JSON", "SEALED_DIRS", "document_path", "embedded_files",
-           "quiet_bagit", "sealed_path"]
+__all__ = ["ANNOTATIONS", "ARCHIVE_FORMAT", "RECORD_AKN", "RECORD_JSON", "SEALED_DIRS", "document_path",
+           "embedded_files", "quiet_bagit", "sealed_path"]
 
 ARCHIVE_FORMAT = "ecabinet-archive/1"
 RECORD_JSON = "record/record.json"

@@ -247,3 +247,18 @@ def test_the_schema_documents_the_annotation_endpoints(room):
     assert {"id", "document", "version", "page", "kind", "visibility", "color", "rects", "ink", "point", "quote",
             "text", "author", "mine", "created_at", "updated_at", "placement", "carried_from"} <= set(fields)
 
+
+
+def test_refusals_are_in_vietnamese_by_default(room, settings):
+    from ..test_screens_i18n import _compiled_messages
+
+    _compiled_messages.__wrapped__()  # the .mo files are build products: compiled when missing
+    settings.LANGUAGE_CODE = "vi"
+    strokes = [[[0.5, 0.5]] * 101] * 50
+    assert annotate(room, "member", kind="ink", rects=None, ink=strokes).json() == {
+        "code": "too_many_points", "detail": "Một hình vẽ có tối đa 5000 điểm."}
+    assert annotate(room, "observer", document=room.public_doc, visibility="shared").json() == {
+        "code": "visibility_not_allowed", "detail": "Bạn chỉ được tạo chú thích riêng."}
+    settings.RATE_ANNOTATIONS_PER_MINUTE = 1
+    response = annotate(room, "member")
+    assert response.status_code == 429 and "quá nhiều chú thích" in response.json()["detail"]

@@ -124,7 +124,7 @@ def test_every_persona_sees_and_hears_exactly_what_the_rule_says(annotated):
 
 
 def test_no_snapshot_carries_an_annotation(annotated):
-    cast, made = annotated
+    cast, _made = annotated
     for name in PERSONAS:
         with contextlib.suppress(NotFound):
             text = dumps(snapshot(permissions.meeting_access(getattr(cast, name), cast.meeting.pk)))
