@@ -262,3 +262,17 @@ def test_refusals_are_in_vietnamese_by_default(room, settings):
     settings.RATE_ANNOTATIONS_PER_MINUTE = 1
     response = annotate(room, "member")
     assert response.status_code == 429 and "quá nhiều chú thích" in response.json()["detail"]
+
+
+def test_an_annotation_at_every_limit_fits_its_computed_frame_bound(room):
+    from meetings import framesize
+    from meetings.events import serialise
+    from meetings.models import Event
+
+    strokes = [[[0.123456, 0.654321]] * 100 for _ in range(50)]
+    response = annotate(room, "member", kind="ink", rects=None, ink=strokes, visibility="shared",
+                        text="𝔸" * 4000, quote="𝔹" * 1000)
+    assert response.status_code == 201, response.json()
+    event = Event.objects.filter(kind="annotation.created").get()
+    size = len(serialise(event).encode())
+    assert 100_000 < size <= framesize.worst_case_event_bytes()["annotation.created"]
