@@ -11,7 +11,8 @@ alone, because SQLite ignores ``SELECT … FOR UPDATE``.
 """
 
 from .agenda import agenda_item_add, agenda_item_move
-from .annotations import annotation_create, annotation_delete, annotation_update, annotations_carry_forward
+from .annotation_carry import annotations_carry_forward
+from .annotations import annotation_create, annotation_delete, annotation_update
 from .documents import (
     document_add_version,
     document_add_version_prepare,

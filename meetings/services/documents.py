@@ -20,7 +20,7 @@ from .. import events, pdfcheck, permissions
 from ..models import AgendaItem, Document, DocumentCopy, DocumentVersion, Meeting, ReadReceipt, version_path
 from ..pdfcheck import InspectedUpload
 from ..snapshot import document_dict, item_comment_window
-from .annotations import annotations_carry_forward
+from .annotation_carry import annotations_carry_forward
 from .guards import PREPARABLE, User, current_time, lock_meeting, require_state
 
 
