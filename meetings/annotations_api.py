@@ -31,7 +31,7 @@ from ecabinet.errors import NotFound, ValidationFailed
 
 from . import permissions, services
 from .models import Annotation
-from .services.annotations import annotation_dict
+from .services.annotations import annotation_dict, own_annotation
 
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 JSON_MAX_ITEMS = "ANNOTATION_JSON_MAX_ITEMS"  # a drawing may have thousands of points (ecabinet.jsonguard)
@@ -187,6 +187,7 @@ class DocumentAnnotationsView(APIView):
     @extend_schema(request=AnnotationIn, responses={201: AnnotationOut}, summary="Annotate a page")
     @idempotent
     def post(self, request, pk: int):
+        permissions.document_access(request.user, pk)  # 404 before the body is looked at
         data = validated(AnnotationIn, request)
         _text_cost(request, data)
         a = services.annotation_create(actor=request.user, document_id=pk, version_number=data["version"],
@@ -203,6 +204,7 @@ class AnnotationView(APIView):
     @extend_schema(request=AnnotationPatchIn, responses=AnnotationOut, summary="Change one's own annotation")
     @idempotent
     def patch(self, request, pk: int):
+        own_annotation(request.user, pk)  # 404 / 403 before the body is looked at
         data = validated(AnnotationPatchIn, request)
         _text_cost(request, data)
         a = services.annotation_update(actor=request.user, annotation_id=pk, **data)

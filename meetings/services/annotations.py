@@ -33,7 +33,8 @@ from .. import events, permissions
 from ..models import Annotation, Document, DocumentVersion
 from .guards import current_time
 
-__all__ = ["annotation_create", "annotation_delete", "annotation_dict", "annotation_update", "normalise_quote"]
+__all__ = ["annotation_create", "annotation_delete", "annotation_dict", "annotation_update", "normalise_quote",
+           "own_annotation"]
 
 K, V = Annotation.Kind, Annotation.Visibility
 # Coordinates are kept to a millionth of the page (a thousandth of a point on A4).
@@ -269,7 +270,7 @@ def annotation_create(*, actor, document_id: int, kind: str, page, version_numbe
     return a
 
 
-def _own(actor, annotation_id: int) -> tuple[permissions.MeetingAccess, Annotation]:
+def own_annotation(actor, annotation_id: int) -> tuple[permissions.MeetingAccess, Annotation]:
     """The caller's own live annotation; ``NotFound`` for one they may not see (or whose document
     they no longer read), ``Forbidden`` for someone else's they see."""
     a = (Annotation.objects.select_related("document", "version", "author").filter(pk=annotation_id).first())
@@ -291,7 +292,7 @@ def annotation_update(*, actor, annotation_id: int, **changes) -> Annotation:
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise _invalid(_("Only text, color, visibility, rects, ink and point can be changed."), "not_editable")
-    access, a = _own(actor, annotation_id)
+    access, a = own_annotation(actor, annotation_id)
     new: dict = {}
     if "visibility" in changes:
         new["visibility"] = _clean_visibility(changes["visibility"])
@@ -324,7 +325,7 @@ def annotation_update(*, actor, annotation_id: int, **changes) -> Annotation:
 @transaction.atomic
 def annotation_delete(*, actor, annotation_id: int) -> Annotation:
     """Delete one's own annotation: the row stays as a tombstone (``deleted_at``)."""
-    access, a = _own(actor, annotation_id)
+    access, a = own_annotation(actor, annotation_id)
     _require_visibility(access, a.visibility, existing=True)
     a.deleted_at = current_time()
     a.save(update_fields=["deleted_at"])
