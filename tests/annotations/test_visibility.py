@@ -173,3 +173,29 @@ def test_narrowing_a_shared_annotation_withdraws_it_from_those_who_lose_it(annot
     assert pk not in _listed(cast, "member2") and pk in _listed(cast, "member")
     assert error(cast.client(cast.member2).patch(f"/api/v1/annotations/{pk}/", {"text": "x"}, format="json")) == (
         404, "not_found")
+
+
+SHARING = {"pm", "secretary", "member", "member2", "deputy"}  # not the observer, not the archivist
+
+
+@pytest.mark.parametrize("status", [Meeting.Status.DRAFT, Meeting.Status.PUBLISHED, Meeting.Status.IN_PROGRESS,
+                                    Meeting.Status.ADJOURNED, Meeting.Status.CLOSED])
+def test_the_visibilities_each_persona_may_give_in_each_state(substitute, status):
+    """Private: whoever opens the session and reads a document, in every state. Shared and to the
+    secretariat: those who may comment so, while the session is published, in progress or
+    adjourned. The service refuses exactly what the rule leaves out."""
+    cast = substitute
+    cast.set_status(status)
+    open_states = (Meeting.Status.PUBLISHED, Meeting.Status.IN_PROGRESS, Meeting.Status.ADJOURNED)
+    for name in PERSONAS:
+        try:
+            access = permissions.meeting_access(getattr(cast, name), cast.meeting.pk)
+        except NotFound:
+            continue
+        expected = ["private"] + (["shared", "secretariat"] if name in SHARING and status in open_states else [])
+        assert permissions.annotation_visibilities(access) == expected, (name, status)
+        for visibility in ("private", "shared", "secretariat"):
+            response = cast.client(getattr(cast, name)).post(
+                f"/api/v1/documents/{cast.public_doc.pk}/annotations/",
+                {"kind": "note", "page": 1, "point": [0.5, 0.5], "visibility": visibility}, format="json")
+            assert response.status_code == (201 if visibility in expected else 403), (name, status, visibility)
