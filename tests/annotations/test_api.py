@@ -276,3 +276,21 @@ def test_an_annotation_at_every_limit_fits_its_computed_frame_bound(room):
     event = Event.objects.filter(kind="annotation.created").get()
     size = len(serialise(event).encode())
     assert 100_000 < size <= framesize.worst_case_event_bytes()["annotation.created"]
+
+
+def test_the_list_costs_the_same_few_queries_however_many_annotations(room):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(expected: int) -> int:
+        with CaptureQueriesContext(connection) as context:
+            body = room.client(room.member).get(f"/api/v1/documents/{room.internal_doc.pk}/annotations/").json()
+        assert len(body["results"]) == expected
+        return len(context.captured_queries)
+
+    for n in range(3):
+        annotate(room, "member2", visibility="shared", text=f"Ý kiến {n}")
+    few = queries(3)
+    for n in range(40):
+        annotate(room, "member2" if n % 2 else "member", visibility="shared", text=f"Thêm {n}")
+    assert queries(43) == few <= 12
