@@ -257,6 +257,7 @@ def annotation_create(*, actor, document_id: int, kind: str, page, version_numbe
     quote, text = _clean_quote(quote), _clean_text(text)
     _require_visibility(access, visibility)
     limit = settings.ANNOTATION_MAX_PER_USER_VERSION
+    audit.lock_head()  # every write takes it first anyway: the count below is then exact under concurrency
     if Annotation.objects.filter(version=version, author=actor, deleted_at__isnull=True).count() >= limit:
         raise Conflict(_("You may keep at most %(n)s annotations on one version of a document.") % {"n": limit},
                        code="too_many_annotations")
