@@ -20,12 +20,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from ecabinet import limits
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
+from ecabinet.api.throttles import AccountWriteRate
 from ecabinet.converters import whole_number
 from ecabinet.errors import NotFound, ValidationFailed
 
@@ -33,18 +33,7 @@ from . import permissions, services
 from .models import Annotation
 from .services.annotations import annotation_dict, own_annotation
 
-WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 JSON_MAX_ITEMS = "ANNOTATION_JSON_MAX_ITEMS"  # a drawing may have thousands of points (ecabinet.jsonguard)
-
-
-class AnnotationRate(BaseThrottle):
-    """Every write of an annotation (``POST``, ``PATCH``, ``DELETE``) counts once against the
-    ``annotations`` rate (``ecabinet.limits``), before the body is parsed."""
-
-    def allow_request(self, request, view) -> bool:
-        if request.method in WRITES:
-            limits.check("annotations", request.user)
-        return True
 
 
 @extend_schema_field({"type": "array", "maxItems": 200, "description": "Highlight: rectangles [x, y, width, height], "
@@ -161,7 +150,7 @@ def _text_cost(request, data: dict) -> None:
 
 
 class DocumentAnnotationsView(APIView):
-    throttle_classes = [AnnotationRate]
+    throttle_classes = [AccountWriteRate.for_scope("annotations")]  # POST, PATCH and DELETE alike
     json_max_items = JSON_MAX_ITEMS
 
     @extend_schema(parameters=[OpenApiParameter("version", OpenApiTypes.INT,
@@ -198,7 +187,7 @@ class DocumentAnnotationsView(APIView):
 
 
 class AnnotationView(APIView):
-    throttle_classes = [AnnotationRate]
+    throttle_classes = [AccountWriteRate.for_scope("annotations")]  # POST, PATCH and DELETE alike
     json_max_items = JSON_MAX_ITEMS
 
     @extend_schema(request=AnnotationPatchIn, responses=AnnotationOut, summary="Change one's own annotation")
