@@ -47,7 +47,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecabinet.errors import ValidationFailed
 
-__all__ = ["JSONRefused", "JSONTooDeep", "JSONTooManyItems", "MalformedJSON", "check", "loads"]
+__all__ = ["JSONRefused", "JSONTooDeep", "JSONTooManyItems", "MalformedJSON", "check", "loads", "view_max_items"]
 
 _OPENING = frozenset(b"[{")
 _CLOSING = {ord("["): ord("]"), ord("{"): ord("}")}
@@ -118,3 +118,13 @@ def loads(body: bytes | str, *, max_depth: int | None = None, max_items: int | N
         return json.loads(body)
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise MalformedJSON(_("The request body is not valid JSON: %(error)s") % {"error": error}) from error
+
+
+def view_max_items(view) -> int | None:
+    """The number of values a view accepts in a JSON body instead of ``JSON_MAX_ITEMS``, if it says
+    so: a ``json_max_items`` attribute (on the view function or its class) naming a setting, read on
+    each call. The annotation endpoints take a drawing of thousands of points (issue 17); every other
+    view keeps the default."""
+    owner = getattr(view, "cls", None) or getattr(view, "view_class", None)
+    name = getattr(view, "json_max_items", None) or getattr(owner, "json_max_items", None)
+    return int(getattr(settings, name)) if name else None

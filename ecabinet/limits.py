@@ -72,6 +72,8 @@ SCOPES: dict[str, Scope] = {
     "comments": Scope(_what("rate limit", "comments"),
                       (("RATE_COMMENTS_PER_MINUTE", 60), ("RATE_COMMENTS_PER_HOUR", 3600))),
     "comment_chars": Scope(_what("rate limit", "comment text"), (("RATE_COMMENT_CHARS_PER_HOUR", 3600),)),
+    "annotations": Scope(_what("rate limit", "annotations"),
+                         (("RATE_ANNOTATIONS_PER_MINUTE", 60), ("RATE_ANNOTATIONS_PER_HOUR", 3600))),
     "speaking": Scope(_what("rate limit", "requests to speak"), (("RATE_SPEAKING_PER_MINUTE", 60),)),
     "positions": Scope(_what("rate limit", "positions"), (("RATE_POSITIONS_PER_MINUTE", 60),)),
     "uploads": Scope(_what("rate limit", "uploads"), (("RATE_UPLOADS_PER_HOUR", 3600),)),

@@ -8,6 +8,7 @@ person chose with the language switch (the ``django_language`` cookie), otherwis
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
 
@@ -42,7 +43,21 @@ class JSONLimitsMiddleware(MiddlewareMixin):
         if content_type != "application/json" and not content_type.endswith("+json"):
             return None
         try:
-            jsonguard.check(request.body)
+            try:
+                jsonguard.check(request.body)
+            except jsonguard.JSONTooManyItems:
+                # Only then is the view looked up: a view may accept more values (``view_max_items``).
+                larger = _view_max_items(request.path_info)
+                if larger is None:
+                    raise
+                jsonguard.check(request.body, max_items=larger)
         except jsonguard.JSONRefused as refused:
             return JsonResponse({"code": refused.code, "detail": str(refused.message)}, status=400)
+        return None
+
+
+def _view_max_items(path: str) -> int | None:
+    try:
+        return jsonguard.view_max_items(resolve(path).func)
+    except Resolver404:
         return None

@@ -5,8 +5,8 @@ from django.urls import path
 
 from ecabinet import converters  # noqa: F401  (registers <id:...>: ids of at most 18 digits)
 
+from . import annotations_api, room_api
 from . import api as meetings_api
-from . import room_api
 
 urlpatterns = [
     path("meetings/", meetings_api.MeetingListView.as_view(), name="api_meetings"),
@@ -31,6 +31,10 @@ urlpatterns = [
          name="api_document_recipients"),
     path("documents/<id:pk>/download/", meetings_api.DocumentDownloadView.as_view(), name="api_document_download"),
     path("documents/<id:pk>/compare/", meetings_api.DocumentCompareView.as_view(), name="api_document_compare"),
+    # Annotations on documents (issue 17)
+    path("documents/<id:pk>/annotations/", annotations_api.DocumentAnnotationsView.as_view(),
+         name="api_document_annotations"),
+    path("annotations/<id:pk>/", annotations_api.AnnotationView.as_view(), name="api_annotation"),
     # The live room (issue #3)
     path("meetings/<id:pk>/snapshot/", room_api.SnapshotView.as_view(), name="api_snapshot"),
     path("meetings/<id:pk>/events/", room_api.EventsView.as_view(), name="api_events"),

@@ -33,8 +33,8 @@ import math
 
 from django.conf import settings
 
-__all__ = ["BYTES_PER_CHAR", "COMMENT_BYTES_PER_CHAR", "frame_budget", "split", "worst_case_comment_bytes",
-           "worst_case_event_bytes"]
+__all__ = ["BYTES_PER_CHAR", "COMMENT_BYTES_PER_CHAR", "frame_budget", "split", "worst_case_annotation_bytes",
+           "worst_case_comment_bytes", "worst_case_event_bytes"]
 
 # The most bytes one character of user text costs in the JSON we send: a control character escaped
 # as \u0001; in comments, which refuse control characters (meetings.services.room), a character
@@ -67,6 +67,21 @@ def worst_case_comment_bytes() -> int:
     return settings.COMMENT_MAX_CHARS * COMMENT_BYTES_PER_CHAR + _account(USERNAME) + _account(FULL_NAME) + OVERHEAD
 
 
+# A coordinate as the annotations keep it (six decimals, meetings.services.annotations): "0.123456".
+COORDINATE = 8
+
+
+def worst_case_annotation_bytes() -> int:
+    """One annotation as ``services.annotations.annotation_dict`` serialises it, at the limits: the
+    larger of its shapes (a drawing's points, a highlight's rectangles), its note, its quote (control
+    characters in either are refused or replaced: 4 bytes a character) and its author's name."""
+    point = 2 * COORDINATE + 3 + 1  # [x,y] and the comma after it
+    drawing = settings.ANNOTATION_MAX_POINTS * point + settings.ANNOTATION_MAX_STROKES * 3
+    highlight = settings.ANNOTATION_MAX_RECTS * (4 * COORDINATE + 5 + 1)
+    words = (settings.COMMENT_MAX_CHARS + settings.ANNOTATION_MAX_QUOTE_CHARS) * COMMENT_BYTES_PER_CHAR
+    return max(drawing, highlight) + words + _account(FULL_NAME) + OVERHEAD
+
+
 def worst_case_participant_bytes() -> int:
     return _account(USERNAME) * 2 + _account(FULL_NAME) + _text(MINISTRY) + _text(REASON) + OVERHEAD
 
@@ -80,6 +95,7 @@ def worst_case_event_bytes() -> dict[str, int]:
     participants = settings.MEETING_MAX_PARTICIPANTS
     return {
         "comment.posted": worst_case_comment_bytes() + OVERHEAD,
+        "annotation.created": worst_case_annotation_bytes() + OVERHEAD,  # .updated alike; .deleted: ids only
         # A reader given or refused a document gets the item's comment window with it.
         "document.published": window + document + OVERHEAD,
         "document.withdrawn": window + OVERHEAD,

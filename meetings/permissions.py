@@ -16,6 +16,9 @@ Rules (issue #2, DESIGN.md §2):
 * Documents: ``public`` ones are seen by everyone who sees the session; ``internal`` ones by the
   chair, members, substitutes and secretaries (not observers); ``restricted`` ones only by their
   named recipients (``view_document`` on the document) and the session's secretariat.
+* Annotations on documents (issue 17) follow the comments' rule: ``annotation_audience``,
+  ``annotation_visibilities``, ``visible_annotations``. Longer than 400 lines because this module is
+  the one home of every such rule (DESIGN.md): splitting it would make two.
 * Whoever may not see a thing gets the same ``NotFound`` as for a thing that does not exist.
 * Who *hears* of a change (the audiences of live events, ``ecabinet.realtime``) follows the same
   rules: ``audience_tokens(access)`` are the tokens a person holds, and ``document_audience``,
@@ -36,6 +39,7 @@ from voting.permissions import may_vote_in
 from .events import ALL, INTERNAL, SECRETARIAT
 from .events import CHAIR as CHAIR_HEARS
 from .models import (
+    Annotation,
     Comment,
     Document,
     DocumentUserObjectPermission,
@@ -385,3 +389,61 @@ def capabilities(access: MeetingAccess) -> dict:
         "vote": may_vote_in(access),
         "stands_in": access.role == Participant.Role.SUBSTITUTE,  # votes for the member they replace
     }
+
+
+# --- annotations on documents (issue 17) ------------------------------------------------------------
+
+# While the session is published, in progress or adjourned, annotations may be shared or sent to the
+# secretariat (as comments are posted); private ones are kept whenever the document can be read.
+ANNOTATION_SHARING_STATES = frozenset({Meeting.Status.PUBLISHED, Meeting.Status.IN_PROGRESS,
+                                       Meeting.Status.ADJOURNED})
+
+
+def annotation_visibilities(access: MeetingAccess) -> list[str]:
+    """The visibilities the caller may give an annotation now (and that an annotation of theirs must
+    have to be changed now). Whoever reads a document keeps private annotations on it in any state of
+    the session: observers, an archivist reading a closed session, the secretariat preparing a draft.
+    Shared ones and those to the secretariat: whoever may comment so (``comment_visibilities``: not
+    observers, not archivists), while the session is published, in progress or adjourned — after the
+    close, the shared ones are part of what the archive package keeps and no longer change."""
+    allowed = [Annotation.Visibility.PRIVATE.value]
+    if access.meeting.status in ANNOTATION_SHARING_STATES:
+        allowed += [v for v in (Annotation.Visibility.SHARED, Annotation.Visibility.SECRETARIAT)
+                    if v in comment_visibilities(access)]
+    return allowed
+
+
+def annotation_audience_of(visibility: str, author_id: int, document_id: int, classification: str,
+                           recipient_ids=()) -> list[str]:
+    """Who sees and hears of an annotation on a document: the rule of a comment on that document
+    (``comment_audience_of``): private → its author; to the secretariat → the author and the
+    secretariat; shared → the readers of the document (its recipients and the secretariat, for a
+    restricted one)."""
+    return comment_audience_of(visibility, author_id, document_id, classification, recipient_ids)
+
+
+def annotation_audience(annotation: Annotation, recipient_ids=()) -> list[str]:
+    """``annotation_audience_of`` for one annotation (``recipient_ids``: its document's named
+    recipients, for a restricted one)."""
+    return annotation_audience_of(annotation.visibility, annotation.author_id, annotation.document_id,
+                                  annotation.document.classification, recipient_ids)
+
+
+def visible_annotations(access: MeetingAccess, version) -> QuerySet[Annotation]:
+    """The live annotations of a document version the caller may see, as one query: their own (any
+    visibility), and the others' whose audience (``annotation_audience_of``) they are in. Nothing for
+    whoever may not read the document. ``tests/test_annotations_visibility.py`` holds it to the rule
+    applied annotation by annotation, for every persona."""
+    document = version.document
+    recipients = document_recipient_ids(document) if document.classification == Document.Classification.RESTRICTED \
+        else []
+    if not may_read(access, document.classification, access.user.pk in recipients):
+        return Annotation.objects.none()
+    tokens = audience_tokens(access)
+    shown = Q(author_id=access.user.pk)
+    for visibility in (Annotation.Visibility.SHARED, Annotation.Visibility.SECRETARIAT):
+        # author 0: nobody's token, so this asks whether the caller hears of someone else's annotation
+        if tokens & set(annotation_audience_of(visibility, 0, document.pk, document.classification, recipients)):
+            shown |= Q(visibility=visibility)
+    return (Annotation.objects.filter(shown, version=version, deleted_at__isnull=True)
+            .select_related("author").order_by("page", "id"))

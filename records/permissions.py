@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meetings.models import Meeting, Participant
+from django.db.models import QuerySet
+
+from meetings.models import Annotation, Meeting, Participant
 from meetings.permissions import INTERNAL_READERS, MeetingAccess, meeting_accesses
 
-__all__ = ["MINUTES_COMMENTERS", "MinutesActions", "may_export_archive", "minutes_actions", "minutes_readers",
-           "signs_now"]
+__all__ = ["MINUTES_COMMENTERS", "MinutesActions", "archived_annotations", "may_export_archive", "minutes_actions",
+           "minutes_readers", "signs_now"]
 
 # Who reads the draft minutes and comments on them: the participants who read internal papers.
 MINUTES_COMMENTERS = INTERNAL_READERS
@@ -24,6 +26,16 @@ def minutes_readers(meeting: Meeting, *, commenters: bool = False) -> list:
     accesses = meeting_accesses(people, meeting)
     return [user for user in people if user.pk in accesses
             and (not commenters or accesses[user.pk].role in MINUTES_COMMENTERS)]
+
+
+def archived_annotations(meeting: Meeting) -> QuerySet[Annotation]:
+    """The annotations the archive package keeps (issue 17): the shared ones, not deleted, on every
+    version of the session's documents. Never a private one (its author's alone, forever) nor one
+    sent to the secretariat (a message to the office, like a comment to it, which the record leaves
+    out too)."""
+    return (Annotation.objects.filter(meeting=meeting, visibility=Annotation.Visibility.SHARED,
+                                      deleted_at__isnull=True)
+            .select_related("author", "version").order_by("id"))
 
 
 def may_export_archive(access: MeetingAccess) -> bool:

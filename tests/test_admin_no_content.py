@@ -35,7 +35,7 @@ from django.utils import timezone
 from ecabinet import accounts, devices
 from ecabinet.asgi import application
 from meetings import services
-from meetings.models import Meeting
+from meetings.models import Annotation, Meeting
 from voting.services import ballots
 
 from .conftest import upload
@@ -43,7 +43,7 @@ from .factories import UserFactory
 from .minutes.conftest import PIN, drafted, finalized  # noqa: F401 — the session with sealed minutes
 from .minutes.conftest import sealed as sealed_minutes  # noqa: F401
 from .pdfs import make_pdf
-from .record.test_session_record import session  # noqa: F401
+from .record.test_session_record import ANNOTATIONS, session  # noqa: F401
 from .room.wsclient import ORIGIN, cookie_headers
 from .signing.conftest import dev_pki, local_tsa, pki_dir, trust_roots  # noqa: F401
 
@@ -68,7 +68,7 @@ CONTENT_APPS = {"meetings", "voting", "authtoken", "guardian"}
 KINDS = {
     "meetings": "meeting", "agenda-items": "item", "documents": "document", "comments": "comment",
     "motions": "motion", "ballots": "ballot", "questions": "question", "corrections": "correction",
-    "devices": "device",
+    "devices": "device", "annotations": "annotation",
 }
 
 
@@ -84,6 +84,9 @@ class World:
                         cast.restricted_doc.title, "GHI CHÚ RIÊNG", "GỬI VĂN PHÒNG", "Ý kiến chung",
                         "Thông qua Nghị định", "Nhân sự"]
         self.comment = cast.meeting.agenda_items.first().comments.filter(text="GHI CHÚ RIÊNG").get()
+        # issue 17: the annotations of the session (a private one is the id the walk tries)
+        self.markers += list(ANNOTATIONS.values())
+        self.annotation = Annotation.objects.filter(meeting=cast.meeting, text=ANNOTATIONS["private"]).get()
         self.device, _ = devices.issue_device(user=cast.member, name="Máy tính bảng của bộ trưởng")
         cast.set_status(Meeting.Status.CLOSED)
         # A written ballot, open, with a member's answer.
@@ -109,7 +112,7 @@ class World:
         ids = {"meeting": self.meeting.pk, "item": self.cast.item.pk, "comment": self.comment.pk,
                "document": self.ballot_document.pk if in_ballot else self.cast.restricted_doc.pk,
                "motion": self.motion.pk, "ballot": self.ballot.pk, "question": self.question.pk,
-               "correction": self.correction, "device": self.device.pk}
+               "correction": self.correction, "device": self.device.pk, "annotation": self.annotation.pk}
         return str(ids[kind])
 
 

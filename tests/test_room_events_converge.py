@@ -97,6 +97,25 @@ def test_it_converges_for_comments_of_every_visibility(live):
                   expect={"comment.edited"})
 
 
+def test_annotations_leave_every_tablets_room_state_as_a_fresh_snapshot_has_it(live):
+    """Issue 17: the snapshot carries no annotations (the reader asks the API for them), and the
+    tablets' reducer ignores ``annotation.*`` events: whoever hears them, the state still converges."""
+    c = live
+    note = {"document_id": c.internal_doc.pk, "kind": "note", "page": 1, "point": [0.5, 0.5]}
+    made = {}
+    for visibility in ("private", "secretariat", "shared"):
+        verify_action(c, lambda v=visibility: made.setdefault(v, services.annotation_create(
+            actor=c.member, visibility=v, text=f"Ghi chú {v}", **note)), expect={"annotation.created"})
+    verify_action(c, lambda: services.annotation_update(actor=c.member, annotation_id=made["shared"].pk,
+                                                        visibility="private"),
+                  expect={"annotation.updated", "annotation.deleted"})
+    verify_action(c, lambda: services.annotation_delete(actor=c.member, annotation_id=made["secretariat"].pk),
+                  expect={"annotation.deleted"})
+    verify_action(c, lambda: services.document_add_version(actor=c.secretary, document=c.internal_doc,
+                                                           upload=upload(data=make_pdf(["Tờ trình sửa đổi"]))),
+                  expect={"document.published"})
+
+
 def test_it_converges_for_the_speaking_queue_and_the_chairs_control(live):
     c = live
     verify_action(c, lambda: services.speak_request(actor=c.member, item_id=c.item.pk), expect={"speaker.queue"})

@@ -125,7 +125,7 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     status, body, replayed = replay_of(record, fingerprint)
     if not replayed:
         return error_response(body["code"], body["detail"], status)
-    response = Response(body, status=status)
+    response = Response(None if status == 204 else body, status=status)  # a 204 has no body (stored as {})
     response["Idempotent-Replayed"] = "true"
     return response
 
@@ -159,7 +159,8 @@ def idempotent(view_method):
                 if 200 <= response.status_code < 300:
                     IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint,
                                                      status_code=response.status_code,
-                                                     response=_json_safe(response.data))
+                                                     response=_json_safe({} if response.data is None
+                                                                         else response.data))
                 return response
         except IntegrityError:
             # A concurrent request with the same key committed first; its effect stands.

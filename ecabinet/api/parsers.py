@@ -29,7 +29,7 @@ class JSONParser(parsers.JSONParser):
         except (UnicodeDecodeError, LookupError) as error:
             raise jsonguard.MalformedJSON(_("The request body is not valid %(encoding)s: %(error)s")
                                           % {"encoding": encoding, "error": error}) from error
-        jsonguard.check(text)
+        jsonguard.check(text, max_items=jsonguard.view_max_items((parser_context or {}).get("view")))
         try:
             return json.loads(text, parse_constant=strict_constant if api_settings.STRICT_JSON else None)
         except ValueError as error:

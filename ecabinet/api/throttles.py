@@ -13,7 +13,7 @@ from rest_framework.throttling import BaseThrottle
 
 from ecabinet import limits
 
-__all__ = ["AccountRate", "UploadRate"]
+__all__ = ["AccountRate", "AccountWriteRate", "UploadRate"]
 
 
 class AccountRate(BaseThrottle):
@@ -29,6 +29,18 @@ class AccountRate(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         if request.method == "POST":
+            limits.check(self.scope, request.user)
+        return True
+
+
+class AccountWriteRate(AccountRate):
+    """``AccountRate`` for every write, not only POST: views whose changes and deletions are ``PATCH``
+    and ``DELETE`` (annotations, issue 17). Reads are not counted."""
+
+    WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def allow_request(self, request, view) -> bool:
+        if request.method in self.WRITES:
             limits.check(self.scope, request.user)
         return True
 

@@ -48,6 +48,9 @@ MINUTES_COMMENTS_PAGE = envint("MINUTES_COMMENTS_PAGE", "100")
 RATE_COMMENTS_PER_MINUTE = envint("RATE_COMMENTS_PER_MINUTE", "20")  # comments posted or edited
 RATE_COMMENTS_PER_HOUR = envint("RATE_COMMENTS_PER_HOUR", "300")
 RATE_COMMENT_CHARS_PER_HOUR = envint("RATE_COMMENT_CHARS_PER_HOUR", "200000")  # characters of those comments
+# Annotations written, changed or deleted (issue 17): a minister highlighting line after line while reading.
+RATE_ANNOTATIONS_PER_MINUTE = envint("RATE_ANNOTATIONS_PER_MINUTE", "60")
+RATE_ANNOTATIONS_PER_HOUR = envint("RATE_ANNOTATIONS_PER_HOUR", "1000")
 RATE_SPEAKING_PER_MINUTE = envint("RATE_SPEAKING_PER_MINUTE", "20")  # requests to speak and withdrawals
 RATE_POSITIONS_PER_MINUTE = envint("RATE_POSITIONS_PER_MINUTE", "60")
 RATE_UPLOADS_PER_HOUR = envint("RATE_UPLOADS_PER_HOUR", "300")  # documents, versions, ballot drafts
@@ -94,3 +97,22 @@ SPEAK_MAX_TURNS_PER_ITEM = envint("SPEAK_MAX_TURNS_PER_ITEM", "30")
 # of all of them ("spoken"). Bounds the frame whatever the length of the debate.
 SPEAK_QUEUE_DONE_SHOWN = envint("SPEAK_QUEUE_DONE_SHOWN", "10")
 # --- end of area "room" ------------------------------------------------------------------------
+
+# --- Issue 17: annotations on documents (docs/limits.md § Annotations; meetings/services/annotations.py) ---
+# What one annotation may hold: the text anchored to (a highlight's selection, the line nearest a
+# drawing or a note), the rectangles of a highlight, the strokes of a drawing and their points. A note's
+# text is bounded like a comment's (COMMENT_MAX_CHARS).
+ANNOTATION_MAX_QUOTE_CHARS = envint("ANNOTATION_MAX_QUOTE_CHARS", "1000")
+ANNOTATION_MAX_RECTS = envint("ANNOTATION_MAX_RECTS", "200")
+ANNOTATION_MAX_STROKES = envint("ANNOTATION_MAX_STROKES", "50")
+ANNOTATION_MAX_POINTS = envint("ANNOTATION_MAX_POINTS", "5000")
+# Live annotations one person keeps on one version of one document (all visibilities).
+ANNOTATION_MAX_PER_USER_VERSION = envint("ANNOTATION_MAX_PER_USER_VERSION", "2000")
+# A drawing of ANNOTATION_MAX_POINTS points is some 15,000 JSON values: the annotation endpoints accept
+# this many values in a body instead of JSON_MAX_ITEMS (every other endpoint keeps JSON_MAX_ITEMS).
+ANNOTATION_JSON_MAX_ITEMS = envint("ANNOTATION_JSON_MAX_ITEMS", "16000")
+# Carrying annotations forward to a new version searches each one's quote in the new version's text,
+# inside the upload's transaction: at most this many characters of text are searched in all; the
+# annotations left when it is spent are carried "unplaced" (nothing is lost; the reader asks where).
+ANNOTATION_CARRY_MAX_SEARCH_CHARS = envint("ANNOTATION_CARRY_MAX_SEARCH_CHARS", "500000000")
+# --- end of issue 17's annotations ---

@@ -4,6 +4,7 @@ State lives in explicit fields guarded by database constraints; transitions happ
 ``meetings.services``.
 """
 
+from .annotations import Annotation
 from .documents import (
     Document,
     DocumentCopy,
@@ -22,6 +23,7 @@ from .sessions import AgendaItem, Meeting, Participant
 
 __all__ = [
     "AgendaItem",
+    "Annotation",
     "Comment",
     "CommentRevision",
     "Document",

@@ -11,6 +11,8 @@ alone, because SQLite ignores ``SELECT … FOR UPDATE``.
 """
 
 from .agenda import agenda_item_add, agenda_item_move
+from .annotation_carry import annotations_carry_forward
+from .annotations import annotation_create, annotation_delete, annotation_update
 from .documents import (
     document_add_version,
     document_add_version_prepare,
@@ -60,6 +62,10 @@ __all__ = [
     "agenda_item_move",
     "agenda_item_set_status",
     "agenda_set_current",
+    "annotation_create",
+    "annotation_delete",
+    "annotation_update",
+    "annotations_carry_forward",
     "attendance_set",
     "comment_delete",
     "comment_edit",

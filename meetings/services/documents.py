@@ -20,6 +20,7 @@ from .. import events, pdfcheck, permissions
 from ..models import AgendaItem, Document, DocumentCopy, DocumentVersion, Meeting, ReadReceipt, version_path
 from ..pdfcheck import InspectedUpload
 from ..snapshot import document_dict, item_comment_window
+from .annotation_carry import annotations_carry_forward
 from .guards import PREPARABLE, User, current_time, lock_meeting, require_state
 
 
@@ -232,8 +233,11 @@ def _version_record(*, actor, document: Document, inspected: InspectedUpload, no
     document.refresh_from_db()
     if document.current_version and document.current_version.sha256 == facts.sha256:
         raise Conflict(_("This file is identical to the current version."), code="same_as_current")
+    previous = document.current_version
     version = _store_version(actor=actor, document=document, inspected=inspected,
                              filename=getattr(inspected.upload, "name", "") or "", note=note)
+    if previous is not None:  # the readers' annotations follow the text (bounded: see the function)
+        annotations_carry_forward(actor=actor, previous=previous, version=version)
     audit.record(actor, "document.version_added", document, meeting_id=meeting.pk,
                  data={"version": version.number, "sha256": version.sha256, "pages": version.pages,
                        "note": version.note})

@@ -7,7 +7,8 @@ Contract:
 * The package holds the sealed documents exactly as signed (every signature is in the final bytes:
   signing is incremental), every version of every document exactly as uploaded (never the
   watermarked copies), the JSON and Akoma Ntoso records, the votes as CSV, the session's audit
-  entries with a chain proof, and bag-info metadata.
+  entries with a chain proof, the shared annotations on the documents (never private ones, never
+  those to the secretariat: ``records.permissions.archived_annotations``), and bag-info metadata.
 * The records are the ones embedded in the sealed minutes, byte for byte. A closed session without
   sealed minutes is still exported: its records are generated from the database at export time,
   and ``bag-info.txt`` says so (``Minutes-Status: no sealed minutes``, ``Record-Source: generated…``);
@@ -50,7 +51,7 @@ from ..record import iso, session_record, session_record_json
 from ..record_akn import akoma_ntoso
 from . import chain, layout
 from .bagdir import BagWriter
-from .tables import vote_tables
+from .tables import annotation_lines, vote_tables
 
 __all__ = ["ArchiveSourceDamaged", "ExportSummary", "Progress", "archive_access", "build_bag", "export_archive",
            "export_zip", "zip_bag"]
@@ -174,7 +175,7 @@ def _write(meeting: Meeting, root: Path, progress: Progress | None) -> ExportSum
     versions = list(DocumentVersion.objects.filter(document__agenda_item__meeting=meeting)
                     .select_related("document__agenda_item", "uploaded_by")
                     .order_by("document__agenda_item__position", "document_id", "number"))
-    step = _Steps(len(sealed) + len(versions) + 7, progress)
+    step = _Steps(len(sealed) + len(versions) + 8, progress)
     writer = BagWriter(root)
     checkpoints: list[dict] = []
     minutes_files: dict[str, bytes] | None = None
@@ -222,6 +223,9 @@ def _write(meeting: Meeting, root: Path, progress: Progress | None) -> ExportSum
     step("votes")
     for name, content in vote_tables(meeting).items():
         writer.add(f"{layout.VOTES_DIR}/{name}", content)
+
+    step("annotations")
+    writer.add(layout.ANNOTATIONS, annotation_lines(meeting))
 
     step("audit chain proof")
     try:

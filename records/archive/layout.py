@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 import pikepdf
 
-__all__ = ["ARCHIVE_FORMAT", "RECORD_AKN", "RECORD_JSON", "SEALED_DIRS", "document_path", "embedded_files",
-           "quiet_bagit", "sealed_path"]
+__all__ = ["ANNOTATIONS", "ARCHIVE_FORMAT", "RECORD_AKN", "RECORD_JSON", "SEALED_DIRS", "document_path",
+           "embedded_files", "quiet_bagit", "sealed_path"]
 
 ARCHIVE_FORMAT = "ecabinet-archive/1"
 RECORD_JSON = "record/record.json"
@@ -22,6 +22,7 @@ DOCUMENTS_INDEX = "documents/index.csv"
 VOTES_DIR = "votes"
 AUDIT_ENTRIES = "audit/entries.jsonl"
 AUDIT_PROOF = "audit/chain-proof.json"
+ANNOTATIONS = "annotations/shared.jsonl"  # issue 17: the shared annotations, one JSON object a line
 # Sealed document kind → the payload folder holding it.
 SEALED_DIRS = {"minutes": "minutes", "resolution": "resolution", "correction": "corrections"}
 # The files a sealed PDF embeds (records.minutes.render.RECORD_JSON / RECORD_XML).

@@ -1,4 +1,5 @@
-"""The votes of an archived session as CSV (UTF-8, RFC 4180, a header row).
+"""The votes of an archived session as CSV (UTF-8, RFC 4180, a header row), and its shared
+annotations as JSON Lines.
 
 * ``motions.csv`` — one row per motion with its frozen result (counts, quorum, outcome, citation).
 * ``votes.csv`` — named (roll-call) votes only: who voted how, on whose behalf, when, earlier choices
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
+from records.permissions import archived_annotations
 from voting.models import Motion, Vote
 
 from ..record import iso
 
-__all__ = ["MOTION_COLUMNS", "RECEIPT_COLUMNS", "VOTE_COLUMNS", "vote_tables"]
+__all__ = ["MOTION_COLUMNS", "RECEIPT_COLUMNS", "VOTE_COLUMNS", "annotation_lines", "vote_tables"]
 
 MOTION_COLUMNS = ("motion_id", "item_id", "item_position", "title", "method", "rule", "status", "opened_at",
                   "closed_at", "eligible", "present", "quorum_met", "yes", "no", "abstain", "adopted", "outcome",
@@ -70,3 +73,17 @@ def vote_tables(meeting) -> dict[str, bytes]:
     return {"motions.csv": _csv(MOTION_COLUMNS, [_motion_row(m) for m in motions]),
             "votes.csv": _csv(VOTE_COLUMNS, vote_rows),
             "receipts.csv": _csv(RECEIPT_COLUMNS, receipt_rows)}
+
+
+def annotation_lines(meeting) -> bytes:
+    """``annotations/shared.jsonl``: one line per annotation ``records.permissions.archived_annotations``
+    keeps (shared, not deleted), in id order, sorted keys; an empty file when there are none."""
+    lines = []
+    for a in archived_annotations(meeting):
+        lines.append(json.dumps({
+            "id": a.pk, "document": a.document_id, "version": a.version.number, "page": a.page, "kind": a.kind,
+            "visibility": a.visibility, "color": a.color, "rects": a.rects, "ink": a.ink, "point": a.point,
+            "quote": a.quote, "text": a.text, "author": a.author.username, "author_name": a.author.full_name,
+            "created_at": iso(a.created_at), "updated_at": iso(a.updated_at), "placement": a.placement,
+            "carried_from": a.carried_from_id}, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+    return "".join(line + "\n" for line in lines).encode("utf-8")

@@ -19,6 +19,8 @@ FAIL, and every problem names the file it is about (``Problem.path``, relative t
 ``documents``    every document version the record lists is in ``data/documents`` with that sha256, and
                  nothing else is.
 ``votes``        the CSV files say what the record's frozen results say.
+``annotations``  ``data/annotations/shared.jsonl`` holds shared annotations only, each on a document version
+                 the record lists, each id once (a bag exported before issue 17 has no such file).
 ``audit``        the chain proof recomputes (``records.archive.chain``) and holds every checkpoint that
                  a signed document carries.
 
@@ -160,6 +162,7 @@ class _Verifier:
                 (self.check_akoma_ntoso, "akoma-ntoso", "data/" + layout.RECORD_AKN),
                 (self.check_documents, "documents", "data/" + layout.RECORD_JSON),
                 (self.check_votes, "votes", "data/" + layout.VOTES_DIR + "/"),
+                (self.check_annotations, "annotations", "data/" + layout.ANNOTATIONS),
                 (self.check_audit, "audit", "data/" + layout.AUDIT_PROOF))
         checks = []
         for method, name, subject in plan:
@@ -315,6 +318,40 @@ class _Verifier:
         if check.ok:
             check.notes.append(f"{len(motions)} motions, {len(roll)} named votes, {len(receipts)} secret receipts "
                                "match the record")
+        return check
+
+    def check_annotations(self) -> Check:
+        check = Check("annotations", "Shared annotations against the record")
+        path = "data/" + layout.ANNOTATIONS
+        data = self.read(path)
+        if data is None:
+            check.notes.append("no annotations file (a bag exported before annotations existed)")
+            return check
+        record = self.record()
+        if record is None:
+            check.fail("data/" + layout.RECORD_JSON, "missing or unreadable: annotations cannot be checked")
+            return check
+        versions = {(document["id"], version["number"])
+                    for item in record.get("session", record).get("agenda", [])
+                    for document in item.get("documents", []) for version in document.get("versions", [])}
+        seen: set = set()
+        for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+            try:
+                row = json.loads(line)
+                key, visibility, ident = (row["document"], row["version"]), row["visibility"], row["id"]
+            except (ValueError, KeyError, TypeError):
+                check.fail(path, f"line {number} is not an annotation")
+                continue
+            if visibility != "shared":
+                check.fail(path, f"line {number}: annotation {ident} is {visibility!r}, not shared")
+            if key not in versions:
+                check.fail(path, f"line {number}: annotation {ident} is on document {key[0]} v{key[1]}, "
+                                 "which the record does not list")
+            if ident in seen:
+                check.fail(path, f"line {number}: annotation {ident} is listed twice")
+            seen.add(ident)
+        if check.ok:
+            check.notes.append(f"{len(seen)} shared annotations, each on a document version of the record")
         return check
 
     def check_audit(self) -> Check:

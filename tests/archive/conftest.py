@@ -32,6 +32,10 @@ from ..factories import UserFactory, in_days
 from ..pdfs import make_pdf
 
 OTHER_SECRET = "NỘI DUNG MẬT CỦA PHIÊN HỌP KHÁC — KHÔNG ĐƯỢC LỘ"
+# Annotations (issue 17): only the shared, live one goes into the bag.
+SHARED_NOTE = "Ghi chú chia sẻ về Điều 1"
+KEPT_OUT_NOTES = ("GHI CHÚ RIÊNG CỦA BỘ TRƯỞNG — KHÔNG VÀO KHO LƯU TRỮ", "GỬI VĂN PHÒNG — KHÔNG VÀO KHO LƯU TRỮ",
+                  "GHI CHÚ ĐÃ XOÁ — KHÔNG VÀO KHO LƯU TRỮ")
 PIN = pki.DEMO_PIN
 
 
@@ -91,6 +95,12 @@ def run_to_sealed(cast: Cast, *, seal: bool = True) -> Sealed:
         services.attendance_set(actor=office, meeting=m, username=user.username, status=status, reason=reason)
     _other_session_activity(office, other, 2)
     services.comment_post(actor=member, item_id=cast.item.pk, text="Ý kiến chung về dự thảo")
+    note = {"document_id": cast.internal_doc.pk, "kind": "note", "page": 1, "point": [0.5, 0.5]}
+    services.annotation_create(actor=member, visibility="shared", text=SHARED_NOTE, quote="Tờ trình", **note)
+    services.annotation_create(actor=member, visibility="private", text=KEPT_OUT_NOTES[0], **note)
+    services.annotation_create(actor=member, visibility="secretariat", text=KEPT_OUT_NOTES[1], **note)
+    gone = services.annotation_create(actor=pm, visibility="shared", text=KEPT_OUT_NOTES[2], **note)
+    services.annotation_delete(actor=pm, annotation_id=gone.pk)
     named = motions.motion_create(actor=office, item_id=cast.item.pk, title="Thông qua Nghị định", method="named")
     secret = motions.motion_create(actor=office, item_id=cast.item.pk, title="Nhân sự", method="secret")
     for motion, votes in ((named, {pm: "yes", member: "yes"}), (secret, {pm: "yes", member: "no"})):

@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
 import bagit
 import pytest
@@ -23,7 +24,7 @@ from records.archive import layout
 from records.archive.export import ArchiveSourceDamaged, build_bag, zip_bag
 from records.archive.verify import verify_bag
 
-from .conftest import OTHER_SECRET
+from .conftest import KEPT_OUT_NOTES, OTHER_SECRET, SHARED_NOTE
 from .tamper import files_of
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,7 @@ def test_the_exported_bag_verifies(bag):
     report = verify_bag(bag.path, trust_roots=bag.trust_roots)
     assert report.ok, [str(p) for p in report.problems]
     assert [c.name for c in report.checks] == ["bag", "signatures", "record", "akoma-ntoso", "documents", "votes",
-                                               "audit"]
+                                               "annotations", "audit"]
     notes = " ".join(n for c in report.checks for n in c.notes)
     assert "bagit.py validates the bag" in notes and "checkpoint #" in notes
 
@@ -183,3 +184,35 @@ def test_an_existing_output_is_never_overwritten(closed_session, tmp_path):
     (tmp_path / "bag").mkdir()
     with pytest.raises(FileExistsError):
         build_bag(closed_session.meeting, tmp_path / "bag")
+
+
+def test_the_bag_keeps_the_shared_annotations_and_nothing_of_the_others(bag):
+    """Issue 17: the live shared annotation is in data/annotations/shared.jsonl; a private one, one to
+    the secretariat and a deleted shared one are in no file of the bag (the audit entries of all four
+    carry ids, kind and visibility, never their text)."""
+    lines = [json.loads(line) for line in (bag.path / "data/annotations/shared.jsonl").read_text().splitlines()]
+    assert [(row["text"], row["visibility"], row["author"], row["kind"], row["quote"]) for row in lines] == [
+        (SHARED_NOTE, "shared", "member01", "note", "Tờ trình")]
+    for relative in files_of(bag.path):
+        content = (bag.path / relative).read_bytes()
+        for marker in KEPT_OUT_NOTES:
+            assert marker.encode() not in content, (relative, marker)
+    entries = [json.loads(line) for line in (bag.path / "data/audit/entries.jsonl").read_text().splitlines()]
+    audited = [(e["action"], e["data"]["visibility"]) for e in entries if e["action"].startswith("annotation.")]
+    assert audited == [("annotation.created", "shared"), ("annotation.created", "private"),
+                       ("annotation.created", "secretariat"), ("annotation.created", "shared"),
+                       ("annotation.deleted", "shared")]
+    assert SHARED_NOTE.encode() not in (bag.path / "data/audit/entries.jsonl").read_bytes()
+
+
+def test_an_annotation_that_is_not_shared_or_not_on_a_listed_version_fails(bag, tmp_path):
+    copy = Path(shutil.copytree(bag.path, tmp_path / "bag"))
+    path = copy / "data/annotations/shared.jsonl"
+    row = json.loads(path.read_text().splitlines()[0])
+    path.write_text("\n".join(json.dumps(r) for r in (
+        {**row, "visibility": "private"}, {**row, "id": row["id"] + 1, "version": 99}, row)) + "\n")
+    report = verify_bag(copy, trust_roots=bag.trust_roots)
+    problems = [str(p) for c in report.checks if c.name == "annotations" for p in c.problems]
+    assert any("is 'private', not shared" in p for p in problems), problems
+    assert any("v99, which the record does not list" in p for p in problems), problems
+    assert any("listed twice" in p for p in problems), problems

@@ -23,6 +23,9 @@ HOSTILE = "<script>alert(1)</script> & ]]>"
 NS = {"a": AKN_NS}
 
 
+ANNOTATIONS = {"private": "CHÚ THÍCH RIÊNG", "secretariat": "CHÚ THÍCH GỬI VĂN PHÒNG", "shared": "CHÚ THÍCH CHIA SẺ"}
+
+
 @pytest.fixture
 def session(cast):
     """The cast's session run to adjournment: attendance, two versions of a document, comments of
@@ -45,6 +48,9 @@ def session(cast):
     services.comment_post(actor=cast.observer, item_id=cast.item.pk, text="GHI CHÚ KHÁCH", visibility="private")
     gone = services.comment_post(actor=member, item_id=cast.item.pk, text="ĐÃ XOÁ")
     services.comment_delete(actor=member, comment_id=gone.pk)
+    note = {"document_id": cast.internal_doc.pk, "kind": "note", "page": 1, "point": [0.5, 0.5]}
+    for visibility, text in ANNOTATIONS.items():  # issue 17: none of them is part of the record
+        services.annotation_create(actor=member, visibility=visibility, text=text, quote="Tờ trình", **note)
     services.speak_request(actor=member, item_id=cast.item.pk)
     services.speak_request(actor=pm, item_id=cast.item.pk)
     services.floor_give(actor=office, item_id=cast.item.pk, username=member.username)
@@ -93,8 +99,8 @@ def test_the_record_states_what_happened(session, django_assert_max_num_queries)
     assert first["speakers"][0]["floor_at"] and first["speakers"][0]["ended_at"]
     assert [c["text"] for c in first["comments"]] == [f"Ý kiến chung {HOSTILE}"]
     raw = session_record_json(session.meeting).decode()
-    for hidden in ("GHI CHÚ RIÊNG", "GỬI VĂN PHÒNG", "GHI CHÚ KHÁCH", "ĐÃ XOÁ"):
-        assert hidden not in raw
+    for hidden in ("GHI CHÚ RIÊNG", "GỬI VĂN PHÒNG", "GHI CHÚ KHÁCH", "ĐÃ XOÁ", *ANNOTATIONS.values()):
+        assert hidden not in raw  # annotations, even shared ones, are not part of the record (the archive keeps those)
 
     named, secret = first["motions"]
     assert (named["method"], named["adopted"], named["result"]["outcome"]) == ("named", True, "adopted")
