@@ -65,10 +65,33 @@ export class Outbox {
   // Store first, then try to send: a write survives a dead network, a crash or a reload.
   // ``meta`` is kept with the entry for the screen (e.g. to show a comment waiting to be sent).
   post(url, body, label, meta) {
-    const entry = { key: newKey(), url, body, label: label || "", meta: meta || null, created: new Date().toISOString() };
+    return this.send("POST", url, body, label, meta);
+  }
+
+  // Any write the API takes with an Idempotency-Key: POST, PATCH or DELETE (annotations use all three).
+  send(method, url, body, label, meta) {
+    const entry = { key: newKey(), method, url, body, label: label || "", meta: meta || null, created: new Date().toISOString() };
     this.save([...this.items(), entry]);
     this.flush();
     return entry.key;
+  }
+
+  // A write not sent yet can still be changed or withdrawn (an annotation edited or deleted offline
+  // before its creation reached the server): returns false when it was sent meanwhile.
+  amend(key, body) {
+    const items = this.items();
+    const entry = items.find((item) => item.key === key);
+    if (!entry || this.inFlight === key) return false;
+    entry.body = body;
+    this.save(items);
+    return true;
+  }
+
+  withdraw(key) {
+    const items = this.items();
+    if (this.inFlight === key || !items.some((item) => item.key === key)) return false;
+    this.save(items.filter((item) => item.key !== key));
+    return true;
   }
 
   pending() { return this.items().length; }
@@ -92,18 +115,22 @@ export class Outbox {
     for (const entry of this.items()) {
       if (!this.items().some((item) => item.key === entry.key)) continue; // sent meanwhile by another tab
       let response;
+      this.inFlight = entry.key;
       try {
+        const method = entry.method || "POST"; // entries stored before PATCH/DELETE existed are POSTs
         response = await fetch(entry.url, {
-          method: "POST",
+          method,
           credentials: "same-origin",
           headers: { "Content-Type": "application/json", "Idempotency-Key": entry.key, "X-CSRFToken": csrfToken() },
-          body: JSON.stringify(entry.body),
+          body: method === "DELETE" ? undefined : JSON.stringify(entry.body),
         });
       } catch {
+        this.inFlight = null;
         return; // offline: keep this and the rest, in order, for the next flush
       }
       let payload = null;
       try { payload = await response.json(); } catch { payload = null; }
+      this.inFlight = null; // (after the answer: an amend while it was on its way would be lost)
       if (retryLater(response.status, payload)) {
         this.blocked = { status: response.status, payload };
         if (response.status === 429) {
