@@ -17,6 +17,8 @@ Screenshots of both viewports go to /tmp/browser-shots/.
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import pytest
 
 from demo.plan import build_plan
@@ -39,14 +41,14 @@ def open_reader(page, title: str) -> None:
     open_published_session(page)
     with page.expect_navigation():
         page.locator("a.document-link").filter(has_text=title).first.click()
-    page.locator("#reader canvas").first.wait_for(timeout=TIMEOUT_MS)
+    page.locator("#reader .reader-page canvas").first.wait_for(timeout=TIMEOUT_MS)
     page.locator("#reader .textLayer span").first.wait_for(timeout=TIMEOUT_MS)
     page.locator(".annot-bar").wait_for(timeout=TIMEOUT_MS)
 
 
 def annotations(page) -> dict:
     url = page.locator("#reader").get_attribute("data-annotations-url")
-    response = page.request.get(url)
+    response = page.request.get(urljoin(page.url, url))
     assert response.status == 200, response.text()
     return response.json()
 
@@ -81,7 +83,7 @@ def place_note(page, text: str, visibility: str, *, at=(0.5, 0.3)) -> None:
     page.click(".annot-bar [data-action=note]")
     layer = page.locator("#reader .annot-layer").first
     box = layer.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * at[0], box["y"] + box["height"] * at[1])
+    layer.click(position={"x": box["width"] * at[0], "y": box["height"] * at[1]})  # scrolled into view first
     page.locator("dialog.annot-dialog textarea").fill(text)
     page.click("dialog.annot-dialog [data-action=annot-save]")
 
@@ -143,7 +145,7 @@ def test_annotations_are_private_by_default_shared_on_request_and_sent_once_afte
         wait_sent(page1)
         assert not [a for a in annotations(page2)["results"] if a["id"] == shared["id"]]
         page2.reload()
-        page2.locator("#reader canvas").first.wait_for(timeout=TIMEOUT_MS)
+        page2.locator("#reader .reader-page canvas").first.wait_for(timeout=TIMEOUT_MS)
         page2.wait_for_timeout(500)
         assert page2.locator(f"#reader .annot-marker[data-annotation='{shared['id']}']").count() == 0
     finally:
