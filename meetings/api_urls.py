@@ -31,6 +31,8 @@ urlpatterns = [
          name="api_document_recipients"),
     path("documents/<id:pk>/download/", meetings_api.DocumentDownloadView.as_view(), name="api_document_download"),
     path("documents/<id:pk>/compare/", meetings_api.DocumentCompareView.as_view(), name="api_document_compare"),
+    # Offline sessions on the tablet (issue 17, docs/offline.md)
+    path("offline/", meetings_api.OfflineView.as_view(), name="api_offline"),
     # The live room (issue #3)
     path("meetings/<id:pk>/snapshot/", room_api.SnapshotView.as_view(), name="api_snapshot"),
     path("meetings/<id:pk>/events/", room_api.EventsView.as_view(), name="api_events"),

@@ -94,3 +94,11 @@ SPEAK_MAX_TURNS_PER_ITEM = envint("SPEAK_MAX_TURNS_PER_ITEM", "30")
 # of all of them ("spoken"). Bounds the frame whatever the length of the debate.
 SPEAK_QUEUE_DONE_SHOWN = envint("SPEAK_QUEUE_DONE_SHOWN", "10")
 # --- end of area "room" ------------------------------------------------------------------------
+
+# --- Issue 17, area "offline": sessions kept on the tablet (docs/offline.md; docs/limits.md "Offline") ---
+# GET /api/v1/offline/ lists at most OFFLINE_MAX_SESSIONS sessions (those a person may keep now, the
+# soonest first); a closed session may still be kept for OFFLINE_CLOSED_DAYS days after it closed, then
+# the tablets delete it at their next contact.
+OFFLINE_MAX_SESSIONS = envint("OFFLINE_MAX_SESSIONS", "20")
+OFFLINE_CLOSED_DAYS = envint("OFFLINE_CLOSED_DAYS", "7")
+# --- end of area "offline" -------------------------------------------------------------------------

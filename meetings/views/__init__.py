@@ -4,7 +4,7 @@ reads come from ``meetings.selectors`` and permission questions from ``meetings.
 from .documents import document_add_version, document_compare, document_detail, document_file, document_recipients
 from .participants import meeting_participants, participant_add, participant_remove, substitute_approve
 from .positions import consent_block, meeting_positions
-from .prepare import agenda_item_add, agenda_item_move, document_upload, meeting_prepare
+from .prepare import agenda_item_add, agenda_item_move, document_upload, meeting_offline, meeting_prepare
 from .room import meeting_room
 from .sessions import home, meeting_attendance, meeting_create, meeting_detail, meeting_receipts, meeting_transition
 
@@ -22,6 +22,7 @@ __all__ = [
     "meeting_attendance",
     "meeting_create",
     "meeting_detail",
+    "meeting_offline",
     "meeting_participants",
     "meeting_positions",
     "meeting_prepare",
