@@ -208,6 +208,7 @@ def test_a_minister_keeps_a_session_reads_it_offline_and_the_tablet_is_wiped(
         _ready(page)
         assert name not in _caches(page)
         assert page.locator("#offline-keep-button").is_disabled()
+        assert not page.locator("#offline-remove-button").is_visible()
         reason = page.locator("#offline-keep-reason").text_content()
         assert "Văn phòng" in reason or "không cho phép" in reason, reason
         _shot(page, shots, "not-allowed")
