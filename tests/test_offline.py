@@ -382,7 +382,7 @@ def test_logout_tells_the_browser_to_clear_the_tablet(cast):
     client = Client()
     client.force_login(cast.member)
     page = client.get("/").content.decode()
-    assert 'name="ecabinet-user" content="%s"' % cast.member.pk in page and "data-offline-logout" in page
+    assert f'name="ecabinet-user" content="{cast.member.pk}"' in page and "data-offline-logout" in page
     response = client.post("/logout/")
     assert response.status_code == 302 and response["Clear-Site-Data"] == '"cache", "storage"'
     assert 'name="ecabinet-user"' not in Client().get("/login/").content.decode()

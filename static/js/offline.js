@@ -365,11 +365,12 @@ async function flushOutboxes() {
 
 document.addEventListener("submit", async (event) => {
   const form = event.target;
-  if (!form.matches || !form.matches("form[data-offline-logout]") || form.dataset.cleared === "true") return;
+  const marked = form.querySelector && form.querySelector("[data-offline-logout]");
+  if (!marked || form.dataset.cleared === "true") return;
   event.preventDefault();
   try {
     const pending = await flushOutboxes();
-    if (pending && !window.confirm(fill(form.dataset.msgPending || "", { n: pending }))) return;
+    if (pending && !window.confirm(fill(marked.dataset.msgPending || "", { n: pending }))) return;
     if (supported) await wipeAll("logout");
   } catch { /* the server's Clear-Site-Data still clears everything */ }
   form.dataset.cleared = "true";
