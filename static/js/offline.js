@@ -149,12 +149,16 @@ async function refresh(name, session) {
 
 // --- keeping --------------------------------------------------------------------------------------------
 
-// Stores what is missing or changed; the pages again whenever anything changed. ``progress(done, total)``.
-async function store(session, cache, progress) {
-  const previous = (await readKept(cache)) || { documents: {}, sizes: {} };
+// Stores what is missing or changed: a document's copy when its version changed (each copy is a
+// numbered copy issued to the person: never fetched again for nothing); the pages and the annotations
+// whenever anything changed, or always when the person asks (``force``: the "Keep" button).
+// ``progress(done, total)``.
+async function store(session, cache, progress, force = false) {
+  const previous = (await readKept(cache)) || { documents: {}, sizes: {}, absent: [] };
   const versions = previous.documents || {};
+  const absent = new Set(previous.absent || []); // annotations the server did not have (404)
   const listedIds = session.documents.map((d) => String(d.id));
-  const changed = Object.keys(versions).length !== listedIds.length
+  const changed = force || Object.keys(versions).length !== listedIds.length
     || session.documents.some((d) => versions[d.id] !== d.version);
   const jobs = [];
   for (const url of session.pages) {
@@ -164,9 +168,9 @@ async function store(session, cache, progress) {
     const fresh = versions[doc.id] === doc.version;
     if (!fresh || !(await cache.match(doc.reader_url))) jobs.push({ url: doc.reader_url });
     // The annotations API may not be there (404): nothing to keep then, not a failure.
-    if (doc.annotations_url && (!fresh || !(await cache.match(doc.annotations_url)))) {
-      jobs.push({ url: doc.annotations_url, optional: true });
-    }
+    const known = fresh && !force && (absent.has(sameUrl(doc.annotations_url))
+                                      || (await cache.match(doc.annotations_url)));
+    if (doc.annotations_url && !known) jobs.push({ url: doc.annotations_url, optional: true });
   }
   if (!jobs.length && previous.at) return { ...previous, failed: 0 };
   const sizes = { ...(previous.sizes || {}) };
@@ -182,10 +186,12 @@ async function store(session, cache, progress) {
         const copy = response.clone();
         await cache.put(job.url, response);
         sizes[sameUrl(job.url)] = length > 0 ? length : (await copy.blob()).size;
+        absent.delete(sameUrl(job.url));
       } else {
         await cache.delete(job.url);
         delete sizes[sameUrl(job.url)];
-        if (!(job.optional && response.status === 404)) failed += 1;
+        if (job.optional && response.status === 404) absent.add(sameUrl(job.url));
+        else failed += 1;
       }
     } catch (error) {
       failed += 1;
@@ -194,11 +200,12 @@ async function store(session, cache, progress) {
     done += 1;
     if (progress) progress(done, jobs.length);
   }
+  const listed = new Set(sessionUrls(session).map(sameUrl));
   const kept = {
     meeting: session.id, title: session.title, at: new Date().toISOString(), failed,
+    absent: [...absent].filter((url) => listed.has(url)),
     documents: Object.fromEntries(session.documents.map((d) => [d.id, d.version])),
-    sizes: Object.fromEntries(Object.entries(sizes).filter(([url]) => (
-      sessionUrls(session).map(sameUrl).includes(url)))),
+    sizes: Object.fromEntries(Object.entries(sizes).filter(([url]) => listed.has(url))),
   };
   await cache.put(KEPT_KEY, new Response(JSON.stringify(kept), { headers: { "Content-Type": "application/json" } }));
   return { ...kept, full };
@@ -282,7 +289,7 @@ async function keep() {
         progressBar.max = Math.max(1, total);
         progressBar.value = done;
         say(fill(box.dataset.msgStoring, { done, total }), "info");
-      });
+      }, true);
     });
     busy = false;
     await showState();
