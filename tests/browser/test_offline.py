@@ -17,7 +17,9 @@ published session's restricted paper, and used by no other browser test), one mi
    is deleted at the next page load; turned on again, kept again;
 4. the same minister changes their password on another tablet (ends every other sign-in,
    ``ecabinet.devices.end_access``): at the first tablet's next contact the kept sessions are gone;
-5. logging out deletes the kept sessions (the page first, ``Clear-Site-Data`` as well).
+5. logging out deletes the kept sessions (the page first, ``Clear-Site-Data`` as well);
+6. removed from the session by the secretariat while the room is open: the socket is closed (4403) and
+   the tablet deletes the session at once.
 
 Screenshots go to /tmp/browser-shots/offline-*.png.
 """
@@ -244,5 +246,19 @@ def test_a_minister_keeps_a_session_reads_it_offline_and_the_tablet_is_wiped(
     assert answer.value.all_headers().get("clear-site-data") == '"cache", "storage"'
     page.wait_for_url(re.compile(r"/login/"))
     assert not [c for c in _caches(page) if c.startswith("ecabinet-session-")]
+
+    # 6. Removed from the session while the room is open: the socket closes (4403), the tablet deletes it.
+    _sign_in(page, server_url, username, new_password)
+    page.goto(f"{server_url}/meetings/{meeting}/room/")
+    page.locator("#room-connection[data-state=online]").wait_for()
+    _ready(page)
+    page.click("#offline-keep-button")
+    page.locator("#offline-keep[data-kept=true]").wait_for()
+    response = context.request.post(f"{server_url}/api/v1/meetings/{meeting}/participants/{username}/remove/",
+                                    headers={"Authorization": f"Token {token}", "Idempotency-Key": str(uuid.uuid4())})
+    assert response.status == 200, response.text()
+    page.wait_for_function(f"""() => caches.keys().then((names) => !names.includes("{name}"))""")
+    page.locator("#room-flash").wait_for()  # "You no longer have access to this session."
+    _shot(page, shots, "room-removed")
     assert not errors, errors
     context.close()
