@@ -129,6 +129,12 @@ export async function contact(why) {
       await refresh(name, allowed.get(parsed.meeting));
     }
     if ((await sessionCaches()).length) await rememberMe();
+    if (box && !allowed.has(meetingId)) {
+      // This page's session may no longer be kept: say why, and offer nothing.
+      const entry = data.sessions.find((s) => String(s.id) === meetingId);
+      box.dataset.allowed = "false";
+      say(entry && entry.reason_text ? entry.reason_text : box.dataset.msgGone, "error");
+    }
     announce("contact", { why, sessions: data.sessions.length });
     showState();
     return data;

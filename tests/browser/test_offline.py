@@ -259,6 +259,9 @@ def test_a_minister_keeps_a_session_reads_it_offline_and_the_tablet_is_wiped(
     assert response.status == 200, response.text()
     page.wait_for_function(f"""() => caches.keys().then((names) => !names.includes("{name}"))""")
     page.locator("#room-flash").wait_for()  # "You no longer have access to this session."
+    page.locator("#offline-keep[data-allowed=false]").wait_for()
+    assert page.locator("#offline-keep-button").is_disabled()
+    assert "không còn được giữ trên máy tính bảng" in page.locator("#offline-status").text_content()
     _shot(page, shots, "room-removed")
     assert not errors, errors
     context.close()
