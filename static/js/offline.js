@@ -31,7 +31,7 @@ const FLUSH_MS = 5000;
 
 const meTag = document.querySelector('meta[name="ecabinet-user"]');
 const me = meTag ? meTag.content : ""; // "" when nobody is signed in
-const username = meTag ? meTag.dataset.username : "";
+const username = meTag ? meTag.dataset.login : ""; // the outboxes of the room are named by it
 const supported = Boolean(window.isSecureContext && "caches" in window);
 const lang = document.documentElement.lang || "vi";
 
