@@ -2,7 +2,7 @@
 
 * ``/manifest.webmanifest``: name, icons, colours (the tablet's "add to home screen").
 * ``/sw.js``: the service worker, scope ``/``. It stores the app shell (this module's ``shell_files``:
-  CSS, the fonts the CSS uses, scripts, images, ``static/vendor/`` when present) and the offline page
+  CSS, the fonts the CSS uses, scripts, images, the reader and its vendor files when present) and the offline page
   at install, and nothing else on its own: a session's pages and copies are stored by the page's
   "Keep this session on the tablet" (``static/js/offline.js``). The script names a version computed
   from the shell's bytes, so a changed file is a changed worker, which the browser installs (and the
@@ -32,7 +32,7 @@ from django.templatetags.static import static
 from django.utils.translation import gettext as _
 
 # Folders of static/ that make the shell, and the kinds of file taken from them.
-SHELL_DIRS = ("css", "js", "room", "img", "vendor")
+SHELL_DIRS = ("css", "js", "room", "reader", "img", "vendor")
 SHELL_SUFFIXES = frozenset({".css", ".js", ".mjs", ".svg", ".png", ".ico", ".woff", ".woff2", ".ttf", ".otf",
                             ".bcmap", ".pfb", ".wasm"})
 THEME_COLOUR = "#9e1b1e"  # --brand in static/css/app.css
