@@ -386,3 +386,11 @@ def test_logout_tells_the_browser_to_clear_the_tablet(cast):
     response = client.post("/logout/")
     assert response.status_code == 302 and response["Clear-Site-Data"] == '"cache", "storage"'
     assert 'name="ecabinet-user"' not in Client().get("/login/").content.decode()
+
+
+def test_the_secretariat_may_take_the_copies_back_after_the_close(cast):
+    cast.set_status(S.CLOSED)
+    assert _refusal(cast, "member") is None
+    services.meeting_set_offline(actor=cast.secretary, meeting=cast.meeting, offline_copies=False)
+    assert _refusal(cast, "member") == "offline_off"
+    assert _offline_audits(cast) == [{"offline_copies": {"from": True, "to": False}}]
