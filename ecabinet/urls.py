@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from ecabinet import (
     converters,  # noqa: F401  (registers <id:...>)
     mfa_views,
+    pwa,
 )
 from ecabinet import views as ecabinet_views
 from ecabinet.forms import LoginForm
@@ -17,7 +17,11 @@ urlpatterns = [
     path("login/verify/", mfa_views.login_verify, name="login_verify"),
     path("login/verify/passkey/options/", mfa_views.login_passkey_options, name="login_passkey_options"),
     path("login/verify/passkey/", mfa_views.login_passkey, name="login_passkey"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", pwa.LogoutView.as_view(), name="logout"),
+    # The tablet app (issue 17, docs/offline.md): manifest, service worker (scope "/"), offline page.
+    path("manifest.webmanifest", pwa.manifest, name="web_manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("offline/", pwa.offline_page, name="offline_page"),
     path("account/security/", mfa_views.security, name="account_security"),
     path("account/security/confirm/", mfa_views.security_confirm, name="account_security_confirm"),
     path("account/security/totp/", mfa_views.security_totp, name="account_security_totp"),

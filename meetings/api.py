@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ecabinet import clock
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
 from ecabinet.api.throttles import UploadRate
@@ -21,7 +23,7 @@ from ecabinet.converters import whole_number
 from ecabinet.errors import NotFound, ValidationFailed
 from ecabinet.models import Ministry
 
-from . import permissions, selectors, services
+from . import offline, permissions, selectors, services
 from .compare import compare_versions
 from .downloads import watermarked_response
 from .models import AgendaItem
@@ -34,6 +36,7 @@ from .serializers import (
     MeetingCreateSerializer,
     MeetingDetailSerializer,
     MeetingListSerializer,
+    MeetingOfflineSerializer,
     ParticipantAddSerializer,
     ParticipantSerializer,
     RecipientsSerializer,
@@ -81,6 +84,51 @@ class MeetingDetailView(APIView):
     def get(self, request, pk: int):
         access = services.meeting_view(actor=request.user, meeting_id=pk, what="api")
         return Response(_meeting_detail(access))
+
+    @extend_schema(request=MeetingOfflineSerializer, responses=MeetingDetailSerializer,
+                   summary="The secretariat decides whether the session may be kept on tablets (docs/offline.md)")
+    @idempotent
+    def patch(self, request, pk: int):
+        unknown = sorted(set(request.data) - set(services.OFFLINE_FIELDS)) if isinstance(request.data, dict) else []
+        if unknown or not request.data:
+            raise ValidationFailed(_("Only “offline_copies” and “offline_restricted” can be changed here."),
+                                   code="not_editable")
+        data = validated(MeetingOfflineSerializer, request)
+        access = permissions.meeting_access(request.user, pk)
+        services.meeting_set_offline(actor=request.user, meeting=access.meeting, **data)
+        return Response(_meeting_detail(permissions.meeting_access(request.user, pk)))
+
+
+OFFLINE_DOCUMENT = {
+    "id": serializers.IntegerField(), "title": serializers.CharField(), "classification": serializers.CharField(),
+    "version": serializers.IntegerField(),
+    "reader_url": serializers.CharField(help_text="the copy of the current version to keep"),
+    "annotations_url": serializers.CharField(help_text="its annotations (kept when the server has them)"),
+    "page_url": serializers.CharField(help_text="the document's page"),
+}
+OFFLINE_SESSION = {
+    "id": serializers.IntegerField(), "title": serializers.CharField(), "status": serializers.CharField(),
+    "allowed": serializers.BooleanField(help_text="may be kept now; if false the tablet deletes what it holds"),
+    "reason": serializers.CharField(allow_null=True, help_text="why not: not_participant, not_approved, "
+                                                               "offline_off, draft, closed"),
+    "reason_text": serializers.CharField(help_text="the same, for the person"),
+    "offline_restricted": serializers.BooleanField(),
+    "documents": inline_serializer("OfflineDocument", OFFLINE_DOCUMENT, many=True),
+    "pages": serializers.ListField(child=serializers.CharField(), help_text="pages to keep"),
+}
+
+
+class OfflineView(APIView):
+    @extend_schema(
+        responses=inline_serializer("OfflineListing", {
+            "user": serializers.IntegerField(),
+            "sessions": inline_serializer("OfflineSession", OFFLINE_SESSION, many=True),
+            "max_sessions": serializers.IntegerField()}),
+        summary="What this tablet may keep offline now; whatever else it holds, it deletes (docs/offline.md)")
+    def get(self, request):
+        data = offline.listing(request.user, clock.moment())
+        services.meetings_offline_listed(actor=request.user, meeting_ids=[s["id"] for s in data["sessions"]])
+        return Response(data)
 
 
 class ParticipantsView(APIView):

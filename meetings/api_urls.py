@@ -35,6 +35,8 @@ urlpatterns = [
     path("documents/<id:pk>/annotations/", annotations_api.DocumentAnnotationsView.as_view(),
          name="api_document_annotations"),
     path("annotations/<id:pk>/", annotations_api.AnnotationView.as_view(), name="api_annotation"),
+    # Offline sessions on the tablet (issue 17, docs/offline.md)
+    path("offline/", meetings_api.OfflineView.as_view(), name="api_offline"),
     # The live room (issue #3)
     path("meetings/<id:pk>/snapshot/", room_api.SnapshotView.as_view(), name="api_snapshot"),
     path("meetings/<id:pk>/events/", room_api.EventsView.as_view(), name="api_events"),

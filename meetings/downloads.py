@@ -29,11 +29,16 @@ def watermarked_response(request, document_id: int, version_number: int | None, 
     return response
 
 
+KEEP_PURPOSE = "keep"
+
+
 def reader_copy_response(request, document_id: int, version_number: int) -> HttpResponse:
     """The reader's copy of a version (contract C2): the same file at every read, by byte range.
     A request without ``Range`` (PDF.js's first, which it drops once it knows the size) opens the
-    document and touches the read receipt; the byte ranges that follow do not."""
-    opening = not request.headers.get("Range")
+    document and touches the read receipt; the byte ranges that follow do not, nor does a tablet storing
+    the copy for offline reading (``X-Ecabinet-Purpose: keep``, static/js/offline.js): kept is not read.
+    (The header can only make the person's own reads go uncounted.)"""
+    opening = not request.headers.get("Range") and request.headers.get("X-Ecabinet-Purpose") != KEEP_PURPOSE
     row = services.document_reader_copy(actor=request.user, document_id=document_id,
                                         version_number=version_number, opening=opening)
     filename = _filename(row.version, row.copy.number)

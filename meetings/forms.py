@@ -26,6 +26,20 @@ class MeetingForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
     )
     location = forms.CharField(label=_("Location"), max_length=300, required=False)
+    offline_copies = forms.BooleanField(label=_("Ministers may keep this session on their tablets"),
+                                        required=False, initial=True)
+    offline_restricted = forms.BooleanField(label=_("Restricted documents may be kept offline too"),
+                                            required=False, initial=False)
+
+
+class OfflineForm(forms.Form):
+    """The secretariat's offline settings of a session (prepare screen; docs/offline.md)."""
+
+    offline_copies = forms.BooleanField(label=_("Ministers may keep this session on their tablets"),
+                                        required=False)
+    offline_restricted = forms.BooleanField(
+        label=_("Restricted documents may be kept offline too"), required=False,
+        help_text=_("Only their recipients and the secretariat keep them; a lost tablet would expose them."))
 
 
 class MinistryChoiceField(forms.ModelChoiceField):

@@ -24,12 +24,20 @@ Rules (issue #2, DESIGN.md §2):
   rules: ``audience_tokens(access)`` are the tokens a person holds, and ``document_audience``,
   ``comment_audience`` and ``position_audience`` address each event; ``tests/test_permissions_agree.py``
   holds what each role hears equal to what it may read, substitutes included.
+* Offline copies on a tablet (issue 17, docs/offline.md): ``offline_refusal`` says whether a person
+  may keep a session on their tablet now, ``may_keep_document_offline`` / ``offline_documents``
+  which of its documents (never a restricted one unless the secretariat allowed it).
+
+Over 400 lines ("400 lines"): the offline rule (issue 17) sits here beside the reading rule it is
+built on, as the one home of "who may see what"; splitting it out would make a second home.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ecabinet import realtime
@@ -447,3 +455,46 @@ def visible_annotations(access: MeetingAccess, version) -> QuerySet[Annotation]:
             shown |= Q(visibility=visibility)
     return (Annotation.objects.filter(shown, version=version, deleted_at__isnull=True)
             .select_related("author").order_by("page", "id"))
+# --- offline copies on the tablet (issue 17, docs/offline.md) ---------------------------------------
+
+OFFLINE_STATES = frozenset({Meeting.Status.PUBLISHED, Meeting.Status.IN_PROGRESS, Meeting.Status.ADJOURNED})
+
+
+def offline_refusal(access: MeetingAccess, now: datetime) -> str | None:
+    """Why this person may not keep this session on a tablet now (a machine code, explained to the
+    person by ``meetings.offline.REFUSALS``), or ``None`` when they may. They may when they may open
+    it now as an invited participant (an approved substitute; not an archivist reading a closed
+    session at a desk), the secretariat lets ministers keep it (``offline_copies``), and it is
+    published, in progress, adjourned, or closed less than ``OFFLINE_CLOSED_DAYS`` days ago (a draft
+    is still changing; an older closed session belongs to the archive)."""
+    meeting = access.meeting
+    if access.participant is None or not access.can_view:
+        return "not_participant"
+    if not access.participant.is_approved:
+        return "not_approved"
+    if not meeting.offline_copies:
+        return "offline_off"
+    if meeting.status in OFFLINE_STATES:
+        return None
+    if meeting.status == Meeting.Status.CLOSED:
+        closed_at = meeting.closed_at or now
+        return None if now - closed_at < timedelta(days=settings.OFFLINE_CLOSED_DAYS) else "closed"
+    return "draft"
+
+
+def may_keep_document_offline(access: MeetingAccess, classification: str, is_recipient: bool,
+                              now: datetime) -> bool:
+    """Whether one document may be kept on the tablet: the session may be kept, the person may read
+    the document, and it is not restricted unless the secretariat allowed restricted ones too
+    (``offline_restricted``). ``offline_documents`` is the same rule as a query filter."""
+    return (offline_refusal(access, now) is None and may_read(access, classification, is_recipient)
+            and (classification != Document.Classification.RESTRICTED or access.meeting.offline_restricted))
+
+
+def offline_documents(access: MeetingAccess) -> Q:
+    """A filter on ``Document`` for the documents of a session that may be kept offline (given that
+    the session itself may be, ``offline_refusal``)."""
+    kept = documents_visible_to(access)
+    if not access.meeting.offline_restricted:
+        kept &= ~Q(classification=Document.Classification.RESTRICTED)
+    return kept

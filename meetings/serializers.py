@@ -21,6 +21,8 @@ class MeetingCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Meeting.Kind.choices, default=Meeting.Kind.REGULAR)
     starts_at = serializers.DateTimeField()
     location = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    offline_copies = serializers.BooleanField(required=False, default=True)
+    offline_restricted = serializers.BooleanField(required=False, default=False)
 
 
 class ParticipantSerializer(serializers.ModelSerializer):
@@ -91,7 +93,17 @@ class MeetingDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Meeting
-        fields = ["id", "title", "kind", "status", "starts_at", "location", "participants", "agenda"]
+        fields = ["id", "title", "kind", "status", "starts_at", "location", "offline_copies", "offline_restricted",
+                  "participants", "agenda"]
+
+
+class MeetingOfflineSerializer(serializers.Serializer):
+    """``PATCH /meetings/{id}/``: the settings the secretariat changes on a session (docs/offline.md)."""
+
+    offline_copies = serializers.BooleanField(required=False, help_text="Ministers may keep this session on their "
+                                                                        "tablets")
+    offline_restricted = serializers.BooleanField(required=False, help_text="Restricted documents may be kept "
+                                                                            "offline too")
 
 
 class ParticipantAddSerializer(serializers.Serializer):

@@ -30,6 +30,7 @@ from .permissions import (
     capabilities,
     comment_audience_of,
     documents_visible_to,
+    offline_refusal,
     recipients_by_document,
     sees_all_positions,
     sees_presence,
@@ -187,7 +188,9 @@ def snapshot(access: MeetingAccess) -> dict:
     state = {
         "id": meeting.pk, "title": meeting.title, "kind": meeting.kind, "status": meeting.status,
         "starts_at": meeting.starts_at, "location": meeting.location, "current_item": meeting.current_item_id,
-        "me": {"username": access.user.username, "role": access.role, "can": capabilities(access)},
+        "me": {"username": access.user.username, "role": access.role, "can": capabilities(access),
+               # May this tablet keep the session offline now (issue 17)? If not, it deletes its copy.
+               "offline": {"allowed": offline_refusal(access, clock.moment()) is None}},
         "agenda": [item_dict(i, i.visible_documents) for i in items],
         "participants": [participant_dict(p) for p in participants(meeting)],
         "comments": comments,

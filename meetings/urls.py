@@ -13,6 +13,7 @@ urlpatterns = [
     path("meetings/<id:pk>/", views.meeting_detail, name="meeting_detail"),
     path("meetings/<id:pk>/room/", views.meeting_room, name="meeting_room"),
     path("meetings/<id:pk>/prepare/", views.meeting_prepare, name="meeting_prepare"),
+    path("meetings/<id:pk>/offline/", views.meeting_offline, name="meeting_offline"),
     path("meetings/<id:pk>/participants/", views.meeting_participants, name="meeting_participants"),
     path("meetings/<id:pk>/receipts/", views.meeting_receipts, name="meeting_receipts"),
     path("meetings/<id:pk>/status/<slug:action>/", views.meeting_transition, name="meeting_transition"),

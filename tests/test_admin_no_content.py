@@ -84,8 +84,7 @@ class World:
                         cast.restricted_doc.title, "GHI CHÚ RIÊNG", "GỬI VĂN PHÒNG", "Ý kiến chung",
                         "Thông qua Nghị định", "Nhân sự"]
         self.comment = cast.meeting.agenda_items.first().comments.filter(text="GHI CHÚ RIÊNG").get()
-        # issue 17: the annotations of the session (a private one is the id the walk tries)
-        self.markers += list(ANNOTATIONS.values())
+        self.markers += list(ANNOTATIONS.values())  # issue 17: a private annotation is the id the walk tries
         self.annotation = Annotation.objects.filter(meeting=cast.meeting, text=ANNOTATIONS["private"]).get()
         self.device, _ = devices.issue_device(user=cast.member, name="Máy tính bảng của bộ trưởng")
         cast.set_status(Meeting.Status.CLOSED)

@@ -80,6 +80,12 @@ def test_it_issues_the_copy_once_and_serves_the_same_bytes_after(published):
     assert ReadReceipt.objects.get(version=version, user=published.member).open_count == 2
     member.get(read_url(doc), HTTP_RANGE="bytes=0-9")
     assert ReadReceipt.objects.get(version=version, user=published.member).open_count == 2
+    # A tablet keeping the copy for offline reading has not read it (static/js/offline.js).
+    assert body(member.get(read_url(doc), HTTP_X_ECABINET_PURPOSE="keep")) == first
+    assert ReadReceipt.objects.get(version=version, user=published.member).open_count == 2
+    assert not ReadReceipt.objects.filter(version=version, user=published.member2).exists()
+    client_for(published.member2).get(read_url(doc), HTTP_X_ECABINET_PURPOSE="keep")
+    assert not ReadReceipt.objects.filter(version=version, user=published.member2).exists()
     # Another reader gets a copy of their own (another number, another watermark).
     other = body(client_for(published.member2).get(read_url(doc)))
     assert other != first

@@ -116,3 +116,10 @@ ANNOTATION_JSON_MAX_ITEMS = envint("ANNOTATION_JSON_MAX_ITEMS", "16000")
 # annotations left when it is spent are carried "unplaced" (nothing is lost; the reader asks where).
 ANNOTATION_CARRY_MAX_SEARCH_CHARS = envint("ANNOTATION_CARRY_MAX_SEARCH_CHARS", "500000000")
 # --- end of issue 17's annotations ---
+# --- Issue 17, area "offline": sessions kept on the tablet (docs/offline.md; docs/limits.md "Offline") ---
+# GET /api/v1/offline/ lists at most OFFLINE_MAX_SESSIONS sessions (those a person may keep now, the
+# soonest first); a closed session may still be kept for OFFLINE_CLOSED_DAYS days after it closed, then
+# the tablets delete it at their next contact.
+OFFLINE_MAX_SESSIONS = envint("OFFLINE_MAX_SESSIONS", "20")
+OFFLINE_CLOSED_DAYS = envint("OFFLINE_CLOSED_DAYS", "7")
+# --- end of area "offline" -------------------------------------------------------------------------

@@ -40,6 +40,10 @@ class Meeting(models.Model):
     vote_rule = models.CharField(_("voting rule"), max_length=40, default="vn-government")
     substitutes_may_vote = models.BooleanField(_("substitutes may vote"), default=False)
     votes_may_change = models.BooleanField(_("votes may be changed before the vote closes"), default=False)
+    # Offline copies on the ministers' tablets (issue 17, docs/offline.md), set by the secretariat
+    # (services.meeting_set_offline); who may keep what is meetings.permissions.offline_refusal.
+    offline_copies = models.BooleanField(_("Ministers may keep this session on their tablets"), default=True)
+    offline_restricted = models.BooleanField(_("Restricted documents may be kept offline too"), default=False)
     # The last ``seq`` handed out in this session's event log; incremented with a conditional UPDATE
     # in the transaction that writes the event, so numbers are gapless and never reused.
     event_seq = models.BigIntegerField(default=0)

@@ -47,16 +47,20 @@ from .room import (
     speak_withdraw,
 )
 from .sessions import (
+    OFFLINE_FIELDS,
     meeting_adjourn,
     meeting_close,
     meeting_create,
     meeting_publish,
+    meeting_set_offline,
     meeting_start,
     meeting_view,
     meetings_list_viewed,
+    meetings_offline_listed,
 )
 
 __all__ = [
+    "OFFLINE_FIELDS",
     "PREPARABLE",
     "agenda_item_add",
     "agenda_item_move",
@@ -86,9 +90,11 @@ __all__ = [
     "meeting_close",
     "meeting_create",
     "meeting_publish",
+    "meeting_set_offline",
     "meeting_start",
     "meeting_view",
     "meetings_list_viewed",
+    "meetings_offline_listed",
     "participant_add",
     "participant_remove",
     "position_set",

@@ -269,9 +269,11 @@ def document_view(*, actor, document_id: int) -> tuple[permissions.MeetingAccess
 
 
 @transaction.atomic
-def document_issue_copy(*, actor, document_id: int, version_number: int | None = None) -> DocumentCopy:
+def document_issue_copy(*, actor, document_id: int, version_number: int | None = None,
+                        read: bool = True) -> DocumentCopy:
     """Hand the caller a numbered copy of a version (the current one by default): records the read
-    receipt, the copy in the register, and the audit entry. The caller watermarks the file."""
+    receipt (unless ``read`` is false: a copy stored on a tablet for later is not read yet), the copy
+    in the register, and the audit entry. The caller watermarks the file."""
     access, document = permissions.document_access(actor, document_id)
     if version_number is None:
         version = document.current_version
@@ -280,10 +282,11 @@ def document_issue_copy(*, actor, document_id: int, version_number: int | None =
     if version is None:
         raise NotFound()
     now = current_time()
-    receipt, created = ReadReceipt.objects.get_or_create(
-        version=version, user=actor, defaults={"first_opened_at": now, "last_opened_at": now})
-    if not created:
-        ReadReceipt.objects.filter(pk=receipt.pk).update(last_opened_at=now, open_count=F("open_count") + 1)
+    if read:
+        receipt, created = ReadReceipt.objects.get_or_create(
+            version=version, user=actor, defaults={"first_opened_at": now, "last_opened_at": now})
+        if not created:
+            ReadReceipt.objects.filter(pk=receipt.pk).update(last_opened_at=now, open_count=F("open_count") + 1)
     for _attempt in range(5):
         number = (version.copies.aggregate(m=Max("number"))["m"] or 0) + 1
         try:

@@ -90,12 +90,13 @@ def _claim(version: DocumentVersion, actor, row: ReaderCopy | None) -> ReaderCop
     return row
 
 
-def _make(row: ReaderCopy, actor, document_id: int) -> ReaderCopy | None:
+def _make(row: ReaderCopy, actor, document_id: int, *, opening: bool) -> ReaderCopy | None:
     """Issue the register copy, watermark it (no transaction open), store it, record the file. None when
     the claim was taken over meanwhile (this request was thought dead) and the other request recorded its
     copy first: this one's file is removed, and the caller serves the recorded one."""
     try:
-        copy = document_issue_copy(actor=actor, document_id=document_id, version_number=row.version.number)
+        copy = document_issue_copy(actor=actor, document_id=document_id, version_number=row.version.number,
+                                   read=opening)
         data = watermark_copy(copy)
         storage = row.file.storage
         name = storage.save(reader_copy_path(row.version_id, actor.pk, copy.number), ContentFile(data))
@@ -129,7 +130,7 @@ def document_reader_copy(*, actor, document_id: int, version_number: int | None,
             return row
         claimed = _claim(version, actor, row)
         if claimed is not None:
-            made = _make(claimed, actor, document_id)  # document_issue_copy touches the receipt
+            made = _make(claimed, actor, document_id, opening=opening)  # the receipt when opening
             if made is not None:
                 return made
             continue

@@ -17,8 +17,11 @@ from .guards import S, current_time, require_state
 from .participants import add_participant, notify_invitation
 
 
-def meeting_create(*, actor, title: str, kind: str, starts_at: datetime, location: str = "") -> Meeting:
-    """Create a draft session. The creator becomes its first secretary."""
+def meeting_create(*, actor, title: str, kind: str, starts_at: datetime, location: str = "",
+                   offline_copies: bool = True, offline_restricted: bool = False) -> Meeting:
+    """Create a draft session. The creator becomes its first secretary. ``offline_copies`` and
+    ``offline_restricted``: whether ministers may keep it (and its restricted documents) on their
+    tablets (docs/offline.md)."""
     if not permissions.can_create_meeting(actor):
         raise Forbidden(_("Only the secretariat can create sessions."))
     if kind not in Meeting.Kind.values:
@@ -27,9 +30,13 @@ def meeting_create(*, actor, title: str, kind: str, starts_at: datetime, locatio
         raise ValidationFailed(_("The session needs a title."), code="title_required")
     with transaction.atomic():
         meeting = Meeting.objects.create(title=title.strip(), kind=kind, starts_at=starts_at,
-                                         location=location.strip(), created_by=actor)
+                                         location=location.strip(), created_by=actor,
+                                         offline_copies=bool(offline_copies),
+                                         offline_restricted=bool(offline_restricted))
         audit.record(actor, "meeting.created", meeting, meeting_id=meeting.pk,
-                     data={"title": meeting.title, "kind": kind, "starts_at": starts_at.isoformat()})
+                     data={"title": meeting.title, "kind": kind, "starts_at": starts_at.isoformat(),
+                           "offline_copies": meeting.offline_copies,
+                           "offline_restricted": meeting.offline_restricted})
         add_participant(actor=actor, meeting=meeting, user=actor, role=Participant.Role.SECRETARY)
     return meeting
 
@@ -94,6 +101,32 @@ def meeting_close(*, actor, meeting: Meeting) -> Meeting:
                        stamp="closed_at")
 
 
+OFFLINE_FIELDS = ("offline_copies", "offline_restricted")
+
+
+@transaction.atomic
+def meeting_set_offline(*, actor, meeting: Meeting, offline_copies: bool | None = None,
+                        offline_restricted: bool | None = None) -> Meeting:
+    """Whether ministers may keep the session on their tablets, and its restricted documents too
+    (docs/offline.md): the session's secretariat decides, in any state (turning it off after the
+    session makes every tablet delete its copy at its next contact). ``None`` leaves a setting as it
+    is; a change is audited with its old and new value, a request that changes nothing is not."""
+    access = permissions.meeting_access(actor, meeting.pk)
+    if not access.can_manage:
+        raise Forbidden(_("Only the session's secretariat decides whether it may be kept on tablets."))
+    wanted = {name: bool(value) for name, value in
+              (("offline_copies", offline_copies), ("offline_restricted", offline_restricted)) if value is not None}
+    audit.lock_head()  # lock order: audit head, then the session row (see ecabinet.audit.lock_head)
+    current = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    changes = {name: {"from": getattr(current, name), "to": value}
+               for name, value in wanted.items() if getattr(current, name) != value}
+    if changes:
+        Meeting.objects.filter(pk=meeting.pk).update(**{name: change["to"] for name, change in changes.items()})
+        audit.record(actor, "meeting.offline", meeting, meeting_id=meeting.pk, data=changes)
+    meeting.refresh_from_db()
+    return meeting
+
+
 @transaction.atomic
 def meeting_view(*, actor, meeting_id: int, what: str = "agenda") -> permissions.MeetingAccess:
     """Open a session (screen or API): audited, like every view of session content. ``what`` names
@@ -101,6 +134,12 @@ def meeting_view(*, actor, meeting_id: int, what: str = "agenda") -> permissions
     access = permissions.meeting_access(actor, meeting_id)
     audit.record(actor, "meeting.viewed", access.meeting, meeting_id=access.meeting.pk, data={"what": what})
     return access
+
+
+@transaction.atomic
+def meetings_offline_listed(*, actor, meeting_ids: list[int]) -> None:
+    """Audit the offline listing a tablet asked for (it names the sessions and their documents)."""
+    audit.record(actor, "meetings.offline_listed", None, data={"meetings": meeting_ids})
 
 
 @transaction.atomic

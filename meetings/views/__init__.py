@@ -11,7 +11,7 @@ from .documents import (
 )
 from .participants import meeting_participants, participant_add, participant_remove, substitute_approve
 from .positions import consent_block, meeting_positions
-from .prepare import agenda_item_add, agenda_item_move, document_upload, meeting_prepare
+from .prepare import agenda_item_add, agenda_item_move, document_upload, meeting_offline, meeting_prepare
 from .room import meeting_room
 from .sessions import home, meeting_attendance, meeting_create, meeting_detail, meeting_receipts, meeting_transition
 
@@ -30,6 +30,7 @@ __all__ = [
     "meeting_attendance",
     "meeting_create",
     "meeting_detail",
+    "meeting_offline",
     "meeting_participants",
     "meeting_positions",
     "meeting_prepare",

@@ -14,7 +14,7 @@ from ecabinet import limits
 from ecabinet.http_limits import body_limit
 from ecabinet.screens import domain_errors, report_form_errors, safe_next
 from meetings import permissions, selectors, services
-from meetings.forms import AgendaItemForm, DocumentUploadForm, MoveForm, RecipientsForm, VersionForm
+from meetings.forms import AgendaItemForm, DocumentUploadForm, MoveForm, OfflineForm, RecipientsForm, VersionForm
 from meetings.models import Document, Participant
 
 from .common import access_or_404, item_or_404, manager_or_404
@@ -56,7 +56,25 @@ def meeting_prepare(request: HttpRequest, pk: int) -> HttpResponse:
         "transitions": transitions_for(access),
         "editable": meeting.status in services.PREPARABLE,
         "item_form": AgendaItemForm(auto_id="new_item_%s"),
+        "offline_form": OfflineForm(auto_id="offline_%s", initial={
+            "offline_copies": meeting.offline_copies, "offline_restricted": meeting.offline_restricted}),
     })
+
+
+@login_required
+@require_POST
+@domain_errors
+def meeting_offline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The secretariat's offline settings of the session (docs/offline.md)."""
+    access = access_or_404(request.user, pk)
+    form = OfflineForm(request.POST)
+    if not form.is_valid():
+        report_form_errors(request, form)
+    else:
+        services.meeting_set_offline(actor=request.user, meeting=access.meeting, **form.cleaned_data)
+        messages.success(request, _("The offline settings of the session were saved; tablets apply them at "
+                                    "their next connection."))
+    return redirect(f"{safe_next(request, reverse('meeting_prepare', args=[pk])).split('#')[0]}#offline-card")
 
 
 @login_required

@@ -15,8 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from ecabinet import clock
 from ecabinet.screens import domain_errors
-from meetings import services
+from meetings import offline, services
 
 
 @login_required
@@ -25,4 +26,5 @@ from meetings import services
 def meeting_room(request: HttpRequest, pk: int) -> HttpResponse:
     access = services.meeting_view(actor=request.user, meeting_id=pk)
     return render(request, "meetings/room.html", {"access": access, "meeting": access.meeting,
-                                                      "comment_max": settings.COMMENT_MAX_CHARS})
+                                                      "comment_max": settings.COMMENT_MAX_CHARS,
+                                                      "offline": offline.session_state(access, clock.moment())})

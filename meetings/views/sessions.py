@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from ecabinet import clock
 from ecabinet.errors import DomainError
 from ecabinet.screens import domain_errors, report_error, report_form_errors, safe_next
-from meetings import permissions, selectors, services
+from meetings import offline, permissions, selectors, services
 from meetings.forms import AttendanceForm, MeetingForm
 from meetings.models import Meeting, Participant
 
@@ -95,6 +96,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "planned_total": sum(item.planned_minutes or 0 for item in items),
         "can_answer_invitation": permissions.may_answer_invitation(access),
         "publish_blockers": _publish_blockers(access, items, chair),
+        "offline": offline.session_state(access, clock.moment()),
     })
 
 

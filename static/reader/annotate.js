@@ -4,7 +4,7 @@
 // - Reads: GET /api/v1/documents/{id}/annotations/?version=N (mine + the shared ones I may see, and
 //   those that could not be placed on this version); again when the page comes back to the screen.
 // - Writes go only through the room's Outbox (static/room/live.js, the same localStorage queue as the
-//   room: `ecabinet.outbox.<meeting>.<me>`), each with its Idempotency-Key: an annotation made offline
+//   room: `ecabinet.outbox.<meeting>.<username>`), each with its Idempotency-Key: an annotation made offline
 //   is shown at once as "waiting to be sent" and applied exactly once when the tablet is back online.
 //   Edited or deleted before it was sent, the queued write is changed or withdrawn instead.
 // - Drawing: the reader says each page it renders (`reader:page` on #reader: {page, element, width,
@@ -81,7 +81,9 @@ export class Annotations {
     this.color = "yellow";
     this.ink = null; // { page, strokes: [[[x, y]...]...], points } while drawing
     this.later = new Map(); // outbox key of a create in flight → changes to send once it has an id
-    this.outbox = new Outbox(`ecabinet.outbox.${this.meetingId}.${root.dataset.me}`,
+    // The room's own queue (named by the username, as in static/room/room.js): whichever page of the
+    // session is open next — the reader or the room — sends what waits in it.
+    this.outbox = new Outbox(`ecabinet.outbox.${this.meetingId}.${root.dataset.username}`,
       (entry, status, payload, { kept }) => this.answered(entry, status, payload, kept),
       () => this.showWaiting());
     this.buildBar();
@@ -126,7 +128,7 @@ export class Annotations {
       this.visibility, this.waiting, this.hint);
     this.root.before(this.bar);
     this.root.after(this.panel);
-    this.dialog = el("dialog", { className: "annot-dialog", "aria-labelledby": "annot-dialog-title" });
+    this.dialog = el("dialog", { className: "annot-dialog" }); // named by its title once it has one
     document.body.append(this.dialog);
     this.syncBar();
   }
@@ -514,6 +516,7 @@ export class Annotations {
       if (a.text) parts.push(el("p", { className: "annot-dialog__text" }, a.text));
       parts.push(el("div", { className: "btn-row" }, el("button", { type: "button", className: "btn", onclick: () => this.dialog.close() }, gettext("Close"))));
       this.dialog.replaceChildren(...parts);
+      this.dialog.setAttribute("aria-labelledby", "annot-dialog-title");
       this.dialog.showModal();
       return;
     }
@@ -544,12 +547,13 @@ export class Annotations {
     actions.push(el("button", { type: "button", className: "btn", onclick: () => this.dialog.close() }, gettext("Cancel")));
     parts.push(el("div", { className: "btn-row" }, ...actions));
     this.dialog.replaceChildren(...parts);
+    this.dialog.setAttribute("aria-labelledby", "annot-dialog-title");
     this.dialog.showModal();
     text.focus();
   }
 }
 
 const root = document.getElementById("reader");
-if (root && root.dataset.annotationsUrl && root.dataset.meeting && root.dataset.me) {
+if (root && root.dataset.annotationsUrl && root.dataset.meeting && root.dataset.username) {
   window.ecabinetAnnotations = new Annotations(root);
 }

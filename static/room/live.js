@@ -229,6 +229,7 @@ export class Room {
       if (this.socket !== socket) return;
       clearInterval(this.pingTimer);
       this.socket = null;
+      this.tell("closed", { code: event.code });
       if (event.code === CLOSE_FORBIDDEN) {
         this.forbidden = true;
         this.setConnection("offline");
@@ -310,6 +311,7 @@ export class Room {
       this.state = message.meeting;
       this.tracker = new SeqTracker(message.seq);
       this.onState(this.state, null);
+      this.tell("snapshot", { offline: (this.state.me || {}).offline || null });
     } else if (message.type === "event") {
       if (!this.tracker) return;
       const { apply, resume } = this.tracker.accept(message);
@@ -323,6 +325,12 @@ export class Room {
     } else if (message.type === "error") {
       this.onError(message);
     }
+  }
+
+  // What the rest of the page may want to know of the socket (static/js/offline.js deletes a kept session
+  // when the snapshot says it may no longer be kept, or the socket is closed with 4401/4403).
+  tell(type, detail) {
+    window.dispatchEvent(new CustomEvent("ecabinet:room", { detail: { type, meeting: this.meetingId, ...detail } }));
   }
 
   apply(events) {

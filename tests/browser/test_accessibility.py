@@ -56,6 +56,9 @@ RUNS_IT = (CHAIR, SECRETARY)
 ROOM_ONLINE = "#room-connection[data-state=online] >> nth=0"
 
 
+READER_READY = "#reader .reader-page--rendered .textLayer span >> nth=0"
+
+
 @dataclass(frozen=True)
 class Screen:
     """One screen: its name, its path (``{published}``, ``{draft}``, ``{closed}``: the seeded sessions'
@@ -88,10 +91,13 @@ SCREENS: tuple[Screen, ...] = (
     Screen("positions", "/meetings/{published}/positions/", RUNS_IT),
     Screen("positions-closed", "/meetings/{closed}/positions/", (*RUNS_IT, ARCHIVIST)),
     Screen("minutes", "/meetings/{closed}/minutes/", EVERYONE),
-    Screen("document", "/documents/{document}/", (CHAIR, MEMBER, SECRETARY)),
+    # the reader (issue 17): checked once page 1 is drawn with its text layer and the annotation tools
+    Screen("document", "/documents/{document}/", (CHAIR, MEMBER, SECRETARY), ready=READER_READY),
+    Screen("document-revised", "/documents/{revised}/", (MEMBER,), ready=READER_READY),
     Screen("document-compare", "/documents/{revised}/compare/", (CHAIR, MEMBER, SECRETARY)),
     Screen("room", "/meetings/{published}/room/", SESSION_PEOPLE, ready=ROOM_ONLINE),
     Screen("room-closed", "/meetings/{closed}/room/", EVERYONE, ready=ROOM_ONLINE),
+    Screen("offline", "/offline/", (ANONYMOUS, MEMBER)),
     Screen("ballots", "/ballots/", EVERYONE),
     Screen("ballot-new", "/ballots/new/", (SECRETARY,)),
     Screen("ballot-open", "/ballots/{ballot_open}/", (CHAIR, MEMBER, SECRETARY)),

@@ -22,6 +22,7 @@ from urllib.parse import urljoin
 import pytest
 
 from demo.plan import build_plan
+from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_tablet_member import LANDSCAPE, PORTRAIT, log_in, open_published_session
 
 pytestmark = pytest.mark.browser
@@ -119,6 +120,13 @@ def test_annotations_are_private_by_default_shared_on_request_and_sent_once_afte
         assert page2.locator("#reader .annot-hl").count() == 0, "another member's private highlight is drawn"
         assert page2.locator("#reader [data-visibility=private]").count() == 0
         page2.screenshot(path=str(shots / "reader-annotations-member02-820x1180.png"))
+        # WCAG 2.2 AA with the annotations drawn, their list open and a note opened (axe-core).
+        page2.locator(".annot-panel > summary").click()
+        assert_accessible(page2, "reader with annotations, list open")
+        marker.first.click()
+        page2.locator("dialog.annot-dialog[open]").wait_for()
+        assert_accessible(page2, "reader, another member's note opened")
+        page2.keyboard.press("Escape")
 
         # 3. Offline: a note waits, is changed before it is sent, and arrives once with the new text.
         ctx1.set_offline(True)

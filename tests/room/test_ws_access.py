@@ -110,7 +110,8 @@ def test_it_lets_the_archivist_read_a_closed_session(cast):
     # The archivist reads (everyone's positions too) and does nothing else (docs/protocol.md §4, me.can).
     assert snapshot["meeting"]["me"] == {"username": "archivist", "role": None, "can": {
         "run": False, "speak": False, "position": False, "see_positions": True, "comment": False,
-        "comment_visibilities": [], "vote": False, "stands_in": False}}
+        "comment_visibilities": [], "vote": False, "stands_in": False},
+        "offline": {"allowed": False}}  # an archivist reads at a desk; nothing is kept on a tablet (issue 17)
     # All documents of a closed session, including the restricted one (DESIGN.md §2).
     titles = {d["title"] for d in snapshot["meeting"]["agenda"][0]["documents"]}
     assert titles == {cast.public_doc.title, cast.internal_doc.title, cast.restricted_doc.title}

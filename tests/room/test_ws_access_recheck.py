@@ -91,7 +91,8 @@ def test_it_lets_a_substitute_in_once_the_chair_approves(cast):
         snapshot = await tablet.recv()
         assert snapshot["meeting"]["me"] == {"username": "deputy02", "role": "substitute", "can": {
             "run": False, "speak": True, "position": True, "see_positions": False, "comment": True,
-            "comment_visibilities": ["shared", "secretariat", "private"], "vote": True, "stands_in": True}}
+            "comment_visibilities": ["shared", "secretariat", "private"], "vote": True, "stands_in": True},
+            "offline": {"allowed": True}}
         await call(services.comment_post)(actor=cast.pm, item_id=cast.item.pk, text="Chào đồng chí Thứ trưởng")
         posted = await tablet.recv()
         assert posted["data"]["comment"]["text"] == "Chào đồng chí Thứ trưởng"

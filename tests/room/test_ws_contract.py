@@ -35,7 +35,8 @@ def test_it_sends_a_snapshot_first_then_live_events(cast):
         assert (meeting["id"], meeting["status"], meeting["me"]) == (
             cast.meeting.pk, "published", {"username": "member01", "role": "member", "can": {
                 "run": False, "speak": True, "position": True, "see_positions": False, "comment": True,
-                "comment_visibilities": ["shared", "secretariat", "private"], "vote": True, "stands_in": False}})
+                "comment_visibilities": ["shared", "secretariat", "private"], "vote": True, "stands_in": False},
+                "offline": {"allowed": True}})
         assert [i["id"] for i in meeting["agenda"]] == [cast.item.pk]
         assert "presence" not in meeting  # the secretariat's view only
         assert await tablet.quiet()
