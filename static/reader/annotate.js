@@ -66,6 +66,11 @@ function svg(tag, attrs = {}) {
 const clamp = (x) => Math.min(1, Math.max(0, x));
 const round = (x) => Math.round(clamp(x) * 10000) / 10000;
 const squash = (text) => String(text || "").replace(/\s+/g, " ").trim();
+// The watermark (meetings/watermark.py) is real text on every page of the reader's copy — the diagonal
+// and the footer, each one span naming the copy ("Bản số N") and the UTC time. It differs from copy to
+// copy, so nothing is anchored to it: a drawing near it would never be found on a new version.
+const WATERMARK = /Bản số \d+/;
+const isWatermark = (text) => WATERMARK.test(text) && text.includes(" UTC");
 
 export class Annotations {
   constructor(root) {
@@ -279,7 +284,8 @@ export class Annotations {
     const shown = this.pages.get(page);
     const wanted = squash(quote);
     if (!shown || !wanted) return [];
-    const spans = [...shown.element.querySelectorAll(".textLayer span")].filter((s) => s.textContent.trim());
+    const spans = [...shown.element.querySelectorAll(".textLayer span")]
+      .filter((s) => s.textContent.trim() && !isWatermark(s.textContent));
     let text = "";
     const starts = [];
     for (const span of spans) { starts.push(text.length); text += `${squash(span.textContent)} `; }
@@ -360,7 +366,7 @@ export class Annotations {
     let bestDistance = Infinity;
     for (const span of shown.element.querySelectorAll(".textLayer span")) {
       const text = squash(span.textContent);
-      if (text.length < 3) continue;
+      if (text.length < 3 || isWatermark(text)) continue;
       const r = span.getBoundingClientRect();
       const dx = Math.max(r.left - px, 0, px - r.right);
       const dy = Math.max(r.top - py, 0, py - r.bottom);

@@ -107,6 +107,9 @@ def test_annotations_are_private_by_default_shared_on_request_and_sent_once_afte
         highlight = next(a for a in mine if a["kind"] == "highlight")
         assert " ".join(highlight["quote"].split()) == " ".join(quoted.split())
         assert highlight["rects"], "the highlight keeps where it was drawn"
+        note = next(a for a in mine if a["kind"] == "note")
+        # anchored to the paper's own text, never to this copy's watermark (another copy would not have it)
+        assert note["quote"] and "Bản số" not in note["quote"] and "UTC" not in note["quote"], note["quote"]
         page1.locator("#reader .annot-hl").first.wait_for()
         page1.screenshot(path=str(shots / "reader-annotations-member01-1024x768.png"))
 
