@@ -142,6 +142,11 @@ def test_annotations_are_private_by_default_shared_on_request_and_sent_once_afte
         page1.locator("dialog.annot-dialog textarea").fill("Ghi chú viết khi mất mạng")
         page1.click("dialog.annot-dialog [data-action=annot-save]")
         assert waiting(page1) == 1, "an edit of a write not yet sent must amend it, not queue another"
+        place_note(page1, "Viết nhầm, sẽ xoá", "private", at=(0.7, 0.8))
+        assert waiting(page1) == 2
+        page1.locator("#reader .annot-marker.is-pending[aria-label*='Viết nhầm']").click()
+        page1.click("dialog.annot-dialog [data-action=annot-delete]")
+        assert waiting(page1) == 1, "deleting a write not yet sent withdraws it"
         page1.screenshot(path=str(shots / "reader-annotations-offline-1024x768.png"))
         ctx1.set_offline(False)
         page1.evaluate("() => window.ecabinetAnnotations.outbox.flush()")
