@@ -171,7 +171,9 @@ class DocumentAnnotationsView(APIView):
             a.version = version
             (unplaced if a.placement == Annotation.Placement.UNPLACED else results).append(
                 annotation_dict(a, request.user.pk))
-        return Response(_plain({"version": version.number, "results": results, "unplaced": unplaced}))
+        # (not through _plain: a list is never stored for replay, and its worst case is large — the
+        # authors' budgets, docs/limits.md § Annotations — so it is serialised once, by the renderer)
+        return Response({"version": version.number, "results": results, "unplaced": unplaced})
 
     @extend_schema(request=AnnotationIn, responses={201: AnnotationOut}, summary="Annotate a page")
     @idempotent
@@ -194,6 +196,11 @@ class AnnotationView(APIView):
     @idempotent
     def patch(self, request, pk: int):
         own_annotation(request.user, pk)  # 404 / 403 before the body is looked at
+        if isinstance(request.data, dict):
+            unknown = sorted(set(request.data) - set(AnnotationPatchIn().fields))
+            if unknown:  # (page, kind, author…: not silently ignored)
+                raise ValidationFailed(_("Only text, color, visibility, rects, ink and point can be changed."),
+                                       code="not_editable", field=unknown[0])
         data = validated(AnnotationPatchIn, request)
         _text_cost(request, data)
         a = services.annotation_update(actor=request.user, annotation_id=pk, **data)

@@ -106,8 +106,12 @@ ANNOTATION_MAX_QUOTE_CHARS = envint("ANNOTATION_MAX_QUOTE_CHARS", "1000")
 ANNOTATION_MAX_RECTS = envint("ANNOTATION_MAX_RECTS", "200")
 ANNOTATION_MAX_STROKES = envint("ANNOTATION_MAX_STROKES", "50")
 ANNOTATION_MAX_POINTS = envint("ANNOTATION_MAX_POINTS", "5000")
-# Live annotations one person keeps on one version of one document (all visibilities).
-ANNOTATION_MAX_PER_USER_VERSION = envint("ANNOTATION_MAX_PER_USER_VERSION", "2000")
+# Live annotations one person keeps on one version of one document (all visibilities), and what they
+# weigh in all (coordinates — 2 per point, 4 per rectangle — plus characters of text and quote): what one
+# person can make everyone who lists that version's annotations read, fetch and keep offline (some 2 MB
+# of JSON at most), and what carrying forward copies for them. A full drawing weighs 10,000.
+ANNOTATION_MAX_PER_USER_VERSION = envint("ANNOTATION_MAX_PER_USER_VERSION", "500")
+ANNOTATION_MAX_WEIGHT_PER_USER_VERSION = envint("ANNOTATION_MAX_WEIGHT_PER_USER_VERSION", "200000")
 # A drawing of ANNOTATION_MAX_POINTS points is some 15,000 JSON values: the annotation endpoints accept
 # this many values in a body instead of JSON_MAX_ITEMS (every other endpoint keeps JSON_MAX_ITEMS).
 ANNOTATION_JSON_MAX_ITEMS = envint("ANNOTATION_JSON_MAX_ITEMS", "16000")
@@ -115,6 +119,9 @@ ANNOTATION_JSON_MAX_ITEMS = envint("ANNOTATION_JSON_MAX_ITEMS", "16000")
 # inside the upload's transaction: at most this many characters of text are searched in all; the
 # annotations left when it is spent are carried "unplaced" (nothing is lost; the reader asks where).
 ANNOTATION_CARRY_MAX_SEARCH_CHARS = envint("ANNOTATION_CARRY_MAX_SEARCH_CHARS", "500000000")
+# ... and at most this many for one author's annotations: made-up quotes (each a full search of the text)
+# spend their author's share, not the placing of everyone else's.
+ANNOTATION_CARRY_MAX_SEARCH_CHARS_PER_AUTHOR = envint("ANNOTATION_CARRY_MAX_SEARCH_CHARS_PER_AUTHOR", "50000000")
 # --- end of issue 17's annotations ---
 # --- Issue 17, area "offline": sessions kept on the tablet (docs/offline.md; docs/limits.md "Offline") ---
 # GET /api/v1/offline/ lists at most OFFLINE_MAX_SESSIONS sessions (those a person may keep now, the

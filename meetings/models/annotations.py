@@ -50,6 +50,9 @@ class Annotation(models.Model):
     point = models.JSONField(null=True, blank=True)  # note: [x, y]
     quote = models.TextField(blank=True)  # the text it is anchored to, whitespace collapsed
     text = models.TextField(blank=True)
+    # What it weighs in the author's budget on its version (ANNOTATION_MAX_WEIGHT_PER_USER_VERSION):
+    # its coordinates (2 per point, 4 per rectangle) plus the characters of its text and quote.
+    weight = models.PositiveIntegerField(default=0)
     placement = models.CharField(max_length=20, choices=Placement.choices, default=Placement.PLACED)
     carried_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField()

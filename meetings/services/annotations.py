@@ -24,6 +24,7 @@ import re
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
 from ecabinet import audit
@@ -242,6 +243,31 @@ def _version_of(document: Document, number) -> DocumentVersion:
     return version
 
 
+def weight_of(*, rects=(), ink=(), point=None, text: str = "", quote: str = "") -> int:
+    """What an annotation weighs in its author's budget on a version: its coordinates (2 per point, 4
+    per rectangle) and the characters of its text and quote (``ANNOTATION_MAX_WEIGHT_PER_USER_VERSION``)."""
+    return (4 * len(rects or ()) + 2 * sum(len(stroke) for stroke in ink or ()) + (2 if point else 0)
+            + len(text or "") + len(quote or ""))
+
+
+def _require_room(actor, version: DocumentVersion, *, adding: int, weight: int, besides: int | None = None) -> None:
+    """The author's live annotations on ``version`` stay within the count and weight bounds once this
+    one is added (``adding=1``) or changed (``besides``: its own row, not counted twice). Called with
+    the audit chain's head locked: exact under concurrent writes of one person."""
+    rows = Annotation.objects.filter(version=version, author=actor, deleted_at__isnull=True)
+    if besides is not None:
+        rows = rows.exclude(pk=besides)
+    held = rows.aggregate(n=Count("id"), w=Sum("weight"))
+    limit = settings.ANNOTATION_MAX_PER_USER_VERSION
+    if adding and held["n"] + adding > limit:
+        raise Conflict(_("You may keep at most %(n)s annotations on one version of a document.") % {"n": limit},
+                       code="too_many_annotations")
+    if (held["w"] or 0) + weight > settings.ANNOTATION_MAX_WEIGHT_PER_USER_VERSION:
+        raise Conflict(_("Your annotations on this version of the document are too large in all (drawings and "
+                         "notes). Delete some you no longer need, or draw with fewer strokes."),
+                       code="annotations_too_large")
+
+
 @transaction.atomic
 def annotation_create(*, actor, document_id: int, kind: str, page, version_number: int | None = None,
                       visibility: str = V.PRIVATE, color: str = Annotation.Color.YELLOW, rects=None, ink=None,
@@ -256,15 +282,13 @@ def annotation_create(*, actor, document_id: int, kind: str, page, version_numbe
     shape = _clean_shape(kind, rects, ink, point, required=True)
     quote, text = _clean_quote(quote), _clean_text(text)
     _require_visibility(access, visibility)
-    limit = settings.ANNOTATION_MAX_PER_USER_VERSION
-    audit.lock_head()  # every write takes it first anyway: the count below is then exact under concurrency
-    if Annotation.objects.filter(version=version, author=actor, deleted_at__isnull=True).count() >= limit:
-        raise Conflict(_("You may keep at most %(n)s annotations on one version of a document.") % {"n": limit},
-                       code="too_many_annotations")
+    weight = weight_of(**shape, text=text, quote=quote)
+    audit.lock_head()  # every write takes it first anyway: the budget below is then exact under concurrency
+    _require_room(actor, version, adding=1, weight=weight)
     now = current_time()
     a = Annotation.objects.create(version=version, document=document, meeting=access.meeting, author=actor,
                                   page=page, kind=kind, visibility=visibility, color=color, quote=quote, text=text,
-                                  created_at=now, updated_at=now, **shape)
+                                  weight=weight, created_at=now, updated_at=now, **shape)
     a.version, a.document, a.author = version, document, actor
     _audit(actor, "annotation.created", a)
     events.emit(access.meeting, "annotation.created", {"annotation": annotation_dict(a)}, _audience(a))
@@ -308,11 +332,17 @@ def annotation_update(*, actor, annotation_id: int, **changes) -> Annotation:
     changed = sorted(name for name, value in new.items() if getattr(a, name) != value)
     if not changed:
         return a
+    weight = weight_of(rects=new.get("rects", a.rects), ink=new.get("ink", a.ink), point=new.get("point", a.point),
+                       text=new.get("text", a.text), quote=a.quote)
+    if weight > a.weight:
+        audit.lock_head()
+        _require_room(actor, a.version, adding=0, weight=weight, besides=a.pk)
     old_audience = _audience(a)
     for name in changed:
         setattr(a, name, new[name])
+    a.weight = weight
     a.updated_at = current_time()
-    a.save(update_fields=[*changed, "updated_at"])
+    a.save(update_fields=[*changed, "weight", "updated_at"])
     _audit(actor, "annotation.updated", a, changed=changed, **({"from": before} if before != a.visibility else {}))
     items = [("annotation.updated", {"annotation": annotation_dict(a)}, _audience(a))]
     lost = sorted(set(old_audience) - set(_audience(a)))

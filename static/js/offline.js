@@ -174,13 +174,13 @@ async function store(session, cache, progress, force = false) {
     const fresh = versions[doc.id] === doc.version;
     // (X-Ecabinet-Purpose: keep — a copy stored on the tablet is not a read receipt; reading it is.)
     if (!fresh || !(await cache.match(doc.reader_url))) jobs.push({ url: doc.reader_url, keep: true });
-    // The annotations API may not be there (404): nothing to keep then, not a failure.
-    const known = fresh && !force && (absent.has(sameUrl(doc.annotations_url))
-                                      || (await cache.match(doc.annotations_url)));
-    if (doc.annotations_url && !known) jobs.push({ url: doc.annotations_url, optional: true });
-    // The page comments the reader shows (several documents share their item's): refreshed like the pages.
-    if (doc.comments_url && !jobs.some((job) => job.url === doc.comments_url)
-        && (changed || !(await cache.match(doc.comments_url)))) jobs.push({ url: doc.comments_url, optional: true });
+    // The annotations and the page comments are fetched again at every contact, changed or not: an
+    // annotation or a comment withdrawn, narrowed or deleted by its author must not stay readable on
+    // another person's tablet (they are small; the copies above are not fetched again).
+    if (doc.annotations_url) jobs.push({ url: doc.annotations_url, optional: true });
+    if (doc.comments_url && !jobs.some((job) => job.url === doc.comments_url)) {
+      jobs.push({ url: doc.comments_url, optional: true });
+    }
   }
   if (!jobs.length && previous.at) return { ...previous, failed: 0 };
   const sizes = { ...(previous.sizes || {}) };
@@ -370,7 +370,7 @@ async function flushOutboxes() {
   for (let i = 0; i < localStorage.length; i += 1) {
     const key = localStorage.key(i);
     const match = key && OUTBOX.exec(key);
-    if (match && (match[1] === username || match[1] === me)) mine.push(key);
+    if (match && match[1] === username) mine.push(key); // (never by id: a username may be all digits)
   }
   const boxes = mine.map((key) => new Outbox(key, null));
   const waiting = boxes.filter((outbox) => outbox.pending() > 0);

@@ -237,6 +237,35 @@ def test_a_person_keeps_at_most_the_bound_of_live_annotations_on_a_version(room,
     assert annotate(room, "member").status_code == 201
 
 
+def test_a_person_s_annotations_on_a_version_stay_within_their_weight(room, settings):
+    """The list of a version is not paged: what one person makes every reader fetch is bounded by
+    the weight of their annotations (2 per point, 4 per rectangle, 1 per character of text and quote),
+    on creation and on a change that grows one."""
+    settings.ANNOTATION_MAX_WEIGHT_PER_USER_VERSION = 40
+    note = annotate(room, "member", kind="note", rects=None, point=[0.5, 0.5], quote="Tờ trình", text="x" * 10)
+    assert note.status_code == 201  # 2 + 8 + 10 = 20
+    drawing = annotate(room, "member", kind="ink", rects=None, ink=[[[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]]])
+    assert drawing.status_code == 201  # 6 + 8 = 14: 34 in all
+    before = list(Annotation.objects.order_by("pk").values())
+    too_big = annotate(room, "member", kind="note", rects=None, point=[0.5, 0.5], quote="", text="y" * 5)
+    assert error(too_big) == (409, "annotations_too_large")  # 34 + 7 > 40
+    assert error(_patch(room, "member", note.json()["id"], text="z" * 17)) == (409, "annotations_too_large")
+    assert list(Annotation.objects.order_by("pk").values()) == before
+    assert _patch(room, "member", note.json()["id"], text="z" * 16).status_code == 200  # exactly 40
+    assert _patch(room, "member", note.json()["id"], text="ok").status_code == 200  # shrinking is fine
+    other = annotate(room, "member2", kind="note", rects=None, point=[0.5, 0.5], quote="", text="y" * 30)
+    assert other.status_code == 201  # per person
+
+
+def test_a_change_names_only_the_fields_that_can_change(room):
+    created = annotate(room, "member").json()
+    before = Annotation.objects.filter(pk=created["id"]).values().get()
+    for payload in ({"page": 2}, {"author": 1}, {"document": created["document"]}, {"kind": "note"}):
+        response = _patch(room, "member", created["id"], **payload)
+        assert error(response) == (400, "not_editable"), payload
+    assert Annotation.objects.filter(pk=created["id"]).values().get() == before
+
+
 def test_the_schema_documents_the_annotation_endpoints(room):
     schema = room.client(room.member).get("/api/v1/schema/", {"format": "json"}).json()
     paths = schema["paths"]

@@ -142,3 +142,16 @@ def test_the_search_is_bounded_and_what_is_left_is_carried_unplaced(paper, setti
     # the first is found on its own page within the budget; the second needed the whole text: unplaced
     assert [(_copy_of(a).placement, _copy_of(a).page) for a in annotations] == [("placed", 1), ("unplaced", 1)]
     assert Annotation.objects.filter(version__number=2).count() == 2  # nothing is lost
+
+
+def test_one_author_s_made_up_quotes_spend_only_their_own_share_of_the_search(paper, settings):
+    """A member who files highlights with quotes found nowhere (each a full search of the text) cannot
+    leave everyone else's annotations unplaced: the budget is per author as well as in all."""
+    made_up = [_annotate(paper, who="member2", page=1, quote=f"không có ở đâu {n}") for n in range(20)]
+    honest = _annotate(paper, who="member", page=2, quote="Đối tượng áp dụng")
+    whole = len(normalise_quote(" ".join(P1))) + len(normalise_quote(" ".join(P2))) + 1
+    settings.ANNOTATION_CARRY_MAX_SEARCH_CHARS_PER_AUTHOR = 3 * whole  # three full searches each
+    settings.ANNOTATION_CARRY_MAX_SEARCH_CHARS = 25 * whole  # less than the 20 made-up quotes would search
+    _new_version(paper, [P1, P2])
+    assert all(_copy_of(a).placement == "unplaced" for a in made_up)
+    assert (_copy_of(honest).placement, _copy_of(honest).page) == ("placed", 2)

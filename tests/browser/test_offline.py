@@ -275,3 +275,51 @@ def test_a_minister_keeps_a_session_reads_it_offline_and_the_tablet_is_wiped(
     _shot(page, shots, "room-removed")
     assert not errors, errors
     context.close()
+
+
+def _kept_json(page, name: str, url: str):
+    return page.evaluate("""async ([name, url]) => {
+        const hit = await (await caches.open(name)).match(url);
+        return hit ? await hit.json() : null;
+    }""", [name, url])
+
+
+def test_an_annotation_withdrawn_by_its_author_leaves_the_other_tablets_at_their_next_contact(
+        browser, server_url, shots):
+    """A shared note kept on member17's tablet, then made private by its author (member18): at the next
+    contact the tablet's kept annotations no longer hold it (they are fetched again every time)."""
+    context, page, errors = _log_in(browser, server_url, "member17", LANDSCAPE)
+    try:
+        listing = context.request.get(f"{server_url}/api/v1/offline/").json()
+        session = next(s for s in listing["sessions"] if s["title"] == PUBLISHED.title)
+        meeting, doc = session["id"], session["documents"][0]
+        name = f"ecabinet-session-{listing['user']}-{meeting}"
+        token = context.request.post(f"{server_url}/api/v1/auth/token", data={
+            "username": "member18", "password": DEMO_PASSWORD, "device": "offline test"}).json()["token"]
+        author = {"Authorization": f"Token {token}"}
+        text = f"Ý kiến chia sẻ rồi rút lại {uuid.uuid4().hex[:8]}"
+        created = context.request.post(
+            f"{server_url}/api/v1/documents/{doc['id']}/annotations/",
+            data={"kind": "note", "page": 1, "point": [0.5, 0.5], "visibility": "shared", "text": text},
+            headers={**author, "Idempotency-Key": str(uuid.uuid4())})
+        assert created.status == 201, created.text()
+
+        page.goto(f"{server_url}/meetings/{meeting}/")
+        _ready(page)
+        page.click("#offline-keep-button")
+        page.locator("#offline-keep[data-kept=true]").wait_for()
+        kept = _kept_json(page, name, doc["annotations_url"])
+        assert text in [a["text"] for a in kept["results"]], kept
+
+        changed = context.request.patch(f"{server_url}/api/v1/annotations/{created.json()['id']}/",
+                                        data={"visibility": "private"},
+                                        headers={**author, "Idempotency-Key": str(uuid.uuid4())})
+        assert changed.status == 200, changed.text()
+        page.reload()
+        _ready(page)
+        page.evaluate("() => window.ecabinetOffline.contact('test')")
+        kept = _kept_json(page, name, doc["annotations_url"])
+        assert text not in [a["text"] for a in kept["results"]], "a withdrawn annotation stayed on the tablet"
+        assert not errors, errors
+    finally:
+        context.close()
