@@ -32,7 +32,7 @@ from ecabinet.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 from .. import events, permissions
 from ..models import Annotation, Document, DocumentVersion
-from .guards import current_time
+from .guards import current_time, version_of
 
 __all__ = ["annotation_create", "annotation_delete", "annotation_dict", "annotation_update", "normalise_quote",
            "own_annotation"]
@@ -231,14 +231,9 @@ def _audit(actor, action: str, a: Annotation, **extra) -> None:
 
 
 def _version_of(document: Document, number) -> DocumentVersion:
-    if number is None:
-        version = document.current_version
-    elif isinstance(number, bool) or not isinstance(number, int):
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
         raise _invalid(_("The version must be a whole number."), "invalid_version")
-    else:
-        version = document.versions.filter(number=number).first()
-    if version is None:
-        raise NotFound()
+    version = version_of(document, number)
     version.document = document
     return version
 

@@ -21,7 +21,7 @@ from ..models import AgendaItem, Document, DocumentCopy, DocumentVersion, Meetin
 from ..pdfcheck import InspectedUpload
 from ..snapshot import document_dict, item_comment_window
 from .annotation_carry import annotations_carry_forward
-from .guards import PREPARABLE, User, current_time, lock_meeting, require_state
+from .guards import PREPARABLE, User, current_time, lock_meeting, require_state, version_of
 
 
 def inspect_upload(upload) -> InspectedUpload:
@@ -275,12 +275,7 @@ def document_issue_copy(*, actor, document_id: int, version_number: int | None =
     receipt (unless ``read`` is false: a copy stored on a tablet for later is not read yet), the copy
     in the register, and the audit entry. The caller watermarks the file."""
     access, document = permissions.document_access(actor, document_id)
-    if version_number is None:
-        version = document.current_version
-    else:
-        version = document.versions.filter(number=version_number).first()
-    if version is None:
-        raise NotFound()
+    version = version_of(document, version_number)
     now = current_time()
     if read:
         receipt, created = ReadReceipt.objects.get_or_create(

@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
 from ecabinet import audit, clock
-from ecabinet.errors import InvalidState, ValidationFailed
+from ecabinet.errors import InvalidState, NotFound, ValidationFailed
 
-from ..models import Meeting
+from ..models import Document, DocumentVersion, Meeting
 
 User = get_user_model()
 S = Meeting.Status
@@ -48,3 +48,12 @@ def lock_meeting(meeting_id: int) -> None:
     ``ecabinet.audit.lock_head`` for why every transaction takes its locks in that order."""
     audit.lock_head()
     Meeting.objects.select_for_update().only("pk").get(pk=meeting_id)
+
+
+def version_of(document: Document, number: int | None) -> DocumentVersion:
+    """A version of a document by its number (the current one when ``number`` is None); NotFound (404)
+    when there is no such version. The caller has checked that the actor may read the document."""
+    version = document.current_version if number is None else document.versions.filter(number=number).first()
+    if version is None:
+        raise NotFound()
+    return version

@@ -23,13 +23,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from ecabinet.errors import Conflict, NotFound
+from ecabinet.errors import Conflict
 
 from .. import permissions
 from ..models import DocumentCopy, DocumentVersion, ReaderCopy, ReadReceipt, reader_copy_path
 from ..watermark import watermark_pdf
 from .documents import document_issue_copy
-from .guards import current_time
+from .guards import current_time, version_of
 
 POLL_SECONDS = 0.1
 
@@ -54,13 +54,7 @@ def watermark_copy(copy: DocumentCopy) -> bytes:
 
 def _version(actor, document_id: int, version_number: int | None) -> DocumentVersion:
     _access, document = permissions.document_access(actor, document_id)  # 404 for whoever may not see it
-    if version_number is None:
-        version = document.current_version
-    else:
-        version = document.versions.filter(number=version_number).first()
-    if version is None:
-        raise NotFound()
-    return version
+    return version_of(document, version_number)
 
 
 def _touch_receipt(version: DocumentVersion, actor) -> None:

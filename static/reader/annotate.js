@@ -16,6 +16,7 @@
 // Strings go through Django's JavaScript catalogue (/jsi18n/), as in the room.
 
 import { Outbox } from "../room/live.js";
+import { el } from "../js/dom.js";
 
 const gettext = window.gettext || ((text) => text);
 const interpolate = window.interpolate || ((format, args) => {
@@ -41,21 +42,6 @@ const VISIBILITY = () => ({
   private: gettext("Private note"), shared: gettext("Shared with the session"), secretariat: gettext("To the secretariat"),
 });
 const KINDS = () => ({ highlight: gettext("Highlight"), ink: gettext("Drawing"), note: gettext("Note") });
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "className") node.className = value;
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 function svg(tag, attrs = {}) {
   const node = document.createElementNS(SVG, tag);

@@ -14,6 +14,7 @@
 // static/room/room.js: Vietnamese first.
 
 import * as pdfjs from "../vendor/pdfjs/pdf.min.mjs";
+import { el } from "../js/dom.js";
 
 const gettext = window.gettext || ((text) => text);
 const interpolate = window.interpolate || ((format, args, named) => (named
@@ -31,21 +32,6 @@ const KEEP_THUMBS = 40; // thumbnails kept drawn
 const COMMENT_PAGES_MAX = 20; // requests for the document's comments (each ROOM_COMMENTS_PAGE_MAX long)
 
 const root = document.getElementById("reader");
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "className") node.className = value;
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 function button(label, onclick, { className = "btn btn--small", text, key, title } = {}) {
   return el("button", { type: "button", className, onclick, "aria-label": label, title: title || label,

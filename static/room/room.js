@@ -7,6 +7,7 @@
 // gettext("…") and ngettext("…", "…", n).
 
 import { Outbox, Room } from "./live.js";
+import { el } from "../js/dom.js";
 
 const gettext = window.gettext || ((text) => text);
 const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
@@ -34,21 +35,6 @@ const drafts = new Map(); // item id → { text, visibility }: a draft stays wit
 let draftItem = null; // the item the composer is showing now
 
 // --- small DOM helpers -------------------------------------------------------------------------------
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "className") node.className = value;
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 // Like replaceChildren, but skips null/false children (replaceChildren would write "null").
 function fill(node, ...children) {
