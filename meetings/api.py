@@ -89,12 +89,13 @@ class MeetingDetailView(APIView):
                    summary="The secretariat decides whether the session may be kept on tablets (docs/offline.md)")
     @idempotent
     def patch(self, request, pk: int):
+        access = permissions.meeting_access(request.user, pk)  # 404 / 403 before the body is looked at
+        access.require(access.can_manage)
         unknown = sorted(set(request.data) - set(services.OFFLINE_FIELDS)) if isinstance(request.data, dict) else []
         if unknown or not request.data:
             raise ValidationFailed(_("Only “offline_copies” and “offline_restricted” can be changed here."),
                                    code="not_editable")
         data = validated(MeetingOfflineSerializer, request)
-        access = permissions.meeting_access(request.user, pk)
         services.meeting_set_offline(actor=request.user, meeting=access.meeting, **data)
         return Response(_meeting_detail(permissions.meeting_access(request.user, pk)))
 
@@ -103,7 +104,8 @@ OFFLINE_DOCUMENT = {
     "id": serializers.IntegerField(), "title": serializers.CharField(), "classification": serializers.CharField(),
     "version": serializers.IntegerField(),
     "reader_url": serializers.CharField(help_text="the copy of the current version to keep"),
-    "annotations_url": serializers.CharField(help_text="its annotations (kept when the server has them)"),
+    "annotations_url": serializers.CharField(help_text="its annotations (mine and the shared ones I see)"),
+    "comments_url": serializers.CharField(help_text="the comments of its agenda item (the latest page of them)"),
     "page_url": serializers.CharField(help_text="the document's page"),
 }
 OFFLINE_SESSION = {
