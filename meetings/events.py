@@ -22,7 +22,7 @@ from ecabinet import bulk, clock, realtime
 from .models import Event, Meeting
 
 __all__ = ["ALL", "CHAIR", "INTERNAL", "LATEST_WINS", "SECRETARIAT", "coalescing_key", "emit", "emit_many", "head",
-           "serialise"]
+           "serialise", "withdraw_earlier"]
 
 # The audience tokens of ``ecabinet.realtime``; who holds which, and which events are addressed to
 # whom, is decided in ``meetings.permissions`` (``audience_tokens``, ``document_audience``, ...).
@@ -74,3 +74,12 @@ def emit_many(meeting: Meeting | int, items: list[tuple[str, dict, list[str] | t
         realtime.Outgoing(seq=e.seq, audience=e.audience, text=serialise(e), coalesce=coalescing_key(e.kind, e.data))
         for e in rows])
     return rows
+
+
+def withdraw_earlier(meeting_id: int, kinds: tuple[str, ...], key: str, object_id: int, data: dict) -> int:
+    """Replace the payload of the log's earlier events of ``kinds`` about one object (``data[key]["id"]``
+    equal to ``object_id``) with ``data``: what its author withdrew (narrowed, deleted) is no longer
+    handed out by a replay (``meetings.room.replay_for``) to those who heard it then. The live delivery
+    is done; the events keep their seq and audience, so no tablet's resume changes. Returns the count."""
+    rows = Event.objects.filter(meeting_id=meeting_id, kind__in=kinds, **{f"data__{key}__id": object_id})
+    return rows.update(data=data)

@@ -341,11 +341,21 @@ def annotation_update(*, actor, annotation_id: int, **changes) -> Annotation:
     _audit(actor, "annotation.updated", a, changed=changed, **({"from": before} if before != a.visibility else {}))
     items = [("annotation.updated", {"annotation": annotation_dict(a)}, _audience(a))]
     lost = sorted(set(old_audience) - set(_audience(a)))
+    if lost or "text" in changed:  # what was said before is not handed out again by a replay
+        _withdraw_from_replay(a)
     if lost:  # narrowed (shared → private): those who no longer see it drop it
         items.insert(0, ("annotation.deleted", {"annotation": {"id": a.pk, "document": a.document_id,
                                                                "version": a.version.number}}, lost))
     events.emit_many(access.meeting, items)
     return a
+
+
+def _withdraw_from_replay(a: Annotation) -> None:
+    """The earlier events of an annotation narrowed, rewritten or deleted by its author no longer carry
+    its text or shape: a replay (``/events/?after_seq=``) gives only that it was withdrawn."""
+    events.withdraw_earlier(a.meeting_id, ("annotation.created", "annotation.updated"), "annotation", a.pk,
+                            {"annotation": {"id": a.pk, "document": a.document_id, "version": a.version.number,
+                                            "withdrawn": True}})
 
 
 @transaction.atomic
@@ -356,6 +366,7 @@ def annotation_delete(*, actor, annotation_id: int) -> Annotation:
     a.deleted_at = current_time()
     a.save(update_fields=["deleted_at"])
     _audit(actor, "annotation.deleted", a)
+    _withdraw_from_replay(a)
     events.emit(access.meeting, "annotation.deleted",
                 {"annotation": {"id": a.pk, "document": a.document_id, "version": a.version.number}}, _audience(a))
     return a

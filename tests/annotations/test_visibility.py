@@ -173,6 +173,22 @@ def test_narrowing_a_shared_annotation_withdraws_it_from_those_who_lose_it(annot
     assert pk not in _listed(cast, "member2") and pk in _listed(cast, "member")
     assert error(cast.client(cast.member2).patch(f"/api/v1/annotations/{pk}/", {"text": "x"}, format="json")) == (
         404, "not_found")
+    # ... nor does member2's replay of the log hand out what was shared before (a security review's F5)
+    replay = cast.client(cast.member2).get(f"/api/v1/meetings/{cast.meeting.pk}/events/?after_seq=0").json()
+    about = [e for e in replay["events"] if e["kind"].startswith("annotation.") and e["data"]["annotation"]["id"] == pk]
+    assert about and all(set(e["data"]["annotation"]) <= {"id", "document", "version", "withdrawn"} for e in about)
+    assert marker(*made[pk]) not in json.dumps(replay, ensure_ascii=False)
+
+
+def test_a_deleted_shared_annotation_is_withdrawn_from_the_replay(annotated):
+    cast, made = annotated
+    pk = next(pk for pk, v in made.items() if v == ("member", "internal_doc", "shared"))
+    before = cast.client(cast.member2).get(f"/api/v1/meetings/{cast.meeting.pk}/events/?after_seq=0").json()
+    assert marker(*made[pk]) in json.dumps(before, ensure_ascii=False)
+    services.annotation_delete(actor=cast.member, annotation_id=pk)
+    after = cast.client(cast.member2).get(f"/api/v1/meetings/{cast.meeting.pk}/events/?after_seq=0").json()
+    assert marker(*made[pk]) not in json.dumps(after, ensure_ascii=False)
+    assert [e["seq"] for e in after["events"]][: len(before["events"])] == [e["seq"] for e in before["events"]]
 
 
 SHARING = {"pm", "secretary", "member", "member2", "deputy"}  # not the observer, not the archivist
