@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.urls import path, reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -67,7 +68,7 @@ class BallotListView(APIView):
     def get(self, request):
         meeting = request.query_params.get("meeting")
         if meeting is not None and whole_number(meeting) is None:
-            raise ValidationFailed("The meeting parameter is a session id.", code="invalid_meeting")
+            raise ValidationFailed(_("The meeting parameter is the id of a session."), code="invalid_meeting")
         ballots = services.ballots_list(actor=request.user,
                                         meeting=int(meeting) if meeting is not None else None)
         return Response({"results": ballot_rows(ballots, request.user, services.current_time())})
