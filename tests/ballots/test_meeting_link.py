@@ -116,9 +116,9 @@ def test_moving_a_ballot_away_needs_the_right_on_the_session_it_leaves(bcast, se
     services.ballot_link_meeting(actor=sessions["secretary2"], ballot=bcast.ballot, meeting=sessions["theirs"].pk)
     bcast.refresh()
     assert unchanged(bcast, lambda: services.ballot_link_meeting(
-        actor=bcast.secretary, ballot=bcast.ballot, meeting=sessions["mine"].pk)) == (400, "unknown_meeting")
+        actor=bcast.secretary, ballot=bcast.ballot, meeting=sessions["mine"].pk)) == (403, "meeting_not_managed")
     assert unchanged(bcast, lambda: services.ballot_link_meeting(
-        actor=bcast.secretary, ballot=bcast.ballot, meeting=None)) == (400, "unknown_meeting")
+        actor=bcast.secretary, ballot=bcast.ballot, meeting=None)) == (403, "meeting_not_managed")
 
 
 def test_an_issued_ballot_keeps_its_session(bcast, sessions):

@@ -58,8 +58,18 @@ def check_link(actor, current: int | None, wanted) -> tuple[bool, Meeting | None
     if wanted_id == current:
         return False, None
     if current is not None:
-        _linkable(actor, current)
+        _may_leave(actor, current)
     return True, _linkable(actor, wanted_id)
+
+
+def _may_leave(actor, meeting_id: int) -> None:
+    """Taking a ballot out of a session changes that session's record: only its secretariat may.
+    The session is not named (the actor may not be allowed to see it)."""
+    try:
+        _linkable(actor, meeting_id)
+    except (ValidationFailed, Forbidden):
+        raise Forbidden(_("The ballot is linked to a session whose secretariat you are not; only that session's "
+                          "secretariat can move it."), code="meeting_not_managed") from None
 
 
 def record_link(actor, ballot: Ballot, previous: int | None) -> None:
