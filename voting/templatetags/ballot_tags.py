@@ -8,7 +8,7 @@ from __future__ import annotations
 from django import template
 
 from ..permissions import ballots_of_meeting, is_closed, linked_meeting_visible
-from ..services.ballots import current_time
+from ..services import ballots as ballot_services
 
 register = template.Library()
 
@@ -36,6 +36,6 @@ def session_ballots(context, meeting) -> list[dict]:
     user = _user(context)
     if user is None:
         return []
-    now = current_time()
+    now = ballot_services.current_time()
     return [{"ballot": b, "status": b.status, "is_closed": is_closed(b, now), "my_progress": None}
             for b in ballots_of_meeting(user, meeting, now).order_by("-deadline", "-id")]
