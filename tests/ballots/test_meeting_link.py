@@ -289,3 +289,19 @@ def test_the_create_screen_links_the_new_ballot(bcast, sessions, clock):
     bcast.browser(bcast.secretary).post("/ballots/new/", {"title": "Phiếu mới gắn phiên", "deadline": local,
                                                           "meeting": sessions["mine"].pk})
     assert Ballot.objects.get(title="Phiếu mới gắn phiên").meeting_id == sessions["mine"].pk
+
+
+def test_the_refusals_and_the_session_list_speak_vietnamese(bcast, linked, sessions, settings):
+    from django.utils import translation
+
+    with translation.override("vi"), pytest.raises(DomainError) as caught:
+        services.ballot_create(actor=bcast.secretary, title="Phiếu", deadline=bcast.clock.now + dt.timedelta(days=2),
+                               meeting=sessions["seen"].pk)
+    assert str(caught.value) == ("Chỉ bộ phận thư ký của phiên họp mới được gắn phiếu lấy ý kiến vào phiên họp đó "
+                                 "hoặc gỡ phiếu khỏi phiên họp.")
+    with translation.override("vi"), pytest.raises(DomainError) as caught:
+        services.ballot_link_meeting(actor=bcast.secretary, ballot=linked["draft"], meeting=999_999)
+    assert str(caught.value) == "Không có phiên họp này."
+    settings.LANGUAGE_CODE = "vi"  # the site's default language, as in production
+    page = bcast.browser(bcast.member).get(f"/meetings/{linked['meeting'].pk}/").content.decode()
+    assert "Các phiếu lấy ý kiến thành viên Chính phủ gắn với phiên họp này" in page
