@@ -48,8 +48,9 @@ def check_ballots(verifier) -> Check:
     try:
         index = json.loads(data)
         ballots = index["ballots"]
-        assert isinstance(ballots, list) and index.get("format") == layout.BALLOTS_FORMAT
-    except (ValueError, KeyError, TypeError, AssertionError):
+    except (ValueError, KeyError, TypeError):
+        ballots = index = None
+    if not isinstance(ballots, list) or index.get("format") != layout.BALLOTS_FORMAT:
         check.fail(INDEX, "not a ballots file")
         return check
     if str(index.get("meeting_id")) != str(verifier.info1("Meeting-Id")):
