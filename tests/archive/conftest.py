@@ -168,13 +168,13 @@ def link_ballots(cast: Cast) -> LinkedBallots:
             {"question": q.pk, "choice": choice, "opinion": opinion} for q, (choice, opinion) in pairs])
 
     closed, questions = make(CLOSED_BALLOT)
-    ballot_services.ballot_issue(actor=office, ballot=closed)
+    closed = ballot_services.ballot_issue(actor=office, ballot=closed)
     answer(cast.pm, closed, questions, ("agree", ""), ("agree", ""))
     answer(cast.member, closed, questions, ("disagree", "Cần sửa Điều 3."), ("agree", ""))
     answer(cast.member2, closed, questions, ("other", "Đề nghị lùi hiệu lực."), ("agree", ""))
     ballot_closing.ballot_close(actor=office, ballot=closed)
     still_open, questions = make("Phiếu đang mở", question=KEPT_OUT_BALLOT[2])
-    ballot_services.ballot_issue(actor=office, ballot=still_open)
+    still_open = ballot_services.ballot_issue(actor=office, ballot=still_open)
     answer(cast.member, still_open, questions[:1], ("other", KEPT_OUT_BALLOT[0]))
     draft, _ = make(KEPT_OUT_BALLOT[1])
     for ballot in (closed, still_open, draft):

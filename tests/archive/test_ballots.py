@@ -97,7 +97,7 @@ def test_a_ballot_closed_by_its_deadline_alone_is_archived_in_full(cast, closed_
     from voting.services import ballots as ballot_services
 
     linked = link_ballots(cast)
-    later = linked.open.deadline.replace(microsecond=0)
+    later = linked.open.deadline
     monkeypatch.setattr(ballot_services, "current_time", lambda: later)
     summary = build_bag(closed_session.meeting, tmp_path / "bag")
     rows = {b["id"]: b for b in index_of(summary.path)["ballots"]}
