@@ -93,6 +93,13 @@ def meetings_visible_to(user) -> QuerySet[Meeting]:
     return Meeting.objects.filter(granted)
 
 
+def meetings_managed_by(user) -> QuerySet[Meeting]:
+    """Sessions whose secretariat the user is (``can_manage``), as one query."""
+    if not user.is_authenticated or not user.is_active:
+        return Meeting.objects.none()
+    return Meeting.objects.filter(Exists(_grant(user, MANAGE)))
+
+
 @dataclass(frozen=True)
 class MeetingAccess:
     """What one user may do in one session, worked out once per request."""

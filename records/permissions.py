@@ -6,14 +6,18 @@ services, screens and API ask this module and nothing else (issue 16)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import QuerySet
 
 from meetings.models import Annotation, Meeting, Participant
 from meetings.permissions import INTERNAL_READERS, MeetingAccess, meeting_accesses
+from voting.models import Ballot
+from voting.permissions import is_closed
 
-__all__ = ["MINUTES_COMMENTERS", "MinutesActions", "archived_annotations", "may_export_archive", "minutes_actions",
-           "minutes_readers", "signs_now"]
+__all__ = ["BALLOT_DRAFT", "BALLOT_FULL", "BALLOT_LISTED", "MINUTES_COMMENTERS", "MinutesActions",
+           "archived_annotations", "archived_ballots", "may_export_archive", "minutes_actions", "minutes_readers",
+           "signs_now"]
 
 # Who reads the draft minutes and comments on them: the participants who read internal papers.
 MINUTES_COMMENTERS = INTERNAL_READERS
@@ -36,6 +40,28 @@ def archived_annotations(meeting: Meeting) -> QuerySet[Annotation]:
     return (Annotation.objects.filter(meeting=meeting, visibility=Annotation.Visibility.SHARED,
                                       deleted_at__isnull=True)
             .select_related("author", "version").order_by("id"))
+
+
+# How much of a linked written ballot the archive package keeps (issue 18).
+BALLOT_FULL, BALLOT_LISTED, BALLOT_DRAFT = "closed", "open", "draft"
+
+
+def archived_ballots(meeting: Meeting, now: datetime) -> list[tuple[Ballot, str]]:
+    """The written ballots linked to the session, in id order, each with how much of it the package
+    keeps: ``BALLOT_FULL`` for a closed one (its deadline passed or it was closed): the questions,
+    the drafts, the summary with every member's answer — what its archivists read (docs/ballots.md);
+    ``BALLOT_LISTED`` for an open one: title and deadline, no answer (members do not see each other's
+    answers before the close, nor does anyone reading the package); ``BALLOT_DRAFT`` for one not
+    issued: its id and state only (a draft is the secretariat's alone)."""
+    out = []
+    for ballot in Ballot.objects.filter(meeting=meeting).order_by("id"):
+        if is_closed(ballot, now):
+            out.append((ballot, BALLOT_FULL))
+        elif ballot.status == Ballot.Status.OPEN:
+            out.append((ballot, BALLOT_LISTED))
+        else:
+            out.append((ballot, BALLOT_DRAFT))
+    return out
 
 
 def may_export_archive(access: MeetingAccess) -> bool:

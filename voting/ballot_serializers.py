@@ -12,7 +12,7 @@ from rest_framework import serializers
 from ecabinet.textlimits import description_max
 
 from .models import Ballot, BallotAnswer, BallotAnswerRevision, BallotQuestion, BallotRecipient
-from .permissions import BallotAccess, is_closed
+from .permissions import BallotAccess, is_closed, linked_meeting_visible
 from .services.ballot_closing import incomplete_recipients
 
 # --- input ------------------------------------------------------------------------------------------
@@ -26,6 +26,16 @@ class BallotCreateSerializer(serializers.Serializer):
     silence_is_consent = serializers.BooleanField(
         required=False, default=False,
         help_text="Members who do not answer by the deadline are counted as agreeing.")
+    meeting = serializers.IntegerField(
+        required=False, allow_null=True, default=None,
+        help_text="Optional: the id of the session the ballot belongs to (whose item it decides, or which it is "
+                  "reported to); you must be that session's secretariat (403 meeting_not_managed; 400 "
+                  "unknown_meeting).")
+
+
+class BallotMeetingSerializer(serializers.Serializer):
+    meeting = serializers.IntegerField(allow_null=True,
+                                       help_text="The session's id, or null to unlink the ballot from its session.")
 
 
 class QuestionCreateSerializer(serializers.Serializer):
@@ -113,7 +123,17 @@ class RecipientOutSerializer(serializers.Serializer):
     complete = serializers.BooleanField()
 
 
+class LinkedMeetingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    url = serializers.CharField(help_text="The session in the API.")
+
+
 class BallotDetailSerializer(BallotRowSerializer):
+    meeting = LinkedMeetingSerializer(allow_null=True, help_text="The session the ballot is linked to; null when "
+                                      "there is none or when the caller may not see that session.")
     description = serializers.CharField()
     issued_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
@@ -157,6 +177,15 @@ def my_answers(ballot: Ballot | int, user) -> list[dict]:
              "changed_at": _iso(a.changed_at), "history": history.get(a.pk, [])} for a in answers]
 
 
+def linked_meeting(ballot: Ballot, user) -> dict | None:
+    """The ballot's session as the caller may be shown it (``linked_meeting_visible``), else None."""
+    if not linked_meeting_visible(user, ballot):
+        return None
+    m = ballot.meeting
+    return {"id": m.pk, "title": m.title, "starts_at": _iso(m.starts_at), "status": m.status,
+            "url": reverse("api_meeting", args=[m.pk])}
+
+
 def ballot_detail(access: BallotAccess) -> dict:
     ballot = access.ballot
     questions = list(ballot.questions.order_by("position"))
@@ -170,6 +199,7 @@ def ballot_detail(access: BallotAccess) -> dict:
                        "complete": r.user_id not in pending}
                       for r in ballot.recipients.select_related("user").order_by("user_id")]
     data.update({
+        "meeting": linked_meeting(ballot, access.user),
         "description": ballot.description, "issued_at": _iso(ballot.issued_at), "closed_at": _iso(ballot.closed_at),
         "can_answer": access.can_answer, "can_edit": access.can_edit,
         "questions": [{"id": q.pk, "position": q.position, "text": q.text} for q in questions],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.urls import path, reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -20,6 +21,7 @@ from ecabinet import converters  # noqa: F401  (registers <id:...>: ids of at mo
 from ecabinet.api.idempotency import idempotent
 from ecabinet.api.input import validated
 from ecabinet.api.throttles import AccountRate, UploadRate
+from ecabinet.converters import whole_number
 from ecabinet.errors import ValidationFailed
 
 from .ballot_downloads import ballot_document_response, pdf_response
@@ -29,6 +31,7 @@ from .ballot_serializers import (
     BallotDetailSerializer,
     BallotDocumentOutSerializer,
     BallotDocumentUploadSerializer,
+    BallotMeetingSerializer,
     BallotRecipientsSerializer,
     BallotRowSerializer,
     MyAnswersSerializer,
@@ -58,10 +61,16 @@ def _detail(request, pk: int) -> dict:
 
 class BallotListView(APIView):
     @extend_schema(tags=TAG, operation_id="ballots_list", responses=BallotList,
+                   parameters=[OpenApiParameter("meeting", OpenApiTypes.INT, description=(
+                       "Only the ballots linked to this session (an empty list unless you may see the session)"))],
                    summary="Ballots I may open: mine as a recipient; all for the secretariat; closed ones "
                            "for archivists")
     def get(self, request):
-        ballots = services.ballots_list(actor=request.user)
+        meeting = request.query_params.get("meeting")
+        if meeting is not None and whole_number(meeting) is None:
+            raise ValidationFailed(_("The meeting parameter is the id of a session."), code="invalid_meeting")
+        ballots = services.ballots_list(actor=request.user,
+                                        meeting=int(meeting) if meeting is not None else None)
         return Response({"results": ballot_rows(ballots, request.user, services.current_time())})
 
     @extend_schema(tags=TAG, operation_id="ballots_create", request=BallotCreateSerializer,
@@ -81,6 +90,18 @@ class BallotDetailView(APIView):
     def get(self, request, pk: int):
         access = services.ballot_view(actor=request.user, ballot_id=pk, what="api")
         return Response(ballot_detail(access))
+
+
+class MeetingLinkView(APIView):
+    @extend_schema(tags=TAG, operation_id="ballots_meeting_set", request=BallotMeetingSerializer,
+                   responses=BallotDetailSerializer,
+                   summary="Link a draft ballot to a session, or unlink it (null): secretariat of the ballots and "
+                           "of the session; 400 unknown_meeting, 403 meeting_not_managed, 409 ballot_not_draft")
+    @idempotent
+    def post(self, request, pk: int):
+        data = validated(BallotMeetingSerializer, request)
+        services.ballot_link_meeting(actor=request.user, ballot=pk, meeting=data["meeting"])
+        return Response(_detail(request, pk))
 
 
 class QuestionsView(APIView):
@@ -197,6 +218,7 @@ class DocumentDownloadView(APIView):
 urlpatterns = [
     path("ballots/", BallotListView.as_view(), name="api_ballots"),
     path("ballots/<id:pk>/", BallotDetailView.as_view(), name="api_ballot"),
+    path("ballots/<id:pk>/meeting/", MeetingLinkView.as_view(), name="api_ballot_meeting"),
     path("ballots/<id:pk>/questions/", QuestionsView.as_view(), name="api_ballot_questions"),
     path("ballots/<id:pk>/documents/", DocumentsView.as_view(), name="api_ballot_documents"),
     path("ballots/<id:pk>/documents/<id:doc>/download/", DocumentDownloadView.as_view(),

@@ -26,6 +26,14 @@ class BallotForm(forms.Form):
     silence_is_consent = forms.BooleanField(
         label=_("Silence counts as agreement"), required=False,
         help_text=_("Members who do not answer by the deadline are counted as agreeing; the summary says so."))
+    meeting = forms.TypedChoiceField(
+        label=_("Session"), required=False, coerce=int, empty_value=None,
+        help_text=_("The session whose agenda item the ballot decides, or the session its result is reported "
+                    "to. The ballot then goes into that session's archive package."))
+
+    def __init__(self, *args, meeting_choices: list[tuple[int, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting"].choices = [("", _("— no session —")), *meeting_choices]
 
 
 class QuestionForm(forms.Form):

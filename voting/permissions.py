@@ -17,6 +17,10 @@ Rules (issue #4 §6, DESIGN.md §2):
 * Recipients see the summary (everyone's answers) only once the ballot is closed, so that no member
   answers under the influence of the others' answers; the secretariat sees it all along.
 * Whoever may not see a ballot gets the same ``NotFound`` as for one that does not exist.
+* The session of a ballot (issue 18): the secretariat links a draft to a session only if it manages
+  that session too (``can_link_ballot_to``). The link is shown only to those who may see both the
+  ballot and the session (``linked_meeting_visible``); a session page lists only the linked ballots
+  its reader may open (``ballots_of_meeting``).
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ from meetings.models import Participant
 
 from .models import Ballot, BallotRecipient
 
-__all__ = ["COUNTED_ROLES", "VOTER_ROLES", "BallotAccess", "ballot_access", "ballot_managers", "ballots_visible_to",
-           "can_create_ballot", "can_manage_ballots", "closed_filter", "is_closed", "may_vote_in"]
+__all__ = ["COUNTED_ROLES", "VOTER_ROLES", "BallotAccess", "ballot_access", "ballot_managers", "ballots_of_meeting",
+           "ballots_visible_to", "can_create_ballot", "can_link_ballot_to", "can_manage_ballots", "closed_filter",
+           "is_closed", "linkable_meetings", "linked_meeting_visible", "may_vote_in"]
 
 B = Ballot.Status
 
@@ -94,6 +99,40 @@ def ballots_visible_to(user, now: datetime) -> QuerySet[Ballot]:
     if user.is_archivist:
         visible |= closed_filter(now)
     return Ballot.objects.filter(visible)
+
+
+def ballots_of_meeting(user, meeting, now: datetime) -> QuerySet[Ballot]:
+    """The ballots linked to ``meeting`` that ``user`` may open (the caller has already checked that
+    ``user`` sees the session: the session page is shown only to them)."""
+    return ballots_visible_to(user, now).filter(meeting=meeting)
+
+
+def can_link_ballot_to(user, meeting_access) -> bool:
+    """Whether ``user`` may link a ballot to (or unlink it from) the session of ``meeting_access``
+    (a ``meetings.permissions.MeetingAccess``): only who manages ballots *and* that session — the
+    ballot becomes part of the session's record and archive package."""
+    return can_manage_ballots(user) and bool(meeting_access.can_manage)
+
+
+def linkable_meetings(user) -> QuerySet:
+    """The sessions ``user`` may link a ballot to, as one query (``can_link_ballot_to`` for each)."""
+    # Imported here: meetings.permissions imports this module (may_vote_in) at its top.
+    from meetings.permissions import meetings_managed_by
+
+    if not can_manage_ballots(user):
+        return meetings_managed_by(user).none()
+    return meetings_managed_by(user)
+
+
+def linked_meeting_visible(user, ballot: Ballot) -> bool:
+    """Whether the caller, who sees ``ballot``, is shown the session it is linked to: only if they
+    may see that session too (a recipient who is not invited to it is not told of it)."""
+    if ballot.meeting_id is None:
+        return False
+    # Imported here: meetings.permissions imports this module (may_vote_in) at its top.
+    from meetings.permissions import meetings_visible_to
+
+    return meetings_visible_to(user).filter(pk=ballot.meeting_id).exists()
 
 
 @dataclass(frozen=True)

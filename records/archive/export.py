@@ -8,7 +8,9 @@ Contract:
   signing is incremental), every version of every document exactly as uploaded (never the
   watermarked copies), the JSON and Akoma Ntoso records, the votes as CSV, the session's audit
   entries with a chain proof, the shared annotations on the documents (never private ones, never
-  those to the secretariat: ``records.permissions.archived_annotations``), and bag-info metadata.
+  those to the secretariat: ``records.permissions.archived_annotations``), the written ballots linked
+  to the session (``records.archive.ballots``: closed ones in full, open ones and drafts listed), and
+  bag-info metadata.
 * The records are the ones embedded in the sealed minutes, byte for byte. A closed session without
   sealed minutes is still exported: its records are generated from the database at export time,
   and ``bag-info.txt`` says so (``Minutes-Status: no sealed minutes``, ``Record-Source: generated…``);
@@ -46,11 +48,13 @@ from ecabinet.errors import DomainError, Forbidden, InvalidState
 from meetings import permissions
 from meetings.models import DocumentVersion, Meeting, SealedDocument
 from records import permissions as records_permissions
+from voting.services import ballots as ballot_services
 
 from ..record import iso, session_record, session_record_json
 from ..record_akn import akoma_ntoso
 from . import chain, layout
 from .bagdir import BagWriter
+from .ballots import write_ballots
 from .tables import annotation_lines, vote_tables
 
 __all__ = ["ArchiveSourceDamaged", "ExportSummary", "Progress", "archive_access", "build_bag", "export_archive",
@@ -123,6 +127,10 @@ def _chunks(field, what: str) -> Iterator[bytes]:
                                    % {"what": what, "error": exc}) from exc
 
 
+def _mismatch(what: str) -> ArchiveSourceDamaged:
+    return ArchiveSourceDamaged(_("The stored file of %(what)s does not match its recorded sha256.") % {"what": what})
+
+
 def _embedded_record(data: bytes, what: str) -> dict[str, bytes]:
     try:
         files = layout.embedded_files(data)
@@ -175,7 +183,7 @@ def _write(meeting: Meeting, root: Path, progress: Progress | None) -> ExportSum
     versions = list(DocumentVersion.objects.filter(document__agenda_item__meeting=meeting)
                     .select_related("document__agenda_item", "uploaded_by")
                     .order_by("document__agenda_item__position", "document_id", "number"))
-    step = _Steps(len(sealed) + len(versions) + 8, progress)
+    step = _Steps(len(sealed) + len(versions) + 9, progress)
     writer = BagWriter(root)
     checkpoints: list[dict] = []
     minutes_files: dict[str, bytes] | None = None
@@ -227,6 +235,9 @@ def _write(meeting: Meeting, root: Path, progress: Progress | None) -> ExportSum
     step("annotations")
     writer.add(layout.ANNOTATIONS, annotation_lines(meeting))
 
+    step("written ballots")
+    ballots = write_ballots(meeting, ballot_services.current_time(), writer, _chunks, _mismatch)
+
     step("audit chain proof")
     try:
         entries, proof = chain.build_chain_proof(meeting.pk, checkpoints)
@@ -255,6 +266,7 @@ def _write(meeting: Meeting, root: Path, progress: Progress | None) -> ExportSum
         ("Minutes-SHA256", minutes_sha or "none"),
         *[pair for pair in info_sealed if not pair[0].startswith("Minutes-")],
         ("Record-Source", EMBEDDED if minutes_files is not None else GENERATED),
+        ("Written-Ballots", str(ballots)),
         ("Audit-Checkpoint", f"{minutes_point['seq']} {minutes_point['hash']}" if minutes_point else "none"),
         ("Audit-Range", f"{proof_head['first_seq']}-{proof_head['last_seq']}" if proof_head["links"] else "none"),
         ("Audit-Head-At-Export", f"{proof_head['head_at_export']['seq']} {proof_head['head_at_export']['hash']}"),

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 
 import pikepdf
 
-__all__ = ["ANNOTATIONS", "ARCHIVE_FORMAT", "RECORD_AKN", "RECORD_JSON", "SEALED_DIRS", "document_path",
+__all__ = ["ANNOTATIONS", "ARCHIVE_FORMAT", "BALLOTS_DIR", "BALLOTS_FORMAT", "BALLOTS_INDEX", "RECORD_AKN",
+           "RECORD_JSON", "SEALED_DIRS", "ballot_draft_path", "ballot_summary_path", "document_path",
            "embedded_files", "quiet_bagit", "sealed_path"]
 
 ARCHIVE_FORMAT = "ecabinet-archive/1"
@@ -23,6 +24,9 @@ VOTES_DIR = "votes"
 AUDIT_ENTRIES = "audit/entries.jsonl"
 AUDIT_PROOF = "audit/chain-proof.json"
 ANNOTATIONS = "annotations/shared.jsonl"  # issue 17: the shared annotations, one JSON object a line
+BALLOTS_DIR = "ballots"  # issue 18: the written ballots linked to the session
+BALLOTS_INDEX = "ballots/ballots.json"
+BALLOTS_FORMAT = "ecabinet-ballots/1"
 # Sealed document kind → the payload folder holding it.
 SEALED_DIRS = {"minutes": "minutes", "resolution": "resolution", "correction": "corrections"}
 # The files a sealed PDF embeds (records.minutes.render.RECORD_JSON / RECORD_XML).
@@ -40,6 +44,16 @@ def sealed_path(kind: str, document_id: int) -> str:
 def document_path(item_position: int, document_id: int, number: int, sha256: str) -> str:
     """Payload path (under ``data/``) of one uploaded document version, as uploaded."""
     return f"documents/{item_position}-{document_id}/v{number}-{sha256[:16]}.pdf"
+
+
+def ballot_draft_path(ballot_id: int, document_id: int, sha256: str) -> str:
+    """Payload path (under ``data/``) of a draft of a linked written ballot, as uploaded."""
+    return f"{BALLOTS_DIR}/{ballot_id}/drafts/{document_id}-{sha256[:16]}.pdf"
+
+
+def ballot_summary_path(ballot_id: int) -> str:
+    """Payload path (under ``data/``) of the summary PDF of a closed linked ballot."""
+    return f"{BALLOTS_DIR}/{ballot_id}/summary.pdf"
 
 
 def embedded_files(pdf: bytes) -> dict[str, bytes]:

@@ -21,6 +21,9 @@ FAIL, and every problem names the file it is about (``Problem.path``, relative t
 ``votes``        the CSV files say what the record's frozen results say.
 ``annotations``  ``data/annotations/shared.jsonl`` holds shared annotations only, each on a document version
                  the record lists, each id once (a bag exported before issue 17 has no such file).
+``ballots``      the written ballots linked to the session (``ballot_check``): drafts and summary PDFs
+                 with their sha256, answers and counts holding together, open ones and drafts
+                 without content, nothing else in ``data/ballots``.
 ``audit``        the chain proof recomputes (``records.archive.chain``) and holds every checkpoint that
                  a signed document carries.
 
@@ -44,6 +47,7 @@ from ..minutes.verify import verify_sealed_pdf
 from ..record_akn import validate_akoma_ntoso
 from . import chain, layout
 from .bagcheck import check_bag
+from .ballot_check import check_ballots
 from .report import Check, Problem, Report
 
 __all__ = ["Check", "Problem", "Report", "verify_bag"]
@@ -163,6 +167,7 @@ class _Verifier:
                 (self.check_documents, "documents", "data/" + layout.RECORD_JSON),
                 (self.check_votes, "votes", "data/" + layout.VOTES_DIR + "/"),
                 (self.check_annotations, "annotations", "data/" + layout.ANNOTATIONS),
+                (lambda: check_ballots(self), "ballots", "data/" + layout.BALLOTS_INDEX),
                 (self.check_audit, "audit", "data/" + layout.AUDIT_PROOF))
         checks = []
         for method, name, subject in plan:
@@ -173,7 +178,6 @@ class _Verifier:
                 check.fail(subject, f"cannot be checked: {type(exc).__name__}: {exc}")
                 checks.append(check)
         return Report(label, checks)
-
 
     def check_signatures(self) -> Check:
         check = Check("signatures", "Signatures of the sealed documents")

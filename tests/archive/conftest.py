@@ -5,8 +5,10 @@
   and a secret vote, interleaved with another session's activity (so the audit chain proof has other
   sessions' links), minutes signed by the secretary and the chair, the session resolution, close, and
   a signed correction.
-* ``bag`` — session-scoped: that session exported once into a directory (the database work is rolled
-  back at once), for the tamper tests, which copy it and need no database.
+* ``link_ballots(cast)`` — three written ballots linked to the cast's session (issue 18): one closed
+  (every recipient answered, closed early by the secretariat), one open with an answer, one draft.
+* ``bag`` — session-scoped: that session, with its linked ballots, exported once into a directory
+  (the database work is rolled back at once), for the tamper tests, which copy it and need no database.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from meetings import services
 from meetings.models import Meeting
 from records.archive.export import build_bag
 from records.minutes import drafting, sealing
-from voting.services import motions
+from voting.services import ballot_closing, motions
+from voting.services import ballots as ballot_services
 
 from ..conftest import Cast, upload
 from ..factories import UserFactory, in_days
@@ -37,6 +40,10 @@ SHARED_NOTE = "Ghi chú chia sẻ về Điều 1"
 KEPT_OUT_NOTES = ("GHI CHÚ RIÊNG CỦA BỘ TRƯỞNG — KHÔNG VÀO KHO LƯU TRỮ", "GỬI VĂN PHÒNG — KHÔNG VÀO KHO LƯU TRỮ",
                   "GHI CHÚ ĐÃ XOÁ — KHÔNG VÀO KHO LƯU TRỮ")
 PIN = pki.DEMO_PIN
+# Written ballots linked to the session (issue 18): what an open one or a draft holds stays out.
+CLOSED_BALLOT = "Phiếu lấy ý kiến về Nghị định thuế"
+KEPT_OUT_BALLOT = ("Ý KIẾN CỦA PHIẾU CHƯA ĐÓNG — KHÔNG VÀO KHO LƯU TRỮ", "PHIẾU NHÁP — KHÔNG VÀO KHO LƯU TRỮ",
+                   "CÂU HỎI CỦA PHIẾU CHƯA ĐÓNG — KHÔNG VÀO KHO LƯU TRỮ")
 
 
 def make_cast() -> Cast:
@@ -129,6 +136,53 @@ def run_to_sealed(cast: Cast, *, seal: bool = True) -> Sealed:
 
 
 @dataclass
+class LinkedBallots:
+    closed: object
+    open: object
+    draft: object
+
+
+def link_ballots(cast: Cast) -> LinkedBallots:
+    """Three written ballots linked to the cast's session, to pm, member01 and member02 (made members
+    of the Government here): closed (pm agrees twice; member01 disagrees then agrees; member02 gives
+    another opinion then agrees), open (member01 answered the first question), and a draft."""
+    from django.contrib.auth import get_user_model
+
+    people = [cast.pm, cast.member, cast.member2]
+    get_user_model().objects.filter(pk__in=[u.pk for u in people]).update(is_member=True)
+    office = cast.secretary
+
+    def make(title: str, question: str = "Đồng ý với dự thảo?"):
+        ballot = ballot_services.ballot_create(actor=office, title=title, deadline=in_days(7),
+                                               meeting=cast.meeting.pk, description="Xin ý kiến.")
+        questions = [ballot_services.ballot_question_add(actor=office, ballot=ballot, text=question),
+                     ballot_services.ballot_question_add(actor=office, ballot=ballot, text="Đồng ý với hiệu lực?")]
+        ballot_services.ballot_document_add(actor=office, ballot=ballot, title=f"Dự thảo — {title}",
+                                            upload=upload(data=make_pdf([title, "Điều 1."])))
+        ballot_services.ballot_recipients_set(actor=office, ballot=ballot, usernames=[u.username for u in people])
+        return ballot, questions
+
+    def answer(user, ballot, questions, *choices):
+        pairs = zip(questions, choices, strict=True)
+        ballot_services.ballot_answer(actor=user, ballot=ballot, answers=[
+            {"question": q.pk, "choice": choice, "opinion": opinion} for q, (choice, opinion) in pairs])
+
+    closed, questions = make(CLOSED_BALLOT)
+    closed = ballot_services.ballot_issue(actor=office, ballot=closed)
+    answer(cast.pm, closed, questions, ("agree", ""), ("agree", ""))
+    answer(cast.member, closed, questions, ("disagree", "Cần sửa Điều 3."), ("agree", ""))
+    answer(cast.member2, closed, questions, ("other", "Đề nghị lùi hiệu lực."), ("agree", ""))
+    ballot_closing.ballot_close(actor=office, ballot=closed)
+    still_open, questions = make("Phiếu đang mở", question=KEPT_OUT_BALLOT[2])
+    still_open = ballot_services.ballot_issue(actor=office, ballot=still_open)
+    answer(cast.member, still_open, questions[:1], ("other", KEPT_OUT_BALLOT[0]))
+    draft, _ = make(KEPT_OUT_BALLOT[1])
+    for ballot in (closed, still_open, draft):
+        ballot.refresh_from_db()
+    return LinkedBallots(closed=closed, open=still_open, draft=draft)
+
+
+@dataclass
 class BuiltBag:
     path: Path
     trust_roots: list
@@ -158,6 +212,7 @@ def bag(django_db_setup, django_db_blocker, tmp_path_factory) -> BuiltBag:
         cast = make_cast()
         roots = dev_pki(base / "pki")  # after the accounts: certificates carry their full names
         sealed = run_to_sealed(cast)
+        link_ballots(cast)
         summary = build_bag(sealed.cast.meeting, base / "bag")
         uploads = {}
         from meetings.models import DocumentVersion

@@ -25,6 +25,12 @@ class Ballot(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     reminded_before_at = models.DateTimeField(null=True, blank=True)
     reminded_overdue_at = models.DateTimeField(null=True, blank=True)
+    # The session the ballot belongs to in the record (issue 18, docs/ballots.md "The session of a
+    # ballot"): the one whose agenda item it decides, or the one it is reported to. Optional; set by
+    # the secretariat on the draft (``services.ballots.ballot_link_meeting``); the linked ballots go
+    # into that session's archive package. PROTECT: a session with ballots is never deleted silently.
+    meeting = models.ForeignKey("meetings.Meeting", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="ballots", verbose_name=_("session"))
 
     class Meta:
         ordering = ["-deadline", "-id"]

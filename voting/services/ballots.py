@@ -13,6 +13,10 @@ SQLite's IMMEDIATE transactions serialise them anyway.
 
 The deadline is checked against ``current_time()`` — the one clock of this package, replaced in
 tests — so a ballot stops taking answers at its deadline even if the scheduler never ran.
+
+Over 400 lines ("400 lines"): every write to a ballot has its home here, one transaction each around
+the shared guards (``_editable``, ``_lock``); the link to a session (issue 18) is checked by
+``ballot_links`` but written here, inside the create/update transactions it belongs to.
 """
 
 from __future__ import annotations
@@ -30,18 +34,21 @@ from ecabinet import audit, clock
 from ecabinet.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
 from ecabinet.textlimits import bounded_description
 from meetings.pdfcheck import InspectedUpload
+from meetings.permissions import meetings_visible_to
 from meetings.services.documents import inspect_upload, store_upload
 
 from .. import ballot_notices
 from ..models import Ballot, BallotAnswer, BallotAnswerRevision, BallotDocument, BallotQuestion, BallotRecipient
 from ..models.ballots import ballot_document_path
-from ..permissions import BallotAccess, ballot_access, ballots_visible_to, can_create_ballot
+from ..permissions import BallotAccess, ballot_access, ballots_of_meeting, ballots_visible_to, can_create_ballot
+from .ballot_links import check_link, record_link
 
 User = get_user_model()
 B = Ballot.Status
 C = BallotAnswer.Choice
 OPINION_MAX = 10_000
 TEXT_MAX = 5_000
+KEEP = object()  # ``ballot_update(meeting=KEEP)``: leave the ballot's session as it is
 
 
 def current_time() -> datetime:
@@ -106,8 +113,9 @@ def default_recipients():
 
 @transaction.atomic
 def ballot_create(*, actor, title: str, deadline: datetime, description: str = "",
-                  silence_is_consent: bool = False) -> Ballot:
-    """A draft ballot addressed, until the secretariat says otherwise, to every active member."""
+                  silence_is_consent: bool = False, meeting=None) -> Ballot:
+    """A draft ballot addressed, until the secretariat says otherwise, to every active member;
+    ``meeting`` (an id, optional) links it to a session the actor manages."""
     if not (actor.is_authenticated and actor.is_active):
         raise NotFound()
     if not can_create_ballot(actor):
@@ -115,29 +123,56 @@ def ballot_create(*, actor, title: str, deadline: datetime, description: str = "
     title = _clean_text(title, code="title_required", message=_("The ballot needs a title."), limit=500)
     description = bounded_description(description)
     _check_deadline(deadline)
+    _changes, session = check_link(actor, None, meeting)
     ballot = Ballot.objects.create(title=title, description=description, deadline=deadline,
-                                   silence_is_consent=bool(silence_is_consent), created_by=actor)
+                                   silence_is_consent=bool(silence_is_consent), created_by=actor, meeting=session)
     members = list(default_recipients())
     BallotRecipient.objects.bulk_create(BallotRecipient(ballot=ballot, user=u) for u in members)
     audit.record(actor, "ballot.created", ballot, data={
         "title": ballot.title, "deadline": deadline.isoformat(), "silence_is_consent": ballot.silence_is_consent,
-        "recipients": len(members)})
+        "recipients": len(members), "meeting": ballot.meeting_id})
+    if session is not None:
+        record_link(actor, ballot, None)
     return ballot
 
 
 @transaction.atomic
 def ballot_update(*, actor, ballot: Ballot | int, title: str, deadline: datetime, description: str = "",
-                  silence_is_consent: bool = False) -> Ballot:
+                  silence_is_consent: bool = False, meeting=KEEP) -> Ballot:
+    """Change the details of a draft; ``meeting`` (an id or None) changes its session too."""
     locked = _editable(actor, ballot)
     title = _clean_text(title, code="title_required", message=_("The ballot needs a title."), limit=500)
     description = bounded_description(description)
     _check_deadline(deadline)
-    Ballot.objects.filter(pk=locked.pk, status=B.DRAFT).update(
-        title=title, description=description, deadline=deadline,
-        silence_is_consent=bool(silence_is_consent))
+    previous = locked.meeting_id
+    changes, session = (False, None) if meeting is KEEP else check_link(actor, previous, meeting)
+    fields = {"title": title, "description": description, "deadline": deadline,
+              "silence_is_consent": bool(silence_is_consent)}
+    if changes:
+        fields["meeting"] = session
+    Ballot.objects.filter(pk=locked.pk, status=B.DRAFT).update(**fields)
     locked.refresh_from_db()
     audit.record(actor, "ballot.updated", locked, data={
-        "title": locked.title, "deadline": deadline.isoformat(), "silence_is_consent": locked.silence_is_consent})
+        "title": locked.title, "deadline": deadline.isoformat(), "silence_is_consent": locked.silence_is_consent,
+        "meeting": locked.meeting_id})
+    if changes:
+        record_link(actor, locked, previous)
+    return locked
+
+
+@transaction.atomic
+def ballot_link_meeting(*, actor, ballot: Ballot | int, meeting) -> Ballot:
+    """Link a draft ballot to a session (an id) or unlink it (``None``). The actor must manage the
+    ballots, the session joined and the session left; once issued the link is frozen like the rest.
+    Unchanged link: nothing written."""
+    locked = _editable(actor, ballot)
+    previous = locked.meeting_id
+    changes, session = check_link(actor, previous, meeting)
+    if not changes:
+        return locked
+    Ballot.objects.filter(pk=locked.pk, status=B.DRAFT).update(meeting=session)
+    locked.refresh_from_db()
+    record_link(actor, locked, previous)
     return locked
 
 
@@ -370,10 +405,17 @@ def ballot_view(*, actor, ballot_id: int, what: str = "detail") -> BallotAccess:
 
 
 @transaction.atomic
-def ballots_list(*, actor) -> list[Ballot]:
-    """The ballots the caller may open (audited: the list shows their titles)."""
-    audit.record(actor, "ballots.listed", None)
-    return list(ballots_visible_to(actor, current_time()).select_related("created_by"))
+def ballots_list(*, actor, meeting: int | None = None) -> list[Ballot]:
+    """The ballots the caller may open (audited: the list shows their titles); with ``meeting``, only
+    those linked to that session, and none unless the caller may see the session."""
+    now = current_time()
+    if meeting is None:
+        audit.record(actor, "ballots.listed", None)
+        return list(ballots_visible_to(actor, now).select_related("created_by"))
+    audit.record(actor, "ballots.listed", None, data={"meeting": meeting})
+    if not meetings_visible_to(actor).filter(pk=meeting).exists():
+        return []
+    return list(ballots_of_meeting(actor, meeting, now).select_related("created_by"))
 
 
 @transaction.atomic

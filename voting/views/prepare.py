@@ -21,7 +21,7 @@ from ecabinet.screens import domain_errors, report_error, report_form_errors
 from ..ballot_notices import deadline_text
 from ..forms import BallotDocumentForm, BallotForm, QuestionForm, RecipientsForm
 from ..models import Ballot
-from ..permissions import BallotAccess, ballot_access, can_create_ballot
+from ..permissions import BallotAccess, ballot_access, can_create_ballot, linkable_meetings, linked_meeting_visible
 from ..services import ballot_closing
 from ..services import ballots as services
 
@@ -42,6 +42,26 @@ def _member_choices() -> list[tuple[str, str]]:
             for u in services.default_recipients()]
 
 
+MEETING_CHOICES_MAX = 200  # docs/limits.md: the session list of the ballot form
+
+
+def _meeting_label(meeting) -> str:
+    return f"{meeting.title} — {timezone.localtime(meeting.starts_at):%d/%m/%Y}"
+
+
+def _meeting_choices(user, ballot: Ballot | None = None) -> list[tuple[int, str]]:
+    """The sessions the ballot form offers: the most recent ones the user may link to, and the
+    ballot's current session whatever it is (keeping it needs no right; changing it does) — named
+    only if the user may see it."""
+    choices = [(m.pk, _meeting_label(m))
+               for m in linkable_meetings(user).order_by("-starts_at", "-id")[:MEETING_CHOICES_MAX]]
+    if ballot is not None and ballot.meeting_id and all(pk != ballot.meeting_id for pk, _label in choices):
+        label = (_meeting_label(ballot.meeting) if linked_meeting_visible(user, ballot)
+                 else _("Session no. %(id)s (not one of yours)") % {"id": ballot.meeting_id})
+        choices.insert(0, (ballot.meeting_id, label))
+    return choices
+
+
 def _blockers(ballot: Ballot, questions: list, documents: list, recipients: int) -> list[str]:
     """What is still missing before the ballot can be issued (the service has the final word)."""
     blockers = []
@@ -60,7 +80,7 @@ def _blockers(ballot: Ballot, questions: list, documents: list, recipients: int)
 def ballot_create(request: HttpRequest) -> HttpResponse:
     if not can_create_ballot(request.user):
         raise Http404
-    form = BallotForm(request.POST or None)
+    form = BallotForm(request.POST or None, meeting_choices=_meeting_choices(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             ballot = services.ballot_create(actor=request.user, **form.cleaned_data)
@@ -91,7 +111,9 @@ def ballot_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "deadline": deadline_text(ballot),
         "details_form": BallotForm(initial={"title": ballot.title, "description": ballot.description,
                                             "deadline": local_deadline,
-                                            "silence_is_consent": ballot.silence_is_consent}, auto_id="details_%s"),
+                                            "silence_is_consent": ballot.silence_is_consent,
+                                            "meeting": ballot.meeting_id}, auto_id="details_%s",
+                                   meeting_choices=_meeting_choices(request.user, ballot)),
         "question_form": QuestionForm(auto_id="question_%s"),
         "document_form": BallotDocumentForm(auto_id="document_%s"),
         "recipients_form": RecipientsForm(choices=_member_choices(), initial={"recipients": chosen},
@@ -105,8 +127,8 @@ def ballot_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @domain_errors
 def ballot_update(request: HttpRequest, pk: int) -> HttpResponse:
-    _manager(request, pk)
-    form = BallotForm(request.POST)
+    access = _manager(request, pk)
+    form = BallotForm(request.POST, meeting_choices=_meeting_choices(request.user, access.ballot))
     if not form.is_valid():
         report_form_errors(request, form)
     else:
