@@ -99,6 +99,8 @@ class MeetingLinkView(APIView):
                            "of the session; 400 unknown_meeting, 403 meeting_not_managed, 409 ballot_not_draft")
     @idempotent
     def post(self, request, pk: int):
+        access = ballot_access(request.user, pk, services.current_time())  # 404 before the body is read
+        access.require(access.can_manage)
         data = validated(BallotMeetingSerializer, request)
         services.ballot_link_meeting(actor=request.user, ballot=pk, meeting=data["meeting"])
         return Response(_detail(request, pk))
