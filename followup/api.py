@@ -62,7 +62,6 @@ ROW = {
     "created_at": serializers.DateTimeField(),
     "url": serializers.CharField(),
 }
-TaskRow = inline_serializer("TaskRow", ROW)
 TaskPage = inline_serializer("TaskPage", {
     "count": serializers.IntegerField(), "page": serializers.IntegerField(), "page_size": serializers.IntegerField(),
     "pages": serializers.IntegerField(), "results": inline_serializer("TaskRowItem", ROW, many=True)})

@@ -71,6 +71,9 @@ def test_a_task_from_the_resolution_once_the_session_is_closed(ft):
 
 
 def closed_ballot(ft, *, close: bool = True):
+    """A written ballot to ``member01`` (made a member of the Government), answered and closed."""
+    ft.cast.member.is_member = True
+    ft.cast.member.save(update_fields=["is_member"])
     ballot = ballots.ballot_create(actor=ft.secretary, title="Lấy ý kiến về dự thảo Nghị quyết",
                                    deadline=ballots.current_time() + dt.timedelta(days=3))
     question = ballots.ballot_question_add(actor=ft.secretary, ballot=ballot, text="Đồng ý thông qua?")
