@@ -11,6 +11,8 @@ Who sees a task (issue 18 §5):
 * the people of a ministry (``User.ministry``): the tasks their ministry leads or co-operates on;
 * members who attended the session (chair, member or substitute with attendance ``present`` or
   ``remote``): every task of that session; for a task of a written ballot, the ballot's recipients;
+* the lead ministry's delegate: an approved substitute of the task's session standing in for
+  someone of the lead ministry sees (and moves) its tasks of that session;
 * archivists: tasks of closed sessions, and of written ballots (which are closed when they assign
   tasks);
 * nobody else — observers who are not of a concerned ministry, members who did not attend, the
@@ -78,7 +80,10 @@ def tasks_visible_to(user) -> QuerySet[Task]:
     attended = Exists(Participant.objects.filter(meeting_id=OuterRef("meeting_id"), user=user,
                                                  role__in=ATTENDEE_ROLES, attendance__in=ATTENDED))
     asked = Exists(BallotRecipient.objects.filter(ballot_id=OuterRef("ballot_id"), user=user))
-    visible = _ministry_q(user) | chaired | attended | asked
+    delegate = Exists(Participant.objects.filter(
+        meeting_id=OuterRef("meeting_id"), user=user, role=Participant.Role.SUBSTITUTE,
+        substitute_approved_at__isnull=False, substitute_for__ministry_id=OuterRef("lead_ministry_id")))
+    visible = _ministry_q(user) | chaired | attended | asked | delegate
     if user.is_archivist:
         visible |= Q(meeting__status=Meeting.Status.CLOSED) | Q(ballot__isnull=False)
     return Task.objects.filter(visible)

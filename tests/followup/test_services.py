@@ -279,7 +279,11 @@ def test_an_unapproved_substitute_does_not(substitute, ft):
     cast.member3.ministry = ft.lead
     cast.member3.save(update_fields=["ministry"])
     Participant.objects.filter(user=cast.deputy).update(substitute_approved_at=None, substitute_approved_by=None)
-    refused("forbidden", 403, lambda: services.task_start(actor=cast.deputy, task=ft.task))
+    refused("not_found", 404, lambda: services.task_start(actor=cast.deputy, task=ft.task))
+
+
+def test_a_substitute_for_someone_of_another_ministry_does_not(substitute, ft):
+    refused("not_found", 404, lambda: services.task_start(actor=substitute.deputy, task=ft.task))
 
 
 def test_closing_the_session_leaves_its_tasks_moving(ft):
