@@ -82,9 +82,9 @@ def closed_ballot(ft, *, close: bool = True):
     ballots.ballot_recipients_set(actor=ft.secretary, ballot=ballot, usernames=["member01"])
     ballots.ballot_issue(actor=ft.secretary, ballot=ballot)
     if close:
-        ballots.ballot_answer(actor=ft.cast.member, ballot=ballot,
+        ballots.ballot_answer(actor=ft.cast.member, ballot=ballot.pk,
                               answers=[{"question": question.pk, "choice": "agree", "opinion": ""}])
-        ballot_closing.ballot_close(actor=ft.secretary, ballot=ballot)
+        ballot_closing.ballot_close(actor=ft.secretary, ballot=ballot.pk)
     return ballot
 
 
