@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ecabinet.errors import Forbidden, NotFound
+from ecabinet.permissions import has_admin_powers
 from meetings.models import Meeting, Participant
 from voting.models import BallotRecipient
 
@@ -53,7 +54,8 @@ def _active(user) -> bool:
 
 
 def _is_admin(user) -> bool:
-    return bool(user.is_superuser or user.is_staff)
+    """An administrator (superuser or staff): their ministry gives them no task (``ecabinet.permissions``)."""
+    return has_admin_powers(user)
 
 
 def can_create_task(user) -> bool:

@@ -13,6 +13,9 @@ anything" shortcut).
 The rule: a route that names an object refuses them (404, 403, 405 or a redirect to sign in); a
 route that names none may answer, but no answer contains any of the session's content or anyone
 else's token; and the walk leaves every row of the sessions and the ballots as it was.
+
+Over 400 lines ("400 lines"): the world the walk needs (a whole session, a ballot, a follow-up task)
+and the walk itself belong together; split, each half would have to build the world again.
 """
 
 from __future__ import annotations
