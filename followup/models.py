@@ -5,8 +5,9 @@ A task comes from one decision, named by ``source_kind`` and exactly one link (a
 * ``agenda_item`` — the conclusion on an agenda item of the session (``agenda_item``);
 * ``motion`` — a motion voted in the session (``motion``);
 * ``resolution`` — the session's resolution as a whole (no link beyond the session);
-* ``ballot`` — a closed written ballot (``ballot``). Written ballots are not linked to a session
-  yet (issue 18 §6), so such a task has no ``meeting``; every other task has one.
+* ``ballot`` — a closed written ballot (``ballot``). Its ``meeting`` is the session the ballot is
+  linked to, or none (issue 18 §6 links ballots to sessions; on this branch ballots have no link
+  yet, so ``services.task_create`` leaves it empty); every other task has a session.
 
 "Extended" is not a state: an extension is an event (a ``TaskChange`` of kind ``extended``) that
 moves the deadline and leaves the state as it was. A ``regular`` task (thường xuyên) has no
@@ -83,8 +84,9 @@ class Task(models.Model):
                                ballot__isnull=True, meeting__isnull=False)
                            | Q(source_kind="resolution", agenda_item__isnull=True, motion__isnull=True,
                                ballot__isnull=True, meeting__isnull=False)
+                           # the session of a ballot's task is the one the ballot is linked to, if any
                            | Q(source_kind="ballot", agenda_item__isnull=True, motion__isnull=True,
-                               ballot__isnull=False, meeting__isnull=True)),
+                               ballot__isnull=False)),
                 name="task_source_exactly_one"),
             models.CheckConstraint(condition=Q(priority__in=["normal", "high", "urgent"]),
                                    name="task_priority_valid"),
