@@ -6,8 +6,8 @@ Who sees a task (issue 18 §5):
 
 * the secretariat (``is_secretariat``): every task — it keeps the register;
 * the chair of the task's session: every task of that session (the Prime Minister chairs the
-  Government's sessions, so sees theirs; a task of a written ballot has no session, and its chair
-  sees it as a recipient of the ballot);
+  Government's sessions, so sees theirs; a task of a written ballot linked to no session is seen
+  by the ballot's recipients);
 * the people of a ministry (``User.ministry``): the tasks their ministry leads or co-operates on;
 * members who attended the session (chair, member or substitute with attendance ``present`` or
   ``remote``): every task of that session; for a task of a written ballot, the ballot's recipients;
