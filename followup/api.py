@@ -44,7 +44,7 @@ ROW = {
     "id": serializers.IntegerField(),
     "title": serializers.CharField(),
     "meeting": inline_serializer("TaskMeeting", {"id": serializers.IntegerField(), "title": serializers.CharField()},
-                                 allow_null=True, help_text="the session (null for a task of a written ballot linked to none)"),
+                                 allow_null=True, help_text="the session (null: a ballot's task, no session)"),
     "source": inline_serializer("TaskSource", {
         "kind": serializers.ChoiceField(choices=Task.Source.choices), "kind_text": serializers.CharField(),
         "id": serializers.IntegerField(help_text="the agenda item, motion, ballot, or (resolution) session"),
