@@ -11,7 +11,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("ecabinet", "hotpath", "meetings", "voting", "records", "demo")
+PACKAGES = ("ecabinet", "hotpath", "meetings", "voting", "followup", "records", "demo")
 ARROW = re.compile(r"^\| `(\w+)` \| `(\w+)` \|", re.MULTILINE)
 MAX_LINES = 400
 

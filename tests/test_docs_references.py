@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TOP = ("ecabinet", "meetings", "voting", "records", "demo", "tests", "bench", "deploy", "docs", "static",
+TOP = ("ecabinet", "meetings", "voting", "followup", "records", "demo", "tests", "bench", "deploy", "docs", "static",
        "templates", "locale", "mk")
 PATH = re.compile(r"(?<![\w/.@~$-])((?:" + "|".join(TOP) + r")/[\w./*{}<>@-]*)")
 DOCS = sorted([ROOT / "README.md", ROOT / "bench" / "README.md", *(ROOT / "docs").glob("*.md")])

@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("meetings.api_urls")),
     path("", include("records.api_urls")),
     path("", include("voting.api_urls")),
+    path("", include("followup.api_urls")),
     re_path(r"^.*$", UnknownPathView.as_view(), name="api_unknown_path"),
 ]

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "meetings",
     "voting",
     "records",
+    "followup",
     "demo",
 ]
 

@@ -130,3 +130,19 @@ ANNOTATION_CARRY_MAX_SEARCH_CHARS_PER_AUTHOR = envint("ANNOTATION_CARRY_MAX_SEAR
 OFFLINE_MAX_SESSIONS = envint("OFFLINE_MAX_SESSIONS", "20")
 OFFLINE_CLOSED_DAYS = envint("OFFLINE_CLOSED_DAYS", "7")
 # --- end of area "offline" -------------------------------------------------------------------------
+
+# --- Issue 18: decision follow-up tasks (followup/, docs/limits.md "Decision follow-up tasks") ------
+# A task's title (the assignment in one sentence) and a reason given for returning, extending or
+# cancelling it; the description is DESCRIPTION_MAX_CHARS like every explanatory text.
+TASK_TITLE_MAX_CHARS = envint("TASK_TITLE_MAX_CHARS", "500")
+TASK_REASON_MAX_CHARS = envint("TASK_REASON_MAX_CHARS", "2000")
+# Co-operating ministries of one task (the Government has 22 ministries and agencies, plus others).
+TASK_MAX_CO_MINISTRIES = envint("TASK_MAX_CO_MINISTRIES", "30")
+# Tasks assigned by one session (or one written ballot): a monthly session assigns some 60 to 100.
+TASKS_PER_SESSION_MAX = envint("TASKS_PER_SESSION_MAX", "500")
+# A deadline lies at most this many days ahead (five years: a plan of a Government's term).
+TASK_DEADLINE_MAX_DAYS = envint("TASK_DEADLINE_MAX_DAYS", "1830")
+# GET /api/v1/tasks/: the default and the largest page.
+TASKS_PAGE_SIZE = envint("TASKS_PAGE_SIZE", "50")
+TASKS_PAGE_MAX = envint("TASKS_PAGE_MAX", "200")
+# --- end of issue 18 -------------------------------------------------------------------------------

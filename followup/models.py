@@ -1,0 +1,154 @@
+"""Tasks (nhiệm vụ) assigned by a session's decisions, and the history of each.
+
+A task comes from one decision, named by ``source_kind`` and exactly one link (a check constraint):
+
+* ``agenda_item`` — the conclusion on an agenda item of the session (``agenda_item``);
+* ``motion`` — a motion voted in the session (``motion``);
+* ``resolution`` — the session's resolution as a whole (no link beyond the session);
+* ``ballot`` — a closed written ballot (``ballot``). Its ``meeting`` is the session the ballot is
+  linked to, or none (issue 18 §6 links ballots to sessions; on this branch ballots have no link
+  yet, so ``services.task_create`` leaves it empty); every other task has a session.
+
+"Extended" is not a state: an extension is an event (a ``TaskChange`` of kind ``extended``) that
+moves the deadline and leaves the state as it was. A ``regular`` task (thường xuyên) has no
+deadline and is never overdue. The transitions are in ``followup.services``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from ecabinet.models import Ministry
+from meetings.models import AgendaItem, Meeting
+from voting.models import Ballot, Motion
+
+
+class Task(models.Model):
+    class Source(models.TextChoices):
+        AGENDA_ITEM = "agenda_item", _("Agenda item")
+        MOTION = "motion", _("Motion")
+        RESOLUTION = "resolution", _("Resolution of the session")
+        BALLOT = "ballot", _("Written ballot")
+
+    class Priority(models.TextChoices):
+        NORMAL = "normal", pgettext_lazy("task priority", "Normal")
+        HIGH = "high", pgettext_lazy("task priority", "High")
+        URGENT = "urgent", pgettext_lazy("task priority", "Urgent")
+
+    class State(models.TextChoices):
+        ASSIGNED = "assigned", pgettext_lazy("task", "Assigned")
+        IN_PROGRESS = "in_progress", pgettext_lazy("task", "In progress")
+        REPORTED_DONE = "reported_done", pgettext_lazy("task", "Reported done")
+        ACCEPTED = "accepted", pgettext_lazy("task", "Accepted")
+        RETURNED = "returned", pgettext_lazy("task", "Returned")
+        CANCELLED = "cancelled", pgettext_lazy("task", "Cancelled")
+
+    meeting = models.ForeignKey(Meeting, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks",
+                                verbose_name=_("session"))
+    source_kind = models.CharField(_("decided by"), max_length=20, choices=Source.choices)
+    agenda_item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    motion = models.ForeignKey(Motion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    ballot = models.ForeignKey(Ballot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(_("title"), max_length=500)
+    description = models.TextField(_("description"), blank=True)
+    lead_ministry = models.ForeignKey(Ministry, on_delete=models.PROTECT, related_name="+",
+                                      verbose_name=_("lead ministry"))
+    co_ministries = models.ManyToManyField(Ministry, blank=True, related_name="+",
+                                           verbose_name=_("co-operating ministries"))
+    regular = models.BooleanField(_("regular task (no deadline)"), default=False)
+    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.ASSIGNED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    # The latest report of completion, and when the task was accepted or cancelled (the on-time rate).
+    reported_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["deadline", "id"]
+        indexes = [
+            models.Index(fields=["lead_ministry", "state", "deadline"], name="task_ministry_state"),
+            models.Index(fields=["meeting", "state"], name="task_meeting_state"),
+            models.Index(fields=["state", "deadline"], name="task_state_deadline"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(source_kind__in=["agenda_item", "motion", "resolution", "ballot"]),
+                                   name="task_source_kind_valid"),
+            models.CheckConstraint(
+                condition=(Q(source_kind="agenda_item", agenda_item__isnull=False, motion__isnull=True,
+                             ballot__isnull=True, meeting__isnull=False)
+                           | Q(source_kind="motion", agenda_item__isnull=True, motion__isnull=False,
+                               ballot__isnull=True, meeting__isnull=False)
+                           | Q(source_kind="resolution", agenda_item__isnull=True, motion__isnull=True,
+                               ballot__isnull=True, meeting__isnull=False)
+                           # the session of a ballot's task is the one the ballot is linked to, if any
+                           | Q(source_kind="ballot", agenda_item__isnull=True, motion__isnull=True,
+                               ballot__isnull=False)),
+                name="task_source_exactly_one"),
+            models.CheckConstraint(condition=Q(priority__in=["normal", "high", "urgent"]),
+                                   name="task_priority_valid"),
+            models.CheckConstraint(
+                condition=Q(state__in=["assigned", "in_progress", "reported_done", "accepted", "returned",
+                                       "cancelled"]),
+                name="task_state_valid"),
+            models.CheckConstraint(condition=Q(regular=True, deadline__isnull=True)
+                                   | Q(regular=False, deadline__isnull=False),
+                                   name="task_deadline_unless_regular"),
+            models.CheckConstraint(condition=~Q(title=""), name="task_title_required"),
+            models.CheckConstraint(condition=Q(state__in=["accepted", "cancelled"], closed_at__isnull=False)
+                                   | (~Q(state__in=["accepted", "cancelled"]) & Q(closed_at__isnull=True)),
+                                   name="task_closed_at_when_closed"),
+        ]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in (self.State.ACCEPTED, self.State.CANCELLED)
+
+
+class TaskChange(models.Model):
+    """One step in a task's life: its creation, every transition, every extension. Written by
+    ``followup.services`` in the transaction that makes the change, never changed afterwards."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", pgettext_lazy("task change", "Assigned")
+        STARTED = "started", pgettext_lazy("task change", "Started")
+        REPORTED = "reported", pgettext_lazy("task change", "Reported done")
+        ACCEPTED = "accepted", pgettext_lazy("task change", "Accepted")
+        RETURNED = "returned", pgettext_lazy("task change", "Returned")
+        EXTENDED = "extended", pgettext_lazy("task change", "Deadline extended")
+        CANCELLED = "cancelled", pgettext_lazy("task change", "Cancelled")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20)
+    reason = models.TextField(_("reason"), blank=True)
+    old_deadline = models.DateField(null=True, blank=True)
+    new_deadline = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["task", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["created", "started", "reported", "accepted", "returned", "extended",
+                                      "cancelled"]),
+                name="taskchange_kind_valid"),
+            models.CheckConstraint(condition=~Q(kind__in=["returned", "extended", "cancelled"]) | ~Q(reason=""),
+                                   name="taskchange_reason_required"),
+            models.CheckConstraint(condition=~Q(kind="extended") | Q(new_deadline__isnull=False,
+                                                                     old_deadline__isnull=False),
+                                   name="taskchange_extension_dates"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.kind}"

@@ -1,0 +1,117 @@
+"""Reading the register of tasks: the filtered list (a bounded number of queries whatever the number
+of tasks: the count, one page with its links joined, the page's co-operating ministries) and a task's
+detail with its history. Who sees what is ``followup.permissions``; this module only shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.urls import reverse
+
+from ecabinet.models import Ministry
+
+from .models import Task, TaskChange
+from .permissions import TaskAccess, tasks_visible_to
+
+OVERDUE_STATES = (Task.State.ASSIGNED, Task.State.IN_PROGRESS, Task.State.RETURNED)
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    ministry: str | None = None  # a ministry's code: tasks it leads or co-operates on
+    meeting: int | None = None
+    state: str | None = None
+    deadline_before: date | None = None  # deadline on or before
+    deadline_after: date | None = None  # deadline on or after
+    overdue: bool | None = None
+
+
+def overdue_q(today: date) -> Q:
+    """Overdue: a dated task still with the ministry (not reported done, not finished) whose deadline
+    has passed."""
+    return Q(regular=False, deadline__lt=today, state__in=OVERDUE_STATES)
+
+
+def tasks_filtered(user, filters: TaskFilters, today: date) -> QuerySet[Task]:
+    tasks = tasks_visible_to(user)
+    if filters.ministry:
+        through = Task.co_ministries.through
+        tasks = tasks.filter(Q(lead_ministry__code=filters.ministry) | Exists(
+            through.objects.filter(task_id=OuterRef("pk"), ministry__code=filters.ministry)))
+    if filters.meeting is not None:
+        tasks = tasks.filter(meeting_id=filters.meeting)
+    if filters.state:
+        tasks = tasks.filter(state=filters.state)
+    if filters.deadline_before is not None:
+        tasks = tasks.filter(deadline__lte=filters.deadline_before)
+    if filters.deadline_after is not None:
+        tasks = tasks.filter(deadline__gte=filters.deadline_after)
+    if filters.overdue is True:
+        tasks = tasks.filter(overdue_q(today))
+    elif filters.overdue is False:
+        tasks = tasks.exclude(overdue_q(today))
+    return tasks.order_by("regular", "deadline", "id")
+
+
+def with_links(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """Joined: the session, the lead ministry, the source; the co-operating ministries in one more query."""
+    return tasks.select_related("meeting", "lead_ministry", "agenda_item", "motion", "ballot").prefetch_related(
+        Prefetch("co_ministries", queryset=Ministry.objects.order_by("name")))
+
+
+def _ministry(m: Ministry) -> dict:
+    return {"code": m.code, "name": m.name, "short_name": m.short_name}
+
+
+def _source(task: Task) -> dict:
+    kind = task.source_kind
+    if kind == Task.Source.AGENDA_ITEM:
+        source_id, title = task.agenda_item_id, task.agenda_item.title
+    elif kind == Task.Source.MOTION:
+        source_id, title = task.motion_id, task.motion.title
+    elif kind == Task.Source.BALLOT:
+        source_id, title = task.ballot_id, task.ballot.title
+    else:
+        source_id, title = task.meeting_id, task.meeting.title
+    return {"kind": kind, "kind_text": task.get_source_kind_display(), "id": source_id, "title": title}
+
+
+def task_row(task: Task, today: date) -> dict:
+    return {
+        "id": task.pk,
+        "title": task.title,
+        "meeting": {"id": task.meeting_id, "title": task.meeting.title} if task.meeting_id else None,
+        "source": _source(task),
+        "lead_ministry": _ministry(task.lead_ministry),
+        "co_ministries": [_ministry(m) for m in task.co_ministries.all()],
+        "regular": task.regular,
+        "deadline": task.deadline.isoformat() if task.deadline else None,
+        "priority": task.priority,
+        "state": task.state,
+        "state_text": task.get_state_display(),
+        "overdue": bool(not task.regular and task.state in OVERDUE_STATES and task.deadline < today),
+        "created_at": task.created_at.isoformat(),
+        "url": reverse("api_task", args=[task.pk]),
+    }
+
+
+def task_detail(access: TaskAccess, today: date) -> dict:
+    task = with_links(Task.objects.filter(pk=access.task.pk)).select_related("created_by").get()
+    changes = TaskChange.objects.filter(task=task).select_related("actor").order_by("at", "id")
+    return {
+        **task_row(task, today),
+        "description": task.description,
+        "created_by": task.created_by.get_full_name() if task.created_by_id else None,
+        "reported_at": task.reported_at.isoformat() if task.reported_at else None,
+        "closed_at": task.closed_at.isoformat() if task.closed_at else None,
+        "my_actions": access.actions(),
+        "history": [{
+            "kind": c.kind, "kind_text": c.get_kind_display(), "at": c.at.isoformat(),
+            "actor": c.actor.get_full_name(), "from_state": c.from_state or None, "to_state": c.to_state,
+            "reason": c.reason,
+            "old_deadline": c.old_deadline.isoformat() if c.old_deadline else None,
+            "new_deadline": c.new_deadline.isoformat() if c.new_deadline else None,
+        } for c in changes],
+    }
