@@ -6,8 +6,8 @@ A task comes from one decision, named by ``source_kind`` and exactly one link (a
 * ``motion`` — a motion voted in the session (``motion``);
 * ``resolution`` — the session's resolution as a whole (no link beyond the session);
 * ``ballot`` — a closed written ballot (``ballot``). Its ``meeting`` is the session the ballot is
-  linked to, or none (issue 18 §6 links ballots to sessions; on this branch ballots have no link
-  yet, so ``services.task_create`` leaves it empty); every other task has a session.
+  linked to, or none (a ballot's link is frozen once it is issued, so it never changes under its
+  tasks); every other task has a session.
 
 "Extended" is not a state: an extension is an event (a ``TaskChange`` of kind ``extended``) that
 moves the deadline and leaves the state as it was. A ``regular`` task (thường xuyên) has no

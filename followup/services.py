@@ -183,11 +183,13 @@ def _source(kind: str, source_id: int) -> dict:
         if not ballot_is_closed(ballot, current_time()):
             raise InvalidState(_("A task can come only from a written ballot that is closed."),
                                code="ballot_not_closed")
-        links.update(ballot=ballot)
+        # a closed ballot's session is frozen (``voting.services.ballots.ballot_link_meeting``): the
+        # task belongs to it, and is counted and seen with that session's tasks
+        links.update(ballot=ballot, meeting=ballot.meeting)
     else:
         raise ValidationFailed(_("A task comes from an agenda item, a motion, the resolution or a written ballot."),
                                code="invalid_source_kind", field="source_kind")
-    if links["meeting"] is not None and links["meeting"].status not in HELD:
+    if kind != Task.Source.BALLOT and links["meeting"] is not None and links["meeting"].status not in HELD:
         raise InvalidState(_("The session has not been held yet: it has taken no decision."),
                            code="session_not_held")
     return links

@@ -70,8 +70,9 @@ def test_a_task_from_the_resolution_once_the_session_is_closed(ft):
     assert (task.source_kind, task.meeting_id) == ("resolution", ft.meeting.pk)
 
 
-def closed_ballot(ft, *, close: bool = True):
-    """A written ballot to ``member01`` (made a member of the Government), answered and closed."""
+def closed_ballot(ft, *, close: bool = True, meeting=None):
+    """A written ballot to ``member01`` (made a member of the Government), answered and closed;
+    linked to ``meeting`` while it is a draft, if given."""
     ft.cast.member.is_member = True
     ft.cast.member.save(update_fields=["is_member"])
     ballot = ballots.ballot_create(actor=ft.secretary, title="Lấy ý kiến về dự thảo Nghị quyết",
@@ -80,6 +81,8 @@ def closed_ballot(ft, *, close: bool = True):
     ballots.ballot_document_add(actor=ft.secretary, ballot=ballot, title="Dự thảo",
                                 upload=SimpleUploadedFile("d.pdf", make_pdf(), content_type="application/pdf"))
     ballots.ballot_recipients_set(actor=ft.secretary, ballot=ballot, usernames=["member01"])
+    if meeting is not None:
+        ballot = ballots.ballot_link_meeting(actor=ft.secretary, ballot=ballot, meeting=meeting.pk)
     ballots.ballot_issue(actor=ft.secretary, ballot=ballot)
     if close:
         ballots.ballot_answer(actor=ft.cast.member, ballot=ballot.pk,
@@ -94,6 +97,13 @@ def test_a_task_from_a_closed_written_ballot_has_no_session(ft):
     ballot = closed_ballot(ft)
     task = new_task(ft, source_kind="ballot", source_id=ballot.pk)
     assert (task.ballot_id, task.meeting_id) == (ballot.pk, None)
+
+
+def test_a_task_from_a_ballot_linked_to_a_session_belongs_to_that_session(ft):
+    ballot = closed_ballot(ft, meeting=ft.meeting)
+    assert ballot.meeting_id == ft.meeting.pk
+    task = new_task(ft, source_kind="ballot", source_id=ballot.pk)
+    assert (task.ballot_id, task.meeting_id) == (ballot.pk, ft.meeting.pk)
 
 
 def test_a_session_not_held_yet_assigns_nothing(db, cast: Cast):
