@@ -34,6 +34,11 @@ INTERNAL, SECRETARIAT, CHAIR = "internal", "secretariat", "chair"
 LATEST_WINS = {"vote.tally": "motion"}
 
 
+def _clean(data: dict) -> dict:
+    """The data as the log stores it: dates and times as the JSON strings tablets are sent."""
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
 def serialise(event: Event) -> str:
     return json.dumps({"type": "event", "seq": event.seq, "kind": event.kind, "data": event.data},
                       cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
@@ -64,8 +69,7 @@ def emit_many(meeting: Meeting | int, items: list[tuple[str, dict, list[str] | t
     last = Meeting.objects.values_list("event_seq", flat=True).get(pk=meeting_id)
     rows, now = [], clock.moment()
     for offset, (kind, data, audience) in enumerate(items):
-        clean = json.loads(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False))
-        rows.append(Event(meeting_id=meeting_id, seq=last - len(items) + 1 + offset, kind=kind, data=clean,
+        rows.append(Event(meeting_id=meeting_id, seq=last - len(items) + 1 + offset, kind=kind, data=_clean(data),
                           audience=sorted(set(audience)), created_at=now))
     bulk.insert_objects(rows, ("meeting_id", "seq", "kind", "data", "audience", "created_at"))
     if not isinstance(meeting, int):
@@ -82,4 +86,4 @@ def withdraw_earlier(meeting_id: int, kinds: tuple[str, ...], key: str, object_i
     handed out by a replay (``meetings.room.replay_for``) to those who heard it then. The live delivery
     is done; the events keep their seq and audience, so no tablet's resume changes. Returns the count."""
     rows = Event.objects.filter(meeting_id=meeting_id, kind__in=kinds, **{f"data__{key}__id": object_id})
-    return rows.update(data=data)
+    return rows.update(data=_clean(data))

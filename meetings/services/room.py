@@ -99,6 +99,15 @@ def _own_comment(actor, comment_id: int) -> tuple[permissions.MeetingAccess, Com
     return access, comment
 
 
+def _withdraw_from_replay(meeting: Meeting, comment: Comment) -> None:
+    """The earlier events of a comment its author rewrote or deleted carry what it says now (the new
+    text, or the tombstone): a replay (``/events/?after_seq=``) no longer hands out the replaced
+    words. Same seq and audience, so a tablet's resume and the comment counts do not change; the
+    earlier texts stay in ``CommentRevision`` for the record (docs/protocol.md)."""
+    events.withdraw_earlier(meeting.pk, ("comment.posted", "comment.edited", "comment.deleted"), "comment",
+                            comment.pk, {"comment": comment_dict(comment)})
+
+
 @transaction.atomic
 def comment_edit(*, actor, comment_id: int, text: str) -> Comment:
     """Replace the text; the previous text is kept as a revision."""
@@ -111,6 +120,7 @@ def comment_edit(*, actor, comment_id: int, text: str) -> Comment:
     comment.text, comment.edited_at = text, now
     comment.save(update_fields=["text", "edited_at"])
     audit.record(actor, "comment.edited", comment, meeting_id=access.meeting.pk)
+    _withdraw_from_replay(access.meeting, comment)
     events.emit(access.meeting, "comment.edited", {"comment": comment_dict(comment)}, _audience(comment))
     return comment
 
@@ -124,6 +134,7 @@ def comment_delete(*, actor, comment_id: int) -> Comment:
     comment.deleted_at = now
     comment.save(update_fields=["deleted_at"])
     audit.record(actor, "comment.deleted", comment, meeting_id=access.meeting.pk)
+    _withdraw_from_replay(access.meeting, comment)
     events.emit(access.meeting, "comment.deleted", {"comment": comment_dict(comment)}, _audience(comment))
     return comment
 

@@ -147,6 +147,36 @@ def test_it_keeps_the_history_of_an_edit_and_a_tombstone_for_a_deletion(room):
     assert error(delete(room, "member", comment.pk)) == (409, "comment_deleted")
 
 
+def _replay(cast, who: str) -> list[dict]:
+    response = cast.client(getattr(cast, who)).get(f"/api/v1/meetings/{cast.meeting.pk}/events/?after_seq=0")
+    assert response.status_code == 200
+    return response.json()["events"]
+
+
+def test_an_edited_or_deleted_comment_is_not_handed_out_again_by_the_replay(room):
+    """What its author rewrote or deleted leaves the event log's replay too (the same rule as
+    annotations, docs/protocol.md): the earlier events carry the comment as it is now, with their
+    seq and audience unchanged, so a resuming tablet ends in the same state."""
+    comment = services.comment_post(actor=room.member, item_id=room.item.pk, text="Lời nói vội")
+    before = _replay(room, "member2")
+    assert "Lời nói vội" in str(before)
+    edit(room, "member", comment.pk, "Lời đã cân nhắc")
+    after_edit = _replay(room, "member2")
+    assert "Lời nói vội" not in str(after_edit)
+    about = [e for e in after_edit if e["kind"].startswith("comment.") and e["data"]["comment"]["id"] == comment.pk]
+    assert [e["kind"] for e in about] == ["comment.posted", "comment.edited"]
+    assert {e["data"]["comment"]["text"] for e in about} == {"Lời đã cân nhắc"}
+    assert [e["seq"] for e in after_edit][: len(before)] == [e["seq"] for e in before]
+    delete(room, "member", comment.pk)
+    after_delete = _replay(room, "member2")
+    assert "Lời đã cân nhắc" not in str(after_delete)
+    assert all(e["data"]["comment"]["deleted"] and e["data"]["comment"]["text"] == "" for e in after_delete
+               if e["kind"].startswith("comment.") and e["data"]["comment"]["id"] == comment.pk)
+    # the record keeps every text the author wrote
+    assert list(CommentRevision.objects.filter(comment=comment).values_list("text", flat=True)) == [
+        "Lời nói vội", "Lời đã cân nhắc"]
+
+
 @pytest.mark.parametrize("status", ["adjourned", "closed"])
 def test_it_changes_nothing_once_the_session_is_closed(cast, status):
     cast.set_status(Meeting.Status.PUBLISHED)
