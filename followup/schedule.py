@@ -40,9 +40,9 @@ from django.utils import timezone
 
 from ecabinet import audit
 
-from . import notices
+from . import notices, services
 from .models import Task, TaskChange, TaskNotice
-from .services import OPEN, current_time
+from .services import OPEN
 
 __all__ = ["Planned", "ScheduleReport", "plan_notices", "send_notices", "tasks_run_schedule"]
 
@@ -109,7 +109,7 @@ def _send_one(item: Planned, *, today: date, now: datetime) -> int | None:
     already, or the task changed since it was planned)."""
     with transaction.atomic():
         audit.lock_head()
-        task = (Task.objects.select_for_update().select_related("lead_ministry", "meeting")
+        task = (Task.objects.select_for_update(of=("self",)).select_related("lead_ministry", "meeting")
                 .filter(pk=item.task_id).first())
         if task is None or task.state not in OPEN or task.regular or task.deadline != item.deadline:
             return None
@@ -153,7 +153,7 @@ def send_notices(planned: list[Planned], *, today: date, now: datetime, report: 
 def tasks_run_schedule(now: datetime | None = None) -> ScheduleReport:
     """One round of the scheduler at ``now`` (default: the services' clock). Safe to run at any time,
     any number of times, from several machines at once."""
-    now = now or current_time()
+    now = now or services.current_time()
     today = timezone.localdate(now)
     report = ScheduleReport(today=today)
     send_notices(plan_notices(today), today=today, now=now, report=report)
