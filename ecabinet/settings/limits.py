@@ -152,10 +152,10 @@ TASKS_PAGE_MAX = envint("TASKS_PAGE_MAX", "200")
 # "Deadlines, reminders and notices"; docs/limits.md "Decision follow-up tasks") ---------------------
 # Reminders go this many days before a task's deadline (comma-separated, each sent once per deadline;
 # "7,1": a week before and the day before); the overdue notice goes the day after the deadline.
-TASK_REMIND_DAYS_BEFORE = tuple(sorted({int(d) for d in env("TASK_REMIND_DAYS_BEFORE", "7,1").split(",")
-                                        if d.strip()}, reverse=True))
-if any(d < 1 or d > 365 for d in TASK_REMIND_DAYS_BEFORE):
-    raise ImproperlyConfigured("TASK_REMIND_DAYS_BEFORE: whole days from 1 to 365, e.g. 7,1")
+_remind_days = [d.strip() for d in env("TASK_REMIND_DAYS_BEFORE", "7,1").split(",") if d.strip()]
+if not all(d.isdigit() and 1 <= int(d) <= 365 for d in _remind_days):
+    raise ImproperlyConfigured("TASK_REMIND_DAYS_BEFORE: whole days from 1 to 365, comma-separated, e.g. 7,1")
+TASK_REMIND_DAYS_BEFORE = tuple(sorted({int(d) for d in _remind_days}, reverse=True))
 # The secretariat's digest of newly overdue tasks names at most this many (then "and N more").
 TASK_OVERDUE_DIGEST_MAX_LINES = envint("TASK_OVERDUE_DIGEST_MAX_LINES", "30")
 # --- end of issue 18 §3 ----------------------------------------------------------------------------

@@ -194,3 +194,16 @@ def test_two_schedulers_running_at_once_send_each_notice_once(ft):
     assert sorted(sent) == sorted(t.pk for t in tasks)
     assert told("task.overdue") == ["lead01"] * 4
     assert TaskNotice.objects.count() == 4
+
+
+def test_the_reminder_days_are_a_setting(ft, clock, settings):
+    settings.TASK_REMIND_DAYS_BEFORE = (3,)
+    clock.to_day(ft.task.deadline - dt.timedelta(days=4))
+    assert run() == ""
+    clock.to_day(ft.task.deadline - dt.timedelta(days=3))
+    assert "reminder (3 day(s) before the deadline)" in run()
+    settings.TASK_REMIND_DAYS_BEFORE = ()
+    other = new_task(ft, deadline=later(10))
+    clock.to_day(other.deadline - dt.timedelta(days=1))
+    assert "reminder" not in run()
+    assert not TaskNotice.objects.filter(task=other).exists()
