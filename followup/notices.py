@@ -65,9 +65,9 @@ def _deadline(task: Task) -> str:
 
 
 def _source(task: Task) -> str:
-    if task.meeting_id is not None:
-        return task.meeting.title
-    return task.ballot.title
+    if task.source_kind == Task.Source.BALLOT:
+        return _("the written ballot “%(title)s”") % {"title": task.ballot.title}
+    return task.meeting.title
 
 
 def _send(users: Iterable, task: Task, *, kind: str, title: str, body: str) -> int:

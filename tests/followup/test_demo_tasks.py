@@ -39,6 +39,9 @@ def test_the_demo_has_tasks_in_every_state_some_overdue_each_seen_by_its_ministe
     accepted = [t for t in tasks if t.state == "accepted"]
     assert any(t.reported_at.date() <= t.deadline for t in accepted)
     assert any(t.reported_at.date() > t.deadline for t in accepted)
+    ballot_task = next(t for t in tasks if t.source_kind == "ballot")
+    notice = Notification.objects.filter(kind="task.created", url=f"/tasks/{ballot_task.pk}/").first()
+    assert f"the written ballot “{ballot_task.ballot.title}”" in notice.body
     # The round of the scheduler at the end of the seed told each overdue task's ministry, once.
     assert set(TaskNotice.objects.filter(kind="overdue").values_list("task_id", flat=True)) == {t.pk for t in overdue}
 
