@@ -127,3 +127,26 @@ def test_a_refused_change_tells_nobody(crowd):
     with pytest.raises(InvalidState):
         services.task_accept(actor=crowd.secretary, task=crowd.task)  # assigned: not reported done
     assert Notification.objects.count() == before
+
+
+def test_the_lead_ministry_told_is_exactly_who_may_move_the_task(substitute, ft):
+    """Two copies of "the lead ministry" live in followup.permissions (``TaskAccess.is_lead`` for
+    acting, ``task_notice_recipients`` for telling): they agree for every account."""
+    from ecabinet.errors import NotFound
+    from ecabinet.models import User
+    from followup.permissions import task_access
+
+    User.objects.filter(username="member03").update(ministry=ft.lead)
+    UserFactory(username="admin-btc", ministry=ft.lead, is_superuser=True, is_staff=True)
+    UserFactory(username="gone-btc", ministry=ft.lead, is_active=False)
+    task = new_task(ft)
+
+    def may_move(user) -> bool:
+        try:
+            return task_access(user, task).may("report")
+        except NotFound:
+            return False
+
+    movers = {u.username for u in User.objects.all() if may_move(u)}
+    told_ = {u.username for u in task_notice_recipients(task, "reminder")}
+    assert movers == told_ == {"lead01", "member03", "deputy01"}

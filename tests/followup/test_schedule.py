@@ -207,3 +207,16 @@ def test_the_reminder_days_are_a_setting(ft, clock, settings):
     clock.to_day(other.deadline - dt.timedelta(days=1))
     assert "reminder" not in run()
     assert not TaskNotice.objects.filter(task=other).exists()
+
+
+def test_a_task_reported_or_extended_after_the_round_planned_is_skipped(ft, clock):
+    other = new_task(ft, deadline=ft.task.deadline)
+    clock.to_day(ft.task.deadline + dt.timedelta(days=1))
+    today, now = clock.now.date(), clock.now
+    planned = schedule.plan_notices(today)
+    assert {p.task_id for p in planned} == {ft.task.pk, other.pk}
+    services.task_report(actor=ft.lead_user, task=ft.task)
+    services.task_extend(actor=ft.secretary, task=other, deadline=later(10), reason="Chờ số liệu quyết toán.")
+    report = schedule.ScheduleReport(today=today)
+    schedule.send_notices(planned, today=today, now=now, report=report)
+    assert report.nothing_done and not TaskNotice.objects.exists()
