@@ -92,7 +92,7 @@ def plan_notices(today: date) -> list[Planned]:
             .annotate(deadline_set=Max("changes__at", filter=DEADLINE_SET))
             .order_by("deadline", "pk").values_list("pk", "deadline", "deadline_set"))
     soon = list(soon)
-    sent = set(TaskNotice.objects.filter(task_id__in=[pk for pk, _d, _s in soon], kind=N.REMINDER)
+    sent = set(TaskNotice.objects.filter(kind=N.REMINDER, deadline__gte=today, deadline__lte=last_day)
                .values_list("task_id", "deadline", "days_before"))
     for task_id, deadline, deadline_set in soon:
         window = _window((deadline - today).days)
