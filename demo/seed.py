@@ -10,7 +10,8 @@ session — participants, agenda, documents, versions, state changes, attendance
 ``meetings.services``, exactly as the screens and the API do, so the demo also leaves a true audit
 trail. The sessions are loaded in one transaction, and only when the demo secretary has created
 none: the demo is loaded entirely or not at all. The written ballots (``ballots``) follow the same
-rule on their own, so an installation seeded before ballots existed gets them on the next run.
+rule on their own, so an installation seeded before ballots existed gets them on the next run; and
+so do the decision follow-up tasks of the closed session (``tasks``).
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ from django.utils import timezone
 from ecabinet import audit, pdf
 from ecabinet.models import Ministry
 from ecabinet.permissions import FLAGS
+from followup.models import Task
 from meetings import services
 from meetings.models import Meeting, Participant
-from voting.models import Ballot
+from voting.models import Ballot, Motion
 
 from .ballots import build_ballots, load_ballots
 from .cast import ACCOUNTS, DEMO_PASSWORD, MEMBERS, MINISTRIES, email_for
 from .plan import LOCATION, Draft, SessionSpec, build_plan
+from .tasks import build_tasks, load_tasks
 
 __all__ = ["SeedReport", "seed"]
 
@@ -48,6 +51,7 @@ class SeedReport:
     accounts_created: list[str] = field(default_factory=list)
     sessions_created: list[Meeting] = field(default_factory=list)
     ballots_created: list[Ballot] = field(default_factory=list)
+    tasks_created: list[Task] = field(default_factory=list)
     pdfs_rendered: int = 0
     sealed_documents: int = 0
 
@@ -186,6 +190,7 @@ def seed(*, now=None) -> SeedReport:
     with_sessions = not Meeting.objects.filter(created_by=users["secretary"]).exists()
     with_ballots = not Ballot.objects.filter(created_by=users["secretary"]).exists()
     if not (with_sessions or with_ballots):
+        _load_tasks(report, users=users)
         return report
 
     local_now = timezone.localtime(now or timezone.now())
@@ -219,4 +224,24 @@ def seed(*, now=None) -> SeedReport:
                     closed_at=start + dt.timedelta(hours=4))
                 with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
                     report.sealed_documents += seal_minutes(meeting, users=users)
+    _load_tasks(report, users=users)
     return report
+
+
+def _load_tasks(report: SeedReport, *, users: dict) -> None:
+    """The tasks of last month's closed session (``demo.tasks``), once: only when the demo secretary
+    has assigned none, and the closed session is there — so an installation seeded before tasks
+    existed gets them on its next run. One transaction; their notices are not mailed (see above)."""
+    secretary = users["secretary"]
+    if Task.objects.filter(created_by=secretary).exists():
+        return
+    meeting = (Meeting.objects.filter(created_by=secretary, status=Meeting.Status.CLOSED)
+               .order_by("-starts_at").first())
+    motion = Motion.objects.filter(agenda_item__meeting=meeting, status=Motion.Status.CLOSED).order_by("pk").first()
+    ballot = Ballot.objects.filter(created_by=secretary, status=Ballot.Status.CLOSED).order_by("-deadline").first()
+    if meeting is None or motion is None or ballot is None:
+        return
+    specs = build_tasks(timezone.localtime(timezone.now()), timezone.localtime(meeting.starts_at).date(),
+                        timezone.localtime(ballot.deadline))
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
+        report.tasks_created = load_tasks(specs, users=users, meeting=meeting, motion=motion, ballot=ballot)

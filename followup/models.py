@@ -152,3 +152,35 @@ class TaskChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id}: {self.kind}"
+
+
+class TaskNotice(models.Model):
+    """A reminder or overdue notice the scheduler (``followup.schedule``) has sent for one deadline of
+    one task. The row is written before the notice, in the same transaction, and the unique
+    constraint makes it the "sent once" guard: a second run, or a second scheduler racing the first,
+    fails to insert it and sends nothing. The deadline is part of the key, so an extension to a new
+    deadline re-arms every notice."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", pgettext_lazy("task notice", "Reminder before the deadline")
+        OVERDUE = "overdue", pgettext_lazy("task notice", "Overdue notice")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    deadline = models.DateField()
+    # For a reminder, the window it belongs to (``TASK_REMIND_DAYS_BEFORE``); 0 for an overdue notice.
+    days_before = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField()
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["task", "deadline", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "kind", "deadline", "days_before"], name="tasknotice_once"),
+            models.CheckConstraint(condition=Q(kind__in=["reminder", "overdue"]), name="tasknotice_kind_valid"),
+            models.CheckConstraint(condition=Q(kind="reminder", days_before__gt=0) | Q(kind="overdue", days_before=0),
+                                   name="tasknotice_days_before"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.kind} {self.deadline}"

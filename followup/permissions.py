@@ -25,23 +25,38 @@ Who acts (the transitions are ``followup.services``):
 * the lead ministry starts a task and reports it done: its people, and an approved substitute of the
   task's session standing in for one of them (the minister's delegate). Co-operating ministries
   contribute through the lead ministry and have no transition of their own.
+
+Whom the notices reach (``task_notice_recipients``; the texts are ``followup.notices``), never the
+person who made the change, never an administrator, only active accounts:
+
+* ``created``: the lead ministry's people (and delegates) and the co-operating ministries' people;
+* ``returned``, ``accepted``: the lead ministry's people (and delegates);
+* ``extended``, ``cancelled``: the lead and the co-operating ministries' people (they plan around it);
+* ``reported``: the secretariat, which accepts or returns the task;
+* ``reminder``, ``overdue`` (the scheduler): the lead ministry's people (and delegates) — those who
+  move the task; ``overdue_digest``: the secretariat, once per run that found tasks newly overdue.
+
+"The lead ministry's people (and delegates)" are exactly those who may start and report the task
+(``TaskAccess.is_lead``): active users of the lead ministry, and approved substitutes of the task's
+session standing in for one of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ecabinet.errors import Forbidden, NotFound
-from ecabinet.permissions import has_admin_powers
+from ecabinet.permissions import ADMIN_POWERS, has_admin_powers
 from meetings.models import Meeting, Participant
 from voting.models import BallotRecipient
 
 from .models import Task
 
 __all__ = ["ATTENDED", "ATTENDEE_ROLES", "LEAD_ACTIONS", "SECRETARIAT_ACTIONS", "TaskAccess", "can_create_task",
-           "task_access", "tasks_visible_to"]
+           "task_access", "task_notice_recipients", "tasks_visible_to"]
 
 ATTENDEE_ROLES = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE)
 ATTENDED = (Participant.Attendance.PRESENT, Participant.Attendance.REMOTE)
@@ -140,3 +155,41 @@ def task_access(user, task: Task | int) -> TaskAccess:
     is_lead = not _is_admin(user) and (
         (user.ministry_id is not None and user.ministry_id == task.lead_ministry_id) or _delegate_of_lead(user, task))
     return TaskAccess(user=user, task=task, is_lead=is_lead)
+
+
+# --- whom the notices reach ------------------------------------------------------------------------
+
+NOTICE_EVENTS = frozenset({"created", "returned", "accepted", "extended", "cancelled", "reported", "reminder",
+                           "overdue", "overdue_digest"})
+
+
+def _people() -> QuerySet:
+    """Active accounts without an administrator power (an administrator's ministry gives them no task)."""
+    users = get_user_model().objects.filter(is_active=True)
+    for power in ADMIN_POWERS:
+        users = users.exclude(**{power: True})
+    return users
+
+
+def _lead_q(task: Task) -> Q:
+    delegates = Participant.objects.filter(
+        meeting_id=task.meeting_id, role=Participant.Role.SUBSTITUTE, substitute_approved_at__isnull=False,
+        substitute_for__ministry_id=task.lead_ministry_id).values("user_id") if task.meeting_id else []
+    return Q(ministry_id=task.lead_ministry_id) | Q(pk__in=delegates)
+
+
+def task_notice_recipients(task: Task | None, event: str, *, exclude=None) -> QuerySet:
+    """Who is told of ``event`` on ``task`` (the table in the module's docstring), as one query in a
+    stable order; ``exclude`` (the actor) is left out. ``overdue_digest`` takes no task."""
+    if event not in NOTICE_EVENTS:
+        raise ValueError(f"unknown task event {event!r}")
+    if event in ("reported", "overdue_digest"):
+        who = Q(is_secretariat=True)
+    else:
+        who = _lead_q(task)
+        if event in ("created", "extended", "cancelled"):
+            who |= Q(ministry_id__in=task.co_ministries.values("pk"))
+    users = _people().filter(who)
+    if exclude is not None:
+        users = users.exclude(pk=exclude.pk)
+    return users.order_by("id")

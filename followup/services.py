@@ -27,6 +27,10 @@ session that has been held (in progress, adjourned or closed: 409 ``session_not_
 resolution of a closed session (409 ``session_not_closed``), or a closed written ballot (409
 ``ballot_not_closed``). The bounds (docs/limits.md, "Decision follow-up tasks") are checked before
 any row is locked; the count of tasks per session (or ballot) under the lock of that row.
+
+Each write tells whom it concerns (``followup.notices.notify_change``; whom:
+``followup.permissions.task_notice_recipients``) inside its transaction: the in-app notices commit
+with the change, the e-mails leave after commit, and a refused or rolled-back write tells nobody.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from meetings.models import AgendaItem, Meeting
 from voting.models import Ballot, Motion
 from voting.permissions import is_closed as ballot_is_closed
 
+from . import notices
 from .models import Task, TaskChange
 from .permissions import can_create_task, task_access
 
@@ -236,6 +241,7 @@ def task_create(*, actor, source_kind: str, source_id: int, title: str, lead_min
         "source": source_kind, "source_id": source_id, "title": title, "lead_ministry": lead.code,
         "co_ministries": [m.code for m in co], "deadline": deadline.isoformat() if deadline else None,
         "regular": bool(regular), "priority": priority})
+    notices.notify_change(task, K.CREATED, actor=actor)  # in the transaction: rolled back with it
     return task
 
 
@@ -289,6 +295,7 @@ def _transition(*, actor, task: Task | int, action: str, reason=None, reason_req
     if action == "extend":
         data.update(old_deadline=old_deadline.isoformat(), new_deadline=new_deadline.isoformat())
     audit.record(actor, f"task.{kind}", locked, meeting_id=locked.meeting_id, data=data)
+    notices.notify_change(locked, kind, actor=actor, reason=reason, old_deadline=old_deadline)
     return locked
 
 

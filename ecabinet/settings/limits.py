@@ -2,8 +2,10 @@
 per-address throttle, rates per account, and the bounds of the room's snapshots and events (docs/limits.md).
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from ecabinet.settings.documents import DATA_UPLOAD_MAX_MEMORY_SIZE, DOCUMENT_MAX_BYTES
-from ecabinet.settings.environment import envint
+from ecabinet.settings.environment import env, envint
 
 # --- Request limits, before authentication (issue 14 point 5; area "http"; docs/limits.md) -------
 # Every HTTP request body is capped while it streams in, in the server itself (hotpath.daphne_guard,
@@ -146,3 +148,14 @@ TASK_DEADLINE_MAX_DAYS = envint("TASK_DEADLINE_MAX_DAYS", "1830")
 TASKS_PAGE_SIZE = envint("TASKS_PAGE_SIZE", "50")
 TASKS_PAGE_MAX = envint("TASKS_PAGE_MAX", "200")
 # --- end of issue 18 -------------------------------------------------------------------------------
+# --- Issue 18 §3: reminders and overdue notices of tasks (followup.schedule; docs/followup.md
+# "Deadlines, reminders and notices"; docs/limits.md "Decision follow-up tasks") ---------------------
+# Reminders go this many days before a task's deadline (comma-separated, each sent once per deadline;
+# "7,1": a week before and the day before); the overdue notice goes the day after the deadline.
+_remind_days = [d.strip() for d in env("TASK_REMIND_DAYS_BEFORE", "7,1").split(",") if d.strip()]
+if not all(d.isdigit() and 1 <= int(d) <= 365 for d in _remind_days):
+    raise ImproperlyConfigured("TASK_REMIND_DAYS_BEFORE: whole days from 1 to 365, comma-separated, e.g. 7,1")
+TASK_REMIND_DAYS_BEFORE = tuple(sorted({int(d) for d in _remind_days}, reverse=True))
+# The secretariat's digest of newly overdue tasks names at most this many (then "and N more").
+TASK_OVERDUE_DIGEST_MAX_LINES = envint("TASK_OVERDUE_DIGEST_MAX_LINES", "30")
+# --- end of issue 18 §3 ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from ecabinet.models import User
+from followup.models import Task
 from voting.ballot_summary import summarize
 from voting.models import Ballot, BallotAnswer, BallotAnswerRevision
 from voting.services.ballots import current_time
@@ -47,7 +48,9 @@ def test_it_seeds_an_open_and_a_closed_ballot_once_and_adds_them_to_an_older_dem
     assert "nothing changed" in seed_demo()
     assert Ballot.objects.count() == 2
 
-    # An installation seeded before ballots existed: no ballots, no members flagged.
+    # An installation seeded before ballots existed: no ballots, no members flagged (and no tasks,
+    # which came later still).
+    Task.objects.all().delete()
     BallotAnswerRevision.objects.all().delete()
     BallotAnswer.objects.all().delete()
     Ballot.objects.all().delete()
