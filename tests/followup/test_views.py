@@ -430,6 +430,6 @@ def test_the_screens_speak_vietnamese(ft, settings):
     with translation.override("vi"):
         client = page(ft, "secretary")
         html = client.get(LIST, HTTP_ACCEPT_LANGUAGE="vi").content.decode()
-        assert "Nhiệm vụ" in html and "Hạn" in html
+        assert "Theo dõi thực hiện nhiệm vụ" in html and "Thời hạn" in html and "Quá hạn" not in html
         html = client.get(detail(ft.task), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
         assert "Gia hạn" in html and "Lịch sử" in html
