@@ -248,7 +248,8 @@ def task_new(request: HttpRequest) -> HttpResponse:
             report_error(request, exc)
             refused = True
         else:
-            messages.success(request, _("The task was assigned to %(ministry)s.") % {"ministry": task.lead_ministry.name})
+            messages.success(request, _("The task was assigned to %(ministry)s.")
+                             % {"ministry": task.lead_ministry.name})
             return redirect("task_detail", pk=task.pk)
     return render(request, "followup/new.html", {
         "form": form, "source": source, "source_url": source_url(source),
