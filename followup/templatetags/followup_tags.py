@@ -42,7 +42,6 @@ def session_tasks(context, meeting) -> dict:
     tasks = selectors.session_tasks(user, meeting.pk, SESSION_TASKS_SHOWN)
     return {
         "rows": [{"task": t, "overdue": selectors.is_overdue(t, today)} for t in tasks],
-        "more": len(tasks) >= SESSION_TASKS_SHOWN,
         "register_url": reverse("task_list") + "?" + urlencode({"meeting": meeting.pk}),
         "can_assign": permissions.may_assign_from(user, meeting),
         "resolution_url": new_task_url(Task.Source.RESOLUTION, meeting.pk)
