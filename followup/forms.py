@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from ecabinet.textlimits import description_max
+from meetings.templatetags.screens import ministry_name
 
 from .models import Task
 
@@ -30,7 +31,7 @@ class FilterForm(forms.Form):
     def __init__(self, *args, ministries=(), meetings=(), **kwargs):
         super().__init__(*args, **kwargs)
         everything = pgettext_lazy("filter", "All")
-        self.fields["ministry"].choices = [("", everything), *((m.code, m.name) for m in ministries)]
+        self.fields["ministry"].choices = [("", everything), *((m.code, ministry_name(m)) for m in ministries)]
         self.fields["meeting"].choices = [("", everything), *((m.pk, f"{m.title} ({m.starts_at:%d/%m/%Y})")
                                                               for m in meetings)]
         self.fields["state"].choices = [("", everything), *Task.State.choices]
@@ -44,14 +45,16 @@ class TaskForm(forms.Form):
     lead_ministry = forms.ChoiceField(label=_("Lead ministry"))
     co_ministries = forms.MultipleChoiceField(label=_("Co-operating ministries"), required=False,
                                               widget=forms.CheckboxSelectMultiple)
-    deadline = forms.DateField(label=_("Deadline"), required=False, widget=DATE)
+    # required unless the task is regular: the service says which is missing
+    deadline = forms.DateField(label=_("Deadline"), required=False, widget=DATE,
+                               help_text=_("Required, unless the task is regular."))
     regular = forms.BooleanField(label=_("Regular task (no deadline)"), required=False,
                                  help_text=_("A standing duty with no deadline; it is never overdue."))
     priority = forms.ChoiceField(label=_("Priority"), choices=Task.Priority.choices, initial=Task.Priority.NORMAL)
 
     def __init__(self, *args, ministries=(), **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [(m.code, m.name) for m in ministries]
+        choices = [(m.code, ministry_name(m)) for m in ministries]
         self.fields["lead_ministry"].choices = [("", _("— choose —")), *choices]
         self.fields["co_ministries"].choices = choices
 

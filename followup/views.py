@@ -152,6 +152,11 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_task(request, _access_or_404(request.user, pk))
 
 
+def _invalid(request: HttpRequest, access: TaskAccess, action: str, form) -> HttpResponse:
+    messages.error(request, _("Nothing was changed: see the form marked below."), extra_tags="invalid_form")
+    return _render_task(request, access, (action, form), status=400)
+
+
 @login_required
 @require_POST
 @domain_errors
@@ -168,7 +173,7 @@ def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     form_class = ACTION_FORMS[action]
     form = form_class(request.POST, prefix=action) if form_class else None
     if form is not None and not form.is_valid():
-        return _render_task(request, access, (action, form), status=400)
+        return _invalid(request, access, action, form)
     kwargs = {arg: form.cleaned_data[name] for name, arg in fields.items()} if form else {}
     here = reverse("task_detail", args=[pk])
     try:
@@ -178,7 +183,7 @@ def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             raise
         field = exc.params.get("field")
         form.add_error(field if field in form.fields else None, str(exc.message))
-        return _render_task(request, access, (action, form), status=400)
+        return _invalid(request, access, action, form)
     except NotFound:
         raise
     except DomainError as exc:
@@ -251,6 +256,9 @@ def task_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The task was assigned to %(ministry)s.")
                              % {"ministry": task.lead_ministry.name})
             return redirect("task_detail", pk=task.pk)
+    if form.is_bound and form.errors:
+        messages.error(request, _("The task was not assigned: see the fields marked below."),
+                       extra_tags="invalid_form")
     return render(request, "followup/new.html", {
         "form": form, "source": source, "source_url": source_url(source),
         "action_url": reverse("task_new") + "?" + urlencode({"source_kind": kind, "source_id": source_id}),
