@@ -51,12 +51,14 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from ecabinet.errors import Forbidden, NotFound
 from ecabinet.permissions import ADMIN_POWERS, has_admin_powers
 from meetings.models import Meeting, Participant
-from voting.models import BallotRecipient
+from voting.models import Ballot, BallotRecipient
+from voting.permissions import is_closed as ballot_is_closed
 
 from .models import Task
 
 __all__ = ["ATTENDED", "ATTENDEE_ROLES", "LEAD_ACTIONS", "SECRETARIAT_ACTIONS", "TaskAccess", "can_create_task",
-           "task_access", "task_notice_recipients", "tasks_visible_to"]
+           "may_assign_from", "may_assign_from_ballot", "may_assign_resolution", "may_open_register", "task_access",
+           "task_notice_recipients", "tasks_visible_to"]
 
 ATTENDEE_ROLES = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE)
 ATTENDED = (Participant.Attendance.PRESENT, Participant.Attendance.REMOTE)
@@ -104,6 +106,37 @@ def tasks_visible_to(user) -> QuerySet[Task]:
     if user.is_archivist:
         visible |= Q(meeting__status=Meeting.Status.CLOSED) | Q(ballot__isnull=False)
     return Task.objects.filter(visible)
+
+
+def may_open_register(user) -> bool:
+    """Whether the header shows the register (``/tasks/``): whoever may see at least one task. The
+    secretariat keeps the register and always sees it; anyone else costs one ``EXISTS`` query."""
+    if not _active(user):
+        return False
+    if user.is_secretariat:
+        return True
+    return tasks_visible_to(user).exists()
+
+
+# The session states in which a session has taken decisions (``followup.services._source`` refuses
+# the others with ``session_not_held``); tests/followup/test_views.py checks the two agree.
+SESSION_HELD = (Meeting.Status.IN_PROGRESS, Meeting.Status.ADJOURNED, Meeting.Status.CLOSED)
+
+
+def may_assign_from(user, meeting: Meeting) -> bool:
+    """The session page offers "Assign a task" on its agenda items and voted motions: to the
+    secretariat, once the session has been held."""
+    return can_create_task(user) and meeting.status in SESSION_HELD
+
+
+def may_assign_resolution(user, meeting: Meeting) -> bool:
+    """"Assign a task from the resolution": the secretariat, on a closed session."""
+    return can_create_task(user) and meeting.status == Meeting.Status.CLOSED
+
+
+def may_assign_from_ballot(user, ballot: Ballot, now) -> bool:
+    """A closed written ballot's page offers "Assign a task" to the secretariat."""
+    return can_create_task(user) and ballot_is_closed(ballot, now)
 
 
 def _delegate_of_lead(user, task: Task) -> bool:

@@ -11,6 +11,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from ecabinet.models import Ministry
+from meetings.models import AgendaItem, Meeting
+from voting.models import Ballot, Motion
 
 from .models import Task, TaskChange
 from .permissions import TaskAccess, tasks_visible_to
@@ -115,3 +117,61 @@ def task_detail(access: TaskAccess, today: date) -> dict:
             "new_deadline": c.new_deadline.isoformat() if c.new_deadline else None,
         } for c in changes],
     }
+
+
+# --- the screens (followup.views) -----------------------------------------------------------------
+
+SESSION_CHOICES_MAX = 200  # docs/limits.md: the sessions the register's filter offers
+
+
+def is_overdue(task: Task, today: date) -> bool:
+    """``overdue_q`` for one task already read."""
+    return bool(not task.regular and task.state in OVERDUE_STATES and task.deadline < today)
+
+
+def sessions_with_tasks(user):
+    """The sessions of the tasks the user may see, latest first (the register's session filter): one
+    query, at most ``SESSION_CHOICES_MAX``."""
+    meeting_ids = tasks_visible_to(user).filter(meeting__isnull=False).values("meeting_id")
+    return list(Meeting.objects.filter(pk__in=meeting_ids).order_by("-starts_at", "-id")
+                .only("id", "title", "starts_at")[:SESSION_CHOICES_MAX])
+
+
+def session_tasks(user, meeting_id: int, limit: int) -> list[Task]:
+    """The tasks of one session the user may see, by deadline, with their lead ministry: one query."""
+    return list(tasks_visible_to(user).filter(meeting_id=meeting_id).select_related("lead_ministry")
+                .order_by("regular", "deadline", "id")[:limit])
+
+
+def task_history(task: Task) -> list[TaskChange]:
+    return list(TaskChange.objects.filter(task=task).select_related("actor").order_by("at", "id"))
+
+
+@dataclass(frozen=True)
+class SourceShown:
+    """What the new-task form says about the decision a task will come from."""
+
+    kind: str
+    kind_text: str
+    title: str
+    meeting: Meeting | None
+    ballot: Ballot | None = None
+
+
+def source_shown(kind: str, source_id: int) -> SourceShown | None:
+    """The decision named by ``source_kind``/``source_id``, or None if there is none (one query). Only
+    for the secretariat's form: the service checks again that the decision was taken."""
+    text = Task.Source(kind).label if kind in Task.Source.values else ""
+    if kind == Task.Source.AGENDA_ITEM:
+        item = AgendaItem.objects.select_related("meeting").filter(pk=source_id).first()
+        return item and SourceShown(kind, text, item.title, item.meeting)
+    if kind == Task.Source.MOTION:
+        motion = Motion.objects.select_related("agenda_item__meeting").filter(pk=source_id).first()
+        return motion and SourceShown(kind, text, motion.title, motion.agenda_item.meeting)
+    if kind == Task.Source.RESOLUTION:
+        meeting = Meeting.objects.filter(pk=source_id).first()
+        return meeting and SourceShown(kind, text, meeting.title, meeting)
+    if kind == Task.Source.BALLOT:
+        ballot = Ballot.objects.select_related("meeting").filter(pk=source_id).first()
+        return ballot and SourceShown(kind, text, ballot.title, ballot.meeting, ballot)
+    return None

@@ -63,7 +63,8 @@ READER_READY = "#reader .reader-page--rendered .textLayer span >> nth=0"
 class Screen:
     """One screen: its name, its path (``{published}``, ``{draft}``, ``{closed}``: the seeded sessions'
     ids; ``{document}``: a document of the published session; ``{revised}``: one with two versions;
-    ``{ballot_open}``, ``{ballot_closed}``, ``{ballot_draft}``: written ballots), who sees it, the
+    ``{ballot_open}``, ``{ballot_closed}``, ``{ballot_draft}``: written ballots; ``{task}``: a follow-up
+    task of the closed session), who sees it, the
     status it answers with and what to wait for before checking it."""
 
     name: str
@@ -105,6 +106,12 @@ SCREENS: tuple[Screen, ...] = (
     Screen("ballot-summary", "/ballots/{ballot_closed}/summary/", (CHAIR, MEMBER, SECRETARY, ARCHIVIST)),
     Screen("ballot-summary-open", "/ballots/{ballot_open}/summary/", (SECRETARY,)),
     Screen("ballot-edit", "/ballots/{ballot_draft}/edit/", (SECRETARY,)),
+    # issue 18: the decision follow-up register (a task of the closed session, made by ``ids``)
+    Screen("tasks", "/tasks/", EVERYONE),
+    Screen("tasks-filtered", "/tasks/?meeting={closed}&overdue=on", (SECRETARY,)),
+    Screen("task", "/tasks/{task}/", (CHAIR, MEMBER, SECRETARY, ARCHIVIST)),
+    Screen("task-new", "/tasks/new/", (SECRETARY,)),
+    Screen("task-new-form", "/tasks/new/?source_kind=resolution&source_id={closed}", (SECRETARY,)),
     Screen("not-found", "/meetings/999999999/", (MEMBER,), status=404),
 )
 
@@ -229,12 +236,21 @@ def ids(sessions, server_url) -> dict[str, int]:
         with page.expect_navigation():
             page.click("main form [type=submit]")
         drafts = [int(re.search(r"/ballots/(\d+)/", page.url).group(1))]
+    closed = by_status["closed"]
+    tasks = request.get(f"{server_url}/api/v1/tasks/?meeting={closed}").json()["results"]
+    if not tasks:  # a task of the closed session's resolution, led by the Ministry of Justice
+        created = _api(page, "/api/v1/tasks/", {
+            "source_kind": "resolution", "source_id": closed, "title": "Hoàn thiện hồ sơ dự thảo Nghị định",
+            "lead_ministry": "btp", "co_ministries": ["btc"], "priority": "high",
+            "deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat()})
+        assert created["status"] == 201, created
+        tasks = [created["body"]]
     return {
         "published": published, "draft": by_status["draft"], "closed": by_status["closed"],
         "document": documents[0]["id"], "revised": next(d["id"] for d in documents if d["version"] > 1),
         "ballot_open": next(b["id"] for b in ballots if b["status"] == "open"),
         "ballot_closed": next(b["id"] for b in ballots if b["status"] == "closed"),
-        "ballot_draft": drafts[0],
+        "ballot_draft": drafts[0], "task": tasks[0]["id"],
     }
 
 
