@@ -1,7 +1,10 @@
 """The task screens (followup/views.py): the register, a task's page with the forms of what each
 persona may do now, the transitions posted from it, the new-task form and its entry points on the
 session and written-ballot pages, the header's link. Every persona of the follow-up cast
-(tests/followup/conftest.py) is asked; bad input leaves the data as it was and says why."""
+(tests/followup/conftest.py) is asked; bad input leaves the data as it was and says why.
+
+Over 400 lines on purpose: the screens share one cast and its helpers, and the persona tables of the
+register, the task page and the forms read best side by side."""
 
 from __future__ import annotations
 
