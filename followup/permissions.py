@@ -22,9 +22,14 @@ Who sees a task (issue 18 §5):
 Who acts (the transitions are ``followup.services``):
 
 * the secretariat creates tasks and accepts, returns, extends and cancels them;
-* the lead ministry starts a task and reports it done: its people, and an approved substitute of the
-  task's session standing in for one of them (the minister's delegate). Co-operating ministries
-  contribute through the lead ministry and have no transition of their own.
+* the lead ministry starts a task, posts progress reports (``progress``) and reports it done: its
+  people, and an approved substitute of the task's session standing in for one of them (the
+  minister's delegate). Co-operating ministries contribute through the lead ministry and have no
+  transition or report of their own.
+
+Reports and their attachments (``followup.reports``) are read by whoever sees the task: the list of
+reports and the download of an attachment ask ``task_access`` and ``task_attachment`` here (404 for
+anyone else, and for an attachment of another task).
 """
 
 from __future__ import annotations
@@ -38,15 +43,15 @@ from ecabinet.permissions import has_admin_powers
 from meetings.models import Meeting, Participant
 from voting.models import BallotRecipient
 
-from .models import Task
+from .models import Task, TaskAttachment
 
 __all__ = ["ATTENDED", "ATTENDEE_ROLES", "LEAD_ACTIONS", "SECRETARIAT_ACTIONS", "TaskAccess", "can_create_task",
-           "task_access", "tasks_visible_to"]
+           "task_access", "task_attachment", "tasks_visible_to"]
 
 ATTENDEE_ROLES = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE)
 ATTENDED = (Participant.Attendance.PRESENT, Participant.Attendance.REMOTE)
 SECRETARIAT_ACTIONS = frozenset({"accept", "return", "extend", "cancel"})
-LEAD_ACTIONS = frozenset({"start", "report"})
+LEAD_ACTIONS = frozenset({"start", "progress", "report"})
 
 
 def _active(user) -> bool:
@@ -140,3 +145,13 @@ def task_access(user, task: Task | int) -> TaskAccess:
     is_lead = not _is_admin(user) and (
         (user.ministry_id is not None and user.ministry_id == task.lead_ministry_id) or _delegate_of_lead(user, task))
     return TaskAccess(user=user, task=task, is_lead=is_lead)
+
+
+def task_attachment(user, task_id: int, attachment_id: int) -> TaskAttachment:
+    """An attachment of a report on ``task_id`` for someone who may see that task: whoever sees the
+    task reads its reports and their files. ``NotFound`` otherwise, and for an attachment of another task."""
+    access = task_access(user, task_id)
+    found = TaskAttachment.objects.filter(pk=attachment_id, report__task_id=access.task.pk).first()
+    if found is None:
+        raise NotFound()
+    return found
