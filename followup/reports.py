@@ -118,7 +118,7 @@ def report_prepare(*, actor, task: Task | int, kind: str, text: str = "", files:
     text = _text(text, required=kind == TaskReport.Kind.PROGRESS)
     files = list(files)
     _bounds(files)
-    _check_task(access.task, kind)
+    _check_task(Task.objects.get(pk=access.task.pk), kind)  # as stored now, not as the caller's copy says
     inspected = []
     for upload in files:
         try:

@@ -19,6 +19,7 @@ from meetings.models import Meeting
 
 from ..conftest import upload
 from ..pdfs import encrypted_pdf, make_pdf, pdf_with_javascript
+from ..test_screens_i18n import _compiled_messages  # noqa: F401  (compiles the .mo files when stale)
 from .conftest import walk
 
 
@@ -162,7 +163,8 @@ def test_every_bound_has_its_code_and_changes_nothing(ft, settings):
     settings.TASK_REPORT_MAX_BYTES = one.size + 10
     refused("attachments_too_large", 413, post(files=[one, pdf("b.pdf", "b")]))
     settings.TASK_REPORT_MAX_BYTES = 50 * 1024 * 1024
-    refused("duplicate_attachment", 400, post(files=[pdf("a.pdf", "same"), pdf("b.pdf", "same")]))
+    same = make_pdf(["Cùng một tệp"])
+    refused("duplicate_attachment", 400, post(files=[upload(name="a.pdf", data=same), upload(name="b.pdf", data=same)]))
     settings.DOCUMENT_MAX_BYTES = 100
     refused("file_too_large", 413, post(files=[pdf()]))
     refused("invalid_report_kind", 400, lambda: reports.report_prepare(actor=lead, task=ft.task, kind="final"))
@@ -203,7 +205,7 @@ def test_a_write_that_fails_after_storing_its_files_deletes_them(ft):
     twice = reports.PreparedReport(task_id=good.task_id, kind=good.kind, text=good.text,
                                    files=(good.files[0], ("lai.pdf", good.files[0][1])))
     before = snapshot()
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         reports.report_record(actor=ft.lead_user, prepared=twice)
     assert snapshot() == before and stored_files() == []
 
@@ -212,7 +214,7 @@ def test_a_refusal_reads_in_vietnamese(ft):
     with translation.override("vi"), pytest.raises(DomainError) as caught:
         reports.task_report_progress(actor=ft.lead_user, task=ft.task, text="")
     assert caught.value.code == "report_text_required"
-    assert "Write what" not in str(caught.value.message)
+    assert str(caught.value.message) == "Vui lòng ghi rõ những việc đã thực hiện đến nay."
 
 
 # --- every persona × post, list, download (the API and the file) --------------------------------------
@@ -256,7 +258,8 @@ def test_who_posts_lists_and_downloads(delegate, name):
     assert listed.status_code == want_list
     if want_list == 200:
         assert listed.json()["results"][0]["text"] == "Báo cáo đầu tiên"
-        assert listed.json()["results"][0]["attachments"][0]["url"] == f"/tasks/{ft.task.pk}/attachments/{attachment.pk}/"
+        url = listed.json()["results"][0]["attachments"][0]["url"]
+        assert url == f"/tasks/{ft.task.pk}/attachments/{attachment.pk}/"
     from django.test import Client
 
     browser = Client()
@@ -325,16 +328,17 @@ def test_the_api_reports_done_and_a_bad_pdf_with_its_code(ft):
 
 def test_an_idempotent_repeat_returns_the_first_report_and_stores_nothing_more(ft):
     client = ft.cast.client(ft.lead_user)
-    body = {"kind": "progress", "text": "Tiến độ", "files": [pdf()]}
+    data = make_pdf(["Báo cáo tiến độ"])
+    body = {"kind": "progress", "text": "Tiến độ", "files": [upload(name="bc.pdf", data=data)]}
     first = client.post(URL.format(ft.task.pk), body, format="multipart", HTTP_IDEMPOTENCY_KEY="rep-1")
     files = stored_files()
-    again = client.post(URL.format(ft.task.pk), {**body, "files": [pdf()]}, format="multipart",
-                        HTTP_IDEMPOTENCY_KEY="rep-1")
+    again = client.post(URL.format(ft.task.pk), {**body, "files": [upload(name="bc.pdf", data=data)]},
+                        format="multipart", HTTP_IDEMPOTENCY_KEY="rep-1")
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
     assert TaskReport.objects.count() == 1 and stored_files() == files and len(files) == 1
-    other = client.post(URL.format(ft.task.pk), {**body, "text": "Khác", "files": [pdf()]}, format="multipart",
-                        HTTP_IDEMPOTENCY_KEY="rep-1")
+    other = client.post(URL.format(ft.task.pk), {**body, "text": "Khác", "files": [upload(name="bc.pdf", data=data)]},
+                        format="multipart", HTTP_IDEMPOTENCY_KEY="rep-1")
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
 
 
