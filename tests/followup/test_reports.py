@@ -375,3 +375,16 @@ def test_assigning_tasks_is_rate_limited_too(ft, settings):
     assert (refused_create.status_code, refused_create.json()["code"]) == (429, "rate_limited")
     assert Task.objects.count() == count
     assert client.get("/api/v1/tasks/").status_code == 200  # reads are not counted
+
+
+def test_the_schema_documents_the_reports(ft):
+    schema = ft.cast.client(ft.secretary).get("/api/v1/schema/?format=json").json()
+    reports_path = schema["paths"]["/api/v1/tasks/{id}/reports/"]
+    assert reports_path["get"]["operationId"] == "tasks_reports_list"
+    post = reports_path["post"]
+    assert post["operationId"] == "tasks_reports_create"
+    form = post["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert {"kind", "text", "files"} <= set(schema["components"]["schemas"][form]["properties"])
+    detail = schema["paths"]["/api/v1/tasks/{id}/"]["get"]["responses"]["200"]["content"]["application/json"]
+    name = detail["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "reports" in schema["components"]["schemas"][name]["properties"]
