@@ -125,6 +125,11 @@ class TaskAccess:
             return self.is_lead
         return False
 
+    @property
+    def may_report(self) -> bool:
+        """Posts reports on the task, of either kind (``followup.reports``): the lead ministry."""
+        return self.may("progress") or self.may("report")
+
     def actions(self) -> list[str]:
         return sorted(a for a in SECRETARIAT_ACTIONS | LEAD_ACTIONS if self.may(a))
 

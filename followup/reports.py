@@ -46,7 +46,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ecabinet import audit
-from ecabinet.errors import Conflict, InvalidState, UploadRejected, ValidationFailed
+from ecabinet.errors import Conflict, Forbidden, InvalidState, UploadRejected, ValidationFailed
 from meetings.pdfcheck import InspectedUpload
 from meetings.services.documents import inspect_upload, store_upload
 
@@ -110,10 +110,12 @@ def report_prepare(*, actor, task: Task | int, kind: str, text: str = "", files:
     """The slow half, outside any transaction: who may post (404, 403), the text and the bounds
     (400, 413), the task's state and count of reports as they stand (409; checked again under the
     lock), then each file's inspection (``meetings.pdfcheck``; its refusal names the file)."""
+    access = task_access(actor, task)
+    if not access.may_report:
+        raise Forbidden()
     if kind not in ACTION:
         raise ValidationFailed(_("A report is a progress report or a report of completion."),
                                code="invalid_report_kind", field="kind")
-    access = task_access(actor, task)
     access.require(ACTION[kind])
     text = _text(text, required=kind == TaskReport.Kind.PROGRESS)
     files = list(files)

@@ -92,7 +92,7 @@ class TaskReportsView(APIView):
         """Who may post (before the body is read), then the body and the files' inspection, outside
         the transaction (``followup.reports.report_prepare``)."""
         access = task_access(request.user, pk)
-        if not (access.may("progress") or access.may("report")):
+        if not access.may_report:
             raise Forbidden()
         data = validated(ReportUploadSerializer, request)
         return reports.report_prepare(actor=request.user, task=access.task, kind=data["kind"], text=data["text"],
