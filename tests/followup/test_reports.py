@@ -388,3 +388,19 @@ def test_the_schema_documents_the_reports(ft):
     detail = schema["paths"]["/api/v1/tasks/{id}/"]["get"]["responses"]["200"]["content"]["application/json"]
     name = detail["schema"]["$ref"].rsplit("/", 1)[1]
     assert "reports" in schema["components"]["schemas"][name]["properties"]
+
+
+def test_a_task_of_a_ballot_without_a_session_takes_reports_and_its_recipients_read_them(ft):
+    from django.test import Client
+
+    from .test_services import closed_ballot
+
+    ballot = closed_ballot(ft)  # to member01, linked to no session
+    task = services.task_create(actor=ft.secretary, source_kind="ballot", source_id=ballot.pk, title="Ban hành",
+                                lead_ministry="bo-tai-chinh", deadline=services.today())
+    report = reports.task_report_done(actor=ft.lead_user, task=task, text="Đã ban hành.", files=[pdf()])
+    attachment = report.attachments.get()
+    for user, status in ((ft.cast.member, 200), (ft.cast.archivist, 200), (ft.cast.member2, 404)):
+        browser = Client()
+        browser.force_login(user)
+        assert browser.get(f"/tasks/{task.pk}/attachments/{attachment.pk}/").status_code == status
