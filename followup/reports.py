@@ -37,7 +37,8 @@ a text (400 ``report_text_required``); the same file twice in one report is 400 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -54,8 +55,8 @@ from . import services
 from .models import Task, TaskAttachment, TaskChange, TaskReport
 from .permissions import task_access, task_attachment
 
-__all__ = ["PreparedReport", "report_prepare", "report_record", "task_attachment_open", "task_report_done",
-           "task_report_progress"]
+__all__ = ["PreparedReport", "files_kept_only_if_written", "report_prepare", "report_record", "task_attachment_open",
+           "task_report_done", "task_report_progress"]
 
 S = Task.State
 REPORTABLE = frozenset({S.ASSIGNED, S.IN_PROGRESS, S.RETURNED})
@@ -145,10 +146,29 @@ def _check_task(task: Task, kind: str) -> None:
                        code="too_many_reports")
 
 
-def report_record(*, actor, prepared: PreparedReport) -> TaskReport:
-    """Write a prepared report (one transaction; see the module's docstring). Every file it stored is
-    deleted again if the write fails, so a refusal leaves no file behind."""
+@contextmanager
+def files_kept_only_if_written() -> Iterator[list[str]]:
+    """For a caller that runs ``report_record`` inside a transaction of its own (the API's
+    ``Idempotency-Key`` record commits with the report): pass the list this yields as ``stored``;
+    when the block ends, each file in it that no committed attachment names is deleted. Used around
+    the outermost transaction, so a report rolled back after ``report_record`` returned (the
+    key's record refused at the commit) leaves no file either."""
     stored: list[str] = []
+    try:
+        yield stored
+    finally:
+        if stored:
+            kept = set(TaskAttachment.objects.filter(file__in=stored).values_list("file", flat=True))
+            for name in stored:
+                if name not in kept:
+                    default_storage.delete(name)
+
+
+def report_record(*, actor, prepared: PreparedReport, stored: list[str] | None = None) -> TaskReport:
+    """Write a prepared report (one transaction; see the module's docstring). Every file it stored is
+    deleted again if the write fails, so a refusal leaves no file behind; the names of the files are
+    appended to ``stored`` if given (``files_kept_only_if_written``)."""
+    stored = [] if stored is None else stored
     try:
         with transaction.atomic():
             return _record(actor=actor, prepared=prepared, stored=stored)

@@ -104,9 +104,15 @@ class TaskReportsView(APIView):
                            "400 report_text_required, text_too_long, too_many_attachments, duplicate_attachment; "
                            "413 attachments_too_large; 409 transition_not_allowed, too_many_reports; "
                            "the PDF admission's codes (not_pdf, pdf_damaged…)")
-    @idempotent
     def post(self, request, pk: int):
-        report = reports.report_record(actor=request.user, prepared=request.prepared)
+        # around the Idempotency-Key's transaction: a report that does not commit keeps no file
+        with reports.files_kept_only_if_written() as stored:
+            request.report_files = stored
+            return self._post(request, pk)
+
+    @idempotent
+    def _post(self, request, pk: int):
+        report = reports.report_record(actor=request.user, prepared=request.prepared, stored=request.report_files)
         report = TaskReport.objects.select_related("task", "author").get(pk=report.pk)
         return Response({"report": selectors.report_dict(report), "state": report.task.state}, status=201)
 

@@ -210,6 +210,28 @@ def test_a_write_that_fails_after_storing_its_files_deletes_them(ft):
     assert snapshot() == before and stored_files() == []
 
 
+def test_a_report_rolled_back_after_it_was_written_keeps_no_file(ft):
+    """The API writes the report inside the Idempotency-Key's transaction: when that transaction
+    rolls back after ``report_record`` returned, the guard around it deletes the report's files; a
+    report that commits keeps them."""
+    from django.db import transaction
+
+    class Rollback(Exception):
+        pass
+
+    prepared = reports.report_prepare(actor=ft.lead_user, task=ft.task, kind="progress", text="Một", files=[pdf()])
+    before = snapshot()
+    with pytest.raises(Rollback), reports.files_kept_only_if_written() as stored, transaction.atomic():
+        reports.report_record(actor=ft.lead_user, prepared=prepared, stored=stored)
+        assert len(stored_files()) == 1
+        raise Rollback
+    assert snapshot() == before and stored_files() == []
+    with reports.files_kept_only_if_written() as stored, transaction.atomic():
+        report = reports.report_record(actor=ft.lead_user, prepared=prepared, stored=stored)
+    with report.attachments.get().file.open("rb") as handle:
+        assert handle.read().startswith(b"%PDF-")
+
+
 def test_a_refusal_reads_in_vietnamese(ft):
     with translation.override("vi"), pytest.raises(DomainError) as caught:
         reports.task_report_progress(actor=ft.lead_user, task=ft.task, text="")
