@@ -80,6 +80,8 @@ SCOPES: dict[str, Scope] = {
     "upload_bytes": Scope(_what("rate limit", "uploaded data"), (("RATE_UPLOAD_MB_PER_HOUR", 3600),), unit=1024 * 1024),
     "votes": Scope(_what("rate limit", "votes"), (("RATE_VOTES_PER_MINUTE", 60),)),
     "ballot_answers": Scope(_what("rate limit", "ballot answers"), (("RATE_BALLOT_ANSWERS_PER_MINUTE", 60),)),
+    "task_writes": Scope(_what("rate limit", "changes to tasks"),
+                         (("RATE_TASK_WRITES_PER_MINUTE", 60), ("RATE_TASK_WRITES_PER_HOUR", 3600))),
     "ws_messages": Scope(_what("rate limit", "messages on the live connection"),
                          (("RATE_WS_MESSAGES_PER_MINUTE", 60),)),
     "ws_connects": Scope(_what("rate limit", "live connections"), (("RATE_WS_CONNECTS_PER_MINUTE", 60),)),

@@ -35,6 +35,7 @@ from ecabinet.errors import ValidationFailed
 from . import selectors, services
 from .models import Task
 from .permissions import task_access
+from .reports_api import TaskReportOutSerializer, TaskWriteRate
 
 TAG = ["tasks"]
 
@@ -81,6 +82,8 @@ TaskDetail = inline_serializer("TaskDetail", {
         "from_state": serializers.CharField(allow_null=True), "to_state": serializers.CharField(),
         "reason": serializers.CharField(), "old_deadline": serializers.DateField(allow_null=True),
         "new_deadline": serializers.DateField(allow_null=True)}, many=True),
+    "reports": TaskReportOutSerializer(many=True, help_text="the lead ministry's reports, oldest first "
+                                                             "(GET|POST /tasks/{id}/reports/)"),
 })
 
 
@@ -103,6 +106,11 @@ class TaskCreateSerializer(serializers.Serializer):
 class NoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=settings.TASK_REASON_MAX_CHARS, required=False, allow_blank=True,
                                  default="")
+
+
+class ReportNoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=settings.TASK_REPORT_TEXT_MAX_CHARS, required=False, allow_blank=True,
+                                 default="", help_text="what was done (attachments: POST /tasks/{id}/reports/)")
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -180,6 +188,8 @@ def _detail(request, pk: int) -> dict:
 
 
 class TaskListView(APIView):
+    throttle_classes = [TaskWriteRate]
+
     @extend_schema(tags=TAG, operation_id="tasks_list", parameters=FILTERS, responses=TaskPage,
                    summary="Tasks I may see: all for the secretariat; my ministry's; those of sessions I "
                            "attended or chaired; closed sessions' for archivists. 400 invalid_filter")
@@ -212,6 +222,8 @@ class TaskDetailView(APIView):
 
 def _action_view(action: str, serializer, call, summary: str):
     class ActionView(APIView):
+        throttle_classes = [TaskWriteRate]
+
         @extend_schema(tags=TAG, operation_id=f"tasks_{action}", request=serializer, responses=TaskDetail,
                        summary=summary)
         @idempotent
@@ -227,7 +239,7 @@ def _action_view(action: str, serializer, call, summary: str):
 
 START = _action_view("start", None, services.task_start,
                      "The lead ministry starts the task (assigned or returned → in_progress)")
-REPORT = _action_view("report", NoteSerializer, services.task_report,
+REPORT = _action_view("report", ReportNoteSerializer, services.task_report,
                       "The lead ministry reports it done (→ reported_done), with an optional note")
 ACCEPT = _action_view("accept", NoteSerializer, services.task_accept,
                       "The secretariat accepts a task reported done (→ accepted, final)")

@@ -1,5 +1,8 @@
 """API v1 routes of the follow-up app, mounted under /api/v1/ by ``ecabinet.api.urls``."""
 
-from .api import urlpatterns
+from .api import urlpatterns as task_urls
+from .reports_api import urlpatterns as report_urls
+
+urlpatterns = [*task_urls, *report_urls]
 
 __all__ = ["urlpatterns"]

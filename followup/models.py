@@ -184,3 +184,63 @@ class TaskNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id}: {self.kind} {self.deadline}"
+
+
+def attachment_path(instance: "TaskAttachment", filename: str) -> str:
+    """A name of its own for every attachment (not content-addressed): a refused or rolled-back
+    report deletes exactly the files it stored, and no other report can be sharing them."""
+    return f"tasks/{instance.report.task_id}/{instance.name_key}.pdf"
+
+
+class TaskReport(models.Model):
+    """What the lead ministry reports on a task: progress (``progress``), or that it is done
+    (``done``, written with the ``reported`` step of the history). Written by ``followup.reports``,
+    never changed afterwards; its attachments are PDFs admitted like session documents."""
+
+    class Kind(models.TextChoices):
+        PROGRESS = "progress", pgettext_lazy("task report", "Progress report")
+        DONE = "done", pgettext_lazy("task report", "Report of completion")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    text = models.TextField(_("report"), blank=True)
+
+    class Meta:
+        ordering = ["task", "at", "id"]
+        indexes = [models.Index(fields=["task", "at"], name="taskreport_task_at")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["progress", "done"]), name="taskreport_kind_valid"),
+            models.CheckConstraint(condition=~Q(kind="progress") | ~Q(text=""), name="taskreport_progress_text"),
+        ]
+        verbose_name = _("task report")
+        verbose_name_plural = _("task reports")
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.kind} {self.at:%Y-%m-%d}"
+
+
+class TaskAttachment(models.Model):
+    """One PDF of a report: its facts (``meetings.pdfcheck``) and its stored file."""
+
+    report = models.ForeignKey(TaskReport, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveSmallIntegerField()
+    filename = models.CharField(_("file name"), max_length=255)
+    name_key = models.CharField(max_length=32, unique=True)
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    pages = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["report", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "position"], name="taskattachment_position"),
+            models.UniqueConstraint(fields=["report", "sha256"], name="taskattachment_once_per_report"),
+        ]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.filename

@@ -22,9 +22,14 @@ Who sees a task (issue 18 §5):
 Who acts (the transitions are ``followup.services``):
 
 * the secretariat creates tasks and accepts, returns, extends and cancels them;
-* the lead ministry starts a task and reports it done: its people, and an approved substitute of the
-  task's session standing in for one of them (the minister's delegate). Co-operating ministries
-  contribute through the lead ministry and have no transition of their own.
+* the lead ministry starts a task, posts progress reports (``progress``) and reports it done: its
+  people, and an approved substitute of the task's session standing in for one of them (the
+  minister's delegate). Co-operating ministries contribute through the lead ministry and have no
+  transition or report of their own.
+
+Reports and their attachments (``followup.reports``) are read by whoever sees the task: the list of
+reports and the download of an attachment ask ``task_access`` and ``task_attachment`` here (404 for
+anyone else, and for an attachment of another task).
 
 Whom the notices reach (``task_notice_recipients``; the texts are ``followup.notices``), never the
 person who made the change, never an administrator, only active accounts:
@@ -54,16 +59,16 @@ from meetings.models import Meeting, Participant
 from voting.models import Ballot, BallotRecipient
 from voting.permissions import is_closed as ballot_is_closed
 
-from .models import Task
+from .models import Task, TaskAttachment
 
 __all__ = ["ATTENDED", "ATTENDEE_ROLES", "LEAD_ACTIONS", "SECRETARIAT_ACTIONS", "TaskAccess", "can_create_task",
            "may_assign_from", "may_assign_from_ballot", "may_assign_resolution", "may_open_register", "task_access",
-           "task_notice_recipients", "tasks_visible_to"]
+           "task_attachment", "task_notice_recipients", "tasks_visible_to"]
 
 ATTENDEE_ROLES = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE)
 ATTENDED = (Participant.Attendance.PRESENT, Participant.Attendance.REMOTE)
 SECRETARIAT_ACTIONS = frozenset({"accept", "return", "extend", "cancel"})
-LEAD_ACTIONS = frozenset({"start", "report"})
+LEAD_ACTIONS = frozenset({"start", "progress", "report"})
 
 
 def _active(user) -> bool:
@@ -168,6 +173,11 @@ class TaskAccess:
             return self.is_lead
         return False
 
+    @property
+    def may_report(self) -> bool:
+        """Posts reports on the task, of either kind (``followup.reports``): the lead ministry."""
+        return self.may("progress") or self.may("report")
+
     def actions(self) -> list[str]:
         return sorted(a for a in SECRETARIAT_ACTIONS | LEAD_ACTIONS if self.may(a))
 
@@ -226,3 +236,13 @@ def task_notice_recipients(task: Task | None, event: str, *, exclude=None) -> Qu
     if exclude is not None:
         users = users.exclude(pk=exclude.pk)
     return users.order_by("id")
+
+
+def task_attachment(user, task_id: int, attachment_id: int) -> TaskAttachment:
+    """An attachment of a report on ``task_id`` for someone who may see that task: whoever sees the
+    task reads its reports and their files. ``NotFound`` otherwise, and for an attachment of another task."""
+    access = task_access(user, task_id)
+    found = TaskAttachment.objects.filter(pk=attachment_id, report__task_id=access.task.pk).first()
+    if found is None:
+        raise NotFound()
+    return found

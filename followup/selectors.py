@@ -14,7 +14,7 @@ from ecabinet.models import Ministry
 from meetings.models import AgendaItem, Meeting
 from voting.models import Ballot, Motion
 
-from .models import Task, TaskChange
+from .models import Task, TaskAttachment, TaskChange, TaskReport
 from .permissions import TaskAccess, tasks_visible_to
 
 OVERDUE_STATES = (Task.State.ASSIGNED, Task.State.IN_PROGRESS, Task.State.RETURNED)
@@ -116,6 +116,27 @@ def task_detail(access: TaskAccess, today: date) -> dict:
             "old_deadline": c.old_deadline.isoformat() if c.old_deadline else None,
             "new_deadline": c.new_deadline.isoformat() if c.new_deadline else None,
         } for c in changes],
+        "reports": reports_of(task),
+    }
+
+
+def reports_of(task: Task) -> list[dict]:
+    """A task's reports, oldest first, with their attachments' facts and download addresses: two
+    queries (the reports with their authors, then all their attachments). Their number is bounded by
+    ``TASK_REPORTS_MAX``, their attachments by ``TASK_REPORT_MAX_ATTACHMENTS`` each."""
+    reports = TaskReport.objects.filter(task=task).select_related("author").order_by("at", "id").prefetch_related(
+        Prefetch("attachments", queryset=TaskAttachment.objects.order_by("position")))
+    return [report_dict(report) for report in reports]
+
+
+def report_dict(report: TaskReport) -> dict:
+    return {
+        "id": report.pk, "kind": report.kind, "kind_text": report.get_kind_display(), "at": report.at.isoformat(),
+        "author": report.author.get_full_name(), "text": report.text,
+        "attachments": [{
+            "id": a.pk, "filename": a.filename, "size": a.size, "pages": a.pages, "sha256": a.sha256,
+            "url": reverse("task_attachment", args=[report.task_id, a.pk]),
+        } for a in report.attachments.all()],
     }
 
 

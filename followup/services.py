@@ -9,7 +9,7 @@ action     from                                       to              who       
 =========  =========================================  ==============  ==================  ===============
 create     —                                          assigned        secretariat         the task
 start      assigned, returned                         in_progress     lead ministry       —
-report     assigned, in_progress, returned            reported_done   lead ministry       note (optional)
+report     assigned, in_progress, returned            reported_done   lead ministry       note, files (optional)
 accept     reported_done                              accepted        secretariat         note (optional)
 return     reported_done                              returned        secretariat         reason
 extend     assigned, in_progress, returned            (unchanged)     secretariat         deadline, reason
@@ -54,8 +54,20 @@ from . import notices
 from .models import Task, TaskChange
 from .permissions import can_create_task, task_access
 
-__all__ = ["TRANSITIONS", "current_time", "require_creator", "task_accept", "task_cancel", "task_create",
-           "task_extend", "task_report", "task_return", "task_start", "today"]
+__all__ = [
+    "TRANSITIONS",
+    "current_time",
+    "report_done_transition",
+    "require_creator",
+    "task_accept",
+    "task_cancel",
+    "task_create",
+    "task_extend",
+    "task_report",
+    "task_return",
+    "task_start",
+    "today",
+]
 
 S = Task.State
 K = TaskChange.Kind
@@ -100,12 +112,13 @@ def _title(text) -> str:
     return text
 
 
-def _reason(text, *, required: bool) -> str:
+def _reason(text, *, required: bool, limit: int | None = None) -> str:
     text = (text or "").strip()
     if required and not text:
         raise ValidationFailed(_("Give the reason: the ministry reads it."), code="reason_required", field="reason")
-    if len(text) > settings.TASK_REASON_MAX_CHARS:
-        raise _too_long(text, settings.TASK_REASON_MAX_CHARS, "reason")
+    limit = limit or settings.TASK_REASON_MAX_CHARS
+    if len(text) > limit:
+        raise _too_long(text, limit, "reason")
     return text
 
 
@@ -254,12 +267,13 @@ def _refused(task: Task, action: str) -> InvalidState:
 
 
 def _transition(*, actor, task: Task | int, action: str, reason=None, reason_required: bool = False,
-                new_deadline: date | None = None) -> Task:
+                new_deadline: date | None = None, reason_limit: int | None = None,
+                audit_extra: dict | None = None) -> Task:
     """Check the caller (404, 403) before the input (400), lock the task, check its state (409),
     write the change."""
     access = task_access(actor, task)
     access.require(action)
-    reason = _reason(reason, required=reason_required)
+    reason = _reason(reason, required=reason_required, limit=reason_limit)
     if action == "extend":
         if new_deadline is None:
             raise ValidationFailed(_("Give the new deadline."), code="deadline_required", field="deadline")
@@ -294,6 +308,7 @@ def _transition(*, actor, task: Task | int, action: str, reason=None, reason_req
         data["reason"] = reason
     if action == "extend":
         data.update(old_deadline=old_deadline.isoformat(), new_deadline=new_deadline.isoformat())
+    data.update(audit_extra or {})
     audit.record(actor, f"task.{kind}", locked, meeting_id=locked.meeting_id, data=data)
     notices.notify_change(locked, kind, actor=actor, reason=reason, old_deadline=old_deadline)
     return locked
@@ -305,10 +320,21 @@ def task_start(*, actor, task: Task | int) -> Task:
     return _transition(actor=actor, task=task, action="start")
 
 
-@transaction.atomic
-def task_report(*, actor, task: Task | int, note: str = "") -> Task:
-    """The lead ministry reports the task done, with an optional note of what was done."""
-    return _transition(actor=actor, task=task, action="report", reason=note)
+def task_report(*, actor, task: Task | int, note: str = "", files=(), prepared=None) -> Task:
+    """The lead ministry reports the task done, with an optional note of what was done and PDF
+    attachments: a report of completion (``followup.reports.task_report_done``, which inspects the
+    files before its transaction: never call this inside one with files unless ``prepared`` is given)."""
+    from .reports import task_report_done  # the reports build on this module's transitions
+
+    return task_report_done(actor=actor, task=task, text=note, files=files, prepared=prepared).task
+
+
+def report_done_transition(*, actor, task: Task | int, note: str, audit_extra: dict) -> Task:
+    """The ``report`` transition inside ``followup.reports``' transaction: the report's text (bounded
+    by ``TASK_REPORT_TEXT_MAX_CHARS``) is the note of the history's step, and its audit entry
+    (``task.reported``) also names the report and its files (``audit_extra``)."""
+    return _transition(actor=actor, task=task, action="report", reason=note,
+                       reason_limit=settings.TASK_REPORT_TEXT_MAX_CHARS, audit_extra=audit_extra)
 
 
 @transaction.atomic

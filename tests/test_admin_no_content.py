@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from ecabinet import accounts, devices
 from ecabinet.asgi import application
+from followup import reports as followup_reports
 from followup import services as followup_services
 from meetings import services
 from meetings.models import Annotation, Meeting
@@ -72,7 +73,7 @@ CONTENT_APPS = {"meetings", "voting", "followup", "authtoken", "guardian"}
 KINDS = {
     "meetings": "meeting", "agenda-items": "item", "documents": "document", "comments": "comment",
     "motions": "motion", "ballots": "ballot", "questions": "question", "corrections": "correction",
-    "devices": "device", "annotations": "annotation", "tasks": "task",
+    "devices": "device", "annotations": "annotation", "tasks": "task", "attachments": "attachment",
 }
 
 
@@ -115,6 +116,13 @@ class World:
             title="NHIỆM VỤ GIAO BỘ", lead_ministry=cast.admin.ministry.code,
             deadline=followup_services.today() + dt.timedelta(days=30))
         self.markers.append("NHIỆM VỤ GIAO BỘ")
+        # ... and its progress report with a PDF, by someone of that ministry (issue 18 §2)
+        reporter = UserFactory(username="reporter01", ministry=cast.admin.ministry)
+        report = followup_reports.task_report_progress(
+            actor=reporter, task=self.task, text="BÁO CÁO TIẾN ĐỘ RIÊNG",
+            files=[upload(name="bao-cao.pdf", data=make_pdf(["Báo cáo tiến độ"]))])
+        self.attachment = report.attachments.get()
+        self.markers.append("BÁO CÁO TIẾN ĐỘ RIÊNG")
 
     def value(self, route: str, kind: str) -> str:
         """The id of the thing of ``kind`` (``documents`` under ``ballots/`` are the ballot's)."""
@@ -123,7 +131,7 @@ class World:
                "document": self.ballot_document.pk if in_ballot else self.cast.restricted_doc.pk,
                "motion": self.motion.pk, "ballot": self.ballot.pk, "question": self.question.pk,
                "correction": self.correction, "device": self.device.pk, "annotation": self.annotation.pk,
-               "task": self.task.pk}
+               "task": self.task.pk, "attachment": self.attachment.pk}
         return str(ids[kind])
 
 

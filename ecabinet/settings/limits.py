@@ -147,6 +147,18 @@ TASK_DEADLINE_MAX_DAYS = envint("TASK_DEADLINE_MAX_DAYS", "1830")
 # GET /api/v1/tasks/: the default and the largest page.
 TASKS_PAGE_SIZE = envint("TASKS_PAGE_SIZE", "50")
 TASKS_PAGE_MAX = envint("TASKS_PAGE_MAX", "200")
+# Reports of a task (followup/reports.py; docs/limits.md "Progress reports and attachments"): the text of
+# one report, the PDFs attached to it (each admitted like a session document, DOCUMENT_MAX_BYTES and
+# DOCUMENT_MAX_PAGES) and their bytes together (the request's body is the upload cap,
+# HTTP_MAX_UPLOAD_BODY_BYTES, whatever this says), and the reports one task keeps (the list shows all).
+TASK_REPORT_TEXT_MAX_CHARS = envint("TASK_REPORT_TEXT_MAX_CHARS", "10000")
+TASK_REPORT_MAX_ATTACHMENTS = envint("TASK_REPORT_MAX_ATTACHMENTS", "5")
+TASK_REPORT_MAX_BYTES = envint("TASK_REPORT_MAX_BYTES", str(DOCUMENT_MAX_BYTES))
+TASK_REPORTS_MAX = envint("TASK_REPORTS_MAX", "200")
+# Writes to tasks through the API (every POST under /api/v1/tasks/: assign, transitions, reports), per
+# account (ecabinet.limits scope "task_writes"); a report with files also counts as an upload.
+RATE_TASK_WRITES_PER_MINUTE = envint("RATE_TASK_WRITES_PER_MINUTE", "30")
+RATE_TASK_WRITES_PER_HOUR = envint("RATE_TASK_WRITES_PER_HOUR", "600")
 # --- end of issue 18 -------------------------------------------------------------------------------
 # --- Issue 18 §3: reminders and overdue notices of tasks (followup.schedule; docs/followup.md
 # "Deadlines, reminders and notices"; docs/limits.md "Decision follow-up tasks") ---------------------

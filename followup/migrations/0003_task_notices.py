@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('followup', '0001_initial'),
+        ('followup', '0002_task_reports'),
     ]
 
     operations = [

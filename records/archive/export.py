@@ -9,8 +9,9 @@ Contract:
   watermarked copies), the JSON and Akoma Ntoso records, the votes as CSV, the session's audit
   entries with a chain proof, the shared annotations on the documents (never private ones, never
   those to the secretariat: ``records.permissions.archived_annotations``), the written ballots linked
-  to the session (``records.archive.ballots``: closed ones in full, open ones and drafts listed), and
-  bag-info metadata.
+  to the session (``records.archive.ballots``: closed ones in full, open ones and drafts listed), the
+  session's follow-up tasks with their history, reports and attachments (``records.archive.tasks``),
+  and bag-info metadata.
 * The records are the ones embedded in the sealed minutes, byte for byte. A closed session without
   sealed minutes is still exported: its records are generated from the database at export time,
   and ``bag-info.txt`` says so (``Minutes-Status: no sealed minutes``, ``Record-Source: generated…``);
@@ -56,6 +57,7 @@ from . import chain, layout
 from .bagdir import BagWriter
 from .ballots import write_ballots
 from .tables import annotation_lines, vote_tables
+from .tasks import write_tasks
 
 __all__ = ["ArchiveSourceDamaged", "ExportSummary", "Progress", "archive_access", "build_bag", "export_archive",
            "export_zip", "zip_bag"]
@@ -183,7 +185,7 @@ def _write(meeting: Meeting, root: Path, progress: Progress | None) -> ExportSum
     versions = list(DocumentVersion.objects.filter(document__agenda_item__meeting=meeting)
                     .select_related("document__agenda_item", "uploaded_by")
                     .order_by("document__agenda_item__position", "document_id", "number"))
-    step = _Steps(len(sealed) + len(versions) + 9, progress)
+    step = _Steps(len(sealed) + len(versions) + 10, progress)
     writer = BagWriter(root)
     checkpoints: list[dict] = []
     minutes_files: dict[str, bytes] | None = None
@@ -238,6 +240,9 @@ def _write(meeting: Meeting, root: Path, progress: Progress | None) -> ExportSum
     step("written ballots")
     ballots = write_ballots(meeting, ballot_services.current_time(), writer, _chunks, _mismatch)
 
+    step("follow-up tasks")
+    tasks = write_tasks(meeting, writer, _chunks, _mismatch)
+
     step("audit chain proof")
     try:
         entries, proof = chain.build_chain_proof(meeting.pk, checkpoints)
@@ -267,6 +272,7 @@ def _write(meeting: Meeting, root: Path, progress: Progress | None) -> ExportSum
         *[pair for pair in info_sealed if not pair[0].startswith("Minutes-")],
         ("Record-Source", EMBEDDED if minutes_files is not None else GENERATED),
         ("Written-Ballots", str(ballots)),
+        ("Follow-Up-Tasks", str(tasks)),
         ("Audit-Checkpoint", f"{minutes_point['seq']} {minutes_point['hash']}" if minutes_point else "none"),
         ("Audit-Range", f"{proof_head['first_seq']}-{proof_head['last_seq']}" if proof_head["links"] else "none"),
         ("Audit-Head-At-Export", f"{proof_head['head_at_export']['seq']} {proof_head['head_at_export']['hash']}"),

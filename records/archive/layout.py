@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import pikepdf
 
 __all__ = ["ANNOTATIONS", "ARCHIVE_FORMAT", "BALLOTS_DIR", "BALLOTS_FORMAT", "BALLOTS_INDEX", "RECORD_AKN",
-           "RECORD_JSON", "SEALED_DIRS", "ballot_draft_path", "ballot_summary_path", "document_path",
-           "embedded_files", "quiet_bagit", "sealed_path"]
+           "RECORD_JSON", "SEALED_DIRS", "TASKS_DIR", "TASKS_INDEX", "ballot_draft_path", "ballot_summary_path",
+           "document_path", "embedded_files", "quiet_bagit", "sealed_path", "task_attachment_path"]
 
 ARCHIVE_FORMAT = "ecabinet-archive/1"
 RECORD_JSON = "record/record.json"
@@ -27,6 +27,8 @@ ANNOTATIONS = "annotations/shared.jsonl"  # issue 17: the shared annotations, on
 BALLOTS_DIR = "ballots"  # issue 18: the written ballots linked to the session
 BALLOTS_INDEX = "ballots/ballots.json"
 BALLOTS_FORMAT = "ecabinet-ballots/1"
+TASKS_INDEX = "tasks.jsonl"  # issue 18: the session's follow-up tasks, one JSON object a line
+TASKS_DIR = "tasks"  # ... and their reports' attachments
 # Sealed document kind → the payload folder holding it.
 SEALED_DIRS = {"minutes": "minutes", "resolution": "resolution", "correction": "corrections"}
 # The files a sealed PDF embeds (records.minutes.render.RECORD_JSON / RECORD_XML).
@@ -54,6 +56,11 @@ def ballot_draft_path(ballot_id: int, document_id: int, sha256: str) -> str:
 def ballot_summary_path(ballot_id: int) -> str:
     """Payload path (under ``data/``) of the summary PDF of a closed linked ballot."""
     return f"{BALLOTS_DIR}/{ballot_id}/summary.pdf"
+
+
+def task_attachment_path(task_id: int, attachment_id: int, sha256: str) -> str:
+    """Payload path (under ``data/``) of an attachment of a report on a task, as the ministry sent it."""
+    return f"{TASKS_DIR}/{task_id}/{attachment_id}-{sha256[:16]}.pdf"
 
 
 def embedded_files(pdf: bytes) -> dict[str, bytes]:

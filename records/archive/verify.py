@@ -24,6 +24,9 @@ FAIL, and every problem names the file it is about (``Problem.path``, relative t
 ``ballots``      the written ballots linked to the session (``ballot_check``): drafts and summary PDFs
                  with their sha256, answers and counts holding together, open ones and drafts
                  without content, nothing else in ``data/ballots``.
+``tasks``        the session's follow-up tasks (``task_check``): each of this session, its history
+                 ending in its state, every report attachment with its sha256, nothing else in
+                 ``data/tasks`` (a bag exported before they were archived has no ``tasks.jsonl``).
 ``audit``        the chain proof recomputes (``records.archive.chain``) and holds every checkpoint that
                  a signed document carries.
 
@@ -49,6 +52,7 @@ from . import chain, layout
 from .bagcheck import check_bag
 from .ballot_check import check_ballots
 from .report import Check, Problem, Report
+from .task_check import check_tasks
 
 __all__ = ["Check", "Problem", "Report", "verify_bag"]
 
@@ -168,6 +172,7 @@ class _Verifier:
                 (self.check_votes, "votes", "data/" + layout.VOTES_DIR + "/"),
                 (self.check_annotations, "annotations", "data/" + layout.ANNOTATIONS),
                 (lambda: check_ballots(self), "ballots", "data/" + layout.BALLOTS_INDEX),
+                (lambda: check_tasks(self), "tasks", "data/" + layout.TASKS_INDEX),
                 (self.check_audit, "audit", "data/" + layout.AUDIT_PROOF))
         checks = []
         for method, name, subject in plan:

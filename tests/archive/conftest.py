@@ -7,7 +7,9 @@
   a signed correction.
 * ``link_ballots(cast)`` — three written ballots linked to the cast's session (issue 18): one closed
   (every recipient answered, closed early by the secretariat), one open with an answer, one draft.
-* ``bag`` — session-scoped: that session, with its linked ballots, exported once into a directory
+* ``link_tasks(cast)`` — two follow-up tasks of the cast's session (issue 18): one reported on with
+  PDFs (a progress report, a report of completion) and accepted, one cancelled.
+* ``bag`` — session-scoped: that session, with its linked ballots and tasks, exported once into a directory
   (the database work is rolled back at once), for the tamper tests, which copy it and need no database.
 """
 
@@ -183,6 +185,44 @@ def link_ballots(cast: Cast) -> LinkedBallots:
 
 
 @dataclass
+class LinkedTasks:
+    done: object
+    cancelled: object
+    attachments: dict[str, bytes]  # file name → the bytes the ministry sent
+
+
+def link_tasks(cast: Cast) -> LinkedTasks:
+    """Two tasks of the cast's (held) session, led by the Ministry of Finance, whose ``lead01``
+    reports: the first with a progress report (one PDF) and a report of completion (two PDFs),
+    then accepted; the second cancelled."""
+    import datetime as dt
+
+    from ecabinet.models import Ministry
+    from followup import reports
+    from followup import services as followup
+
+    lead = Ministry.objects.get_or_create(code="bo-tai-chinh", defaults={"name": "Bộ Tài chính"})[0]
+    reporter = UserFactory(username="lead01", full_name="Phan Văn Chủ Trì", ministry=lead)
+    office = cast.secretary
+    deadline = followup.today() + dt.timedelta(days=30)
+    done = followup.task_create(actor=office, source_kind="agenda_item", source_id=cast.item.pk,
+                                title="Hoàn thiện Nghị định về thuế", lead_ministry=lead.code, deadline=deadline)
+    files = {name: make_pdf([name, "Báo cáo của Bộ Tài chính"])
+             for name in ("tien-do.pdf", "nghi-dinh-ban-hanh.pdf", "phu-luc.pdf")}
+    reports.task_report_progress(actor=reporter, task=done, text="Đã lấy ý kiến các bộ.",
+                                 files=[upload(name="tien-do.pdf", data=files["tien-do.pdf"])])
+    reports.task_report_done(actor=reporter, task=done, text="Nghị định đã được ban hành.",
+                             files=[upload(name=n, data=files[n]) for n in ("nghi-dinh-ban-hanh.pdf", "phu-luc.pdf")])
+    followup.task_accept(actor=office, task=done)
+    cancelled = followup.task_create(actor=office, source_kind="resolution", source_id=cast.meeting.pk,
+                                     title="Rà soát văn bản", lead_ministry=lead.code, regular=True)
+    followup.task_cancel(actor=office, task=cancelled, reason="Đã được giao trong nhiệm vụ khác.")
+    done.refresh_from_db()
+    cancelled.refresh_from_db()
+    return LinkedTasks(done=done, cancelled=cancelled, attachments=files)
+
+
+@dataclass
 class BuiltBag:
     path: Path
     trust_roots: list
@@ -213,6 +253,7 @@ def bag(django_db_setup, django_db_blocker, tmp_path_factory) -> BuiltBag:
         roots = dev_pki(base / "pki")  # after the accounts: certificates carry their full names
         sealed = run_to_sealed(cast)
         link_ballots(cast)
+        link_tasks(cast)
         summary = build_bag(sealed.cast.meeting, base / "bag")
         uploads = {}
         from meetings.models import DocumentVersion

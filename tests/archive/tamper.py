@@ -21,7 +21,8 @@ PATTERNS = [
     "data/corrections/correction-*.pdf", "data/record/record.json", "data/record/record.akn.xml",
     "data/documents/*/v*.pdf", "data/documents/index.csv", "data/votes/motions.csv", "data/votes/votes.csv",
     "data/votes/receipts.csv", "data/annotations/shared.jsonl", "data/ballots/ballots.json",
-    "data/ballots/*/drafts/*.pdf", "data/ballots/*/summary.pdf", "data/audit/entries.jsonl",
+    "data/ballots/*/drafts/*.pdf", "data/ballots/*/summary.pdf", "data/tasks.jsonl", "data/tasks/*/*.pdf",
+    "data/audit/entries.jsonl",
     "data/audit/chain-proof.json",
 ]
 

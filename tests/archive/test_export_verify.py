@@ -38,7 +38,7 @@ def test_the_exported_bag_verifies(bag):
     report = verify_bag(bag.path, trust_roots=bag.trust_roots)
     assert report.ok, [str(p) for p in report.problems]
     assert [c.name for c in report.checks] == ["bag", "signatures", "record", "akoma-ntoso", "documents", "votes",
-                                               "annotations", "ballots", "audit"]
+                                               "annotations", "ballots", "tasks", "audit"]
     notes = " ".join(n for c in report.checks for n in c.notes)
     assert "bagit.py validates the bag" in notes and "checkpoint #" in notes
 

@@ -76,7 +76,7 @@ def test_the_administrator_of_the_lead_ministry_still_sees_nothing(ft):
 
 ACTIONS = {
     "secretary": ["accept", "cancel", "extend", "return"],
-    "lead_user": ["report", "start"],
+    "lead_user": ["progress", "report", "start"],
     "co_user": [], "pm": [], "member": [],
 }
 
