@@ -76,6 +76,41 @@ class ExtendForm(ReasonForm):
     field_order = ["deadline", "reason"]
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern); the count and sizes are bounded by
+    the service (``TASK_REPORT_MAX_ATTACHMENTS``, ``TASK_REPORT_MAX_BYTES``) and the request cap."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "application/pdf,.pdf"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else []
+
+
+class ReportForm(forms.Form):
+    """The lead ministry's report on the task page: progress, or that the task is done; PDFs attached.
+    The text's bound and the kinds' rules are the service's (``followup.reports``)."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind of report"), widget=forms.RadioSelect, initial="progress",
+        choices=[("progress", _("Progress report (the work goes on)")),
+                 ("done", _("Report of completion (the task is done; the Office of the Government reviews it)"))])
+    text = forms.CharField(label=_("Report"), required=False, max_length=settings.TASK_REPORT_TEXT_MAX_CHARS,
+                           widget=forms.Textarea(attrs={"rows": 4}))
+    files = MultipleFileField(
+        label=_("Attachments (PDF)"), required=False,
+        help_text=_("Up to %(n)s PDF files; they are checked like session documents.")
+        % {"n": settings.TASK_REPORT_MAX_ATTACHMENTS})
+
+
 # action → its form (None: a button alone)
 ACTION_FORMS: dict[str, type[forms.Form] | None] = {
     "start": None, "report": NoteForm, "accept": NoteForm, "return": ReasonForm, "extend": ExtendForm,

@@ -6,6 +6,9 @@
 * ``/tasks/<id>/`` (``task_detail``) — a task, the decision it comes from, its history and the
   forms of what the caller may do now;
 * ``/tasks/<id>/<action>/`` (``task_action``) — POST: start, report, accept, return, extend, cancel;
+* ``/tasks/<id>/reports/`` (``task_report_post``) — POST: the lead ministry's progress report or
+  report of completion, with PDFs (``followup.reports``; the page offers this form, not the bare
+  "report" action, which stays for older clients);
 * ``/tasks/new/?source_kind=…&source_id=…`` (``task_new``) — the secretariat assigns a task.
 
 Views parse a form, call one service (``followup.services``) and redirect with a message, or
@@ -15,6 +18,8 @@ before any input is read.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
@@ -28,16 +33,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from ecabinet import limits
 from ecabinet.converters import whole_number
-from ecabinet.errors import DomainError, NotFound, ValidationFailed
+from ecabinet.errors import DomainError, NotFound, UploadRejected, ValidationFailed
+from ecabinet.http_limits import body_limit
 from ecabinet.models import Ministry
 from ecabinet.screens import domain_errors, report_error
 from meetings.models import Meeting
 from voting.models import Ballot
 from voting.permissions import closed_filter
 
-from . import selectors, services
-from .forms import ACTION_FORMS, FilterForm, TaskForm
+from . import reports, selectors, services
+from .forms import ACTION_FORMS, FilterForm, ReportForm, TaskForm
 from .models import Task
 from .permissions import SESSION_HELD, TaskAccess, can_create_task, task_access
 
@@ -55,7 +62,8 @@ ACTIONS = {
     "cancel": (services.task_cancel, {"reason": "reason"}, gettext_lazy("Cancel the task"),
                gettext_lazy("The task was cancelled.")),
 }
-ORDER = ("start", "report", "accept", "return", "extend", "cancel")
+# the action forms the task page offers, in order ("report" done is the report form's second kind)
+ORDER = ("start", "accept", "return", "extend", "cancel")
 
 
 def _ministries() -> list[Ministry]:
@@ -131,12 +139,21 @@ def _action_forms(access: TaskAccess, bound: tuple[str, object] | None = None) -
     return forms
 
 
+def _report_form(access: TaskAccess, bound: tuple[str, object] | None) -> ReportForm | None:
+    """The report form, for those who may report while the task takes reports."""
+    if not access.may_report or access.task.state not in services.TRANSITIONS["report"][0]:
+        return None
+    return bound[1] if bound and bound[0] == "reports" else ReportForm(prefix="reports")
+
+
 def _render_task(request: HttpRequest, access: TaskAccess, bound=None, status: int = 200) -> HttpResponse:
     task = selectors.with_links(Task.objects.filter(pk=access.task.pk)).select_related("created_by").get()
     today = services.today()
     return render(request, "followup/detail.html", {
         "task": task, "access": access, "overdue": selectors.is_overdue(task, today),
         "history": selectors.task_history(task), "action_forms": _action_forms(access, bound),
+        "reports": [{**r, "at": datetime.fromisoformat(r["at"])} for r in selectors.reports_of(task)],
+        "report_form": _report_form(access, bound),
     }, status=status)
 
 
@@ -169,13 +186,18 @@ def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     access = _access_or_404(request.user, pk)
     if not access.may(action):
         raise PermissionDenied  # a form this caller is never offered: 403, not a message
+    here = reverse("task_detail", args=[pk])
+    try:
+        limits.check("task_writes", request.user)
+    except limits.RateLimited as exc:
+        report_error(request, exc)
+        return redirect(here)
     service, fields, _label, done = ACTIONS[action]
     form_class = ACTION_FORMS[action]
     form = form_class(request.POST, prefix=action) if form_class else None
     if form is not None and not form.is_valid():
         return _invalid(request, access, action, form)
     kwargs = {arg: form.cleaned_data[name] for name, arg in fields.items()} if form else {}
-    here = reverse("task_detail", args=[pk])
     try:
         service(actor=request.user, task=pk, **kwargs)
     except ValidationFailed as exc:
@@ -191,6 +213,46 @@ def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         return redirect(here)
     messages.success(request, str(done))
     return redirect(here)
+
+
+@body_limit("upload")
+@login_required
+@require_POST
+@domain_errors
+def task_report_post(request: HttpRequest, pk: int) -> HttpResponse:
+    """The lead ministry's report with its PDFs. Who may is asked before the body is parsed (404 for
+    a task the caller may not see, 403 for one they may not report on), then the rate limits; the
+    files are inspected by the service outside any transaction; a refusal re-renders the page with
+    the reason beside the field and stores nothing."""
+    access = _access_or_404(request.user, pk)
+    if not access.may_report:
+        raise PermissionDenied
+    here = reverse("task_detail", args=[pk])
+    try:
+        limits.check("task_writes", request.user)
+        limits.check_upload(request.user, request.META)
+    except limits.RateLimited as exc:
+        report_error(request, exc)
+        return redirect(here)
+    form = ReportForm(request.POST, request.FILES, prefix="reports")
+    if not form.is_valid():
+        return _invalid(request, access, "reports", form)
+    post = reports.task_report_done if form.cleaned_data["kind"] == "done" else reports.task_report_progress
+    try:
+        post(actor=request.user, task=pk, text=form.cleaned_data["text"], files=form.cleaned_data["files"])
+    except (ValidationFailed, UploadRejected) as exc:  # the input: said beside the field, the text kept
+        field = {"text": "text", "files": "files"}.get(exc.params.get("field"),
+                                                       "files" if isinstance(exc, UploadRejected) else None)
+        form.add_error(field, str(exc.message))
+        return _invalid(request, access, "reports", form)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        report_error(request, exc)
+        return redirect(here)
+    messages.success(request, _("The task was reported done; the Office of the Government will review it.")
+                     if form.cleaned_data["kind"] == "done" else _("Your progress report was recorded."))
+    return redirect(here + "#reports")
 
 
 # --- assigning a task ------------------------------------------------------------------------------
@@ -241,6 +303,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            limits.check("task_writes", request.user)
             task = services.task_create(
                 actor=request.user, source_kind=kind, source_id=source_id, title=data["title"],
                 description=data["description"], lead_ministry=data["lead_ministry"],

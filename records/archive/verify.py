@@ -31,6 +31,9 @@ FAIL, and every problem names the file it is about (``Problem.path``, relative t
                  a signed document carries.
 
 A verifier that does not trust this code can repeat each check with other tools: docs/archive.md.
+
+Over 400 lines on purpose: the table of checks above and the one runner that holds them in order
+(each check's detail lives in its own module where it grew: ``ballot_check``, ``task_check``).
 """
 
 from __future__ import annotations

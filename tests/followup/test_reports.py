@@ -1,6 +1,10 @@
 """followup.reports: progress reports and reports of completion with PDF attachments (issue 18 §2) —
 the services, the API (list, post, Idempotency-Key, the task's detail) and the download, for every
-persona; every bound's code with nothing stored (no row, no file); a bad PDF refused with its code."""
+persona; every bound's code with nothing stored (no row, no file); a bad PDF refused with its code.
+
+Over 400 lines on purpose: the services, the API and the downloads share one set of refusals and
+snapshots, and every bound's test sits beside the others.
+"""
 
 from __future__ import annotations
 
