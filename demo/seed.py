@@ -38,7 +38,7 @@ from voting.models import Ballot, Motion
 from .ballots import build_ballots, load_ballots
 from .cast import ACCOUNTS, DEMO_PASSWORD, MEMBERS, MINISTRIES, email_for
 from .plan import LOCATION, Draft, SessionSpec, build_plan
-from .tasks import build_tasks, load_tasks
+from .tasks import add_reports, build_tasks, load_tasks
 
 __all__ = ["SeedReport", "seed"]
 
@@ -245,3 +245,5 @@ def _load_tasks(report: SeedReport, *, users: dict) -> None:
                         timezone.localtime(ballot.deadline))
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
         report.tasks_created = load_tasks(specs, users=users, meeting=meeting, motion=motion, ballot=ballot)
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        add_reports(list(report.tasks_created), users=users, now=timezone.now())  # PDFs: outside the transaction

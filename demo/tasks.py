@@ -21,15 +21,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from unittest import mock
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.loader import render_to_string
 from django.utils import timezone
 
-from followup import schedule
+from ecabinet import pdf
+from followup import reports, schedule
 from followup import services as task_services
 from followup.models import Task
 
 from .cast import ACCOUNTS
 
-__all__ = ["TaskSpec", "build_tasks", "load_tasks"]
+__all__ = ["REPORTS", "TaskSpec", "add_reports", "build_tasks", "load_tasks"]
 
 
 @dataclass(frozen=True)
@@ -177,3 +180,51 @@ def load_tasks(specs: tuple[TaskSpec, ...], *, users: dict, meeting, motion, bal
         created.append(task)
     schedule.tasks_run_schedule(timezone.now())  # as ``task_reminders`` would, at the real time
     return created
+
+
+# Progress reports the lead ministries posted on two tasks still in progress (title's start → report):
+# (text, days before today, the attached report's context or None)
+REPORTS = {
+    "Chuẩn bị nội dung Hội nghị ngoại giao kinh tế": (
+        "Đã hoàn thành dự thảo chương trình Hội nghị và gửi lấy ý kiến 94 cơ quan đại diện; đang tổng hợp "
+        "ý kiến, dự kiến trình Thủ tướng Chính phủ trong tuần tới.", 3, {
+            "issuer_name": "BỘ NGOẠI GIAO", "issuer_short": "Bộ Ngoại giao", "number": "412/BC-BNG",
+            "kind_label": "Báo cáo",
+            "subject_line": "Tiến độ chuẩn bị Hội nghị ngoại giao kinh tế với các cơ quan đại diện ở nước ngoài",
+            "done": ["Xây dựng dự thảo chương trình, thành phần Hội nghị.",
+                     "Gửi lấy ý kiến 94 cơ quan đại diện Việt Nam ở nước ngoài; đã nhận 71 ý kiến.",
+                     "Phối hợp với Bộ Công Thương chuẩn bị danh mục sản phẩm xúc tiến xuất khẩu."],
+            "difficulty": "Một số cơ quan đại diện ở khu vực châu Phi, Trung Đông chưa gửi ý kiến do lệch "
+                          "múi giờ và khối lượng công việc cuối năm.",
+            "proposal": "Kính đề nghị Thủ tướng Chính phủ cho phép lùi thời điểm tổ chức Hội nghị sang tuần "
+                        "thứ hai của tháng tới để bảo đảm chất lượng.",
+            "distribution": ["Thủ tướng Chính phủ (để b/c)", "Văn phòng Chính phủ", "Lưu: VT, KTĐN"],
+            "signer_title": ["BỘ TRƯỞNG"], "signer_name": "Bộ trưởng Bộ Ngoại giao"}),
+    "Hướng dẫn các địa phương triển khai Nghị quyết phiên họp": (
+        "Đã ban hành Công văn hướng dẫn số 1187/BTC-NSNN gửi 34 tỉnh, thành phố; đang theo dõi việc triển "
+        "khai tại địa phương.", 1, None),
+}
+
+
+def _report_pdf(context: dict, day: dt.date) -> SimpleUploadedFile:
+    html = render_to_string("demo/bao_cao_tien_do_nhiem_vu.html",
+                            {**context, "place_date": pdf.vn_date(day)})
+    return SimpleUploadedFile("bao-cao-tien-do.pdf", pdf.layout(html).write_pdf(), content_type="application/pdf")
+
+
+def add_reports(tasks: list[Task], *, users: dict, now: dt.datetime) -> int:
+    """The lead ministries' progress reports (``REPORTS``), through ``followup.reports`` — outside any
+    transaction: the attached PDFs are rendered and admitted like any upload. Returns how many."""
+    posted = 0
+    for task in tasks:
+        spec = next((v for k, v in REPORTS.items() if task.title.startswith(k)), None)
+        if spec is None or task.reports.exists():
+            continue
+        text, days_ago, context = spec
+        at = now - dt.timedelta(days=days_ago)
+        files = [_report_pdf(context, timezone.localtime(at).date())] if context else []
+        lead = users[_minister(task.lead_ministry.code)]
+        with _clock(at):
+            reports.task_report_progress(actor=lead, task=task, text=text, files=files)
+        posted += 1
+    return posted

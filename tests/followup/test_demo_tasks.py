@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from ecabinet.models import Notification, User
-from followup.models import Task, TaskChange, TaskNotice
+from followup.models import Task, TaskChange, TaskNotice, TaskReport
 from followup.permissions import tasks_visible_to
 from followup.services import today
 
@@ -44,6 +44,12 @@ def test_the_demo_has_tasks_in_every_state_some_overdue_each_seen_by_its_ministe
     assert f"the written ballot “{ballot_task.ballot.title}”" in notice.body
     # The round of the scheduler at the end of the seed told each overdue task's ministry, once.
     assert set(TaskNotice.objects.filter(kind="overdue").values_list("task_id", flat=True)) == {t.pk for t in overdue}
+
+    # Two lead ministries reported progress, one with its signed-off report as a PDF the reader opens.
+    reports = list(TaskReport.objects.filter(kind="progress").select_related("task"))
+    assert len(reports) == 2
+    assert all(r.task.state == "in_progress" for r in reports)
+    assert sum(r.attachments.count() for r in reports) == 1
 
     for task in tasks:
         ministers = User.objects.filter(ministry=task.lead_ministry, username__startswith="member")
