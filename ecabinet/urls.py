@@ -40,6 +40,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("ballots/", include("voting.urls")),
+    path("", include("followup.dashboard_urls")),
     path("", include("records.urls")),
     path("", include("meetings.urls")),
 ]

@@ -41,7 +41,7 @@ from voting.models import BallotRecipient
 from .models import Task
 
 __all__ = ["ATTENDED", "ATTENDEE_ROLES", "LEAD_ACTIONS", "SECRETARIAT_ACTIONS", "TaskAccess", "can_create_task",
-           "task_access", "tasks_visible_to"]
+           "may_export_register", "may_see_dashboard", "may_see_proposed_item", "task_access", "tasks_visible_to"]
 
 ATTENDEE_ROLES = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE)
 ATTENDED = (Participant.Attendance.PRESENT, Participant.Attendance.REMOTE)
@@ -61,6 +61,34 @@ def _is_admin(user) -> bool:
 def can_create_task(user) -> bool:
     """Assigns tasks from a session's decisions or a written ballot: the secretariat."""
     return bool(_active(user) and user.is_secretariat)
+
+
+def is_chair(user) -> bool:
+    """Chairs a session (``Participant.Role.CHAIR`` of any session): the Prime Minister."""
+    return Participant.objects.filter(user=user, role=Participant.Role.CHAIR).exists()
+
+
+def may_see_dashboard(user) -> bool:
+    """The dashboard, its JSON and the PDF report (issue 18 §4): the secretariat, and the chair — an
+    account that chairs at least one session (the Prime Minister). Administrators never (their
+    account holds no content duty). The figures are always those of ``tasks_visible_to(user)``: the
+    chair's are the tasks of the sessions they chaired, plus what their ministry or attendance gives."""
+    if not _active(user) or _is_admin(user):
+        return False
+    return bool(user.is_secretariat or is_chair(user))
+
+
+def may_export_register(user) -> bool:
+    """The register as CSV: whoever may open the register (any active account that is not an
+    administrator); the rows are exactly the tasks ``tasks_visible_to(user)``, so an account that
+    sees no task exports a header only."""
+    return _active(user) and not _is_admin(user)
+
+
+def may_see_proposed_item(user) -> bool:
+    """The "follow-up of tasks" proposal on a session's preparation screen, and adding it to the
+    agenda: the secretariat (who prepares sessions)."""
+    return bool(_active(user) and not _is_admin(user) and user.is_secretariat)
 
 
 def _ministry_q(user) -> Q:

@@ -145,4 +145,16 @@ TASK_DEADLINE_MAX_DAYS = envint("TASK_DEADLINE_MAX_DAYS", "1830")
 # GET /api/v1/tasks/: the default and the largest page.
 TASKS_PAGE_SIZE = envint("TASKS_PAGE_SIZE", "50")
 TASKS_PAGE_MAX = envint("TASKS_PAGE_MAX", "200")
+# The dashboard (/tasks/dashboard/, docs/followup.md): months in the chart (by deadline month), the
+# window of "due soon", and the sessions offered in its filter.
+DASHBOARD_MONTHS = envint("DASHBOARD_MONTHS", "12")
+DASHBOARD_DUE_SOON_DAYS = envint("DASHBOARD_DUE_SOON_DAYS", "7")
+DASHBOARD_SESSION_CHOICES = envint("DASHBOARD_SESSION_CHOICES", "100")
+# /tasks/export.csv: at most this many rows (the filtered register, earliest deadline first); a
+# larger register is cut, and the last line of the file says so.
+TASKS_EXPORT_MAX_ROWS = envint("TASKS_EXPORT_MAX_ROWS", "30000")
+# /tasks/report.pdf: the overdue tasks listed by name (the most overdue first); the figures count all.
+TASKS_REPORT_MAX_OVERDUE = envint("TASKS_REPORT_MAX_OVERDUE", "200")
+# The preparation screen's proposed item: the most overdue tasks of earlier sessions it names.
+TASKS_PROPOSED_ITEM_LIST = envint("TASKS_PROPOSED_ITEM_LIST", "10")
 # --- end of issue 18 -------------------------------------------------------------------------------

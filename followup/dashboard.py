@@ -1,0 +1,212 @@
+"""The follow-up dashboard's figures (issue 18 §4): pure reads, aggregated in SQL.
+
+Every function takes the tasks already restricted to what the caller may see
+(``followup.selectors.tasks_filtered`` on ``followup.permissions.tasks_visible_to``) and answers in a
+fixed number of queries whatever the number of tasks — one for the totals, one for the ministries,
+one for the months (``Count`` with ``filter=``, ``TruncMonth``; no task is ever loaded into Python).
+
+Definitions (docs/followup.md, "Dashboard and reports", says the same):
+
+* **open** — not finished: assigned, in progress, reported done (waiting for the secretariat) or
+  returned;
+* **overdue** — ``followup.selectors.overdue_q``: a dated task still with the ministry (assigned,
+  in progress, returned) whose deadline is before today. A task reported done is not overdue: the
+  ministry has done its part; a regular task (no deadline) never is;
+* **done date** — the date (Government time zone) the lead ministry last reported the task done
+  (``reported_at``; ``closed_at`` if it has none). Acceptance by the secretariat later does not make
+  the ministry late;
+* **done on time** / **done late** — accepted, dated, with the done date on or before / after the
+  deadline. The deadline is the current one: an extension granted by the secretariat moves it;
+* **on-time rate** — done on time ÷ (done on time + done late), i.e. among the *accepted dated*
+  tasks; ``None`` when there is none. Regular tasks (no deadline) and cancelled tasks are left out;
+  open tasks do not count until they are accepted (the overdue count shows them);
+* **per ministry** — by *lead* ministry (co-operating ministries are not counted twice);
+* **per month** — by the **month of the deadline**, for the 12 months ending with the current one
+  (``DASHBOARD_MONTHS``): of the tasks due that month, how many were done on time, done late, are
+  overdue, or are still pending (not yet due, or reported and waiting for acceptance). Grouping by
+  deadline keeps every task in one fixed month (grouping by closing month would move a task when it
+  is finished, and leave the overdue ones nowhere).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+
+from .models import Task
+from .selectors import OVERDUE_STATES, overdue_q
+
+__all__ = ["Dashboard", "MinistryFigures", "MonthFigures", "Totals", "dashboard", "month_starts",
+           "overdue_tasks", "rate"]
+
+S = Task.State
+OPEN_STATES = (S.ASSIGNED, S.IN_PROGRESS, S.REPORTED_DONE, S.RETURNED)
+
+
+def rate(on_time: int, late: int) -> float | None:
+    """The on-time rate in percent, one decimal; ``None`` when no dated task was accepted."""
+    done = on_time + late
+    return round(100 * on_time / done, 1) if done else None
+
+
+@dataclass(frozen=True)
+class Totals:
+    total: int
+    by_state: dict[str, int]
+    open: int
+    overdue: int
+    regular: int
+    done_on_time: int
+    done_late: int
+    due_soon: int  # open, dated, due within DASHBOARD_DUE_SOON_DAYS from today (today included)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return rate(self.done_on_time, self.done_late)
+
+
+@dataclass(frozen=True)
+class MinistryFigures:
+    code: str
+    name: str
+    short_name: str
+    total: int
+    open: int
+    overdue: int
+    done_on_time: int
+    done_late: int
+    cancelled: int
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return rate(self.done_on_time, self.done_late)
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: dt.date  # the first day of the month
+    total: int
+    done_on_time: int
+    done_late: int
+    overdue: int
+    pending: int  # neither done nor overdue: not due yet, or reported and waiting for acceptance
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return rate(self.done_on_time, self.done_late)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    today: dt.date
+    totals: Totals
+    ministries: list[MinistryFigures]
+    months: list[MonthFigures] = field(default_factory=list)
+
+
+def _done_date():
+    """The date the ministry last reported the task done, in the Government's time zone."""
+    return TruncDate(Coalesce("reported_at", "closed_at"), tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def _figures(today: dt.date) -> dict:
+    """The conditional counts shared by the three groupings (``done_date`` must be annotated)."""
+    accepted_dated = Q(state=S.ACCEPTED, regular=False)
+    # the aliases are prefixed: an alias may not shadow a field (``regular``) the filters use
+    return {
+        "n_total": Count("pk"),
+        "n_open": Count("pk", filter=Q(state__in=OPEN_STATES)),
+        "n_overdue": Count("pk", filter=overdue_q(today)),
+        "n_done_on_time": Count("pk", filter=accepted_dated & Q(done_date__lte=F("deadline"))),
+        "n_done_late": Count("pk", filter=accepted_dated & Q(done_date__gt=F("deadline"))),
+    }
+
+
+def _n(row: dict) -> dict:
+    """The counts of a row without their ``n_`` prefix."""
+    return {k[2:]: v for k, v in row.items() if k.startswith("n_")}
+
+
+def _prepared(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    # ordering would join the GROUP BY; the done date is computed once per row in SQL
+    return tasks.order_by().annotate(done_date=_done_date())
+
+
+def totals(tasks: QuerySet[Task], today: dt.date) -> Totals:
+    """One query."""
+    soon = today + dt.timedelta(days=settings.DASHBOARD_DUE_SOON_DAYS)
+    row = _n(_prepared(tasks).aggregate(
+        **_figures(today),
+        n_regular=Count("pk", filter=Q(regular=True)),
+        n_due_soon=Count("pk", filter=Q(regular=False, state__in=OVERDUE_STATES, deadline__gte=today,
+                                        deadline__lte=soon)),
+        **{f"n_state_{s}": Count("pk", filter=Q(state=s)) for s in S.values},
+    ))
+    by_state = {s: row.pop(f"state_{s}") for s in S.values}
+    return Totals(by_state=by_state, **row)
+
+
+def per_ministry(tasks: QuerySet[Task], today: dt.date) -> list[MinistryFigures]:
+    """One query: the lead ministries that have tasks, most overdue first, then most tasks, then by name."""
+    rows = (_prepared(tasks)
+            .values("lead_ministry__code", "lead_ministry__name", "lead_ministry__short_name")
+            .annotate(**_figures(today), n_cancelled=Count("pk", filter=Q(state=S.CANCELLED)))
+            .order_by("-n_overdue", "-n_total", "lead_ministry__name"))
+    return [MinistryFigures(code=r["lead_ministry__code"], name=r["lead_ministry__name"],
+                            short_name=r["lead_ministry__short_name"], **_n(r)) for r in rows]
+
+
+def month_starts(today: dt.date, months: int) -> list[dt.date]:
+    """The first days of the ``months`` months ending with ``today``'s, oldest first."""
+    year, month = today.year, today.month
+    out = []
+    for _ in range(months):
+        out.append(dt.date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out[::-1]
+
+
+def per_month(tasks: QuerySet[Task], today: dt.date) -> list[MonthFigures]:
+    """One query: by the month of the deadline, the last ``DASHBOARD_MONTHS`` months (empty months
+    included, as zeros). Cancelled tasks are left out: they were neither done nor missed."""
+    starts = month_starts(today, settings.DASHBOARD_MONTHS)
+    end = dt.date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    rows = (_prepared(tasks)
+            .filter(regular=False, deadline__gte=starts[0], deadline__lt=end)
+            .exclude(state=S.CANCELLED)
+            .annotate(month=TruncMonth("deadline"))
+            .values("month")
+            .annotate(**_figures(today))
+            .order_by("month"))
+    found = {}
+    for r in rows:
+        month = r["month"]
+        found[month.date() if isinstance(month, dt.datetime) else month] = _n(r)
+    out = []
+    for start in starts:
+        r = found.get(start)
+        if r is None:
+            out.append(MonthFigures(month=start, total=0, done_on_time=0, done_late=0, overdue=0, pending=0))
+            continue
+        pending = r["total"] - r["done_on_time"] - r["done_late"] - r["overdue"]
+        out.append(MonthFigures(month=start, total=r["total"], done_on_time=r["done_on_time"],
+                                done_late=r["done_late"], overdue=r["overdue"], pending=pending))
+    return out
+
+
+def dashboard(tasks: QuerySet[Task], today: dt.date) -> Dashboard:
+    """All the figures: three queries."""
+    return Dashboard(today=today, totals=totals(tasks, today), ministries=per_ministry(tasks, today),
+                     months=per_month(tasks, today))
+
+
+def overdue_tasks(tasks: QuerySet[Task], today: dt.date, limit: int) -> list[Task]:
+    """The ``limit`` most overdue tasks (earliest deadline first), with their session and lead
+    ministry joined: one query."""
+    return list(tasks.filter(overdue_q(today)).select_related("meeting", "lead_ministry")
+                .order_by("deadline", "id")[:limit])
