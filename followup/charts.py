@@ -55,22 +55,19 @@ class MinistryBar:
         return formats.localize(self.rate) if self.rate is not None else "—"
 
 
-def _nice_max(value: int) -> int:
-    """The axis' top: 5, 10, 20, 50, 100, 200, … not below ``value``."""
-    top = 5
-    while top < value:
-        for step in (2, 2.5, 2):
-            top = int(top * step)
-            if top >= value:
-                break
-    return top
+def _axis(value: int) -> tuple[int, int]:
+    """``(top, step)`` of the value axis: a step of 1, 2, 5, 10, 20, 50, … giving at most 5 intervals."""
+    step = 1
+    while -(-value // step) > 5:
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
+    return max(step, step * -(-value // step)), step
 
 
 def month_chart(months: list[MonthFigures]) -> dict:
     """Stacked columns per month: on time, late, overdue (bottom to top)."""
     plot = MONTH_PLOT
     biggest = max((m.done_on_time + m.done_late + m.overdue for m in months), default=0)
-    top = _nice_max(biggest)
+    top, step = _axis(biggest)
     slot = plot["width"] / max(len(months), 1)
     bar_width = slot * 0.6
     columns = []
@@ -87,7 +84,8 @@ def month_chart(months: list[MonthFigures]) -> dict:
                                 width=round(bar_width, 1), height=round(height, 1), value=value))
         columns.append(MonthColumn(label=f"{m.month.month:02d}/{m.month.year % 100:02d}", x=round(centre, 1),
                                    bars=bars, total=m.done_on_time + m.done_late + m.overdue, top=round(base, 1)))
-    ticks = [{"value": top * k // 4, "y": round(plot["top"] + plot["height"] * (1 - k / 4), 1)} for k in range(5)]
+    ticks = [{"value": v, "y": round(plot["top"] + plot["height"] * (1 - v / top), 1)}
+             for v in range(0, top + 1, step)]
     return {"columns": columns, "ticks": ticks, "plot": plot, "right": plot["left"] + plot["width"],
             "bottom": plot["top"] + plot["height"], "width": plot["left"] + plot["width"] + 8,
             "height": plot["top"] + plot["height"] + 34}

@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from ecabinet.errors import ValidationFailed
 from ecabinet.models import Ministry
@@ -24,22 +24,22 @@ FILTER_NAMES = ("ministry", "meeting", "state", "deadline_after", "deadline_befo
 
 
 class TaskFilterForm(forms.Form):
-    ministry = forms.ChoiceField(label=gettext_lazy("Ministry"), required=False)
-    meeting = forms.TypedChoiceField(label=gettext_lazy("Session"), required=False, coerce=int,
+    ministry = forms.ChoiceField(label=pgettext_lazy("dashboard", "Ministry"), required=False)
+    meeting = forms.TypedChoiceField(label=pgettext_lazy("dashboard", "Session"), required=False, coerce=int,
                                      empty_value=None)
-    state = forms.ChoiceField(label=gettext_lazy("State"), required=False)
-    deadline_after = forms.DateField(label=gettext_lazy("Deadline from"), required=False,
+    state = forms.ChoiceField(label=pgettext_lazy("dashboard", "State"), required=False)
+    deadline_after = forms.DateField(label=pgettext_lazy("dashboard", "Deadline from"), required=False,
                                      widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    deadline_before = forms.DateField(label=gettext_lazy("Deadline to"), required=False,
+    deadline_before = forms.DateField(label=pgettext_lazy("dashboard", "Deadline to"), required=False,
                                       widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    overdue = forms.TypedChoiceField(label=gettext_lazy("Overdue"), required=False, empty_value=None,
+    overdue = forms.TypedChoiceField(label=pgettext_lazy("dashboard", "Overdue"), required=False, empty_value=None,
                                      coerce=lambda v: v == "true")
 
     def __init__(self, data=None, *, user=None, visible=None, **kwargs):
         """``visible``: the caller's tasks (``tasks_visible_to``), to offer only the sessions that
         have some (the most recent ``DASHBOARD_SESSION_CHOICES``); without it, any session id passes."""
         super().__init__(data, **kwargs)
-        everyone = ("", _("All"))
+        everyone = ("", pgettext("dashboard", "All"))
         self.fields["ministry"].choices = [everyone, *Ministry.objects.order_by("name").values_list("code", "name")]
         self.fields["state"].choices = [everyone, *Task.State.choices]
         self.fields["overdue"].choices = [everyone, ("true", _("Overdue only")), ("false", _("Not overdue"))]

@@ -13,6 +13,7 @@ gets 403. The figures are always of ``tasks_visible_to(user)``.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -93,7 +94,7 @@ def tasks_dashboard(request: HttpRequest) -> HttpResponse:
         "form": form, "board": board, "totals": board.totals, "today": today,
         "states": [(value, label, board.totals.by_state[value]) for value, label in Task.State.choices],
         "month_chart": charts.month_chart(board.months), "ministry_chart": charts.ministry_chart(board.ministries),
-        "series": charts.SERIES, "query": query,
+        "series": charts.SERIES, "query": query, "due_soon_days": settings.DASHBOARD_DUE_SOON_DAYS,
         "csv_url": reverse("tasks_export_csv") + (f"?{query}" if query else ""),
         "pdf_url": reverse("tasks_report_pdf") + (f"?{query}" if query else ""),
     })
