@@ -19,6 +19,15 @@ Who sees a task (issue 18 §5):
   administrator (``is_superuser``/``is_staff``: their ministry gives them nothing, and this module
   never calls ``user.has_perm()``). They get the same ``NotFound`` as for a task that does not exist.
 
+Who sees the dashboard, the PDF report and the CSV (docs/followup.md, "Dashboard and reports"):
+
+* the dashboard, its JSON and the report (``may_see_dashboard``): the secretariat and the chair (an
+  account that chairs a session: the Prime Minister), never an administrator; their figures are of
+  ``tasks_visible_to(user)``;
+* the CSV (``may_export_register``): whoever may open the register, their visible rows;
+* the proposed agenda item on a session's preparation screen (``may_see_proposed_item``): the
+  secretariat.
+
 Who acts (the transitions are ``followup.services``):
 
 * the secretariat creates tasks and accepts, returns, extends and cancels them;

@@ -93,13 +93,11 @@ def csv_lines(tasks: QuerySet[Task], today: dt.date) -> Iterator[str]:
         yield "\ufeff" + writer.writerow(CSV_HEADER)
         rows = (tasks.select_related("meeting", "lead_ministry")
                 .prefetch_related("co_ministries").order_by("regular", "deadline", "id")[:limit + 1])
-        written = 0
-        for task in rows.iterator(chunk_size=1000):
+        for written, task in enumerate(rows.iterator(chunk_size=1000)):
             if written == limit:
                 yield writer.writerow([f"… Danh sách dừng ở {limit} nhiệm vụ (giới hạn TASKS_EXPORT_MAX_ROWS); "
                                        "hãy lọc để xuất phần còn lại."])
                 return
-            written += 1
             overdue = bool(not task.regular and task.state in OVERDUE_STATES and task.deadline < today)
             yield writer.writerow([
                 task.pk, _cell(task.title), _cell(task.meeting.title) if task.meeting_id else "",
