@@ -2,8 +2,8 @@
 
 Every function takes the tasks already restricted to what the caller may see
 (``followup.selectors.tasks_filtered`` on ``followup.permissions.tasks_visible_to``) and answers in a
-fixed number of queries whatever the number of tasks — one grouped by lead ministry (the totals are
-its sums), one for the months (``Count`` with ``filter=``, ``TruncMonth``; no task is ever loaded into Python).
+fixed number of queries whatever the number of tasks — one, grouped by lead ministry and deadline
+month (the ministries, the totals and the months are its sums) (``Count`` with ``filter=``, ``TruncMonth``; no task is ever loaded into Python).
 
 Definitions (docs/followup.md, "Dashboard and reports", says the same):
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, DateField, F, Q, QuerySet
+from django.db.models import Case, Count, DateField, F, Q, QuerySet, When
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
 from .models import Task
@@ -141,7 +141,7 @@ def _done_date():
 
 
 def _figures(today: dt.date) -> dict:
-    """The conditional counts shared by the three groupings (``done_date`` must be annotated)."""
+    """The conditional counts of each group (``done_date`` must be annotated)."""
     accepted_dated = Q(state=S.ACCEPTED, regular=False)
     # the aliases are prefixed: an alias may not shadow a field (``regular``) the filters use
     return {
@@ -167,49 +167,6 @@ def _prepared(tasks: QuerySet[Task]) -> QuerySet[Task]:
     return tasks.order_by().annotate(done_date=_done_date())
 
 
-def _ministry_rows(tasks: QuerySet[Task], today: dt.date) -> list[dict]:
-    """One query: every count, grouped by lead ministry (each task has exactly one, so the totals are
-    the sums of these rows: the register is scanned once for both)."""
-    soon = today + dt.timedelta(days=settings.DASHBOARD_DUE_SOON_DAYS)
-    return list(_prepared(tasks)
-                .values("lead_ministry__code", "lead_ministry__name", "lead_ministry__short_name")
-                .annotate(**_figures(today),
-                          n_regular=Count("pk", filter=Q(regular=True)),
-                          n_due_soon=Count("pk", filter=Q(regular=False, state__in=OVERDUE_STATES,
-                                                          deadline__gte=today, deadline__lte=soon)),
-                          **{f"n_state_{s}": Count("pk", filter=Q(state=s)) for s in S.values})
-                .order_by("-n_overdue", "-n_total", "lead_ministry__name"))
-
-
-def _totals(rows: list[dict]) -> Totals:
-    """The sums of the ministries' rows (a few dozen rows, never tasks)."""
-    counts = [_n(r) for r in rows]
-    keys = ("total", "open", "overdue", "done_on_time", "done_late", "regular", "due_soon")
-    sums = {k: sum(c[k] for c in counts) for k in keys}
-    return Totals(by_state={s: sum(c[f"state_{s}"] for c in counts) for s in S.values}, **sums)
-
-
-def _ministries(rows: list[dict]) -> list[MinistryFigures]:
-    out = []
-    for r in rows:
-        c = _n(r)
-        out.append(MinistryFigures(code=r["lead_ministry__code"], name=r["lead_ministry__name"],
-                                   short_name=r["lead_ministry__short_name"], total=c["total"], open=c["open"],
-                                   overdue=c["overdue"], done_on_time=c["done_on_time"], done_late=c["done_late"],
-                                   cancelled=c[f"state_{S.CANCELLED}"]))
-    return out
-
-
-def totals(tasks: QuerySet[Task], today: dt.date) -> Totals:
-    """One query."""
-    return _totals(_ministry_rows(tasks, today))
-
-
-def per_ministry(tasks: QuerySet[Task], today: dt.date) -> list[MinistryFigures]:
-    """One query: the lead ministries that have tasks, most overdue first, then most tasks, then by name."""
-    return _ministries(_ministry_rows(tasks, today))
-
-
 def month_starts(today: dt.date, months: int) -> list[dt.date]:
     """The first days of the ``months`` months ending with ``today``'s, oldest first."""
     year, month = today.year, today.month
@@ -220,40 +177,102 @@ def month_starts(today: dt.date, months: int) -> list[dt.date]:
     return out[::-1]
 
 
-def per_month(tasks: QuerySet[Task], today: dt.date) -> list[MonthFigures]:
-    """One query: by the month of the deadline, the last ``DASHBOARD_MONTHS`` months (empty months
-    included, as zeros). Cancelled tasks are left out: they were neither done nor missed."""
+def _as_date(value) -> dt.date | None:
+    if isinstance(value, str):  # SQLite's strftime
+        return dt.date.fromisoformat(value)
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _rows(tasks: QuerySet[Task], today: dt.date) -> tuple[list[dict], list[dt.date]]:
+    """The one query of the dashboard: every count, grouped by lead ministry and by the month of the
+    deadline when it lies in the window (``None`` otherwise). At most (ministries × (months + 1))
+    rows, whatever the number of tasks; the ministries, the totals and the months are their sums, so
+    the register (and the reader's visibility, the costly part for the chair) is scanned once."""
     starts = month_starts(today, settings.DASHBOARD_MONTHS)
     end = dt.date(today.year + (today.month == 12), today.month % 12 + 1, 1)
-    rows = (_prepared(tasks)
-            .filter(regular=False, deadline__gte=starts[0], deadline__lt=end)
-            .exclude(state=S.CANCELLED)
-            .annotate(month=_Month("deadline"))
-            .values("month")
-            .annotate(**_figures(today))
-            .order_by("month"))
-    found = {}
-    for r in rows:
-        month = r["month"]
-        if isinstance(month, str):  # SQLite's strftime
-            month = dt.date.fromisoformat(month)
-        found[month.date() if isinstance(month, dt.datetime) else month] = _n(r)
-    out = []
-    for start in starts:
-        r = found.get(start)
-        if r is None:
-            out.append(MonthFigures(month=start, total=0, done_on_time=0, done_late=0, overdue=0, pending=0))
-            continue
-        pending = r["total"] - r["done_on_time"] - r["done_late"] - r["overdue"]
-        out.append(MonthFigures(month=start, total=r["total"], done_on_time=r["done_on_time"],
-                                done_late=r["done_late"], overdue=r["overdue"], pending=pending))
+    soon = today + dt.timedelta(days=settings.DASHBOARD_DUE_SOON_DAYS)
+    in_window = Q(regular=False, deadline__gte=starts[0], deadline__lt=end)
+    rows = list(_prepared(tasks)
+                .annotate(bucket=Case(When(in_window, then=_Month("deadline")), default=None,
+                                      output_field=DateField()))
+                .values("lead_ministry__code", "lead_ministry__name", "lead_ministry__short_name", "bucket")
+                .annotate(**_figures(today),
+                          n_regular=Count("pk", filter=Q(regular=True)),
+                          n_due_soon=Count("pk", filter=Q(regular=False, state__in=OVERDUE_STATES,
+                                                          deadline__gte=today, deadline__lte=soon)),
+                          **{f"n_state_{s}": Count("pk", filter=Q(state=s)) for s in S.values})
+                .order_by())
+    return rows, starts
+
+
+def _sum(counts: list[dict]) -> dict:
+    out: dict = {}
+    for c in counts:
+        for k, v in c.items():
+            out[k] = out.get(k, 0) + v
     return out
 
 
+def _totals(rows: list[dict]) -> Totals:
+    """The sums of the grouped rows (a few hundred at most, never tasks)."""
+    c = _sum([_n(r) for r in rows]) if rows else {}
+    keys = ("total", "open", "overdue", "done_on_time", "done_late", "regular", "due_soon")
+    return Totals(by_state={s: c.get(f"state_{s}", 0) for s in S.values}, **{k: c.get(k, 0) for k in keys})
+
+
+def _ministries(rows: list[dict]) -> list[MinistryFigures]:
+    """Per lead ministry, the most overdue first, then the most tasks, then by name."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["lead_ministry__code"], []).append(r)
+    out = []
+    for group in groups.values():
+        first, c = group[0], _sum([_n(r) for r in group])
+        out.append(MinistryFigures(code=first["lead_ministry__code"], name=first["lead_ministry__name"],
+                                   short_name=first["lead_ministry__short_name"], total=c["total"], open=c["open"],
+                                   overdue=c["overdue"], done_on_time=c["done_on_time"], done_late=c["done_late"],
+                                   cancelled=c[f"state_{S.CANCELLED}"]))
+    out.sort(key=lambda m: (-m.overdue, -m.total, m.name))
+    return out
+
+
+def _months(rows: list[dict], starts: list[dt.date]) -> list[MonthFigures]:
+    """By the month of the deadline, empty months as zeros; cancelled tasks left out (neither done
+    nor missed)."""
+    by_month: dict[dt.date, list[dict]] = {}
+    for r in rows:
+        month = _as_date(r["bucket"])
+        if month is not None:
+            by_month.setdefault(month, []).append(_n(r))
+    out = []
+    for start in starts:
+        c = _sum(by_month.get(start, []))
+        total = c.get("total", 0) - c.get(f"state_{S.CANCELLED}", 0)
+        on_time, late, overdue = c.get("done_on_time", 0), c.get("done_late", 0), c.get("overdue", 0)
+        out.append(MonthFigures(month=start, total=total, done_on_time=on_time, done_late=late, overdue=overdue,
+                                pending=total - on_time - late - overdue))
+    return out
+
+
+def totals(tasks: QuerySet[Task], today: dt.date) -> Totals:
+    """One query."""
+    return _totals(_rows(tasks, today)[0])
+
+
+def per_ministry(tasks: QuerySet[Task], today: dt.date) -> list[MinistryFigures]:
+    """One query: the lead ministries that have tasks."""
+    return _ministries(_rows(tasks, today)[0])
+
+
+def per_month(tasks: QuerySet[Task], today: dt.date) -> list[MonthFigures]:
+    """One query: the last ``DASHBOARD_MONTHS`` months by the month of the deadline."""
+    return _months(*_rows(tasks, today))
+
+
 def dashboard(tasks: QuerySet[Task], today: dt.date) -> Dashboard:
-    """All the figures: two queries (the ministries, whose sums are the totals; the months)."""
-    rows = _ministry_rows(tasks, today)
-    return Dashboard(today=today, totals=_totals(rows), ministries=_ministries(rows), months=per_month(tasks, today))
+    """All the figures: one query (``_rows``)."""
+    rows, starts = _rows(tasks, today)
+    return Dashboard(today=today, totals=_totals(rows), ministries=_ministries(rows), months=_months(rows, starts))
 
 
 def overdue_tasks(tasks: QuerySet[Task], today: dt.date, limit: int) -> list[Task]:

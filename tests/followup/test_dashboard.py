@@ -8,11 +8,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from pypdf import PdfReader
 
 from followup import dashboard, services
@@ -91,6 +93,21 @@ def test_the_done_date_is_the_report_not_the_acceptance(board):
     _set(board.on_time, closed_at=services.current_time() + dt.timedelta(days=30))
     t = dashboard.totals(tasks_visible_to(board.secretary), services.today())
     assert (t.done_on_time, t.done_late) == (1, 1)
+
+
+@pytest.mark.parametrize(("local_time", "on_time"), [
+    ((0, 0), True), ((23, 59), True), ((24, 1), False)])
+def test_a_report_on_the_deadline_day_is_on_time_in_the_governments_time_zone(ft, local_time, on_time):
+    """The deadline is a date in Hà Nội: a report at 23:59 there (16:59 UTC) is on time; one minute
+    past midnight there (still the deadline day in UTC) is late."""
+    task = walk(ft, new_task(ft, title="Ranh giới"), "accepted")
+    deadline = days(-10)
+    hours, minutes = local_time
+    moment = timezone.make_aware(dt.datetime.combine(deadline, dt.time(0)), ZoneInfo("Asia/Ho_Chi_Minh"))
+    moment += dt.timedelta(hours=hours, minutes=minutes)
+    _set(task, deadline=deadline, reported_at=moment)
+    t = dashboard.totals(Task.objects.filter(pk=task.pk), services.today())
+    assert (t.done_on_time, t.done_late) == ((1, 0) if on_time else (0, 1))
 
 
 def test_a_rate_without_accepted_dated_tasks_is_none(ft):
