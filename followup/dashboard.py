@@ -2,8 +2,9 @@
 
 Every function takes the tasks already restricted to what the caller may see
 (``followup.selectors.tasks_filtered`` on ``followup.permissions.tasks_visible_to``) and answers in a
-fixed number of queries whatever the number of tasks — one, grouped by lead ministry and deadline
-month (the ministries, the totals and the months are its sums) (``Count`` with ``filter=``, ``TruncMonth``; no task is ever loaded into Python).
+fixed number of queries whatever the number of tasks: one, grouped by lead ministry and deadline
+month, whose rows (a few hundred at most) sum to the ministries, the totals and the months
+(``Count`` with ``filter=``, the month of the deadline; no task is ever loaded into Python).
 
 Definitions (docs/followup.md, "Dashboard and reports", says the same):
 
