@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ecabinet.errors import ValidationFailed
+from ecabinet.models import Ministry
 from ecabinet.screens import domain_errors, safe_next
 from meetings import services as meeting_services
 from meetings.models import Meeting
@@ -52,8 +53,6 @@ def _query(form: TaskFilterForm) -> str:
 
 def _filters_text(filters: TaskFilters) -> list[str]:
     """The filters as Vietnamese phrases for the PDF's heading (names looked up: one query at most each)."""
-    from ecabinet.models import Ministry
-
     out = []
     if filters.ministry:
         name = Ministry.objects.filter(code=filters.ministry).values_list("name", flat=True).first()
