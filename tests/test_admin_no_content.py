@@ -72,7 +72,7 @@ CONTENT_APPS = {"meetings", "voting", "followup", "authtoken", "guardian"}
 KINDS = {
     "meetings": "meeting", "agenda-items": "item", "documents": "document", "comments": "comment",
     "motions": "motion", "ballots": "ballot", "questions": "question", "corrections": "correction",
-    "devices": "device", "annotations": "annotation", "tasks": "task",
+    "devices": "device", "annotations": "annotation", "tasks": "task", "proposed-item": "meeting",
 }
 
 
