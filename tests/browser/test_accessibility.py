@@ -105,6 +105,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("ballot-summary", "/ballots/{ballot_closed}/summary/", (CHAIR, MEMBER, SECRETARY, ARCHIVIST)),
     Screen("ballot-summary-open", "/ballots/{ballot_open}/summary/", (SECRETARY,)),
     Screen("ballot-edit", "/ballots/{ballot_draft}/edit/", (SECRETARY,)),
+    Screen("tasks-dashboard", "/tasks/dashboard/", (CHAIR, SECRETARY)),
     Screen("not-found", "/meetings/999999999/", (MEMBER,), status=404),
 )
 
