@@ -309,3 +309,26 @@ def test_the_report_is_never_rendered_inside_a_transaction(ft):
 
 def test_the_pdf_is_refused_to_a_minister(ft):
     assert _page_client(ft.cast.member).get(PDF).status_code == 403
+
+
+def test_under_asgi_the_csv_is_an_asynchronous_stream_with_the_same_lines(board):
+    """Under Daphne Django would read a plain iterator to its end before sending: the view hands it
+    batches instead (read in the request's thread, with its database connection)."""
+    from asgiref.sync import async_to_sync
+    from django.core.handlers.asgi import ASGIRequest
+
+    from followup.dashboard_views import tasks_export_csv
+
+    scope = {"type": "http", "method": "GET", "path": CSV, "query_string": b"ministry=bo-tai-chinh",
+             "headers": [], "server": ("testserver", 80)}
+    request = ASGIRequest(scope, io.BytesIO(b""))
+    request.user = board.secretary
+    response = tasks_export_csv(request)
+    assert response.is_async
+
+    async def read() -> bytes:
+        return b"".join([chunk async for chunk in response.streaming_content])
+
+    streamed = async_to_sync(read)()
+    assert streamed == b"".join(_page_client(board.secretary).get(CSV + "?ministry=bo-tai-chinh").streaming_content)
+    assert streamed.startswith(b"\xef\xbb\xbf") and len(streamed.decode("utf-8-sig").splitlines()) == 1 + 6
