@@ -197,6 +197,87 @@ def votes(*, motion: int) -> dict:
     }
 
 
+def tasks(*, count: int, sessions: int) -> dict:
+    """The register of the ``tasks`` suite: ``sessions`` held sessions (made through the services,
+    chaired by ``pm``, adjourned, one a month back from today) and ``count`` tasks spread over them
+    by ``bulk_create`` (the services' bound of 500 tasks per session is kept): lead ministries, states,
+    deadlines over three years back and one ahead, a third with co-operating ministries. Seeded, so
+    every run makes the same register."""
+    import random
+    from datetime import datetime, time
+
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.test.utils import override_settings
+    from django.utils import timezone
+
+    from ecabinet.models import Ministry
+    from followup.models import Task
+    from meetings import services
+    from meetings.models import Participant
+
+    rng = random.Random(18)
+    user_model = get_user_model()
+    secretary, pm = user_model.objects.get(username="secretary"), user_model.objects.get(username="pm")
+    ministries = list(Ministry.objects.order_by("pk"))
+    now = timezone.now()
+    today = timezone.localdate(now)
+    held = []
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
+        for n in range(sessions):
+            starts = now - timedelta(days=30 * (n + 1))
+            m = services.meeting_create(actor=secretary, title=f"Phiên họp thử tải số {n + 1}", kind="regular",
+                                        starts_at=starts, location="Nhà Quốc hội")
+            services.participant_add(actor=secretary, meeting=m, username=pm.username, role=Participant.Role.CHAIR)
+            items = [services.agenda_item_add(actor=secretary, meeting=m, title=f"Nội dung {i + 1}")
+                     for i in range(3)]
+            m = services.meeting_publish(actor=secretary, meeting=m)
+            m = services.meeting_start(actor=pm, meeting=m)
+            m = services.meeting_adjourn(actor=secretary, meeting=m)
+            held.append((m, items, starts))
+    # state, share: most tasks are finished; a fifth is in progress; some wait or were sent back
+    states = (["accepted"] * 45 + ["in_progress"] * 20 + ["assigned"] * 12 + ["reported_done"] * 8
+              + ["returned"] * 5 + ["cancelled"] * 5 + ["regular"] * 5)
+    per_session = -(-count // sessions)
+    if per_session > 500:
+        raise ValueError(f"{count} tasks over {sessions} sessions is over TASKS_PER_SESSION_MAX")
+    rows = []
+    for i in range(count):
+        m, items, starts = held[i // per_session]
+        state = states[rng.randrange(len(states))]
+        regular = state == "regular"
+        state = rng.choice(["assigned", "in_progress"]) if regular else state
+        deadline = None if regular else today + timedelta(days=rng.randint(-3 * 365, 365))
+        created = min(starts + timedelta(hours=3), now)
+        reported = closed = None
+        if state in ("reported_done", "accepted", "returned"):
+            done = deadline + timedelta(days=rng.randint(-30, 10 if rng.random() < 0.8 else 60))
+            reported = min(timezone.make_aware(datetime.combine(done, time(10))), now)
+        if state == "accepted":
+            closed = min(reported + timedelta(days=rng.randint(0, 10)), now)
+        if state == "cancelled":
+            closed = now
+        rows.append(Task(meeting=m, source_kind="agenda_item", agenda_item=items[i % 3],
+                         title=f"Nhiệm vụ thử tải {i + 1}: hoàn thiện dự thảo và báo cáo Chính phủ",
+                         lead_ministry=ministries[rng.randrange(len(ministries))], regular=regular, deadline=deadline,
+                         priority=rng.choice(["normal", "normal", "high", "urgent"]), state=state, created_by=secretary,
+                         created_at=created, reported_at=reported, closed_at=closed))
+    with transaction.atomic():
+        made = Task.objects.bulk_create(rows, batch_size=2000)
+        through = Task.co_ministries.through
+        links = []
+        for task in made[::3]:
+            for ministry in rng.sample(ministries, 2):
+                if ministry.pk != task.lead_ministry_id:
+                    links.append(through(task_id=task.pk, ministry_id=ministry.pk))
+        through.objects.bulk_create(links, batch_size=5000)
+    sample = ministries[0].code
+    overdue = Task.objects.filter(regular=False, deadline__lt=today,
+                                  state__in=["assigned", "in_progress", "returned"]).count()
+    return {"tasks": Task.objects.count(), "sessions": sessions, "co_links": len(links), "overdue": overdue,
+            "ministry": sample, "meeting": held[0][0].pk}
+
+
 def minutes(**args) -> dict:
     from . import minutes as suite
 
@@ -210,7 +291,7 @@ def reader() -> dict:
 
 
 OPS = {"reader": reader, "members": members, "tokens": tokens, "sessions": sessions, "meeting": meeting, "head": head,
-       "queries": queries, "votes": votes, "minutes": minutes}
+       "queries": queries, "votes": votes, "minutes": minutes, "tasks": tasks}
 
 
 def main(argv: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m bench.run [--suite fanout,votes,minutes,pages,memory,hostile,reader] [--quick]
+"""Run the benchmarks: ``python -m bench.run [--suite fanout,votes,minutes,pages,memory,hostile,reader,tasks] [--quick]
 [--cluster]``. Each suite prints a table and writes bench/results/<suite>.json and .png."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from .common import RESULTS, machine_info, machine_line, save_figure, write_json
 from .context import Context
 
-SUITES = ["fanout", "votes", "minutes", "pages", "memory", "hostile", "reader"]
+SUITES = ["fanout", "votes", "minutes", "pages", "memory", "hostile", "reader", "tasks"]
 CLUSTER_SUITES = ["fanout", "votes", "memory"]
 
 

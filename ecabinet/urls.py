@@ -41,6 +41,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("ballots/", include("voting.urls")),
     path("", include("followup.urls")),
+    path("", include("followup.dashboard_urls")),
     path("", include("records.urls")),
     path("", include("meetings.urls")),
 ]

@@ -19,6 +19,15 @@ Who sees a task (issue 18 §5):
   administrator (``is_superuser``/``is_staff``: their ministry gives them nothing, and this module
   never calls ``user.has_perm()``). They get the same ``NotFound`` as for a task that does not exist.
 
+Who sees the dashboard, the PDF report and the CSV (docs/followup.md, "Dashboard and reports"):
+
+* the dashboard, its JSON and the report (``may_see_dashboard``): the secretariat and the chair (an
+  account that chairs a session: the Prime Minister), never an administrator; their figures are of
+  ``tasks_visible_to(user)``;
+* the CSV (``may_export_register``): whoever may open the register, their visible rows;
+* the proposed agenda item on a session's preparation screen (``may_see_proposed_item``): the
+  secretariat.
+
 Who acts (the transitions are ``followup.services``):
 
 * the secretariat creates tasks and accepts, returns, extends and cancels them;
@@ -62,8 +71,9 @@ from voting.permissions import is_closed as ballot_is_closed
 from .models import Task, TaskAttachment
 
 __all__ = ["ATTENDED", "ATTENDEE_ROLES", "LEAD_ACTIONS", "SECRETARIAT_ACTIONS", "TaskAccess", "can_create_task",
-           "may_assign_from", "may_assign_from_ballot", "may_assign_resolution", "may_open_register", "task_access",
-           "task_attachment", "task_notice_recipients", "tasks_visible_to"]
+           "may_assign_from", "may_assign_from_ballot", "may_assign_resolution", "may_export_register",
+           "may_open_register", "may_see_dashboard", "may_see_proposed_item", "task_access", "task_attachment",
+           "task_notice_recipients", "tasks_visible_to"]
 
 ATTENDEE_ROLES = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE)
 ATTENDED = (Participant.Attendance.PRESENT, Participant.Attendance.REMOTE)
@@ -83,6 +93,34 @@ def _is_admin(user) -> bool:
 def can_create_task(user) -> bool:
     """Assigns tasks from a session's decisions or a written ballot: the secretariat."""
     return bool(_active(user) and user.is_secretariat)
+
+
+def is_chair(user) -> bool:
+    """Chairs a session (``Participant.Role.CHAIR`` of any session): the Prime Minister."""
+    return Participant.objects.filter(user=user, role=Participant.Role.CHAIR).exists()
+
+
+def may_see_dashboard(user) -> bool:
+    """The dashboard, its JSON and the PDF report (issue 18 §4): the secretariat, and the chair — an
+    account that chairs at least one session (the Prime Minister). Administrators never (their
+    account holds no content duty). The figures are always those of ``tasks_visible_to(user)``: the
+    chair's are the tasks of the sessions they chaired, plus what their ministry or attendance gives."""
+    if not _active(user) or _is_admin(user):
+        return False
+    return bool(user.is_secretariat or is_chair(user))
+
+
+def may_export_register(user) -> bool:
+    """The register as CSV: whoever may open the register (any active account that is not an
+    administrator); the rows are exactly the tasks ``tasks_visible_to(user)``, so an account that
+    sees no task exports a header only."""
+    return _active(user) and not _is_admin(user)
+
+
+def may_see_proposed_item(user) -> bool:
+    """The "follow-up of tasks" proposal on a session's preparation screen, and adding it to the
+    agenda: the secretariat (who prepares sessions)."""
+    return bool(_active(user) and not _is_admin(user) and user.is_secretariat)
 
 
 def _ministry_q(user) -> Q:

@@ -74,6 +74,7 @@ KINDS = {
     "meetings": "meeting", "agenda-items": "item", "documents": "document", "comments": "comment",
     "motions": "motion", "ballots": "ballot", "questions": "question", "corrections": "correction",
     "devices": "device", "annotations": "annotation", "tasks": "task", "attachments": "attachment",
+    "proposed-item": "meeting",
 }
 
 

@@ -159,6 +159,18 @@ TASK_REPORTS_MAX = envint("TASK_REPORTS_MAX", "200")
 # account (ecabinet.limits scope "task_writes"); a report with files also counts as an upload.
 RATE_TASK_WRITES_PER_MINUTE = envint("RATE_TASK_WRITES_PER_MINUTE", "30")
 RATE_TASK_WRITES_PER_HOUR = envint("RATE_TASK_WRITES_PER_HOUR", "600")
+# The dashboard (/tasks/dashboard/, docs/followup.md): months in the chart (by deadline month), the
+# window of "due soon", and the sessions offered in its filter.
+DASHBOARD_MONTHS = envint("DASHBOARD_MONTHS", "12")
+DASHBOARD_DUE_SOON_DAYS = envint("DASHBOARD_DUE_SOON_DAYS", "7")
+DASHBOARD_SESSION_CHOICES = envint("DASHBOARD_SESSION_CHOICES", "100")
+# /tasks/export.csv: at most this many rows (the filtered register, earliest deadline first); a
+# larger register is cut, and the last line of the file says so.
+TASKS_EXPORT_MAX_ROWS = envint("TASKS_EXPORT_MAX_ROWS", "30000")
+# /tasks/report.pdf: the overdue tasks listed by name (the most overdue first); the figures count all.
+TASKS_REPORT_MAX_OVERDUE = envint("TASKS_REPORT_MAX_OVERDUE", "200")
+# The preparation screen's proposed item: the most overdue tasks of earlier sessions it names.
+TASKS_PROPOSED_ITEM_LIST = envint("TASKS_PROPOSED_ITEM_LIST", "10")
 # --- end of issue 18 -------------------------------------------------------------------------------
 # --- Issue 18 §3: reminders and overdue notices of tasks (followup.schedule; docs/followup.md
 # "Deadlines, reminders and notices"; docs/limits.md "Decision follow-up tasks") ---------------------

@@ -112,6 +112,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("task", "/tasks/{task}/", (CHAIR, MEMBER, SECRETARY, ARCHIVIST)),
     Screen("task-new", "/tasks/new/", (SECRETARY,)),
     Screen("task-new-form", "/tasks/new/?source_kind=resolution&source_id={closed}", (SECRETARY,)),
+    Screen("tasks-dashboard", "/tasks/dashboard/", (CHAIR, SECRETARY)),
     Screen("not-found", "/meetings/999999999/", (MEMBER,), status=404),
 )
 
