@@ -104,7 +104,8 @@ class ReportForm(forms.Form):
         choices=[("progress", _("Progress report (the work goes on)")),
                  ("done", _("Report of completion (the task is done; the Office of the Government reviews it)"))])
     text = forms.CharField(label=_("Report"), required=False, max_length=settings.TASK_REPORT_TEXT_MAX_CHARS,
-                           widget=forms.Textarea(attrs={"rows": 4}))
+                           widget=forms.Textarea(attrs={"rows": 4}),
+                           help_text=_("Say what has been done: needed for a progress report."))
     files = MultipleFileField(
         label=_("Attachments (PDF)"), required=False,
         help_text=_("Up to %(n)s PDF files; they are checked like session documents.")
