@@ -46,7 +46,14 @@ from voting.permissions import closed_filter
 from . import reports, selectors, services
 from .forms import ACTION_FORMS, FilterForm, ReportForm, TaskForm
 from .models import Task
-from .permissions import SESSION_HELD, TaskAccess, can_create_task, task_access
+from .permissions import (
+    SESSION_HELD,
+    TaskAccess,
+    can_create_task,
+    may_export_register,
+    may_see_dashboard,
+    task_access,
+)
 
 # action → (service, the service's keyword for each form field, button label, message after success)
 ACTIONS = {
@@ -112,6 +119,10 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "next_url": _page_url(request, page + 1) if page < pages else None,
         "filtered": any(v for k, v in data.items() if k != "page"),
         "can_create": can_create_task(request.user),
+        "can_see_dashboard": may_see_dashboard(request.user), "can_export": may_export_register(request.user),
+        # the same filters for the dashboard and the CSV (whose "overdue" is true/false, not a checkbox)
+        "export_query": urlencode([(k, "true" if k == "overdue" else v) for k, v in request.GET.items()
+                                   if k != "page" and v]),
     })
 
 

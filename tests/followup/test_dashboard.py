@@ -221,6 +221,14 @@ def test_the_page_keeps_the_filter_in_the_export_links(board):
     assert "/tasks/export.csv?ministry=bo-y-te&amp;overdue=false" in html
 
 
+def test_the_register_links_to_the_dashboard_and_the_csv_with_its_filters(board):
+    html = _page_client(board.secretary).get("/tasks/?ministry=bo-y-te&overdue=on&page=2").content.decode()
+    assert 'href="/tasks/dashboard/?ministry=bo-y-te&amp;overdue=true"' in html
+    assert 'href="/tasks/export.csv?ministry=bo-y-te&amp;overdue=true"' in html
+    minister = _page_client(board.lead_user).get("/tasks/").content.decode()
+    assert 'id="task-export"' in minister and 'id="task-dashboard"' not in minister  # not theirs to see
+
+
 # --- CSV --------------------------------------------------------------------------------------------
 
 def _csv(response) -> list[str]:
