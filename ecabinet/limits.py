@@ -82,6 +82,7 @@ SCOPES: dict[str, Scope] = {
     "ballot_answers": Scope(_what("rate limit", "ballot answers"), (("RATE_BALLOT_ANSWERS_PER_MINUTE", 60),)),
     "task_writes": Scope(_what("rate limit", "changes to tasks"),
                          (("RATE_TASK_WRITES_PER_MINUTE", 60), ("RATE_TASK_WRITES_PER_HOUR", 3600))),
+    "pdf_reports": Scope(_what("rate limit", "PDF reports"), (("RATE_PDF_REPORTS_PER_MINUTE", 60),)),
     "ws_messages": Scope(_what("rate limit", "messages on the live connection"),
                          (("RATE_WS_MESSAGES_PER_MINUTE", 60),)),
     "ws_connects": Scope(_what("rate limit", "live connections"), (("RATE_WS_CONNECTS_PER_MINUTE", 60),)),

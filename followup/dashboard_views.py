@@ -30,11 +30,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ecabinet.errors import ValidationFailed
+from ecabinet import limits
+from ecabinet.errors import Conflict, ValidationFailed
 from ecabinet.models import Ministry
 from ecabinet.screens import domain_errors, safe_next
-from meetings import services as meeting_services
 from meetings.models import Meeting
+from meetings.pdfcheck import work_slot
 
 from . import charts, services
 from . import dashboard as figures
@@ -56,14 +57,17 @@ def _query(form: TaskFilterForm) -> str:
     return urlencode(pairs)
 
 
-def _filters_text(filters: TaskFilters) -> list[str]:
-    """The filters as Vietnamese phrases for the PDF's heading (names looked up: one query at most each)."""
+def _filters_text(filters: TaskFilters, user) -> list[str]:
+    """The filters as Vietnamese phrases for the PDF's heading (names looked up: one query at most each).
+    A session is named only if the reader sees one of its tasks: the heading names no session the
+    register would not show them (a security review's finding); otherwise its number."""
     out = []
     if filters.ministry:
         name = Ministry.objects.filter(code=filters.ministry).values_list("name", flat=True).first()
         out.append(f"Bộ, cơ quan: {name or filters.ministry}")
     if filters.meeting is not None:
-        title = Meeting.objects.filter(pk=filters.meeting).values_list("title", flat=True).first()
+        seen = tasks_visible_to(user).filter(meeting_id=filters.meeting).values("meeting_id")
+        title = Meeting.objects.filter(pk__in=seen).values_list("title", flat=True).first()
         out.append(f"Phiên họp: {title or filters.meeting}")
     if filters.state:
         out.append(f"Trạng thái: {Task.State(filters.state).label}")
@@ -108,6 +112,14 @@ def _bad_filter(error: ValidationFailed) -> HttpResponse:
     return HttpResponse(f"{error.code}: {error.message}", status=400, content_type="text/plain; charset=utf-8")
 
 
+def _refused(error, status: int) -> HttpResponse:
+    """A refusal of the PDF report (rate limit, busy): its code and words, and when to try again."""
+    response = HttpResponse(f"{error.code}: {error.message}", status=status, content_type="text/plain; charset=utf-8")
+    if getattr(error, "retry_after", None):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 async def _batches(lines: Iterator[str], size: int = 500) -> AsyncIterator[str]:
     """``lines`` as an asynchronous iterator of ``size``-line chunks, each read by the thread that
     holds the request's database connection."""
@@ -147,10 +159,25 @@ def tasks_report_pdf(request: HttpRequest) -> HttpResponse:
         filters = filters_or_400(request.GET)
     except ValidationFailed as error:
         return _bad_filter(error)
-    today = services.today()
-    tasks = tasks_filtered(request.user, filters, today)
-    data, _html = report_pdf(tasks, today=today, generated_at=services.current_time(),
-                             filters_text=_filters_text(filters))
+    try:
+        limits.check("pdf_reports", request.user)
+    except limits.RateLimited as refusal:
+        return _refused(refusal, 429)
+    # WeasyPrint holds the interpreter for the whole render: at most the slots for slow PDF work at
+    # once in this process, so a few readers asking for reports cannot take every request thread
+    slot = work_slot()
+    if not slot.acquire(timeout=max(0, settings.PDF_INSPECT_QUEUE_SECONDS)):
+        busy = Conflict(_("Other reports are being prepared; try again in a moment."), code="report_busy",
+                        status=503)
+        busy.retry_after = max(1, settings.PDF_INSPECT_RETRY_AFTER_SECONDS)
+        return _refused(busy, 503)
+    try:
+        today = services.today()
+        tasks = tasks_filtered(request.user, filters, today)
+        data, _html = report_pdf(tasks, today=today, generated_at=services.current_time(),
+                                 filters_text=_filters_text(filters, request.user))
+    finally:
+        slot.release()
     response = HttpResponse(data, content_type="application/pdf")
     disposition = "inline" if request.GET.get("inline") == "1" else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="bao-cao-nhiem-vu-{today:%Y%m%d}.pdf"'
@@ -175,7 +202,10 @@ def proposed_item_add(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, _("The follow-up of tasks is already on the agenda."))
         return redirect(back)
     # the service asks who manages the session (404 / 403) and whether it is in preparation (a message)
-    item = meeting_services.agenda_item_add(actor=request.user, meeting=meeting, title=PROPOSED_ITEM_TITLE,
-                                            description=proposal.description())
+    item = services.proposed_item_add(actor=request.user, meeting=meeting, title=PROPOSED_ITEM_TITLE,
+                                      description=proposal.description())
+    if item is None:  # added by another press meanwhile
+        messages.info(request, _("The follow-up of tasks is already on the agenda."))
+        return redirect(back)
     messages.success(request, _("Agenda item %(n)s was added.") % {"n": item.position})
     return redirect(f"{back.split('#')[0]}#item-{item.pk}")

@@ -39,14 +39,14 @@ class Proposal:
     on_agenda: bool
 
     def description(self) -> str:
-        """The agenda item's description: the figures on the day it was added (Vietnamese)."""
-        lines = [f"Các phiên họp trước còn {self.open} nhiệm vụ chưa hoàn thành, trong đó {self.overdue} "
-                 "nhiệm vụ quá hạn."]
-        if self.most_overdue:
-            lines.append("Quá hạn lâu nhất:")
-            lines += [f"- {t.title} ({t.lead_ministry.name}; hạn {t.deadline:%d/%m/%Y}, quá {days} ngày)"
-                      for t, days in self.most_overdue]
-        return "\n".join(lines)[: settings.DESCRIPTION_MAX_CHARS]
+        """The agenda item's description: the figures on the day it was added (Vietnamese) — counts
+        only. The agenda is read by everyone invited, observers included, while a task is seen only
+        by whom ``tasks_visible_to`` allows: naming the overdue tasks here would hand other
+        ministries' tasks to all of them (a security review's finding). Each reader finds the tasks
+        they may see in the register."""
+        return (f"Các phiên họp trước còn {self.open} nhiệm vụ chưa hoàn thành, trong đó {self.overdue} nhiệm vụ "
+                "quá hạn. Danh sách chi tiết: mục Nhiệm vụ (Theo dõi thực hiện nhiệm vụ), lọc "
+                "“Chỉ nhiệm vụ quá hạn”.")[: settings.DESCRIPTION_MAX_CHARS]
 
 
 def proposed_item(user, meeting: Meeting, today: dt.date) -> Proposal:

@@ -36,6 +36,7 @@ a text (400 ``report_text_required``); the same file twice in one report is 400 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -84,9 +85,21 @@ def _text(text, *, required: bool) -> str:
     return text
 
 
+# C0/C1 controls and the bidirectional overrides and isolates (a name "fdp.exe" shown reversed)
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_filename(name: str) -> str:
+    """A file name as kept and offered for download: its last part, without control or bidirectional
+    characters, ending in ``.pdf`` (an attachment is always a PDF, whatever it was called)."""
+    name = _UNSAFE.sub("", (name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()[:250] or "attachment"
+    if name.rpartition(".")[2].lower() != "pdf" or "." not in name:
+        name = f"{name}.pdf"
+    return name
+
+
 def _filename(upload) -> str:
-    name = (getattr(upload, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return name[:255] or "attachment.pdf"
+    return clean_filename(getattr(upload, "name", "") or "")
 
 
 def _bounds(files: Sequence) -> None:

@@ -47,6 +47,8 @@ from ecabinet.errors import Conflict, Forbidden, InvalidState, ValidationFailed
 from ecabinet.models import Ministry
 from ecabinet.textlimits import bounded_description
 from meetings.models import AgendaItem, Meeting
+from meetings.services.agenda import agenda_item_add
+from meetings.services.guards import lock_meeting
 from voting.models import Ballot, Motion
 from voting.permissions import is_closed as ballot_is_closed
 
@@ -57,6 +59,7 @@ from .permissions import can_create_task, task_access
 __all__ = [
     "TRANSITIONS",
     "current_time",
+    "proposed_item_add",
     "report_done_transition",
     "require_creator",
     "task_accept",
@@ -360,3 +363,17 @@ def task_extend(*, actor, task: Task | int, deadline: date | None, reason: str) 
 def task_cancel(*, actor, task: Task | int, reason: str) -> Task:
     """The secretariat cancels a task that is not finished, saying why."""
     return _transition(actor=actor, task=task, action="cancel", reason=reason, reason_required=True)
+
+
+# --- the follow-up report on a next session's agenda ------------------------------------------------
+
+def proposed_item_add(*, actor, meeting: Meeting, title: str, description: str):
+    """Put the follow-up report on the agenda of ``meeting`` once: under the session's lock, so two
+    presses at once add one item (the second finds it; a security review's finding). ``None`` when
+    it is already there; the agenda service asks who manages the session and whether it is still
+    in preparation."""
+    with transaction.atomic():
+        lock_meeting(meeting.pk)
+        if AgendaItem.objects.filter(meeting_id=meeting.pk, title=title).exists():
+            return None
+        return agenda_item_add(actor=actor, meeting=meeting, title=title, description=description)

@@ -168,6 +168,12 @@ def _busy() -> UploadRejected:
     return refusal
 
 
+def work_slot() -> threading.BoundedSemaphore:
+    """The slots of this process's slow PDF work (inspections, and the one-time cleaned copy of a
+    task's attachment): take one with a short timeout and answer "busy" rather than queue a thread."""
+    return _slot()
+
+
 def _slot() -> threading.BoundedSemaphore:
     size = inspect_concurrency()
     with _slots_lock:

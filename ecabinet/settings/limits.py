@@ -159,6 +159,9 @@ TASK_REPORTS_MAX = envint("TASK_REPORTS_MAX", "200")
 # account (ecabinet.limits scope "task_writes"); a report with files also counts as an upload.
 RATE_TASK_WRITES_PER_MINUTE = envint("RATE_TASK_WRITES_PER_MINUTE", "30")
 RATE_TASK_WRITES_PER_HOUR = envint("RATE_TASK_WRITES_PER_HOUR", "600")
+# The follow-up PDF report (/tasks/report.pdf), rendered on demand: per account, per minute (each
+# render also takes one of the process's slots for slow PDF work, meetings.pdfcheck.work_slot).
+RATE_PDF_REPORTS_PER_MINUTE = envint("RATE_PDF_REPORTS_PER_MINUTE", "6")
 # The dashboard (/tasks/dashboard/, docs/followup.md): months in the chart (by deadline month), the
 # window of "due soon", and the sessions offered in its filter.
 DASHBOARD_MONTHS = envint("DASHBOARD_MONTHS", "12")

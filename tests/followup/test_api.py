@@ -124,6 +124,8 @@ def test_creating_is_the_secretariats(ft, who, status, code):
 @pytest.mark.parametrize(("body", "code"), [
     ({"title": "x" * 501}, "text_too_long"),
     ({"title": 5}, "invalid"),
+    ({"title": "   "}, "title_required"),
+    ({"title": ""}, "title_required"),
     ({"deadline": "2000-01-01"}, "deadline_past"),
     ({"co_ministries": ["bo-tai-chinh"]}, "ministry_twice"),
     ({"co_ministries": [f"bo-{n}" for n in range(31)]}, "too_many_ministries"),
