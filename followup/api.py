@@ -92,7 +92,8 @@ class TaskCreateSerializer(serializers.Serializer):
     source_id = serializers.IntegerField(min_value=1, max_value=10**18 - 1,
                                          help_text="the agenda item, the motion, the written ballot, or for "
                                                    "“resolution” the session")
-    title = serializers.CharField(max_length=settings.TASK_TITLE_MAX_CHARS, allow_blank=True)  # the service says title_required
+    # blank passes here so that the service answers it with its own code, title_required
+    title = serializers.CharField(max_length=settings.TASK_TITLE_MAX_CHARS, allow_blank=True)
     description = serializers.CharField(max_length=settings.DESCRIPTION_MAX_CHARS, required=False, allow_blank=True,
                                         default="")
     lead_ministry = serializers.SlugField(max_length=32, help_text="the ministry's code")
