@@ -160,7 +160,8 @@ def test_only_our_own_files_may_be_framed_and_only_by_us(cast):
 
 
 TEMPLATES = ROOT / "templates"
-PDF_TEMPLATES = ("minutes/", "demo/", "ballots/summary_pdf.html")  # rendered by WeasyPrint, never served
+PDF_TEMPLATES = ("minutes/", "demo/", "ballots/summary_pdf.html", "followup/report_pdf.html",
+                 "_admin_document_style.html")  # rendered by WeasyPrint, never served
 
 
 def test_no_screen_template_has_inline_style_or_a_script_without_the_nonce():

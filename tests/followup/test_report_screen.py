@@ -47,7 +47,7 @@ def test_the_lead_ministry_reports_progress_with_a_pdf_and_everyone_who_sees_the
         assert "Đã lấy ý kiến các bộ, ngành." in html and f"/tasks/{ft.task.pk}/attachments/{attachment.pk}/" in html
         assert "data-report-form" not in html, who  # only the lead ministry reports
     download = browser(ft.co_user).get(f"/tasks/{ft.task.pk}/attachments/{attachment.pk}/")
-    assert download.status_code == 200 and download.content.startswith(b"%PDF")
+    assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF")
 
 
 def test_a_report_of_completion_moves_the_task_to_the_secretariat(ft):

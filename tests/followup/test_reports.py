@@ -295,7 +295,7 @@ def test_who_posts_lists_and_downloads(delegate, name):
     if want_file == 200:
         assert got["Content-Disposition"] == "attachment; filename*=UTF-8''dau-tien.pdf"
         assert "no-store" in got["Cache-Control"] and "private" in got["Cache-Control"]
-        assert got.content.startswith(b"%PDF-")
+        assert b"".join(got.streaming_content).startswith(b"%PDF-")
         assert AuditEntry.objects.filter(action="task.attachment_downloaded", actor=user).exists()
 
 
