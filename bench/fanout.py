@@ -111,6 +111,7 @@ def run(ctx) -> dict:
     room = prepare_room(db, count=max(sizes), title="Phiên họp thử tải: phát sự kiện")
     usernames, tokens, item = room["usernames"], room["tokens"], room["items"][0]
     results = {"sizes": sizes, "rounds_per_size": rounds, "database": db.label, "results": [],
+               "cpu_clock": "each server process's POSIX CPU clock (bench.scenario.cpu_seconds)",
                "setup_seconds": room["setup_seconds"]}
     # The probe is a comment the secretary posts every second or so: a measuring instrument, not a
     # minister, so this suite's server lifts the per-account comment limit (docs/limits.md).
