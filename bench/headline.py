@@ -88,7 +88,7 @@ def _cpu_per_view(e: dict) -> float | None:
     return None
 
 
-def _pages_rows(payload: dict | None) -> list[dict]:
+def _pages_rows(payload: dict | None, assembly: dict | None = None) -> list[dict]:
     rows = []
     for name in ("agenda screen", "session API"):
         unit = f"server CPU ms per page view: {name}"
@@ -98,15 +98,23 @@ def _pages_rows(payload: dict | None) -> list[dict]:
             rows.append(_missing(unit, "pages", target=target))
         else:
             ours = _cpu_per_view(e)
-            rows.append(_row(unit, "pages", ours, (e.get("baseline") or {}).get("server_cpu_ms_per_view"),
-                             target=target, met=None if ours is None else ours < PAGE_CPU_MS,
-                             note="baseline: a plain ASGI app on Daphne, same bytes"))
+            base = (e.get("baseline") or {}).get("server_cpu_ms_per_view")
+            rows.append(_row(unit, "pages", ours, base, target=target, met=None if ours is None else ours < PAGE_CPU_MS,
+                             note="plain ASGI app on Daphne, same bytes" if base is not None
+                             else "not in this result file"))
     for name in ("agenda screen", "session API"):
         unit = f"SQL queries per page view: {name} (small / full session)"
         target = f"≤ {PAGE_QUERIES}, constant"
         q = (payload or {}).get("queries", {}).get(name)
+        extra = next((e["sql_queries"] for e in ((assembly or {}).get("pages") or {}).get("endpoints", [])
+                      if e["name"] == name), None)
         if q:
-            rows.append(_row(unit, "pages", " / ".join(map(str, q["counts"])), target=target, met=q["met"]))
+            counts = [*q["counts"], *([extra] if extra is not None else [])]
+            if extra is not None:
+                unit = (f"SQL queries per page view: {name} (small / full session / assembly of "
+                        f"{assembly['size']})")
+            rows.append(_row(unit, "pages", " / ".join(map(str, counts)), target=target,
+                             met=max(counts) <= PAGE_QUERIES and len(set(counts)) == 1))
         elif payload and _page_endpoint(payload, name):
             count = _page_endpoint(payload, name)["sql_queries"]
             rows.append(_row(unit, "pages", f"{count} (one session)", target=target,
@@ -132,16 +140,17 @@ def _sessions(payload: dict | None) -> list[dict]:
     return sessions_of(payload) if payload else []
 
 
-def _vote_row(payload: dict | None) -> dict:
+def _vote_row(payload: dict | None, assembly: dict | None = None) -> dict:
     unit = "server CPU ms per vote (vote storm)"
-    if payload is None:
-        return _missing(unit, "votes")
-    runs = [r for r in payload.get("runs", []) if r.get("server_cpu_ms_per_vote") is not None]
+    runs = [r for r in (payload or {}).get("runs", []) if r.get("server_cpu_ms_per_vote") is not None]
+    source = "votes"
+    if not runs and assembly and assembly.get("storm", {}).get("server_cpu_ms_per_vote") is not None:
+        runs, source = [assembly["storm"]], "assembly"
     if not runs:
-        return _missing(unit, "votes", "not in this result file (run the suite again)")
+        return _missing(unit, "votes", "not in this result file (run the suite again)" if payload else NOT_RUN)
     run = max(runs, key=lambda r: (r["size"], r["database"] == "SQLite"))
-    return _row(f"server CPU ms per vote (storm of {run['size']}, {run['database']})", "votes",
-                run["server_cpu_ms_per_vote"], note="no raw baseline (bench/README.md)")
+    return _row(f"server CPU ms per vote (storm of {run['size']}, {run['database']}, {source} suite)", source,
+                run["server_cpu_ms_per_vote"], note="none: see bench/README.md")
 
 
 def _handshake_rows(fanout: dict | None, assembly: dict | None) -> list[dict]:
@@ -158,17 +167,48 @@ def _handshake_rows(fanout: dict | None, assembly: dict | None) -> list[dict]:
     if assembly is None:
         rows.append(_missing("server CPU ms per handshake + snapshot (assembly)", "assembly"))
     else:
-        rows.append(_row(f"server CPU ms per handshake + snapshot (assembly of {assembly['size']})", "assembly",
+        rows.append(_row(f"server CPU ms per handshake + snapshot of {assembly['paced']['bytes_on_connect']['max']:,} "
+                         f"bytes (assembly of {assembly['size']})", "assembly",
                          assembly["paced"]["server_cpu_ms_per_handshake"],
-                         assembly["baseline_paced"]["server_cpu_ms_per_handshake"],
-                         note=f"snapshot {assembly['paced']['bytes_on_connect']['max']} bytes"))
+                         assembly["baseline_paced"]["server_cpu_ms_per_handshake"]))
     return rows
 
 
 def rows(results: dict[str, dict]) -> list[dict]:
     """The headline's rows from the suites' payloads (``load``); a suite missing reads "not run"."""
-    return [*_fanout_rows(results.get("fanout")), *_pages_rows(results.get("pages")), _vote_row(results.get("votes")),
-            *_handshake_rows(results.get("fanout"), results.get("assembly"))]
+    assembly = results.get("assembly")
+    return [*_fanout_rows(results.get("fanout")), *_pages_rows(results.get("pages"), assembly),
+            _vote_row(results.get("votes"), assembly), *_handshake_rows(results.get("fanout"), assembly)]
+
+
+def assembly_table(payload: dict | None) -> str:
+    """The assembly's figures (snapshot, connect, pages, vote storm) as a Markdown table."""
+    if not payload:
+        return ""
+    n = payload["size"]
+
+    def connect(c: dict) -> str:
+        o = c["open_ms"]
+        return (f"p50 {fmt(o['p50'])} / p99 {fmt(o['p99'])} / max {fmt(o['max'])} ms; {c['connected']} of "
+                f"{c['tablets']} in {fmt(c['seconds'])} s, {c['failed']} dropped, {c['retries']} retries")
+
+    s = payload["storm"]
+    lines = [f"| assembly of {n} ({payload['database']}) | figure |", "|---|---|",
+             f"| snapshot a tablet receives on connect | {payload['paced']['bytes_on_connect']['max']:,} bytes |",
+             f"| {n} tablets connect, 4 at a time (TCP connect → snapshot) | {connect(payload['paced'])} |",
+             f"| {n} tablets connect all at once, one try each | {connect(payload['burst'])} |"]
+    for e in payload["pages"]["endpoints"]:
+        lines.append(f"| {e['name']}, {payload['pages']['clients']} concurrent clients | p99 {fmt(e['p99'])} ms, "
+                     f"{fmt(e['server_cpu_ms_per_view'])} ms server CPU per view, {e['sql_queries']} SQL queries |")
+    tally = s["tally_after_last_ack_ms"]
+    tally = ("before the last answer" if tally is not None and tally <= 0
+             else f"{fmt(tally)} ms after the last answer")
+    lines.append(f"| vote storm of {n} | ack p99 {fmt(s['ack']['p99'])} ms, final tally on every tablet "
+                 f"{tally}, result "
+                 f"{fmt(s['result_after_close_ms'])} ms after the close; exactly once: "
+                 f"{'yes' if s['exactly_once'] else '**no**'}; "
+                 f"{fmt(s['server_cpu_ms_per_vote'])} ms server CPU per vote |")
+    return "\n".join(lines)
 
 
 def _cell(value) -> str:
@@ -183,8 +223,11 @@ def markdown(table_rows: list[dict]) -> str:
             continue
         ratio = f"{fmt(r['ratio'])}×" if r["ratio"] is not None else "—"
         met = "—" if r["met"] is None else ("yes" if r["met"] else "**no**")
-        base = _cell(r["baseline"]) + (f" ({r['note']})" if r["note"] and r["baseline"] is not None else "")
-        ours = _cell(r["ecabinet"]) + (f" ({r['note']})" if r["note"] and r["baseline"] is None else "")
+        if r["baseline"] is None:
+            base = r["note"] or "—"
+        else:
+            base = _cell(r["baseline"]) + (f" ({r['note']})" if r["note"] else "")
+        ours = _cell(r["ecabinet"])
         lines.append(f"| {r['unit']} | {ours} | {base} | {ratio} | {r['target']} | {met} |")
     return "\n".join(lines)
 
@@ -205,6 +248,8 @@ def section(results: dict[str, dict], results_dir: Path, link_prefix: str = "") 
     """The headline in Markdown: the table, where each figure comes from, and one chart per suite
     (``link_prefix``: the path of bench/results/ from the file it goes into)."""
     parts = [markdown(rows(results)), ""]
+    if results.get("assembly"):
+        parts += [assembly_table(results["assembly"]), ""]
     src = sources(results)
     if src:
         parts += ["Figures from the latest result file of each suite:", "", *[f"- {s}" for s in src], ""]

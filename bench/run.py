@@ -104,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Machine: {machine_line(info)}")
     for text in reports:
         print("\n" + text)
-    print(f"\n→ {summary.relative_to(RESULTS.parent.parent)} (every suite's latest tables, for the README)")
+    print("\nHeadline: server CPU per unit of work (from the latest result file of each suite)\n"
+          + headline.markdown(headline.rows(headline.load(RESULTS))))
+    print(f"\n→ {summary.relative_to(RESULTS.parent.parent)} (every suite's latest tables, for the README), "
+          "bench/results/headline.png, README.md's headline block")
     if failures:
         print("\nFAILED: " + "; ".join(failures))
         return 1

@@ -129,3 +129,35 @@ def test_write_summary_puts_the_headline_in_summary_and_readme(tmp_path):
     untouched.write_text("no markers\n", encoding="utf-8")
     write_summary(results, untouched)
     assert untouched.read_text(encoding="utf-8") == "no markers\n"
+
+
+def _assembly(agenda_queries: int) -> dict:
+    def phase(cpu: float) -> dict:
+        return {"tablets": 500, "connected": 500, "failed": 0, "retries": 0, "seconds": 20.0,
+                "open_ms": {"p50": 10.0, "p99": 30.0, "max": 40.0}, "server_cpu_ms_per_handshake": cpu,
+                "bytes_on_connect": {"max": 250_000, "min": 250_000}}
+
+    return {"suite": "assembly", "machine": MACHINE, "size": 500, "database": "SQLite",
+            "paced": phase(6.0), "burst": {**phase(5.0), "failed": 12, "connected": 488},
+            "baseline_paced": phase(0.5),
+            "pages": {"clients": 50, "endpoints": [_endpoint("agenda screen", 7.0, 0.5, agenda_queries, 150.0),
+                                                   _endpoint("session API", 3.0, 0.4, 3, 90.0)]},
+            "storm": {"size": 500, "database": "SQLite", "server_cpu_ms_per_vote": 1.5, "exactly_once": True,
+                      "ack": {"p99": 400.0}, "tally_after_last_ack_ms": -3.0, "result_after_close_ms": 200.0}}
+
+
+def test_the_assembly_joins_the_query_counts_and_gives_the_handshake_with_its_snapshot():
+    rows = headline.rows({"pages": _pages(7, 7), "assembly": _assembly(7)})
+    queries = _by_unit(rows, "SQL queries per page view: agenda screen")
+    assert queries["unit"].endswith("(small / full session / assembly of 500)")
+    assert (queries["ecabinet"], queries["met"]) == ("7 / 7 / 7", True)
+    grown = _by_unit(headline.rows({"pages": _pages(7, 7), "assembly": _assembly(9)}),
+                     "SQL queries per page view: agenda screen")
+    assert (grown["ecabinet"], grown["met"]) == ("7 / 7 / 9", False)  # grows with the participants
+    handshake = _by_unit(rows, "server CPU ms per handshake + snapshot")
+    assert "250,000 bytes" in handshake["unit"] and (handshake["ecabinet"], handshake["ratio"]) == (6.0, 12.0)
+    vote = _by_unit(rows, "server CPU ms per vote")  # no votes.json: the assembly's storm
+    assert (vote["ecabinet"], vote["source"]) == (1.5, "assembly")
+    table = headline.assembly_table(_assembly(7))
+    assert "| 500 tablets connect all at once, one try each |" in table and "488 of 500" in table
+    assert "12 dropped" in table and "before the last answer" in table
