@@ -231,7 +231,7 @@ def report(payload: dict) -> str:
     hs = payload.get("handshake")
     if hs and hs["ecabinet"]["server_cpu_ms_per_handshake"] is not None:
         text += (f"\nserver CPU per handshake (connect phases, {hs['ecabinet']['tablets']} tablets): e-Cabinet "
-                 f"{fmt(hs['ecabinet']['server_cpu_ms_per_handshake'])} ms (token, membership, snapshot), baseline "
+                 f"{fmt(hs['ecabinet']['server_cpu_ms_per_handshake'])} ms (token, membership, resume), baseline "
                  f"{fmt(hs['baseline']['server_cpu_ms_per_handshake'])} ms → {fmt(hs['ratio'])}×")
     text += ("\nall = time until the last of the N tablets applied it (median over rounds); write = the POST's own "
              "answer time; srv cpu ms = server CPU per event; cpu/1k = per event per 1,000 recipients (srv cpu ms "
