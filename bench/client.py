@@ -150,9 +150,12 @@ class Worker:
         if pending:
             await asyncio.wait(pending, timeout=30)
             failures.append(f"{len(pending)} tablets not connected within {deadline:.0f} s")
+        new = [self.tablets[u] for u, *_rest in tablets if u in self.tablets]
         return {"connected": len(self.tablets), "failed": failures, "retries": retries,
                 "unconnected": len(tablets) - len(self.tablets) + connected_before,
-                "seconds": round(now() - started, 2)}
+                "seconds": round(now() - started, 2),
+                "open_seconds": [t.open_seconds for t in new if t.open_seconds is not None],
+                "bytes_on_connect": [t.bytes_on_connect for t in new]}
 
     async def op_sync(self, wait: float = 60) -> dict:
         """Every tablet resumes from its seq, so it knows the head (events it may not see move

@@ -36,6 +36,18 @@ QUICK_SIZES = [50, 200]
 ROUND_TIMEOUT = 60
 PROBE_ENV = {"RATE_COMMENTS_PER_MINUTE": "600", "RATE_COMMENTS_PER_HOUR": "6000"}
 CONNECT_DEADLINE = 420  # seconds to connect one step's new tablets; beyond, the step is reported as failed
+# Server CPU per event, e-Cabinet / baseline (issue 19): within 3× with 50 tablets, 1.5× with 1,000.
+CPU_TARGETS = {50: 3.0, 1000: 1.5}
+
+
+def cpu_target(n: int) -> float | None:
+    """The target of the CPU ratio at ``n`` tablets (None: no stated target at that size)."""
+    return CPU_TARGETS.get(n)
+
+
+def per_thousand(cpu_ms: float | None, n: int) -> float | None:
+    """Server CPU ms per event per 1,000 recipients: the per-event cost, N-normalised."""
+    return None if cpu_ms is None or not n else round(cpu_ms * 1000 / n, 2)
 
 
 def _comment(marker: str, seq: int) -> str:
@@ -83,7 +95,7 @@ def _summarise(rounds: list[dict]) -> dict:
         "lost": sum(r["lost"] for r in rounds),
         "resent": sum(r["resent"] for r in rounds),
         "server_cpu": round(sum(r["server_cpu_seconds"] for r in rounds) / sum(r["wall"] for r in rounds), 3),
-        "server_cpu_ms_per_event": round(sum(r["server_cpu_seconds"] for r in rounds) / len(rounds) * 1000, 1),
+        "server_cpu_ms_per_event": round(sum(r["server_cpu_seconds"] for r in rounds) / len(rounds) * 1000, 2),
         "machine_cpu_max": max(r["machine_cpu"] for r in rounds),
         "client_cpu_max": max((load["cpu"] or 0) for r in rounds for load in r["loads"]),
         "client_lag_max_ms": max((load["lag_max_ms"] or 0) for r in rounds for load in r["loads"]),
@@ -99,6 +111,7 @@ def run(ctx) -> dict:
     room = prepare_room(db, count=max(sizes), title="Phiên họp thử tải: phát sự kiện")
     usernames, tokens, item = room["usernames"], room["tokens"], room["items"][0]
     results = {"sizes": sizes, "rounds_per_size": rounds, "database": db.label, "results": [],
+               "cpu_clock": "each server process's POSIX CPU clock (bench.scenario.cpu_seconds)",
                "setup_seconds": room["setup_seconds"]}
     # The probe is a comment the secretary posts every second or so: a measuring instrument, not a
     # minister, so this suite's server lifts the per-account comment limit (docs/limits.md).
@@ -143,9 +156,16 @@ def run(ctx) -> dict:
                     raw.append(_round(pool, "baseline", marker, lambda text=text: publisher.send(text), base.pids))
                     time.sleep(0.2)
                 s_ours, s_raw = _summarise(ours), _summarise(raw)
+                for s in (s_ours, s_raw):
+                    s["server_cpu_ms_per_event_per_1000"] = per_thousand(s["server_cpu_ms_per_event"], n)
+                cpu_ratio = ratio(s_ours["server_cpu_ms_per_event"], s_raw["server_cpu_ms_per_event"])
+                target_ratio = cpu_target(n)
                 results["results"].append({"n": n, "ecabinet": s_ours, "baseline": s_raw,
                                            "ratio_p99": ratio(s_ours["p99"], s_raw["p99"]),
                                            "ratio_p50": ratio(s_ours["p50"], s_raw["p50"]),
+                                           "cpu_ratio": cpu_ratio, "cpu_target": target_ratio,
+                                           "cpu_target_met": (None if target_ratio is None or cpu_ratio is None
+                                                              else cpu_ratio <= target_ratio),
                                            "connect": {"ecabinet": c_ours, "baseline": c_base}})
                 print(f"  fan-out N={n}: e-Cabinet p99 {fmt(s_ours['p99'])} ms, baseline p99 {fmt(s_raw['p99'])} ms,"
                       f" lost {s_ours['lost']}+{s_raw['lost']}", flush=True)
@@ -154,6 +174,7 @@ def run(ctx) -> dict:
             publisher.close()
             producer.close()
     results["lost"] = sum(r["ecabinet"]["lost"] + r["baseline"]["lost"] for r in results["results"])
+    results["handshake"] = handshake_cpu(results["results"])
     closed = results["client_stats"]["ecabinet"]["closed_unexpectedly"]
     results["ok"] = results["lost"] == 0 and not closed and "failure" not in results
     if closed and "failure" not in results:
@@ -161,19 +182,42 @@ def run(ctx) -> dict:
     return results
 
 
+def handshake_cpu(results: list[dict]) -> dict:
+    """Server CPU per WebSocket handshake (the connect phases of every step: CPU / tablets
+    connected), e-Cabinet and the baseline."""
+    out = {}
+    for key in ("ecabinet", "baseline"):
+        phases = [r["connect"][key] for r in results if "server_cpu_seconds" in r.get("connect", {}).get(key, {})]
+        tablets = sum(p.get("tablets", 0) for p in phases)
+        cpu = sum(p["server_cpu_seconds"] for p in phases)
+        out[key] = {"tablets": tablets, "server_cpu_seconds": round(cpu, 3),
+                    "server_cpu_ms_per_handshake": round(cpu * 1000 / tablets, 2) if tablets else None}
+    out["ratio"] = ratio(out["ecabinet"]["server_cpu_ms_per_handshake"], out["baseline"]["server_cpu_ms_per_handshake"])
+    return out
+
+
+def _yes_no(met: bool | None) -> str | None:
+    return None if met is None else ("yes" if met else "NO")
+
+
 def report(payload: dict) -> str:
     rows = []
     for r in payload["results"]:
         for label, key in (("e-Cabinet", "ecabinet"), ("baseline", "baseline")):
             s = r[key]
-            rows.append([label if key == "baseline" else f"{label}", r["n"], s["p50"], s["p99"], s["all_median_ms"],
-                         s["write_median_ms"] if key == "ecabinet" else None, s["lost"],
-                         r["ratio_p99"] if key == "ecabinet" else None, s["server_cpu_ms_per_event"],
+            ours = key == "ecabinet"
+            rows.append([label, r["n"], s["p50"], s["p99"], s["all_median_ms"],
+                         s["write_median_ms"] if ours else None, s["lost"],
+                         r["ratio_p99"] if ours else None, s["server_cpu_ms_per_event"],
+                         s.get("server_cpu_ms_per_event_per_1000"),
+                         r.get("cpu_ratio") if ours else None,
+                         (f"≤ {r['cpu_target']:g}× {_yes_no(r.get('cpu_target_met'))}"
+                          if ours and r.get("cpu_target") else None),
                          round(s["client_cpu_max"] * 100), s["client_lag_max_ms"]])
     text = table(f"Fan-out — {payload['server']} on {payload['database']}; {payload['client_processes']} client "
                  f"processes; {payload['rounds_per_size']} rounds per N (milliseconds)",
-                 ["server", "N", "p50", "p99", "all", "write", "lost", "ratio p99", "srv cpu ms", "cli cpu%",
-                  "cli lag"], rows)
+                 ["server", "N", "p50", "p99", "all", "write", "lost", "ratio p99", "srv cpu ms", "cpu/1k",
+                  "cpu ×base", "cpu target", "cli cpu%", "cli lag"], rows)
     for r in payload["results"]:
         for key, label in (("ecabinet", "e-Cabinet"), ("baseline", "baseline")):
             for w in r[key]["client_bound"]:
@@ -184,8 +228,14 @@ def report(payload: dict) -> str:
     steps = ", ".join(f"to N={r['n']} in {r['connect']['ecabinet']['seconds']:.0f} s"
                       f" ({r['connect']['ecabinet']['retries']} retries)" for r in payload["results"])
     text += f"\nconnecting the tablets to e-Cabinet, 4 handshakes at a time: {steps}"
+    hs = payload.get("handshake")
+    if hs and hs["ecabinet"]["server_cpu_ms_per_handshake"] is not None:
+        text += (f"\nserver CPU per handshake (connect phases, {hs['ecabinet']['tablets']} tablets): e-Cabinet "
+                 f"{fmt(hs['ecabinet']['server_cpu_ms_per_handshake'])} ms (token, membership, resume), baseline "
+                 f"{fmt(hs['baseline']['server_cpu_ms_per_handshake'])} ms → {fmt(hs['ratio'])}×")
     text += ("\nall = time until the last of the N tablets applied it (median over rounds); write = the POST's own "
-             "answer time; srv cpu ms = server CPU per event; cli = the busiest client process")
+             "answer time; srv cpu ms = server CPU per event; cpu/1k = per event per 1,000 recipients (srv cpu ms "
+             "× 1,000 / N); cpu ×base = e-Cabinet / baseline CPU per event; cli = the busiest client process")
     return text
 
 

@@ -1,5 +1,7 @@
-"""Run the benchmarks: ``python -m bench.run [--suite fanout,votes,minutes,pages,memory,hostile,reader,tasks] [--quick]
-[--cluster]``. Each suite prints a table and writes bench/results/<suite>.json and .png."""
+"""Run the benchmarks: ``python -m bench.run [--suite fanout,votes,minutes,pages,memory,hostile,reader,tasks,assembly]
+[--quick] [--cluster]``. Each suite prints a table and writes bench/results/<suite>.json and .png; then the
+headline (server CPU per unit of work, bench/headline.py) goes to the top of bench/results/summary.md,
+bench/results/headline.png and README.md's marked block."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ import time
 import traceback
 from pathlib import Path
 
-from .common import RESULTS, machine_info, machine_line, save_figure, write_json
+from . import headline
+from .common import RESULTS, ROOT, machine_info, machine_line, save_figure, write_json
 from .context import Context
 
-SUITES = ["fanout", "votes", "minutes", "pages", "memory", "hostile", "reader", "tasks"]
+SUITES = ["fanout", "votes", "minutes", "pages", "memory", "hostile", "reader", "tasks", "assembly"]
 CLUSTER_SUITES = ["fanout", "votes", "memory"]
 
 
@@ -42,7 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=None,
                         help="comma-separated sizes for the fan-out and vote storm suites instead of their own "
                              "(e.g. 500,1000), to measure one size again")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="run nothing: rewrite summary.md, headline.png and README.md's headline from the "
+                             "result files in bench/results/")
     args = parser.parse_args(argv)
+    if args.summary_only:
+        summary = write_summary()
+        print(f"→ {summary.relative_to(ROOT)}, bench/results/headline.png, README.md (headline block)")
+        return 0
 
     names = [s.strip() for s in (args.suite or ",".join(CLUSTER_SUITES if args.cluster else SUITES)).split(",")
              if s.strip()]
@@ -94,22 +104,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Machine: {machine_line(info)}")
     for text in reports:
         print("\n" + text)
-    print(f"\n→ {summary.relative_to(RESULTS.parent.parent)} (every suite's latest tables, for the README)")
+    print("\nHeadline: server CPU per unit of work (from the latest result file of each suite)\n"
+          + headline.markdown(headline.rows(headline.load(RESULTS))))
+    print(f"\n→ {summary.relative_to(RESULTS.parent.parent)} (every suite's latest tables, for the README), "
+          "bench/results/headline.png, README.md's headline block")
     if failures:
         print("\nFAILED: " + "; ".join(failures))
         return 1
     return 0
 
 
-def write_summary() -> Path:
-    """bench/results/summary.md: the latest tables of every suite and topology found in
-    bench/results/, with the machine each was taken on and the charts."""
+def write_summary(results_dir: Path = RESULTS, readme: Path = ROOT / "README.md") -> Path:
+    """bench/results/summary.md: the headline (server CPU per unit of work, against the raw
+    baselines and the targets), then the latest tables of every suite and topology found in
+    bench/results/, with the machine each was taken on and the charts; headline.png; and the
+    headline block of README.md (between its markers, when it has them)."""
+    results = headline.load(results_dir)
+    head_rows = headline.rows(results)
+    sources = [results[n] for n in headline.SOURCES if n in results]
+    if sources:
+        newest = max(sources, key=lambda p: p["machine"]["date"])["machine"]
+        save_figure(headline.chart(head_rows, newest), "headline", newest, results_dir)
     parts = ["# Benchmark results", "", "Written by `python -m bench.run` from the JSON files in this folder; "
-             "see bench/README.md for what each number means.", ""]
+             "see bench/README.md for what each number means.", "",
+             "## Headline: server CPU per unit of work", "", headline.section(results, results_dir), ""]
     for name in SUITES:
         module = importlib.import_module(f"bench.{name}")
         for suffix in ("", "-cluster"):
-            path = RESULTS / f"{name}{suffix}.json"
+            path = results_dir / f"{name}{suffix}.json"
             if not path.exists():
                 continue
             payload = json.loads(path.read_text(encoding="utf-8"))
@@ -117,8 +139,11 @@ def write_summary() -> Path:
             parts += [f"## {name}{suffix}{quick}", "",
                       f"{payload['machine']['date']} — {machine_line(payload['machine'])}", "",
                       "```", module.report(payload), "```", "", f"![{name}{suffix}]({name}{suffix}.png)", ""]
-    path = RESULTS / "summary.md"
+    path = results_dir / "summary.md"
     path.write_text("\n".join(parts), encoding="utf-8")
+    if readme.exists():
+        prefix = Path(os.path.relpath(Path(results_dir).resolve(), readme.parent.resolve())).as_posix() + "/"
+        headline.update_readme(readme, headline.section(results, results_dir, link_prefix=prefix))
     return path
 
 

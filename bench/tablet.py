@@ -201,6 +201,8 @@ class Tablet:
         self.closing = False
         self.tasks: list[asyncio.Task] = []
         self.http: AsyncHttp | None = None
+        self.open_seconds: float | None = None  # from the TCP connect to the snapshot (or resumed) applied
+        self.bytes_on_connect = 0  # bytes of every frame received until then (the snapshot and what came before)
 
     # -- the socket ---------------------------------------------------------------------------------
 
@@ -213,11 +215,13 @@ class Tablet:
             path += f"?after_seq={after_seq}"
             self.follower.reconnecting(after_seq)  # as live.js: live events wait until the replay is done
         headers = {"Authorization": f"Token {self.token}"} if self.token else {}
+        started = now()
         self.ws = await connect(ws_url + path, origin=origin, additional_headers=headers, compression=None,
                                 ping_interval=None, proxy=None, max_size=None, open_timeout=timeout,
                                 close_timeout=5)
         self.tasks.append(asyncio.create_task(self._read()))
         await asyncio.wait_for(self.ready.wait(), timeout)
+        self.open_seconds = now() - started
         if ping_interval:
             self.tasks.append(asyncio.create_task(self._ping(ping_interval)))
 
@@ -228,6 +232,8 @@ class Tablet:
             async for raw in self.ws:
                 t = now()
                 self.received += 1
+                if not self.ready.is_set():
+                    self.bytes_on_connect += len(raw) if isinstance(raw, bytes) else len(raw.encode())
                 await self._handle(json.loads(raw), t)
         except ConnectionClosed:
             pass

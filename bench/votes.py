@@ -65,7 +65,8 @@ def storm(ctx, db, target, pool, size: int) -> dict:
         go_at = time.monotonic() + 0.5
         replies = pool.call("vote", [{"choices": {u: choices[u] for u in p}, "keys": {u: keys[u] for u in p}}
                                      for p in parts], group=group, motion=motion, go_at=go_at)
-        server_cpu = (cpu_seconds(target.pids) - cpu0) / max(time.monotonic() - go_at, 1e-6)
+        cpu_acks = cpu_seconds(target.pids) - cpu0
+        server_cpu = cpu_acks / max(time.monotonic() - go_at, 1e-6)
         acks = [a for r in replies for a in r["acks"]]
         ok = [a for a in acks if a["status"] == 201 and a.get("receipt")]
         expected = (sum(c == "yes" for c in choices.values()), sum(c == "no" for c in choices.values()),
@@ -76,6 +77,7 @@ def storm(ctx, db, target, pool, size: int) -> dict:
         storm_wall = last_ack - min(a["t0"] for a in acks)
         tally = pool.call("tally", group=group, motion=motion, final=list(got), wait=WAIT, late_after=last_ack + 1)
         tally_after = [t - last_ack for r in tally for t in r["times"]]
+        cpu_tally = cpu_seconds(target.pids) - cpu0  # the votes and the tallies they caused, on every tablet
 
         retry = {u: v for r in pool.call("retry", [{"choices": {u: choices[u] for u in p},
                                                     "keys": {u: keys[u] for u in p}} for p in parts],
@@ -146,6 +148,9 @@ def storm(ctx, db, target, pool, size: int) -> dict:
         "expected": expected, "acknowledged": got, "stored": stored, "checks": checks,
         "exactly_once": all(checks.values()),
         "server_cpu": round(server_cpu, 3),
+        "server_cpu_seconds_to_last_ack": round(cpu_acks, 3),
+        "server_cpu_seconds_to_tally": round(cpu_tally, 3),
+        "server_cpu_ms_per_vote": round(cpu_tally * 1000 / size, 3),
         "client_loads": loads, "client_bound": client_bound(loads, ack["p99"]),
         "client_stats": stats,
         "targets": {"ack_p99_under_1s": (ack["p99"] or 0) < TARGET_MS,
@@ -189,11 +194,11 @@ def report(payload: dict) -> str:
         rows.append([r["database"], r["size"], r["ack"]["p50"], r["ack"]["p99"], r["ack"]["max"],
                      r["votes_per_second"], r["tally_after_last_ack_ms"], r["result_after_close_ms"],
                      "yes" if r["exactly_once"] else "NO", r["client_stats"]["resumes_sent"],
-                     round(r["server_cpu"] * 100)])
+                     round(r["server_cpu"] * 100), r.get("server_cpu_ms_per_vote")])
     text = table(f"Vote storm — {payload['server']}; all members vote at once (milliseconds; target: ack p99 and "
                  f"final tally on every tablet < {TARGET_MS} ms)",
                  ["database", "V", "ack p50", "ack p99", "ack max", "votes/s", "tally", "result", "once",
-                  "resumes", "srv cpu%"], rows)
+                  "resumes", "srv cpu%", "cpu ms/vote"], rows)
     if payload["postgres"] != "included":
         text += f"\nNOTE: {payload['postgres']}"
     for r in payload["runs"]:
@@ -205,7 +210,9 @@ def report(payload: dict) -> str:
         if r.get("not_201"):
             text += f"\n  {r['not_201']} of {r['size']} votes not answered 201 during the storm: {r['errors'][:2]}"
     text += ("\ntally = last 201 → every tablet shows the final counts; result = close request → every tablet "
-             "shows the result; resumes = resume requests the tablets sent after seq jumps")
+             "shows the result; resumes = resume requests the tablets sent after seq jumps; cpu ms/vote = server CPU "
+             "from the storm's start until every tablet showed the final tally, / V (no raw baseline: see "
+             "bench/README.md)")
     return text
 
 
