@@ -15,7 +15,7 @@ from pathlib import Path
 from .common import RESULTS, machine_info, machine_line, save_figure, write_json
 from .context import Context
 
-SUITES = ["fanout", "votes", "minutes", "pages", "memory", "hostile", "reader", "tasks"]
+SUITES = ["fanout", "votes", "minutes", "pages", "memory", "hostile", "reader", "tasks", "storm"]
 CLUSTER_SUITES = ["fanout", "votes", "memory"]
 
 
