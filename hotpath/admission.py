@@ -32,6 +32,8 @@ import weakref
 
 from django.conf import settings
 
+from hotpath import wsframes
+
 __all__ = ["Admission", "release"]
 
 SCOPE_KEY = "ecabinet.admission"
@@ -75,9 +77,24 @@ class Admission:
         await gate.acquire()
         ticket = _Ticket(gate)
         try:
+            if _gone(send):
+                return None  # dropped while it waited: its work would be for nobody
             return await self.app({**scope, SCOPE_KEY: ticket}, receive, send)
         finally:
             ticket.release()
+
+
+def _gone(send) -> bool:
+    """The client went away (or Daphne's handshake timeout dropped it) while its handshake waited.
+    A tablet that gave up retries with a new connection; without this, every abandoned attempt of a
+    storm was still worked through — authentication, access, a snapshot — and delayed the live ones.
+    False when unknown (no Daphne protocol under ``send``: the test communicator)."""
+    protocol = wsframes.daphne_protocol(send)
+    if protocol is None:
+        return False
+    transport = getattr(protocol, "transport", None)
+    return (protocol.state == protocol.STATE_CLOSED or transport is None or not transport.connected
+            or bool(transport.disconnecting))
 
 
 def release(scope) -> None:

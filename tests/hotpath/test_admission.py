@@ -5,6 +5,7 @@ application ends however it ends; HTTP is never queued."""
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import pytest
 
@@ -115,5 +116,50 @@ def test_http_is_not_queued():
         app.go[1].set()
         await asyncio.gather(socket, request)
         assert admission.SCOPE_KEY not in app.scopes[1]
+
+    asyncio.run(scenario())
+
+
+class Transport:
+    def __init__(self, connected: bool) -> None:
+        self.connected, self.disconnecting = connected, False
+
+
+class Protocol:
+    """What ``hotpath.wsframes.daphne_protocol`` finds under Daphne's ``send``."""
+
+    STATE_CLOSED, STATE_CONNECTING, STATE_OPEN = 0, 1, 3
+
+    def __init__(self, *, alive: bool) -> None:
+        self.state = self.STATE_CONNECTING if alive else self.STATE_CLOSED
+        self.transport = Transport(alive)
+
+    def serverSend(self, *args) -> None:
+        raise AssertionError("not sent to")
+
+
+def daphne_send(protocol: Protocol):
+    async def handle_reply(protocol, message) -> None:
+        raise AssertionError("not sent to")
+
+    return functools.partial(handle_reply, protocol)
+
+
+def test_a_handshake_dropped_while_it_waited_is_skipped_not_worked_through():
+    async def scenario():
+        app = Recorder()
+        gate = admission.Admission(app, limit=1)
+        gone = Protocol(alive=True)
+        first = start(gate, 0)
+        waiting_then_dropped = asyncio.ensure_future(gate({"type": "websocket", "n": 1}, None, daphne_send(gone)))
+        alive = asyncio.ensure_future(gate({"type": "websocket", "n": 2}, None,
+                                           daphne_send(Protocol(alive=True))))
+        await settle()
+        gone.state, gone.transport.connected = gone.STATE_CLOSED, False  # Daphne's handshake timeout
+        app.go[0].set()
+        await settle()
+        assert app.entered == [0, 2]  # the dropped one never reached the application, nor held the place
+        app.go[2].set()
+        await asyncio.gather(first, waiting_then_dropped, alive)
 
     asyncio.run(scenario())
