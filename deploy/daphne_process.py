@@ -40,11 +40,12 @@ def free_port() -> int:
 #   since Linux 5.4; docs/deploy.md says what to set).
 # * The handshake timeout: a socket's handshake waits in the process's admission queue
 #   (``hotpath.admission``, ``WS_ADMISSION_CONCURRENCY`` at a time) before it is answered. Daphne's
-#   default of 5 s dropped tablets that were queued, not refused; 30 s lets one process answer a
-#   storm of 1,000 (a few seconds of work in all) with room to spare, and still ends a connection
-#   that never completes its handshake.
+#   default of 5 s dropped tablets that were queued, not refused. A handshake costs the process
+#   15-35 ms of CPU (bench/storm.py, 2 shared cores, a session of 1,050 members), so the last of
+#   1,000 waits 15-35 s: 60 s answers a storm of 1,000 on one process without a drop, and still ends
+#   a connection that never completes its handshake.
 LISTEN_BACKLOG = 4096
-HANDSHAKE_TIMEOUT_SECONDS = 30
+HANDSHAKE_TIMEOUT_SECONDS = 60
 
 
 def server_options() -> list[str]:
@@ -54,7 +55,7 @@ def server_options() -> list[str]:
 
 
 def command(port: int, *, python: str = sys.executable, proxy_headers: bool = False) -> list[str]:
-    """``python -m daphne -e tcp:port=PORT:interface=127.0.0.1:backlog=4096 --websocket_connect_timeout 30
+    """``python -m daphne -e tcp:port=PORT:interface=127.0.0.1:backlog=4096 --websocket_connect_timeout 60
     [--proxy-headers] ecabinet.asgi:application``."""
     return [python, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}",
             *server_options(), *(["--proxy-headers"] if proxy_headers else []), APPLICATION]
