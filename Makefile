@@ -82,7 +82,10 @@ run: sysdeps install messages
 	@echo "  outsider              active account invited to nothing"
 	@echo "  admin                 IT superuser (/admin/) — sees no session content"
 	@echo
-	@exec $(PYTHON) -m daphne -b 127.0.0.1 -p $${PORT:-8000} ecabinet.asgi:application
+	@# The production command (deploy/daphne_process.py): a listen backlog for a hall of tablets
+	@# reconnecting at once, and a handshake timeout longer than the admission queue (docs/limits.md).
+	@exec $(PYTHON) -m daphne -e tcp:port=$${PORT:-8000}:interface=127.0.0.1:backlog=4096 \
+		--websocket_connect_timeout 60 ecabinet.asgi:application
 
 # pytest exits with 5 when it collects nothing; here that is a failure with its own message, not a
 # puzzling "Error 5". With CI set, pytest writes no cache into the checkout.

@@ -157,6 +157,60 @@ class Worker:
                 "open_seconds": [t.open_seconds for t in new if t.open_seconds is not None],
                 "bytes_on_connect": [t.bytes_on_connect for t in new]}
 
+    async def op_storm_start(self, ws_url: str, origin: str, meeting: int, tablets: list, go_at: float,
+                             open_timeout: float = 60, attempts: int = 5, ping_interval: float | None = 20) -> dict:
+        """The reconnect storm (``bench.storm``): at ``go_at`` (the machine's monotonic clock) every
+        tablet opens its socket at once, no gate; each failed attempt is retried with backoff as a
+        tablet would. Returns at once; ``op_storm_result`` waits for the outcome. The storm's
+        tablets do not count towards the marks of the group being measured meanwhile."""
+        group = self.tablets
+        record: dict = {"go_at": go_at, "ready": [], "handshake": [], "errors": [], "attempts_failed": 0,
+                        "retried": 0, "failed": [], "started": []}
+        quiet = _NoMarks(self.changed)
+
+        async def one(username: str, token: str, cookie: str | None) -> None:
+            await asyncio.sleep(max(0.0, go_at - now()))
+            record["started"].append(now() - go_at)
+            for attempt in range(attempts):
+                tablet = Tablet(quiet, username, token, cookie)
+                try:
+                    await tablet.open(ws_url, origin, meeting, None, open_timeout, ping_interval,
+                                      on_handshake=lambda: record["handshake"].append(now() - go_at))
+                    record["ready"].append(now() - go_at)
+                    group[username] = tablet
+                    record["retried"] += attempt > 0
+                    return
+                except asyncio.CancelledError:
+                    await tablet.close()
+                    raise
+                except Exception as exc:
+                    await tablet.close()
+                    record["attempts_failed"] += 1
+                    if len(record["errors"]) < 20:
+                        record["errors"].append(f"{type(exc).__name__}: {exc}"[:200])
+                    if attempt == attempts - 1:
+                        record["failed"].append(username)
+                        return
+                    await asyncio.sleep(min(15.0, 0.5 * 2**attempt) * random.uniform(0.5, 1))
+
+        self._storm = (record, [asyncio.create_task(one(*t)) for t in tablets],
+                       (now(), time.process_time()))
+        return {"tablets": len(tablets)}
+
+    async def op_storm_status(self) -> dict:
+        record, tasks, _start = self._storm
+        return {"done": sum(t.done() for t in tasks), "ready": len(record["ready"]), "total": len(tasks)}
+
+    async def op_storm_result(self, deadline: float = 600) -> dict:
+        record, tasks, start = self._storm
+        _done, pending = await asyncio.wait(tasks, timeout=deadline)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=30)
+        return {**{k: v for k, v in record.items() if k != "go_at"}, "unfinished": len(pending),
+                **self._load(start)}
+
     async def op_sync(self, wait: float = 60) -> dict:
         """Every tablet resumes from its seq, so it knows the head (events it may not see move
         the head without telling it). Returns the heads."""
@@ -386,6 +440,16 @@ def _raise_fd_limit() -> None:
 def worker_main(conn, index: int) -> None:
     _raise_fd_limit()
     asyncio.run(Worker(conn, index).main())
+
+
+class _NoMarks:
+    """The worker as a storm's tablets see it: their marks are not counted (``op_storm_start``)."""
+
+    def __init__(self, changed: asyncio.Event) -> None:
+        self.changed = changed
+
+    def on_mark(self, marker: str, t: float) -> None:
+        return None
 
 
 class ClientError(RuntimeError):

@@ -18,7 +18,7 @@ from . import headline
 from .common import RESULTS, ROOT, machine_info, machine_line, save_figure, write_json
 from .context import Context
 
-SUITES = ["fanout", "votes", "minutes", "pages", "memory", "hostile", "reader", "tasks", "assembly"]
+SUITES = ["fanout", "votes", "minutes", "pages", "memory", "hostile", "reader", "tasks", "assembly", "storm"]
 CLUSTER_SUITES = ["fanout", "votes", "memory"]
 
 

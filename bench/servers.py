@@ -181,8 +181,8 @@ class Target:
 
 @contextlib.contextmanager
 def daphne(db: Database, name: str = "daphne", env: dict | None = None):
-    """One Daphne process on a free port over ``db``: ``python -m daphne -b 127.0.0.1 -p PORT
-    ecabinet.asgi:application``, exactly as ``make run`` starts it."""
+    """One Daphne process on a free port over ``db``, started with the production command
+    (``deploy.daphne_process.command``), exactly as ``make run`` starts it."""
     port = free_port()
     log = db.dir / f"{name}-{port}.log"
     process = daphne_process.start(port, env={**db.env, **(env or {})}, log=log, python=PYTHON)

@@ -207,7 +207,7 @@ class Tablet:
     # -- the socket ---------------------------------------------------------------------------------
 
     async def open(self, ws_url: str, origin: str, meeting: int, after_seq: int | None, timeout: float,
-                   ping_interval: float | None) -> None:
+                   ping_interval: float | None, on_handshake=None) -> None:
         from websockets.asyncio.client import connect
 
         path = f"/ws/meetings/{meeting}/"
@@ -219,6 +219,8 @@ class Tablet:
         self.ws = await connect(ws_url + path, origin=origin, additional_headers=headers, compression=None,
                                 ping_interval=None, proxy=None, max_size=None, open_timeout=timeout,
                                 close_timeout=5)
+        if on_handshake is not None:
+            on_handshake()  # the server answered 101: the handshake is done, the snapshot may still come
         self.tasks.append(asyncio.create_task(self._read()))
         await asyncio.wait_for(self.ready.wait(), timeout)
         self.open_seconds = now() - started

@@ -30,10 +30,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The reconnect storm (issue 19; docs/limits.md, "Connections"): 1,000 tablets opening their
+# sockets within a second after a Wi-Fi blip.
+#
+# * The listen backlog: connections the kernel has accepted and Daphne not yet taken. Daphne's
+#   ``-b/-p`` gives Twisted's default, 50: a burst beyond it overflowed the queue, the kernel dropped
+#   the handshakes' packets and the tablets retried after one, three, seven seconds. 4,096 holds a
+#   hall of tablets and their retries; the kernel caps it at ``net.core.somaxconn`` (4,096 by default
+#   since Linux 5.4; docs/deploy.md says what to set).
+# * The handshake timeout: a socket's handshake waits in the process's admission queue
+#   (``hotpath.admission``, ``WS_ADMISSION_CONCURRENCY`` at a time) before it is answered. Daphne's
+#   default of 5 s dropped tablets that were queued, not refused. A handshake costs the process
+#   15-35 ms of CPU (bench/storm.py, 2 shared cores, a session of 1,050 members), so the last of
+#   1,000 waits 15-35 s: 60 s answers a storm of 1,000 on one process without a drop, and still ends
+#   a connection that never completes its handshake.
+LISTEN_BACKLOG = 4096
+HANDSHAKE_TIMEOUT_SECONDS = 60
+
+
+def server_options() -> list[str]:
+    """Daphne's options of the production command besides where it listens (also in
+    ``deploy/systemd/ecabinet-daphne@.service`` and the Makefile's ``run``)."""
+    return ["--websocket_connect_timeout", str(HANDSHAKE_TIMEOUT_SECONDS)]
+
+
 def command(port: int, *, python: str = sys.executable, proxy_headers: bool = False) -> list[str]:
-    """``python -m daphne -b 127.0.0.1 -p PORT [--proxy-headers] ecabinet.asgi:application``."""
-    return [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-            *(["--proxy-headers"] if proxy_headers else []), APPLICATION]
+    """``python -m daphne -e tcp:port=PORT:interface=127.0.0.1:backlog=4096 --websocket_connect_timeout 60
+    [--proxy-headers] ecabinet.asgi:application``."""
+    return [python, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}",
+            *server_options(), *(["--proxy-headers"] if proxy_headers else []), APPLICATION]
 
 
 def start(port: int, *, env: dict, log: Path, python: str = sys.executable, proxy_headers: bool = False,

@@ -31,6 +31,7 @@ from ecabinet.mfa_views import MFAEnrolmentSocketMiddleware  # noqa: E402
 from ecabinet.ws_auth import TokenAuthMiddleware  # noqa: E402
 from ecabinet.ws_origin import ExactOriginValidator  # noqa: E402
 from hotpath import daphne_guard  # noqa: E402
+from hotpath.admission import Admission  # noqa: E402
 from hotpath.http_handler import PooledASGIHandler  # noqa: E402
 from hotpath.intake import BatchIntake  # noqa: E402
 from meetings.routing import websocket_urlpatterns  # noqa: E402
@@ -46,9 +47,12 @@ application = ProtocolTypeRouter({
     # (hotpath.intake); everything else, and every vote the intake does not take, goes to Django,
     # whose requests wait their turn for one of HTTP_MAX_CONCURRENCY threads (hotpath.http_handler).
     "http": BodyLimit(BatchIntake(PooledASGIHandler(settings.HTTP_MAX_CONCURRENCY), intake_handler)),
-    "websocket": ExactOriginValidator(
+    # A socket's handshake, authentication included, waits for one of WS_ADMISSION_CONCURRENCY places
+    # (hotpath.admission): a reconnect storm is a queue answered in order, not 1,000 handshakes
+    # interleaved in the one thread for synchronous code until Daphne's timeout drops them all.
+    "websocket": ExactOriginValidator(Admission(
         AuthMiddlewareStack(TokenAuthMiddleware(MFAEnrolmentSocketMiddleware(URLRouter(websocket_urlpatterns))))
-    ),
+    )),
 })
 
 # The garbage collector, tuned for a server holding hundreds of sockets:

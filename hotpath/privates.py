@@ -69,6 +69,9 @@ PRIVATES: tuple[Private, ...] = (
     Private("daphne.server:Server", "create_application", _FRAMES,
             _source_has("partial(self.handle_reply, protocol)")),
     Private("channels.sessions:InstanceSessionWrapper", "real_send", _FRAMES),
+    # ... a handshake dropped while it waited for admission (hotpath.admission): the same attributes.
+    *(Private(_WS, name, "hotpath.admission") for name in ("state", "STATE_CLOSED")),
+    *(Private(_TCP, name, "hotpath.admission") for name in ("connected", "disconnecting")),
     # The body cap inside Daphne (hotpath.daphne_guard): Daphne's request class, by module name.
     Private("daphne.http_protocol", "WebRequest", _GUARD),
     Private("daphne.http_protocol:HTTPFactory", "buildProtocol", _GUARD, _names_in("buildProtocol", "WebRequest")),

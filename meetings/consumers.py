@@ -54,7 +54,7 @@ from channels.utils import await_many_dispatch
 
 from ecabinet import clock, idle, jsonguard, limits, realtime, ws_auth
 from ecabinet.converters import whole_number
-from hotpath import heartbeats, hub, sequencer, wsframes
+from hotpath import admission, heartbeats, hub, sequencer, wsframes
 
 from . import framesize, room
 
@@ -97,6 +97,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await await_many_dispatch([receive, self.inbox.get], self.dispatch)
 
     async def connect(self) -> None:
+        """Admitted (``hotpath.admission``): the handshake's work, then the next one's turn."""
+        try:
+            await self._connect()
+        finally:
+            admission.release(self.scope)
+
+    async def _connect(self) -> None:
         self.meeting_id = int(self.scope["url_route"]["kwargs"]["meeting_id"])
         self.user = self.scope.get("user")
         self._sending = asyncio.Lock()
@@ -385,20 +392,18 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def _send_snapshot(self) -> None:
-        snapshot = await database_sync_to_async(room.snapshot_for)(self.user, self.meeting_id)
-        if snapshot is None:
+        framed = await database_sync_to_async(_snapshot_parts)(self.user, self.meeting_id)
+        if framed is None:
             # Closing alone left the socket in its groups, still forwarding events, and a socket
             # refused while connecting was then recorded as present.
             await self._forbid()
             return
-        # A snapshot over the frame budget goes in parts (meetings.framesize), never as a frame
-        # Daphne refuses to send (which closed the socket with 1011, and the tablet looped).
-        parts = framesize.split(room.dumps(snapshot), snapshot["seq"])
+        seq, parts = framed
         if len(parts) > 1:
             log.warning("room snapshot of meeting %s for %s sent in %s parts", self.meeting_id, self.user, len(parts))
         for part in parts:
             await self.send(text_data=part)
-        await self._deliver(self.sequencer.reset(snapshot["seq"], self._now()))
+        await self._deliver(self.sequencer.reset(seq, self._now()))
 
     async def _replay(self, after: int, *, live: bool, chained: bool = False) -> None:
         """The visible events after ``after``, then ``resumed``. ``chained`` gives each its ``prev``,
@@ -441,6 +446,19 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def _error(self, code: str, detail: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "code": code, "detail": detail}))
+
+
+def _snapshot_parts(user, meeting_id: int) -> tuple[int, list[str]] | None:
+    """The caller's snapshot as the texts to send, and its ``seq``; None without access. Built and
+    serialised in the thread for synchronous code, not on the event loop: a large session's JSON
+    took the loop from the tablets already connected during a reconnect storm. Not shared between
+    sockets: a snapshot is per person (``me``, their own positions and votes, what they may see).
+    A snapshot over the frame budget goes in parts (``meetings.framesize``), never as a frame
+    Daphne refuses to send (which closed the socket with 1011, and the tablet looped)."""
+    snapshot = room.snapshot_for(user, meeting_id)
+    if snapshot is None:
+        return None
+    return snapshot["seq"], framesize.split(room.dumps(snapshot), snapshot["seq"])
 
 
 def _after_seq(query_string: bytes) -> int | None:

@@ -64,6 +64,11 @@ RATE_WS_CONNECTS_PER_MINUTE = envint("RATE_WS_CONNECTS_PER_MINUTE", "60")  # roo
 # Room sockets open at once per account (all sessions, all processes): beyond, the OLDEST is closed
 # with 4409, so a tablet reconnecting over a dying connection is never the one shut out.
 WS_MAX_SOCKETS_PER_ACCOUNT = envint("WS_MAX_SOCKETS_PER_ACCOUNT", "8")
+# Room-socket handshakes doing their work (authentication, access, snapshot, presence) at once per
+# Daphne process (hotpath.admission); the others wait their turn, first in, first out, within
+# Daphne's handshake timeout (deploy/daphne_process.py, HANDSHAKE_TIMEOUT_SECONDS). A queue, not a
+# refusal: a reconnect storm of 1,000 tablets is answered in order (issue 19, docs/limits.md).
+WS_ADMISSION_CONCURRENCY = envint("WS_ADMISSION_CONCURRENCY", "8")
 # --- end of rate limits ---
 
 # --- Issue 14, area "room": bounded snapshots and events (docs/limits.md § Room) ----------------
