@@ -1,6 +1,6 @@
-"""Run the benchmarks: ``python -m bench.run [--suite fanout,votes,minutes,pages,memory,hostile,reader,tasks,assembly]
-[--quick] [--cluster]``. Each suite prints a table and writes bench/results/<suite>.json and .png; then the
-headline (server CPU per unit of work, bench/headline.py) goes to the top of bench/results/summary.md,
+"""Run the benchmarks: ``python -m bench.run [--suite fanout,votes,minutes,pages,memory,hostile,reader,tasks,
+assembly,storm] [--quick] [--cluster]``. Each suite prints a table and writes bench/results/<suite>.json and .png;
+then the headline (server CPU per unit of work, bench/headline.py) goes to the top of bench/results/summary.md,
 bench/results/headline.png and README.md's marked block."""
 
 from __future__ import annotations
