@@ -57,8 +57,6 @@ from .models import (
 )
 
 VIEW, MANAGE, CHAIR = "view_meeting", "manage_meeting", "chair_meeting"
-# Every grant on a session there is (the services give no other): ``meeting_access`` asks for these.
-SESSION_GRANTS = (VIEW, MANAGE, CHAIR)
 ROLE_GRANTS = {
     Participant.Role.CHAIR: (VIEW, CHAIR),
     Participant.Role.SECRETARY: (VIEW, MANAGE),
@@ -159,20 +157,25 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
     """The caller's access to a session, or ``NotFound`` if they may not see it at all."""
     if not user.is_authenticated or not user.is_active:
         raise NotFound()
-    if isinstance(meeting, Meeting):
-        perms = frozenset(
-            MeetingUserObjectPermission.objects.filter(user=user, content_object=meeting)
-            .values_list("permission__codename", flat=True)
-        )
-    else:
-        # By id (every page and API call): the session and the caller's grants in one query.
-        meeting = (Meeting.objects.filter(pk=meeting)
-                   .annotate(**{f"grant_{codename}": Exists(_grant(user, codename)) for codename in SESSION_GRANTS})
-                   .first())
-        if meeting is None:
-            raise NotFound()
-        perms = frozenset(codename for codename in SESSION_GRANTS if getattr(meeting, f"grant_{codename}"))
-    participant = Participant.objects.filter(meeting=meeting, user=user).first() if perms else None
+    participant, looked_up = None, False
+    if not isinstance(meeting, Meeting):
+        looked_up = True
+        # By id (every page and API call): a participant's row brings the session with it.
+        participant = Participant.objects.select_related("meeting").filter(meeting_id=meeting, user=user).first()
+        if participant is not None:
+            meeting = participant.meeting
+        else:
+            meeting = Meeting.objects.filter(pk=meeting).first()
+            if meeting is None:
+                raise NotFound()
+    perms = frozenset(
+        MeetingUserObjectPermission.objects.filter(user=user, content_object=meeting)
+        .values_list("permission__codename", flat=True)
+    )
+    if not perms:
+        participant = None
+    elif not looked_up:
+        participant = Participant.objects.filter(meeting=meeting, user=user).first()
     access = MeetingAccess(user=user, meeting=meeting, perms=perms, participant=participant)
     if not access.can_view:
         raise NotFound()
