@@ -41,6 +41,7 @@ from .serializers import (
     ParticipantSerializer,
     RecipientsSerializer,
     VersionSerializer,
+    meeting_detail_data,
 )
 
 CreatedId = inline_serializer("CreatedId", {"id": serializers.IntegerField()})
@@ -49,9 +50,7 @@ CreatedId = inline_serializer("CreatedId", {"id": serializers.IntegerField()})
 
 def _meeting_detail(access) -> dict:
     meeting = access.meeting
-    meeting.agenda = selectors.agenda(access)
-    meeting.participants_list = selectors.participants(meeting)
-    data = MeetingDetailSerializer(meeting).data
+    data = meeting_detail_data(meeting, selectors.agenda_rows(access), selectors.participant_dicts(meeting))
     data["my_role"] = access.role
     return data
 

@@ -157,15 +157,25 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
     """The caller's access to a session, or ``NotFound`` if they may not see it at all."""
     if not user.is_authenticated or not user.is_active:
         raise NotFound()
+    participant, looked_up = None, False
     if not isinstance(meeting, Meeting):
-        meeting = Meeting.objects.filter(pk=meeting).first()
-        if meeting is None:
-            raise NotFound()
+        looked_up = True
+        # By id (every page and API call): a participant's row brings the session with it.
+        participant = Participant.objects.select_related("meeting").filter(meeting_id=meeting, user=user).first()
+        if participant is not None:
+            meeting = participant.meeting
+        else:
+            meeting = Meeting.objects.filter(pk=meeting).first()
+            if meeting is None:
+                raise NotFound()
     perms = frozenset(
         MeetingUserObjectPermission.objects.filter(user=user, content_object=meeting)
         .values_list("permission__codename", flat=True)
     )
-    participant = Participant.objects.filter(meeting=meeting, user=user).first() if perms else None
+    if not perms:
+        participant = None
+    elif not looked_up:
+        participant = Participant.objects.filter(meeting=meeting, user=user).first()
     access = MeetingAccess(user=user, meeting=meeting, perms=perms, participant=participant)
     if not access.can_view:
         raise NotFound()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
 
 from .models import AgendaItem, Document, DocumentVersion, Participant, ReadReceipt
 from .permissions import MeetingAccess, documents_visible_to
@@ -60,12 +60,125 @@ def agenda(access: MeetingAccess) -> list[AgendaItem]:
     return items
 
 
+# --- the agenda screen and the session API: plain rows, no model instances (issue 19) -------------------
+
+ITEM_STATUS = dict(AgendaItem.Status.choices)
+CLASSIFICATION = dict(Document.Classification.choices)
+
+
+@dataclass(frozen=True)
+class MinistryName:
+    """What the screens show of a presenting ministry (the ``ministry_name`` filter reads both)."""
+
+    name: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    number: int
+    sha256: str
+    pages: int
+
+
+@dataclass(frozen=True)
+class MotionRow:
+    pk: int
+    title: str
+    status: str
+
+
+@dataclass
+class DocumentRow:
+    """One document of the agenda as its reader sees it (the fields of ``_document_row.html`` and of
+    the session API's ``documents``)."""
+
+    pk: int
+    title: str
+    classification: str
+    current_version: VersionRow | None
+    read_state: ReadState
+
+    def get_classification_display(self) -> str:
+        return CLASSIFICATION.get(self.classification, self.classification)
+
+
+@dataclass
+class ItemRow:
+    """One agenda item with what its reader may see of it (``visible_documents``) and its motions."""
+
+    pk: int
+    position: int
+    title: str
+    description: str
+    status: str
+    planned_minutes: int | None
+    presenter_ministry: MinistryName | None
+    visible_documents: list[DocumentRow] = field(default_factory=list)
+    motion_list: list[MotionRow] = field(default_factory=list)
+
+    def get_status_display(self) -> str:
+        return ITEM_STATUS.get(self.status, self.status)
+
+
+def agenda_rows(access: MeetingAccess) -> list[ItemRow]:
+    """``agenda`` as plain rows, for the pages that only show it (the agenda screen, the session API):
+    the same items, documents (``documents_visible_to``), read marks and motions, in three queries
+    whatever the size of the agenda — the caller's read marks are worked out inside the documents'
+    query — and without building a model instance per row."""
+    meeting_id, user_id = access.meeting.pk, access.user.pk
+    items = {
+        pk: ItemRow(pk=pk, position=position, title=title, description=description, status=status,
+                    planned_minutes=minutes,
+                    presenter_ministry=None if ministry is None else MinistryName(ministry, ministry_en or ""))
+        for pk, position, title, description, status, minutes, ministry, ministry_en in
+        AgendaItem.objects.filter(meeting_id=meeting_id).order_by("position").values_list(
+            "pk", "position", "title", "description", "status", "planned_minutes", "presenter_ministry__name",
+            "presenter_ministry__name_en")
+    }
+    mine = ReadReceipt.objects.filter(user_id=user_id)
+    documents = (
+        Document.objects.filter(documents_visible_to(access), agenda_item__meeting_id=meeting_id)
+        .annotate(read_current=Exists(mine.filter(version_id=OuterRef("current_version_id"))),
+                  last_read=Subquery(mine.filter(version__document_id=OuterRef("pk"))
+                                     .order_by("-version__number").values("version__number")[:1]))
+        .order_by("id")
+        .values_list("pk", "agenda_item_id", "title", "classification", "current_version_id",
+                     "current_version__number", "current_version__sha256", "current_version__pages",
+                     "read_current", "last_read")
+    )
+    for pk, item_id, title, classification, version_id, number, sha256, pages, read_current, last_read in documents:
+        version = None if version_id is None else VersionRow(number=number, sha256=sha256, pages=pages)
+        items[item_id].visible_documents.append(DocumentRow(
+            pk=pk, title=title, classification=classification, current_version=version,
+            read_state=ReadState(read_current=bool(read_current), read_any=last_read is not None,
+                                 last_read_number=last_read)))
+    motions = AgendaItem._meta.get_field("motions").related_model.objects  # voting.Motion, read-only here
+    for pk, item_id, title, status in (motions.filter(agenda_item__meeting_id=meeting_id).order_by("id")
+                                       .values_list("pk", "agenda_item_id", "title", "status")):
+        items[item_id].motion_list.append(MotionRow(pk=pk, title=title, status=status))
+    return list(items.values())
+
+
 def participants(meeting) -> list[Participant]:
     return list(
         Participant.objects.filter(meeting=meeting)
         .select_related("user__ministry", "substitute_for")
         .order_by("id")
     )
+
+
+def participant_dicts(meeting) -> list[dict]:
+    """``participants`` shaped as the session API's ``participants`` (``ParticipantSerializer``), in
+    one query and without a model instance per person."""
+    substitute = Participant.Role.SUBSTITUTE
+    rows = (Participant.objects.filter(meeting=meeting).order_by("id")
+            .values_list("user__username", "user__full_name", "user__ministry__name", "role", "attendance",
+                         "absence_reason", "substitute_for__username", "substitute_approved_at"))
+    return [{"username": username, "full_name": full_name, "ministry": ministry, "role": role,
+             "attendance": attendance, "absence_reason": reason, "substitute_for": stands_for,
+             "approved": role != substitute or approved_at is not None}
+            for username, full_name, ministry, role, attendance, reason, stands_for, approved_at in rows]
 
 
 def read_receipt_table(meeting) -> tuple[list[Document], list[Participant], dict]:

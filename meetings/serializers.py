@@ -97,6 +97,36 @@ class MeetingDetailSerializer(serializers.ModelSerializer):
                   "participants", "agenda"]
 
 
+_STARTS_AT = serializers.DateTimeField()
+
+
+def meeting_detail_data(meeting: Meeting, items: list, participants: list[dict]) -> dict:
+    """``MeetingDetailSerializer``'s answer (the fixed contract of DESIGN.md §5.2, the same fields and
+    values), built directly from ``selectors.agenda_rows`` and ``selectors.participant_dicts``: the
+    serializer stays the documented schema, this is its fast path for the session API (issue 19;
+    ``tests/meetings/test_page_queries.py`` holds the two equal)."""
+    return {
+        "id": meeting.pk, "title": meeting.title, "kind": meeting.kind, "status": meeting.status,
+        "starts_at": _STARTS_AT.to_representation(meeting.starts_at), "location": meeting.location,
+        "offline_copies": meeting.offline_copies, "offline_restricted": meeting.offline_restricted,
+        "participants": participants,
+        "agenda": [{
+            "id": item.pk, "position": item.position, "title": item.title, "description": item.description,
+            "status": item.status,
+            "presenter_ministry": item.presenter_ministry.name if item.presenter_ministry else None,
+            "planned_minutes": item.planned_minutes,
+            "documents": [{
+                "id": doc.pk, "title": doc.title, "classification": doc.classification,
+                "version": doc.current_version.number if doc.current_version else None,
+                "sha256": doc.current_version.sha256 if doc.current_version else None,
+                "pages": doc.current_version.pages if doc.current_version else None,
+                "is_new": doc.read_state.is_new, "is_updated": doc.read_state.is_updated,
+            } for doc in item.visible_documents],
+            "motions": [{"id": m.pk, "title": m.title, "status": m.status} for m in item.motion_list],
+        } for item in items],
+    }
+
+
 class MeetingOfflineSerializer(serializers.Serializer):
     """``PATCH /meetings/{id}/``: the settings the secretariat changes on a session (docs/offline.md)."""
 

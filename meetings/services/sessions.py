@@ -127,10 +127,12 @@ def meeting_set_offline(*, actor, meeting: Meeting, offline_copies: bool | None 
     return meeting
 
 
-@transaction.atomic
 def meeting_view(*, actor, meeting_id: int, what: str = "agenda") -> permissions.MeetingAccess:
     """Open a session (screen or API): audited, like every view of session content. ``what`` names
-    the view (agenda, prepare, participants, receipts, room, api…) in the audit entry."""
+    the view (agenda, prepare, participants, receipts, room, api…) in the audit entry. The access is
+    worked out before the write transaction opens (a refusal writes nothing): the transaction holds
+    only the append to the audit chain (``audit.record`` opens it), not the reads — on SQLite every
+    page view would otherwise hold the database's one write lock while it reads (issue 19)."""
     access = permissions.meeting_access(actor, meeting_id)
     audit.record(actor, "meeting.viewed", access.meeting, meeting_id=access.meeting.pk, data={"what": what})
     return access

@@ -2,10 +2,51 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django import template
+from django.core.cache import cache
+from django.template.loader import get_template
+from django.urls import get_script_prefix
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 register = template.Library()
+
+AGENDA_LIST = "meetings/_agenda_list.html"
+AGENDA_LIST_SECONDS = 600
+_template_digest: dict[str, str] = {}
+
+
+def _source_digest(name: str) -> str:
+    """A digest of a template's source, so that a changed template never meets HTML cached from the
+    previous one (the cache may be a Redis shared by every process and outlive a deployment)."""
+    if name not in _template_digest:
+        template_ = get_template(name).template
+        sources = [template_.source]
+        sources += [get_template(included).template.source for included in ("meetings/_document_row.html",)]
+        _template_digest[name] = hashlib.sha256("\0".join(sources).encode()).hexdigest()[:16]
+    return _template_digest[name]
+
+
+@register.simple_tag
+def agenda_list(items, can_assign) -> SafeString:
+    """``{% agenda_list items can_assign %}``: the agenda of the session page (``_agenda_list.html``)
+    for ``selectors.agenda_rows``' rows, from the cache when the very same list was drawn before.
+
+    The cache key is a digest of everything the fragment shows — every field of every row the caller
+    may see (the rows are plain dataclasses: their ``repr`` is all of their content), the caller's read
+    marks, whether they may assign tasks, the language, the URL prefix and the templates' source — so
+    an entry can only ever be the HTML those very inputs give. Two people share an entry exactly when
+    they would be shown the same bytes; nothing needs invalidating (a change changes the key), and no
+    one can be shown a document, a read mark or a link that was not computed for them (issue 19)."""
+    facts = repr((get_language(), get_script_prefix(), bool(can_assign), items))
+    key = f"agenda-list:{_source_digest(AGENDA_LIST)}:{hashlib.sha256(facts.encode()).hexdigest()}"
+    html = cache.get(key)
+    if html is None:
+        html = get_template(AGENDA_LIST).render({"items": items, "can_assign": bool(can_assign)}).rstrip("\n")
+        cache.set(key, html, AGENDA_LIST_SECONDS)
+    return mark_safe(html)  # noqa: S308 — the template's own (autoescaped) output
 
 
 @register.filter

@@ -84,7 +84,7 @@ def chair_of(meeting: Meeting) -> Participant | None:
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access = services.meeting_view(actor=request.user, meeting_id=pk)
     meeting = access.meeting
-    items = selectors.agenda(access)
+    items = selectors.agenda_rows(access)
     documents = [doc for item in items for doc in item.visible_documents]
     me = access.participant
     chair = chair_of(meeting)
