@@ -82,9 +82,15 @@ def test_the_record_states_what_happened(session, django_assert_max_num_queries)
     assert people["member02"]["absence_reason"] == "Công tác nước ngoài"
     assert people["member01"]["attendance"] == "remote" and people["guest"]["role"] == "observer"
     assert people["pm"]["ministry"]["name"]
-    assert record["quorum"] == {"rule": "vn-government", "citation": record["quorum"]["citation"], "members": 3,
-                                "present": 2, "in_room": 1, "remote": 1, "absent": 1, "quorum_met": True}
-    assert "76/2015/QH13" in record["quorum"]["citation"]
+    legal_basis = ("rule_version", "instrument", "articles", "in_force_from", "in_force_until", "citation_vi")
+    assert {k: v for k, v in record["quorum"].items() if k not in legal_basis} == {
+        "rule": "vn-government", "citation": record["quorum"]["citation"], "members": 3, "present": 2, "in_room": 1,
+        "remote": 1, "absent": 1, "quorum_met": True}
+    assert (record["quorum"]["in_force_from"], record["quorum"]["in_force_until"]) == ("2025-03-01", None)
+    # The session is dated after 1 March 2025: the quorum statement cites the 2025 law (voting.legal).
+    assert "63/2025/QH15" in record["quorum"]["citation"]
+    assert (record["quorum"]["rule_version"], record["quorum"]["articles"]) == ("vn-government@2025-03-01",
+                                                                                "Điều 25, Điều 26")
 
     first, second = record["agenda"]
     assert [first["position"], second["position"]] == [1, 2] and second["title"] == f"Mục {HOSTILE}"
@@ -106,7 +112,8 @@ def test_the_record_states_what_happened(session, django_assert_max_num_queries)
     assert (named["method"], named["adopted"], named["result"]["outcome"]) == ("named", True, "adopted")
     assert {k: named["result"][k] for k in ("yes", "no", "abstain", "eligible", "present", "quorum_met")} == \
         {"yes": 2, "no": 0, "abstain": 0, "eligible": 3, "present": 2, "quorum_met": True}
-    assert "Điều 45" in named["citation"] and named["rule"] == "vn-government"
+    assert "63/2025/QH15" in named["citation"] and named["rule"] == "vn-government"
+    assert named["result"]["rule_version"] == "vn-government@2025-03-01" and "Điều 45" not in named["citation"]
     assert [(r["username"], r["choice"]) for r in named["roll_call"]] == [("member01", "yes"), ("pm", "yes")]
     assert (secret["method"], secret["adopted"], secret["roll_call"]) == ("secret", False, None)
     assert (secret["result"]["yes"], secret["result"]["no"], secret["result"]["outcome"]) == (1, 1, "not_enough_yes")

@@ -1,6 +1,7 @@
 """The reference session of DESIGN.md §1, through the API only: 27 Government members (the Prime
 Minister and 26 members), 21 present in the room, 4 remote, 2 absent with reasons; one resolution
-under ``vn-government``; 25 in favour — adopted, citing Law 76/2015/QH13. The variants just below
+under ``vn-government``; 25 in favour — adopted, citing Law 76/2015/QH13, Article 46 (the law in force on
+24 June 2019). The variants just below
 the quorum and just below the majority are rejected, each for its own reason."""
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def test_it_adopts_the_reference_resolution_with_25_of_27_in_favour(db):
         == {"yes": 25, "no": 0, "abstain": 0, "eligible": 27, "present": 25, "quorum_met": True, "adopted": True,
             "rule": "vn-government"}
     assert result["outcome"] == "adopted"
-    assert "76/2015/QH13" in result["citation"] and "Điều 45" in result["citation"]
+    assert "76/2015/QH13" in result["citation"] and "Điều 46" in result["citation"]
+    assert (result["rule_version"], result["instrument"], result["articles"]) == \
+        ("vn-government@2016-01-01", "Luật Tổ chức Chính phủ số 76/2015/QH13", "Điều 46")
     assert len(result["roll_call"]) == 25 and {row["choice"] for row in result["roll_call"]} == {"yes"}
     assert "receipt_hash" not in result["roll_call"][0]
 
