@@ -125,3 +125,21 @@ def test_written_ballots_follow_the_policy_in_force_on_their_issue_day(day, poli
     # No version makes silence agreement by itself: the ballot's own choice decides.
     assert (found.silence, found.deadline) == ("as_set_on_ballot", "as_set_on_ballot")
     assert legal.ballot_policy(D(2015, 6, 1)) is None
+
+
+@pytest.mark.parametrize(("overrides", "problem"), [
+    ({}, None),
+    ({"vn-government@2025-03-01": "Luật Tổ chức Chính phủ số 63/2025/QH15, Điều 26"}, None),
+    ({"written-opinion@2025-03-01": "Nghị định số 39/2022/NĐ-CP, Điều 20"}, None),
+    ({"vn-government@2025": "x"}, "unknown version"),
+    ({"vn-government@2025-03-01": "   "}, "non-empty text"),
+    ({"vn-government@2025-03-01": "x" * 501}, "non-empty text"),
+    (["vn-government@2025-03-01"], "JSON object"),
+])
+def test_the_override_setting_is_checked_at_start_up(settings, overrides, problem):
+    from voting.checks import check_legal_citations
+
+    settings.ECABINET_LEGAL_CITATIONS = overrides
+    errors = check_legal_citations(None)
+    assert [e.id for e in errors] == ([] if problem is None else ["voting.E001"])
+    assert problem is None or problem in errors[0].msg
