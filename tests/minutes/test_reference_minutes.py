@@ -147,5 +147,6 @@ def test_the_reference_session_ends_with_signed_minutes_and_resolution(reference
             assert "Luật Tổ chức Chính phủ số 63/2025/QH15, Điều 25, Điều 26" in motion["citation"]
             assert "76/2015/QH13" not in files["record.json"].decode()
             assert record["session"]["quorum"]["instrument"] == "Luật Tổ chức Chính phủ số 63/2025/QH15"
-        assert "63/2025/QH15" in files["record.akn.xml"].decode()
+        akn = files["record.akn.xml"].decode()
+        assert "63/2025/QH15" in akn and "/akn/vn/act/2025/63-2025-qh15" in akn and "76/2015" not in akn
         call_command("verify_minutes", str(path), "--trust-root", str(reference["trust"]), verbosity=0)

@@ -178,3 +178,31 @@ def test_an_empty_session_still_gives_a_valid_record(cast):
     assert record["decisions"] == [] and record["quorum"]["present"] == 0
     assert record["quorum"]["quorum_met"] is False
     assert validate_akoma_ntoso(akoma_ntoso(record)) == []
+
+
+LEGAL_BASIS = ("rule_version", "instrument", "articles", "in_force_from", "in_force_until", "citation_vi")
+
+
+def test_the_akoma_ntoso_record_links_the_law_in_force_and_leaves_older_records_as_they_were(session):
+    """Issue 20: a result that names its instrument cites it as a ``<ref>`` to the law's work IRI, listed
+    once in the references; a record frozen before (no ``instrument``) gives the same XML as it always
+    did, so documents sealed then still match their embedded XML (``verify_minutes``)."""
+    record = session_record(session.meeting)
+    xml = akoma_ntoso(record)
+    assert validate_akoma_ntoso(xml) == []
+    root = etree.fromstring(xml)
+    ns = {"a": AKN_NS}
+    refs = root.findall(".//a:references/a:TLCReference", ns)
+    assert [(r.get("eId"), r.get("href"), r.get("name")) for r in refs] == [
+        ("act_63-2025-qh15", "/akn/vn/act/2025/63-2025-qh15", "act")]
+    cited = root.findall(".//a:debateSection[@name='vote']//a:ref", ns)
+    assert len(cited) == 2 and {r.get("href") for r in cited} == {"/akn/vn/act/2025/63-2025-qh15"}
+    assert all(r.text.startswith("Luật Tổ chức Chính phủ số 63/2025/QH15, Điều 25, Điều 26") for r in cited)
+
+    older = json.loads(json.dumps(record))
+    for frozen in [older["quorum"], *(m["result"] for item in older["agenda"] for m in item["motions"] if m["result"])]:
+        for key in LEGAL_BASIS:
+            frozen.pop(key, None)
+    old_root = etree.fromstring(akoma_ntoso(older))
+    assert old_root.findall(".//a:TLCReference", ns) == [] and old_root.findall(".//a:ref", ns) == []
+    assert validate_akoma_ntoso(akoma_ntoso(older)) == []
