@@ -286,7 +286,13 @@ def _doc(root, record: dict) -> None:
     body = _e(doc, "mainBody")
     if document["kind"] == "resolution":
         for index, decision in enumerate(record["decisions"], start=1):
-            _e(body, "p", f"{index}. {decision['title']}: {decision['text']}")
+            act = _act(decision.get("result"))
+            if act is None:  # decided before issue 20: the XML stays what was sealed
+                _e(body, "p", f"{index}. {decision['title']}: {decision['text']}")
+            else:
+                line = _e(body, "p", f"{index}. {decision['title']}: {decision['text']} (căn cứ ")
+                _e(line, "ref", decision["result"].get("citation_vi") or decision["result"]["citation"],
+                   href=act[1]).tail = ")"
         if not record["decisions"]:
             _e(body, "p", "Phiên họp không thông qua quyết định nào.")
     else:

@@ -141,6 +141,8 @@ def test_the_reference_session_ends_with_signed_minutes_and_resolution(reference
             assert record["decisions"][0]["result"]["yes"] == 25
             # Dated 2 November 2026: the law in force that day is Law 63/2025/QH15 (voting.legal).
             assert record["decisions"][0]["result"]["rule_version"] == "vn-government@2025-03-01"
+            assert "(căn cứ <ref href=\"/akn/vn/act/2025/63-2025-qh15\">Luật Tổ chức Chính phủ số 63/2025/QH15, " \
+                   "Điều 25, Điều 26</ref>)" in files["record.akn.xml"].decode()
         else:
             motion = record["session"]["agenda"][0]["motions"][0]
             assert (motion["result"]["yes"], motion["result"]["outcome"]) == (25, "adopted")
