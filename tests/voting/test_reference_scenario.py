@@ -126,3 +126,19 @@ def test_a_session_before_the_2015_law_took_effect_cannot_vote_under_it(db):
     # Another rule, with no statutory date, may still be used that day.
     ok(office.post(f"/api/v1/agenda-items/{item}/motions/", {"title": "Biểu quyết", "method": "named",
                                                              "rule": "simple-majority"}, format="json"), 201)
+
+
+@pytest.mark.parametrize(("starts_at", "version", "cites"), [
+    ("2019-06-24T08:30:00+07:00", "vn-government@2016-01-01", "76/2015/QH13, Điều 46"),
+    ("2025-02-28T08:30:00+07:00", "vn-government@2016-01-01", "76/2015/QH13, Điều 46"),
+    ("2025-03-01T08:30:00+07:00", "vn-government@2025-03-01", "63/2025/QH15, Điều 25, Điều 26"),
+])
+def test_the_sessions_voting_rules_list_the_citation_in_force_on_its_date(db, starts_at, version, cites):
+    secretary = UserFactory(username="secretary", is_secretariat=True)
+    office = client_for(secretary)
+    meeting = ok(office.post("/api/v1/meetings/", {"title": "Phiên họp", "kind": "regular", "starts_at": starts_at},
+                             format="json"), 201)["id"]
+    rules = ok(office.get(f"/api/v1/meetings/{meeting}/voting-rules/"))
+    presets = {p["name"]: p for p in rules["presets"]}
+    assert presets["vn-government"]["rule_version"] == version and cites in presets["vn-government"]["citation"]
+    assert presets["simple-majority"]["rule_version"] == "simple-majority"
