@@ -18,7 +18,7 @@ import json
 from django.db.models import Prefetch
 
 from meetings.models import AgendaItem, Comment, Document, DocumentVersion, Meeting, Participant, SpeakRequest
-from voting import tally
+from voting import legal, tally
 from voting.models import Motion
 from voting.permissions import COUNTED_ROLES
 
@@ -54,17 +54,27 @@ def _attendance(people: list[Participant]) -> list[dict]:
 
 def _quorum(meeting: Meeting, people: list[Participant]) -> dict:
     """The quorum statement under the session's rule: members are the chair and the members,
-    present those of them attending in the room or remotely (``voting.tally``'s definitions)."""
+    present those of them attending in the room or remotely (``voting.tally``'s definitions); the
+    rule's legal basis is the version in force on the session's date (its id, instrument, articles)."""
     members = [p for p in people if p.role in COUNTED_ROLES]
     present = [p for p in members if p.attendance in ATTENDING]
     preset = tally.PRESETS.get(meeting.vote_rule)
     count = tally.Count(members=len(members), present=len(present))
-    return {"rule": meeting.vote_rule, "citation": preset.citation if preset else None,
+    basis = _basis(meeting) if preset else None
+    return {"rule": meeting.vote_rule, "citation": tally.citation_of(preset, basis) if basis else None,
             "members": len(members), "present": len(present),
             "in_room": sum(p.attendance == Participant.Attendance.PRESENT for p in present),
             "remote": sum(p.attendance == Participant.Attendance.REMOTE for p in present),
             "absent": sum(p.attendance == Participant.Attendance.ABSENT for p in members),
-            "quorum_met": preset.quorate(count) if preset else None}
+            "quorum_met": preset.quorate(count) if preset else None, **(basis.as_dict() if basis else {})}
+
+
+def _basis(meeting: Meeting) -> legal.LegalBasis | None:
+    """The version of the session's rule in force on its date (``voting.legal``); None before the first."""
+    try:
+        return legal.preset_version(meeting.vote_rule, legal.session_day(meeting.starts_at))
+    except legal.NoVersionInForce:
+        return None
 
 
 def _document(doc: Document) -> dict:

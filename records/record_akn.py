@@ -40,6 +40,27 @@ def _ncname(prefix: str, value: str) -> str:
     return f"{prefix}_{re.sub(r'[^A-Za-z0-9_.-]', '_', value)}"
 
 
+# The law named in a result's legal basis (issue 20, voting.legal): "… số 76/2015/QH13" → its AKN work IRI.
+ACT_NUMBER = re.compile(r"số (\d+)/(\d{4})/([A-Z0-9]+)")
+
+
+def _act(frozen: dict | None) -> tuple[str, str] | None:
+    """(eId, Akoma Ntoso work IRI) of the law a result or quorum statement cites; None for records
+    frozen before issue 20 (no ``instrument``: their XML stays byte for byte what was sealed) and
+    for rules that cite no law."""
+    match = ACT_NUMBER.search((frozen or {}).get("instrument") or "")
+    if match is None:
+        return None
+    number, year, series = match.groups()
+    slug = f"{number}-{year}-{series.lower()}"
+    return _ncname("act", slug), f"/akn/vn/act/{year}/{slug}"
+
+
+def _cited(session: dict) -> list[dict]:
+    """The quorum statement and every motion result of ``session`` (what may cite a law)."""
+    return [session.get("quorum"), *(m["result"] for item in session.get("agenda", []) for m in item["motions"])]
+
+
 def _date(value: str | None) -> str:
     return (value or "1970-01-01T00:00:00Z")[:10]
 
@@ -114,6 +135,13 @@ def _meta(root, record: dict, people: _People, kind: str = "debate") -> None:
        showAs=header["location"] or "—")
     for key, label in COUNTS:
         _e(refs, "TLCConcept", eId=f"count_{key}", href=f"/ontology/concept/vote/{key}", showAs=label)
+    acts = {}
+    for frozen in _cited(record):
+        act = _act(frozen)
+        if act:
+            acts.setdefault(act, frozen["instrument"])
+    for (eid, href), instrument in sorted(acts.items()):
+        _e(refs, "TLCReference", eId=eid, href=href, showAs=instrument, name="act")
 
 
 def _preface(root, record: dict) -> None:
@@ -158,7 +186,12 @@ def _motion(parent, motion: dict, people: _People, eid: str) -> None:
         _e(section, "p", f"Chưa có kết quả (trạng thái: {motion['status']}).")
         return
     method = "biểu quyết công khai (ghi danh)" if motion["method"] == "named" else "bỏ phiếu kín"
-    _e(section, "p", f"Hình thức: {method}. Căn cứ: {result['citation']}.")
+    act = _act(result)
+    if act is None:
+        _e(section, "p", f"Hình thức: {method}. Căn cứ: {result['citation']}.")
+    else:  # the citation links to the law it names
+        basis = _e(section, "p", f"Hình thức: {method}. Căn cứ: ")
+        _e(basis, "ref", result["citation"], href=act[1]).tail = "."
     p = _e(section, "p")
     for index, (key, label) in enumerate(COUNTS):
         quantity = _e(p, "quantity", str(result[key]), eId=f"{eid}__{key}", refersTo=f"#count_{key}",
@@ -253,7 +286,13 @@ def _doc(root, record: dict) -> None:
     body = _e(doc, "mainBody")
     if document["kind"] == "resolution":
         for index, decision in enumerate(record["decisions"], start=1):
-            _e(body, "p", f"{index}. {decision['title']}: {decision['text']}")
+            act = _act(decision.get("result"))
+            if act is None:  # decided before issue 20: the XML stays what was sealed
+                _e(body, "p", f"{index}. {decision['title']}: {decision['text']}")
+            else:
+                line = _e(body, "p", f"{index}. {decision['title']}: {decision['text']} (căn cứ ")
+                _e(line, "ref", decision["result"].get("citation_vi") or decision["result"]["citation"],
+                   href=act[1]).tail = ")"
         if not record["decisions"]:
             _e(body, "p", "Phiên họp không thông qua quyết định nào.")
     else:

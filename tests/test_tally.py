@@ -1,5 +1,7 @@
 """The vote-counting presets, case by case, at their boundaries. No database."""
 
+import datetime as dt
+
 import pytest
 
 from voting.tally import PRESETS, Count, decide
@@ -55,8 +57,10 @@ def test_it_applies_each_preset_exactly_at_its_boundaries(rule, members, present
 
 
 def test_it_cites_the_law_for_the_government_rule():
-    assert "76/2015/QH13" in decide(VN, Count(members=27, present=27, yes=27, chair_vote="yes")).citation
-    assert "Điều 45" in PRESETS[VN].citation
+    count = Count(members=27, present=27, yes=27, chair_vote="yes")
+    assert "76/2015/QH13, Điều 46" in decide(VN, count, dt.date(2019, 6, 24)).citation
+    assert "63/2025/QH15" in decide(VN, count).citation == PRESETS[VN].citation
+    assert "Điều 45" not in decide(VN, count, dt.date(2019, 6, 24)).citation
 
 
 @pytest.mark.parametrize("count", [

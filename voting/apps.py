@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class VotingConfig(AppConfig):
     name = "voting"
     verbose_name = _("Voting")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 (registers the system checks: voting.E001)

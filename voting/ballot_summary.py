@@ -9,7 +9,11 @@ Counting rules:
   answer are *also* shown as counted as agreeing: ``agree_with_silence = agree + not_answered``.
   The plain counts stay as they are, so the summary shows both what was said and how it counts;
 * until the ballot is closed the summary is provisional (``final`` is False): silence is not yet
-  silence.
+  silence;
+* the rules of written ballots in force on the day the ballot was issued (today for a draft) are a
+  named policy with its citation (``voting.legal.ballot_policy``, ``policy_for``): the summary and the
+  ballot's page state it. No policy makes silence agreement by itself: the ballot's own
+  ``silence_is_consent`` decides, as the Office of the Government set it (docs/legal.md).
 
 Reads only; three queries whatever the number of members.
 """
@@ -23,10 +27,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
+from . import legal
 from .models import Ballot, BallotAnswer, BallotAnswerRevision
 from .permissions import is_closed
 
-__all__ = ["BallotSummary", "MemberAnswer", "QuestionSummary", "silence_statement", "summarize"]
+__all__ = ["BallotSummary", "MemberAnswer", "QuestionSummary", "legal_basis_statement", "policy_for",
+           "silence_statement", "summarize"]
 
 User = get_user_model()
 C = BallotAnswer.Choice
@@ -38,6 +44,22 @@ def silence_statement(ballot: Ballot) -> str:
                  "question by the deadline is counted as agreeing with it.")
     return _("Silence does not count as agreement: a member who does not answer a question is recorded as not "
              "having answered it.")
+
+
+def policy_for(ballot: Ballot, now: datetime) -> legal.BallotPolicy | None:
+    """The written-ballot policy in force on the local day ``ballot`` was issued (``now`` for a draft)."""
+    return legal.ballot_policy(legal.session_day(ballot.issued_at or now))
+
+
+def legal_basis_statement(policy: legal.BallotPolicy | None) -> str:
+    """One sentence naming the policy's citation, and saying what is still to be confirmed."""
+    if policy is None:
+        return _("No legal basis for written ballots is recorded for the day this ballot was issued.")
+    if policy.confirmed:
+        return _("Legal basis: %(citation)s.") % {"citation": policy.printed_vi}
+    return _("Legal basis: %(citation)s. The deadline and the rule on silence are those set on this ballot by "
+             "the Office of the Government; the Working Regulation's own provisions on them are to be confirmed "
+             "by the Office of the Government.") % {"citation": policy.printed_vi}
 
 
 @dataclass
@@ -76,10 +98,15 @@ class BallotSummary:
     questions: list[QuestionSummary]
     not_answered: list[tuple[object, list[int]]]  # (member, positions of the questions they left blank)
     fully_answered: int
+    policy: legal.BallotPolicy | None = None
 
     @property
     def silence_statement(self) -> str:
         return silence_statement(self.ballot)
+
+    @property
+    def legal_basis_statement(self) -> str:
+        return legal_basis_statement(self.policy)
 
     def as_dict(self) -> dict:
         b = self.ballot
@@ -90,6 +117,8 @@ class BallotSummary:
             "final": self.final,
             "silence_is_consent": b.silence_is_consent,
             "silence_statement": self.silence_statement,
+            "policy": self.policy.as_dict() if self.policy else None,
+            "legal_basis_statement": self.legal_basis_statement,
             "recipients": len(self.recipients),
             "fully_answered": self.fully_answered,
             "questions": [{
@@ -137,4 +166,5 @@ def summarize(ballot: Ballot, now: datetime) -> BallotSummary:
         summaries.append(summary)
     not_answered = [(u, missing[u.pk]) for u in recipients if missing[u.pk]]
     return BallotSummary(ballot=ballot, final=is_closed(ballot, now), recipients=recipients, questions=summaries,
-                         not_answered=not_answered, fully_answered=len(recipients) - len(not_answered))
+                         not_answered=not_answered, fully_answered=len(recipients) - len(not_answered),
+                         policy=policy_for(ballot, now))

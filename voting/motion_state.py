@@ -11,14 +11,17 @@ The count (``frozen_result``) follows the definitions of ``voting.tally``:
   members, since each is counted once;
 * yes / no / abstain: the votes, from ``Vote.choice`` (named) or ``SecretChoice`` (secret);
 * the chair's vote, for the tie rule: the choice of the vote that stands for the chair, in a named
-  vote only — a secret vote does not reveal it, so the tie rule cannot apply there.
+  vote only — a secret vote does not reveal it, so the tie rule cannot apply there;
+* the legal basis: the version of the rule in force on the session's date (``voting.legal.session_day``:
+  the local day it was convened for), never the day the vote closes.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from meetings.models import Participant
+from meetings.models import Meeting, Participant
+from voting import legal
 from voting import tally as rules
 
 from .models import Motion, SecretChoice, Vote
@@ -121,7 +124,9 @@ def frozen_result(motion: Motion, *, closed_at: str) -> dict:
         chair_vote = None
     count = rules.Count(members=len(members), present=present, yes=counts.get("yes", 0), no=counts.get("no", 0),
                         abstain=counts.get("abstain", 0), chair_vote=chair_vote)
-    result = {**rules.decide(motion.rule, count).as_dict(), "method": motion.method, "closed_at": closed_at}
+    meeting = Meeting.objects.only("starts_at").get(pk=motion.agenda_item.meeting_id)
+    on_date = legal.session_day(meeting.starts_at)
+    result = {**rules.decide(motion.rule, count, on_date).as_dict(), "method": motion.method, "closed_at": closed_at}
     if motion.method == Motion.Method.NAMED:
         result["roll_call"] = sorted(
             ({"username": v.voter.username, "full_name": v.voter.full_name, "choice": v.choice,

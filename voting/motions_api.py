@@ -28,12 +28,12 @@ from ecabinet.errors import DomainError, ValidationFailed
 from ecabinet.textlimits import description_max
 from meetings import permissions
 
-from . import receipts
+from . import legal, receipts
 from .models import Motion, SecretChoice, Vote
 from .motion_state import motion_dict, motions_state, my_vote_dict, public_result, tally_of, voting_rules
 from .services import motions as services
 from .services import votes
-from .tally import PRESETS
+from .tally import PRESETS, citation_of
 
 # --- shapes ---------------------------------------------------------------------------------------
 
@@ -73,6 +73,12 @@ ResultOut = inline_serializer("MotionResult", {
     "present": serializers.IntegerField(), "quorum_met": serializers.BooleanField(),
     "adopted": serializers.BooleanField(), "outcome": serializers.CharField(), "rule": serializers.CharField(),
     "citation": serializers.CharField(), "method": serializers.CharField(), "closed_at": serializers.CharField(),
+    "rule_version": serializers.CharField(required=False, help_text="the version of the rule's legal basis in force "
+                                          "on the session's date (voting.legal); absent in results frozen before it"),
+    "instrument": serializers.CharField(required=False), "articles": serializers.CharField(required=False),
+    "in_force_from": serializers.CharField(required=False, allow_null=True),
+    "in_force_until": serializers.CharField(required=False, allow_null=True),
+    "citation_vi": serializers.CharField(required=False),
     "roll_call": serializers.ListField(child=serializers.DictField(), required=False,
                                        help_text="named votes: username, full_name, choice, on_behalf_of"),
     "participation": serializers.ListField(child=serializers.DictField(), required=False,
@@ -113,9 +119,19 @@ def _result(motion: Motion) -> dict:
     return {"motion": motion.pk, **public_result(motion.result)}
 
 
+def _preset_entry(preset, day) -> dict:
+    """A preset as the session's rules list it: the citation of the version in force on its date."""
+    try:
+        basis = legal.preset_version(preset.name, day)
+    except legal.NoVersionInForce:
+        return {"name": preset.name, "citation": preset.citation, "rule_version": None}
+    return {"name": preset.name, "citation": citation_of(preset, basis), "rule_version": basis.id,
+            "instrument": basis.instrument, "articles": basis.articles}
+
+
 def _rules(meeting) -> dict:
-    return {**voting_rules(meeting),
-            "presets": [{"name": p.name, "citation": p.citation} for p in PRESETS.values()]}
+    day = legal.session_day(meeting.starts_at)
+    return {**voting_rules(meeting), "presets": [_preset_entry(p, day) for p in PRESETS.values()]}
 
 
 def receipt_shown_once(post):

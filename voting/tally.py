@@ -1,8 +1,10 @@
 """Vote-counting rules: pure functions, no ORM, no clock.
 
-Each named preset below states its rule. ``decide(rule, count)`` applies one to a ``Count`` and
-returns a ``Result`` that carries the rule's name, its citation and the reason for the outcome, so
-every published result says which rule produced it.
+Each named preset below states its rule. ``decide(rule, count, on_date=…)`` applies one to a
+``Count`` and returns a ``Result`` that carries the rule's name, its citation and the reason for the
+outcome, so every published result says which rule produced it. Its legal basis is the version in
+force on ``on_date`` (the session's date, ``voting.legal.preset_version``): the result records that
+version's id, instrument, article(s) and the days it applies between; without a date, the newest.
 
 Who is counted (the caller builds the ``Count``; these definitions are the contract):
 
@@ -19,7 +21,9 @@ Who is counted (the caller builds the ``Count``; these definitions are the contr
 
 Presets
 -------
-``vn-government`` — Law on Government Organisation 2015 (No. 76/2015/QH13), Article 45:
+``vn-government`` — Law on Government Organisation 2015 (No. 76/2015/QH13), Article 46, until
+28 February 2025; from 1 March 2025 the same arithmetic under Law No. 63/2025/QH15 (Articles 25–26),
+to be confirmed (``voting.legal`` says where each was read and what is not confirmed):
     1. the session may decide only if at least two thirds of all members are present:
        ``3 × present ≥ 2 × members``;
     2. a motion is adopted if more than half of **all** members vote in favour:
@@ -45,10 +49,13 @@ Without quorum nothing is adopted, whatever the votes.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-__all__ = ["PRESETS", "Count", "Outcome", "Preset", "Result", "decide"]
+from . import legal
+
+__all__ = ["PRESETS", "Count", "Outcome", "Preset", "Result", "citation_of", "decide"]
 
 
 class Outcome(StrEnum):
@@ -109,7 +116,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "vn-government": Preset(
         name="vn-government",
-        citation="Luật Tổ chức Chính phủ số 76/2015/QH13, Điều 45 (Law on Government Organisation 2015, art. 45)",
+        # The citation of the newest version; a result cites the version in force on the session's date.
+        citation=legal.preset_version("vn-government").table_citation,
         quorum_num=2, quorum_den=3, quorum_strict=False,
         majority_of="members", majority_num=1, majority_den=2, majority_strict=True,
         chair_breaks_ties=True,
@@ -147,14 +155,24 @@ class Result:
     outcome: str
     rule: str
     citation: str
+    # The legal basis in force on the session's date (voting.legal); added by issue 20.
+    rule_version: str = ""
+    instrument: str = ""
+    articles: str = ""
+    in_force_from: str | None = None
+    in_force_until: str | None = None
+    citation_vi: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def decide(rule: str, count: Count) -> Result:
-    """Apply the preset named ``rule`` to ``count``. Raises ``KeyError`` for an unknown rule."""
+def decide(rule: str, count: Count, on_date: dt.date | None = None) -> Result:
+    """Apply the preset named ``rule`` to ``count``, citing the version of its legal basis in force on
+    ``on_date`` (the newest without one). Raises ``KeyError`` for an unknown rule and
+    ``voting.legal.NoVersionInForce`` for a day before the first version."""
     preset = PRESETS[rule]
+    basis = legal.preset_version(rule, on_date)
     quorate = preset.quorate(count)
     if not quorate:
         outcome = Outcome.NO_QUORUM
@@ -167,4 +185,9 @@ def decide(rule: str, count: Count) -> Result:
     adopted = outcome in (Outcome.ADOPTED, Outcome.ADOPTED_BY_CHAIR)
     return Result(yes=count.yes, no=count.no, abstain=count.abstain, eligible=count.members, present=count.present,
                   quorum_met=quorate, adopted=adopted, outcome=str(outcome), rule=preset.name,
-                  citation=preset.citation)
+                  citation=citation_of(preset, basis), **basis.as_dict())
+
+
+def citation_of(preset: Preset, basis: legal.LegalBasis) -> str:
+    """The citation a result carries: the version's (statutory rules) or the preset's own text."""
+    return basis.citation if basis.instrument or legal.citation_override(basis.id) else preset.citation

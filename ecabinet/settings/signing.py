@@ -2,6 +2,7 @@
 body is printed on the sealed minutes and resolutions (issue 5, docs/signing.md).
 """
 
+import json
 from pathlib import Path
 
 from ecabinet.settings.environment import VAR_DIR, env, envbool
@@ -41,5 +42,9 @@ TSA_URL = env("TSA_URL", "")
 MINUTES_ISSUER = env("MINUTES_ISSUER", "Chính phủ")
 MINUTES_ISSUER_PARENT = env("MINUTES_ISSUER_PARENT", "")
 MINUTES_PLACE = env("MINUTES_PLACE", "Hà Nội")
+# The legal citations of the voting rules and written ballots (issue 20, docs/legal.md): a JSON object, version
+# id → the citation text that replaces the table's (voting/legal.py), e.g. once the Office of the Government
+# confirms the 2025 articles. Checked at start-up (voting.E001); applies to results frozen from then on.
+ECABINET_LEGAL_CITATIONS = json.loads(env("ECABINET_LEGAL_CITATIONS", "{}") or "{}")
 MINUTES_SYMBOL = env("MINUTES_SYMBOL", "BB-CP")
 RESOLUTION_SYMBOL = env("RESOLUTION_SYMBOL", "NQ-CP")

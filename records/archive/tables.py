@@ -1,7 +1,9 @@
 """The votes of an archived session as CSV (UTF-8, RFC 4180, a header row), and its shared
 annotations as JSON Lines.
 
-* ``motions.csv`` — one row per motion with its frozen result (counts, quorum, outcome, citation).
+* ``motions.csv`` — one row per motion with its frozen result (counts, quorum, outcome, citation and, for
+  results frozen since issue 20, the version of the rule's legal basis: ``rule_version``, ``instrument``,
+  ``articles``; empty for older ones).
 * ``votes.csv`` — named (roll-call) votes only: who voted how, on whose behalf, when, earlier choices
   when the session let votes change, and the receipt hash the published result carries.
 * ``receipts.csv`` — secret votes only, exactly what their published result holds: receipt hashes
@@ -24,7 +26,7 @@ __all__ = ["MOTION_COLUMNS", "RECEIPT_COLUMNS", "VOTE_COLUMNS", "annotation_line
 
 MOTION_COLUMNS = ("motion_id", "item_id", "item_position", "title", "method", "rule", "status", "opened_at",
                   "closed_at", "eligible", "present", "quorum_met", "yes", "no", "abstain", "adopted", "outcome",
-                  "citation")
+                  "citation", "rule_version", "instrument", "articles")
 VOTE_COLUMNS = ("motion_id", "voter", "voter_name", "choice", "on_behalf_of", "cast_at", "changed_at",
                 "earlier_choices", "receipt_hash")
 RECEIPT_COLUMNS = ("motion_id", "receipt_hash", "choice")
@@ -51,7 +53,8 @@ def _motion_row(motion: Motion) -> dict:
             "quorum_met": _flag(result.get("quorum_met")), "yes": result.get("yes", ""),
             "no": result.get("no", ""), "abstain": result.get("abstain", ""),
             "adopted": _flag(result.get("adopted")) if result else "", "outcome": result.get("outcome", ""),
-            "citation": result.get("citation", "")}
+            "citation": result.get("citation", ""), "rule_version": result.get("rule_version", ""),
+            "instrument": result.get("instrument", ""), "articles": result.get("articles", "")}
 
 
 def vote_tables(meeting) -> dict[str, bytes]:

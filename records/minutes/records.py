@@ -66,6 +66,10 @@ def shared_comment_ids(session: dict) -> list[int]:
     return [c["id"] for item in session["agenda"] for c in item["comments"]]
 
 
+# What a result records of its legal basis since issue 20 (voting.legal); older results have none of it.
+LEGAL_BASIS = ("rule_version", "instrument", "articles", "in_force_from", "in_force_until", "citation_vi")
+
+
 def adopted_decisions(session: dict) -> list[dict]:
     """The decisions a session resolution lists: every adopted motion, in agenda order."""
     out = []
@@ -76,5 +80,6 @@ def adopted_decisions(session: dict) -> list[dict]:
                 out.append({"item": item["id"], "position": item["position"], "motion": motion["id"],
                             "title": motion["title"], "text": motion["text"] or item["title"],
                             "result": {k: result[k] for k in ("yes", "no", "abstain", "eligible", "present",
-                                                               "outcome", "rule", "citation")}})
+                                                               "outcome", "rule", "citation", *LEGAL_BASIS)
+                                       if k in result}})
     return out

@@ -55,16 +55,22 @@ ROLE_TEXT = {"chair": "Chủ trì", "member": "Thành viên Chính phủ", "subs
              "secretary": "Thư ký", "observer": "Khách mời"}
 KIND_TEXT = {"regular": "thường kỳ", "extraordinary": "chuyên đề", "thematic": "chuyên đề"}
 LOCAL = ZoneInfo(settings.TIME_ZONE)
-# The rules' legal basis as printed in a Vietnamese document (the record keeps voting.tally's citation).
+# The rules' legal basis as printed in a Vietnamese document, for records frozen before issue 20
+# (their results carry no ``citation_vi``). Newer records carry the Vietnamese citation of the version
+# in force on the session's date (voting.legal), and that is what is printed: from the record only.
 CITATION_VI = {
-    "vn-government": "Luật Tổ chức Chính phủ số 76/2015/QH13, Điều 45",
+    "vn-government": "Luật Tổ chức Chính phủ số 76/2015/QH13, Điều 46",
     "simple-majority": "nguyên tắc đa số phiếu tán thành trên tổng số phiếu biểu quyết",
     "absolute-majority": "nguyên tắc quá nửa tổng số thành viên tán thành",
     "two-thirds": "nguyên tắc ít nhất hai phần ba tổng số thành viên tán thành",
 }
 
 
-def citation_vi(rule: str | None, citation: str | None = None) -> str:
+def citation_vi(rule: str | None, citation: str | None = None, frozen: dict | None = None) -> str:
+    """The Vietnamese citation of a result or quorum statement: the one it recorded (``frozen``, a
+    result or the quorum dict, key ``citation_vi``), else the table above by rule."""
+    if frozen and frozen.get("citation_vi"):
+        return frozen["citation_vi"]
     return CITATION_VI.get(rule or "", citation or rule or "—")
 
 
@@ -150,7 +156,7 @@ def result_chart_svg(result: dict) -> str:
 def _motion_view(motion: dict) -> dict:
     result = motion["result"]
     view = {**motion, "chart": None, "outcome_text": None, "roll": [],
-            "citation_vi": citation_vi(motion["rule"], motion["citation"])}
+            "citation_vi": citation_vi(motion["rule"], motion["citation"], result)}
     if result:
         view["chart"] = mark_safe(result_chart_svg(result))  # noqa: S308 — built from integers and escaped text
         view["outcome_text"] = OUTCOME_TEXT.get(result["outcome"], result["outcome"])
@@ -187,7 +193,7 @@ def _common(doc: dict, session: dict) -> dict:
         "started_time": _time(header["started_at"] or header["starts_at"]),
         "adjourned_time": _time(header["adjourned_at"]),
         "issued_date": _date_words(doc["issued_at"]),
-        "quorum_citation": citation_vi(session["quorum"]["rule"], session["quorum"]["citation"]),
+        "quorum_citation": citation_vi(session["quorum"]["rule"], session["quorum"]["citation"], session["quorum"]),
     }
 
 
@@ -210,7 +216,7 @@ def minutes_context(record: dict) -> dict:
 
 def resolution_context(record: dict) -> dict:
     session = record["session"]
-    decisions = [{**d, "citation_vi": citation_vi(d["result"]["rule"], d["result"]["citation"])}
+    decisions = [{**d, "citation_vi": citation_vi(d["result"]["rule"], d["result"]["citation"], d["result"])}
                  for d in record["decisions"]]
     return {**_common(record["document"], session), "record": record, "decisions": decisions,
             "checkpoint": record["audit_checkpoint"]}

@@ -143,7 +143,8 @@ def test_a_named_vote_is_charted_live_for_the_chair_and_its_result_reaches_every
             text = _norm(result.text_content())
             adopted = result.get_attribute("data-adopted") == "true"
             assert ("Được thông qua" if adopted else "Không được thông qua") in text, text
-            assert "Luật Tổ chức Chính phủ số 76/2015/QH13, Điều 45" in text, text
+            # The demo's session is dated after 1 March 2025: the 2025 law (voting.legal).
+            assert "Luật Tổ chức Chính phủ số 63/2025/QH15, Điều 25, Điều 26" in text, text
             assert "Túc số" in text, text
             assert result.locator("svg .vote-bar--yes").get_attribute("data-value") == "1"
             assert result.locator("svg .vote-bar--no").get_attribute("data-value") == "1"

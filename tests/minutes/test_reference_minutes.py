@@ -139,8 +139,16 @@ def test_the_reference_session_ends_with_signed_minutes_and_resolution(reference
         if kind == "resolution":
             assert [d["title"] for d in record["decisions"]] == ["Thông qua Nghị quyết phiên họp"]
             assert record["decisions"][0]["result"]["yes"] == 25
+            # Dated 2 November 2026: the law in force that day is Law 63/2025/QH15 (voting.legal).
+            assert record["decisions"][0]["result"]["rule_version"] == "vn-government@2025-03-01"
+            assert "(căn cứ <ref href=\"/akn/vn/act/2025/63-2025-qh15\">Luật Tổ chức Chính phủ số 63/2025/QH15, " \
+                   "Điều 25, Điều 26</ref>)" in files["record.akn.xml"].decode()
         else:
             motion = record["session"]["agenda"][0]["motions"][0]
             assert (motion["result"]["yes"], motion["result"]["outcome"]) == (25, "adopted")
-            assert "Luật Tổ chức Chính phủ số 76/2015/QH13" in motion["citation"]
+            assert "Luật Tổ chức Chính phủ số 63/2025/QH15, Điều 25, Điều 26" in motion["citation"]
+            assert "76/2015/QH13" not in files["record.json"].decode()
+            assert record["session"]["quorum"]["instrument"] == "Luật Tổ chức Chính phủ số 63/2025/QH15"
+        akn = files["record.akn.xml"].decode()
+        assert "63/2025/QH15" in akn and "/akn/vn/act/2025/63-2025-qh15" in akn and "76/2015" not in akn
         call_command("verify_minutes", str(path), "--trust-root", str(reference["trust"]), verbosity=0)

@@ -82,9 +82,15 @@ def test_the_record_states_what_happened(session, django_assert_max_num_queries)
     assert people["member02"]["absence_reason"] == "Công tác nước ngoài"
     assert people["member01"]["attendance"] == "remote" and people["guest"]["role"] == "observer"
     assert people["pm"]["ministry"]["name"]
-    assert record["quorum"] == {"rule": "vn-government", "citation": record["quorum"]["citation"], "members": 3,
-                                "present": 2, "in_room": 1, "remote": 1, "absent": 1, "quorum_met": True}
-    assert "76/2015/QH13" in record["quorum"]["citation"]
+    legal_basis = ("rule_version", "instrument", "articles", "in_force_from", "in_force_until", "citation_vi")
+    assert {k: v for k, v in record["quorum"].items() if k not in legal_basis} == {
+        "rule": "vn-government", "citation": record["quorum"]["citation"], "members": 3, "present": 2, "in_room": 1,
+        "remote": 1, "absent": 1, "quorum_met": True}
+    assert (record["quorum"]["in_force_from"], record["quorum"]["in_force_until"]) == ("2025-03-01", None)
+    # The session is dated after 1 March 2025: the quorum statement cites the 2025 law (voting.legal).
+    assert "63/2025/QH15" in record["quorum"]["citation"]
+    assert (record["quorum"]["rule_version"], record["quorum"]["articles"]) == ("vn-government@2025-03-01",
+                                                                                "Điều 25, Điều 26")
 
     first, second = record["agenda"]
     assert [first["position"], second["position"]] == [1, 2] and second["title"] == f"Mục {HOSTILE}"
@@ -106,7 +112,8 @@ def test_the_record_states_what_happened(session, django_assert_max_num_queries)
     assert (named["method"], named["adopted"], named["result"]["outcome"]) == ("named", True, "adopted")
     assert {k: named["result"][k] for k in ("yes", "no", "abstain", "eligible", "present", "quorum_met")} == \
         {"yes": 2, "no": 0, "abstain": 0, "eligible": 3, "present": 2, "quorum_met": True}
-    assert "Điều 45" in named["citation"] and named["rule"] == "vn-government"
+    assert "63/2025/QH15" in named["citation"] and named["rule"] == "vn-government"
+    assert named["result"]["rule_version"] == "vn-government@2025-03-01" and "Điều 45" not in named["citation"]
     assert [(r["username"], r["choice"]) for r in named["roll_call"]] == [("member01", "yes"), ("pm", "yes")]
     assert (secret["method"], secret["adopted"], secret["roll_call"]) == ("secret", False, None)
     assert (secret["result"]["yes"], secret["result"]["no"], secret["result"]["outcome"]) == (1, 1, "not_enough_yes")
@@ -171,3 +178,31 @@ def test_an_empty_session_still_gives_a_valid_record(cast):
     assert record["decisions"] == [] and record["quorum"]["present"] == 0
     assert record["quorum"]["quorum_met"] is False
     assert validate_akoma_ntoso(akoma_ntoso(record)) == []
+
+
+LEGAL_BASIS = ("rule_version", "instrument", "articles", "in_force_from", "in_force_until", "citation_vi")
+
+
+def test_the_akoma_ntoso_record_links_the_law_in_force_and_leaves_older_records_as_they_were(session):
+    """Issue 20: a result that names its instrument cites it as a ``<ref>`` to the law's work IRI, listed
+    once in the references; a record frozen before (no ``instrument``) gives the same XML as it always
+    did, so documents sealed then still match their embedded XML (``verify_minutes``)."""
+    record = session_record(session.meeting)
+    xml = akoma_ntoso(record)
+    assert validate_akoma_ntoso(xml) == []
+    root = etree.fromstring(xml)
+    ns = {"a": AKN_NS}
+    refs = root.findall(".//a:references/a:TLCReference", ns)
+    assert [(r.get("eId"), r.get("href"), r.get("name")) for r in refs] == [
+        ("act_63-2025-qh15", "/akn/vn/act/2025/63-2025-qh15", "act")]
+    cited = root.findall(".//a:debateSection[@name='vote']//a:ref", ns)
+    assert len(cited) == 2 and {r.get("href") for r in cited} == {"/akn/vn/act/2025/63-2025-qh15"}
+    assert all(r.text.startswith("Luật Tổ chức Chính phủ số 63/2025/QH15, Điều 25, Điều 26") for r in cited)
+
+    older = json.loads(json.dumps(record))
+    for frozen in [older["quorum"], *(m["result"] for item in older["agenda"] for m in item["motions"] if m["result"])]:
+        for key in LEGAL_BASIS:
+            frozen.pop(key, None)
+    old_root = etree.fromstring(akoma_ntoso(older))
+    assert old_root.findall(".//a:TLCReference", ns) == [] and old_root.findall(".//a:ref", ns) == []
+    assert validate_akoma_ntoso(akoma_ntoso(older)) == []

@@ -1,6 +1,7 @@
 """The reference session of DESIGN.md §1, through the API only: 27 Government members (the Prime
 Minister and 26 members), 21 present in the room, 4 remote, 2 absent with reasons; one resolution
-under ``vn-government``; 25 in favour — adopted, citing Law 76/2015/QH13. The variants just below
+under ``vn-government``; 25 in favour — adopted, citing Law 76/2015/QH13, Article 46 (the law in force on
+24 June 2019). The variants just below
 the quorum and just below the majority are rejected, each for its own reason."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ def ok(response, status: int = 200) -> dict:
 
 
 def run_session(*, present: int, remote: int, yes: int, no: int = 0, abstain: int = 0,
-                chair_votes: str = "yes") -> tuple[dict, dict]:
+                chair_votes: str = "yes", starts_at: str = "2019-06-24T08:30:00+07:00") -> tuple[dict, dict]:
     """Build the Government of 27 and run one vote through the API; returns (close answer, result)."""
     secretary = UserFactory(username="secretary", full_name="Trần Thị Thư", is_secretariat=True)
     pm = UserFactory(username="pm", full_name="Phạm Quốc An")
@@ -25,7 +26,7 @@ def run_session(*, present: int, remote: int, yes: int, no: int = 0, abstain: in
     office, chair = client_for(secretary), client_for(pm)
     meeting = ok(office.post("/api/v1/meetings/", {
         "title": "Phiên họp Chính phủ thường kỳ tháng 6 năm 2019", "kind": "regular",
-        "starts_at": "2019-06-24T08:30:00+07:00", "location": "Trụ sở Chính phủ"}, format="json"), 201)["id"]
+        "starts_at": starts_at, "location": "Trụ sở Chính phủ"}, format="json"), 201)["id"]
     for user, role in ((pm, "chair"), *((m, "member") for m in members)):
         ok(office.post(f"/api/v1/meetings/{meeting}/participants/", {"username": user.username, "role": role},
                        format="json"), 201)
@@ -67,7 +68,9 @@ def test_it_adopts_the_reference_resolution_with_25_of_27_in_favour(db):
         == {"yes": 25, "no": 0, "abstain": 0, "eligible": 27, "present": 25, "quorum_met": True, "adopted": True,
             "rule": "vn-government"}
     assert result["outcome"] == "adopted"
-    assert "76/2015/QH13" in result["citation"] and "Điều 45" in result["citation"]
+    assert "76/2015/QH13" in result["citation"] and "Điều 46" in result["citation"]
+    assert (result["rule_version"], result["instrument"], result["articles"]) == \
+        ("vn-government@2016-01-01", "Luật Tổ chức Chính phủ số 76/2015/QH13", "Điều 46")
     assert len(result["roll_call"]) == 25 and {row["choice"] for row in result["roll_call"]} == {"yes"}
     assert "receipt_hash" not in result["roll_call"][0]
 
@@ -90,3 +93,52 @@ def test_it_decides_the_variants_around_the_quorum_and_the_majority(db, scenario
     _closed, result = run_session(**scenario)
     assert {k: result[k] for k in expected} == expected
     assert result["eligible"] == 27 and result["present"] == scenario["present"] + scenario["remote"]
+
+
+# Issue 20: the same session on other days cites the law in force on its (local) date.
+@pytest.mark.parametrize(("starts_at", "version", "cites"), [
+    ("2019-06-24T08:30:00+07:00", "vn-government@2016-01-01", "Luật Tổ chức Chính phủ số 76/2015/QH13, Điều 46"),
+    ("2025-02-28T23:30:00+07:00", "vn-government@2016-01-01", "Luật Tổ chức Chính phủ số 76/2015/QH13, Điều 46"),
+    # 1 March 2025 at 06:00 in Hà Nội is 28 February in UTC: the local day decides.
+    ("2025-03-01T06:00:00+07:00", "vn-government@2025-03-01", "Luật Tổ chức Chính phủ số 63/2025/QH15, Điều 25"),
+    ("2026-12-07T08:30:00+07:00", "vn-government@2025-03-01", "Luật Tổ chức Chính phủ số 63/2025/QH15, Điều 25"),
+])
+def test_the_result_cites_the_law_in_force_on_the_sessions_date(db, starts_at, version, cites):
+    closed, result = run_session(present=21, remote=4, yes=25, starts_at=starts_at)
+    assert closed == result and result["adopted"] is True
+    assert result["rule_version"] == version and result["citation"].startswith(cites)
+    assert "Điều 45" not in result["citation"]
+
+
+def test_a_session_before_the_2015_law_took_effect_cannot_vote_under_it(db):
+    secretary = UserFactory(username="secretary", is_secretariat=True)
+    pm = UserFactory(username="pm")
+    office = client_for(secretary)
+    meeting = ok(office.post("/api/v1/meetings/", {"title": "Phiên họp năm 2015", "kind": "regular",
+                                                   "starts_at": "2015-12-31T08:30:00+07:00"}, format="json"), 201)["id"]
+    ok(office.post(f"/api/v1/meetings/{meeting}/participants/", {"username": pm.username, "role": "chair"},
+                   format="json"), 201)
+    item = ok(office.post(f"/api/v1/meetings/{meeting}/agenda-items/", {"title": "Mục 1"}, format="json"), 201)["id"]
+    ok(office.post(f"/api/v1/meetings/{meeting}/publish/"))
+    answer = office.post(f"/api/v1/agenda-items/{item}/motions/", {"title": "Biểu quyết", "method": "named",
+                                                                   "rule": "vn-government"}, format="json")
+    assert answer.status_code == 409 and answer.json()["code"] == "rule_not_in_force"
+    # Another rule, with no statutory date, may still be used that day.
+    ok(office.post(f"/api/v1/agenda-items/{item}/motions/", {"title": "Biểu quyết", "method": "named",
+                                                             "rule": "simple-majority"}, format="json"), 201)
+
+
+@pytest.mark.parametrize(("starts_at", "version", "cites"), [
+    ("2019-06-24T08:30:00+07:00", "vn-government@2016-01-01", "76/2015/QH13, Điều 46"),
+    ("2025-02-28T08:30:00+07:00", "vn-government@2016-01-01", "76/2015/QH13, Điều 46"),
+    ("2025-03-01T08:30:00+07:00", "vn-government@2025-03-01", "63/2025/QH15, Điều 25, Điều 26"),
+])
+def test_the_sessions_voting_rules_list_the_citation_in_force_on_its_date(db, starts_at, version, cites):
+    secretary = UserFactory(username="secretary", is_secretariat=True)
+    office = client_for(secretary)
+    meeting = ok(office.post("/api/v1/meetings/", {"title": "Phiên họp", "kind": "regular", "starts_at": starts_at},
+                             format="json"), 201)["id"]
+    rules = ok(office.get(f"/api/v1/meetings/{meeting}/voting-rules/"))
+    presets = {p["name"]: p for p in rules["presets"]}
+    assert presets["vn-government"]["rule_version"] == version and cites in presets["vn-government"]["citation"]
+    assert presets["simple-majority"]["rule_version"] == "simple-majority"

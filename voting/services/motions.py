@@ -28,7 +28,7 @@ from meetings import events, permissions
 from meetings.models import Meeting
 from meetings.services.guards import PREPARABLE, S, current_time, require_state
 
-from .. import locks
+from .. import legal, locks
 from ..models import Motion
 from ..motion_state import frozen_result, motion_dict, public_result, tally_of, voting_rules
 from ..tally import PRESETS
@@ -67,6 +67,18 @@ def _valid_rule(rule: str) -> str:
     return rule
 
 
+def _require_rule_in_force(meeting: Meeting, rule: str) -> None:
+    """A motion is decided under the version of its rule in force on the session's date
+    (``voting.legal``); a session dated before the first version the system knows cannot vote under it."""
+    day = legal.session_day(meeting.starts_at)
+    try:
+        legal.preset_version(rule, day)
+    except legal.NoVersionInForce:
+        raise InvalidState(_("The voting rule “%(rule)s” has no legal basis in force on the session's date "
+                             "(%(day)s).") % {"rule": rule, "day": day.isoformat()},
+                           code="rule_not_in_force") from None
+
+
 def _emit_motion(meeting: Meeting, kind: str, motion: Motion, **extra) -> None:
     events.emit(meeting, kind, {"motion": motion_dict(motion, tally_of(motion)), **extra})
 
@@ -92,6 +104,7 @@ def motion_create(*, actor, item_id: int, title: str, text: str = "", method: st
     if method not in Motion.Method.values:
         raise ValidationFailed(_("The method is named or secret."), code="invalid_method")
     rule = _valid_rule(rule or access.meeting.vote_rule)
+    _require_rule_in_force(access.meeting, rule)
     motion = Motion.objects.create(agenda_item=item, title=title, text=text, method=method,
                                    rule=rule, created_by=actor)
     audit.record(actor, "motion.created", motion, meeting_id=access.meeting.pk,
@@ -108,6 +121,7 @@ def motion_open(*, actor, motion_id: int) -> Motion:
     access, motion = motion_access(actor, motion_id)
     _require_runner(access)
     require_state(access.meeting, (S.IN_PROGRESS,))
+    _require_rule_in_force(access.meeting, motion.rule)
     # The motion row first (lock order); then the rules, read after any change of them committed.
     Motion.objects.select_for_update().filter(pk=motion.pk).first()
     rules = Meeting.objects.values("substitutes_may_vote", "votes_may_change").get(pk=access.meeting.pk)

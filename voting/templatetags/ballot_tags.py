@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import template
 
+from ..ballot_summary import legal_basis_statement, policy_for
 from ..permissions import ballots_of_meeting, is_closed, linked_meeting_visible
 from ..services import ballots as ballot_services
 
@@ -26,6 +27,14 @@ def ballot_session(context, ballot):
     if user is None or not linked_meeting_visible(user, ballot):
         return None
     return ballot.meeting
+
+
+@register.simple_tag
+def ballot_legal_basis(ballot) -> dict:
+    """The written-ballot policy in force on the day ``ballot`` was issued (today for a draft), for its
+    page: ``{% ballot_legal_basis ballot as basis %}`` → ``{"policy", "statement"}``."""
+    policy = policy_for(ballot, ballot_services.current_time())
+    return {"policy": policy, "statement": legal_basis_statement(policy)}
 
 
 @register.simple_tag(takes_context=True)
