@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-__all__ = ["COALESCE_SECONDS", "MAX_EARLY", "REORDER_SECONDS", "Sequencer", "with_prev"]
+__all__ = ["COALESCE_SECONDS", "MAX_EARLY", "NOT_PLAIN", "REORDER_SECONDS", "Sequencer", "with_prev"]
 
 # How long a "latest wins" event (a tally) may wait for a newer one of its key, after the last one
 # of that key was sent: a tablet then shows at most one stale count for this long, and a storm of
@@ -25,14 +25,32 @@ REORDER_SECONDS = 0.25
 # Early doorbells kept at most: beyond, the missing one is taken as lost at once.
 MAX_EARLY = 500
 
+# Spliced texts kept (``with_prev``): a few events in flight, each with the one or two ``prev`` its
+# sockets give it.
+_SPLICED_LIMIT = 256
+_spliced: dict[tuple[str, int], str] = {}
+# ``next_in_line``'s answer when the doorbell is not the plain case (``offer`` decides).
+NOT_PLAIN = -1
+
+
 def with_prev(text: str, prev: int | None) -> str:
     """The serialised event ``text`` with ``"prev": prev`` in front (unchanged when ``prev`` is None).
 
     A string splice, not a serialisation: the event's JSON is made once, in ``meetings.events``,
-    and every socket sends that same text with its own few bytes in front."""
+    and every socket sends that same text with its own few bytes in front. The sockets of a room
+    almost all give an event the same ``prev``: the spliced text is made once and the same object
+    handed to each, so that ``hotpath.wsframes`` finds its frame by identity instead of hashing
+    and comparing a new copy per socket."""
     if prev is None:
         return text
-    return f'{{"prev":{int(prev)},{text[1:]}'
+    key = (text, prev)
+    spliced = _spliced.get(key)
+    if spliced is None:
+        spliced = f'{{"prev":{int(prev)},{text[1:]}'
+        if len(_spliced) >= _SPLICED_LIMIT:
+            _spliced.clear()
+        _spliced[key] = spliced
+    return spliced
 
 
 class Sequencer:
@@ -90,6 +108,22 @@ class Sequencer:
             return self._mark({"first": seq, "seq": seq, "visible": {}}, now)  # not ours after all
         self.early[seq] = {"seq": seq, "text": text, "coalesce": message.get("coalesce")}
         return self._drain(now)
+
+    def next_in_line(self, message: dict) -> int | None:
+        """``offer`` for the common case, without its bookkeeping: an event's doorbell (not a
+        marker) for this socket's tokens, with no coalescing key, whose ``seq`` is the next one,
+        while nothing is early, skipped or held. Takes it and returns the ``prev`` to send it with
+        (None after a gap) — ``offer`` would send exactly ``with_prev(text, prev)``; or
+        ``NOT_PLAIN``, changing nothing (call ``offer``)."""
+        if (message.get("seq") != self.known + 1 or self.early or self.skips or self.held is not None
+                or message.get("text") is None or message.get("coalesce") is not None
+                or self.tokens.isdisjoint(message["audience"])):
+            return NOT_PLAIN
+        prev = self.sent if self.chained else None
+        self.known = self.sent = message["seq"]
+        self.chained = True
+        self.early_since = None
+        return prev
 
     def _mark(self, message: dict, now: float) -> list[str]:
         last = message["seq"]

@@ -247,13 +247,20 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if (message["type"] != "room.event" or protocol is None or self._sending.locked() or self.sequencer is None
                 or not self.tokens or protocol.state != protocol.STATE_OPEN):
             return False
-        texts = self.sequencer.offer(message, self._now())
+        # The common case (the next event, nothing waiting) without the sequencer's bookkeeping:
+        # the same text for every socket that gives it the same ``prev``, framed once.
+        prev = self.sequencer.next_in_line(message)
+        if prev != sequencer.NOT_PLAIN:
+            texts = (sequencer.with_prev(message["text"], prev),)
+        else:
+            texts = self.sequencer.offer(message, self._now())
         if texts and self._behind():
             self.sequencer.chained = False  # not written: the client finds the jump when it reads again
         else:
             for text in texts:
                 wsframes.write_text(protocol, text)
-        self._arm()
+        if prev == sequencer.NOT_PLAIN or self._probe_sent is not None:
+            self._arm()  # (after the plain case, nothing is held or early: no timer to set)
         return True
 
     async def room_probe(self, message: dict) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import F
+from django.db import connections, router
 
 from ecabinet import bulk, clock, realtime
 
@@ -55,6 +55,22 @@ def head(meeting_id: int) -> int:
     return Meeting.objects.filter(pk=meeting_id).values_list("event_seq", flat=True).first() or 0
 
 
+def _take_seqs(meeting_id: int, count: int) -> int:
+    """Move the session's counter on by ``count`` and return its new value, in one statement
+    (``UPDATE … RETURNING``, PostgreSQL and SQLite ≥ 3.35) instead of an update and a select: every
+    write of the room pays for it, and Django builds each query in Python."""
+    connection = connections[router.db_for_write(Meeting)]
+    quote = connection.ops.quote_name
+    column = quote(Meeting._meta.get_field("event_seq").column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {quote(Meeting._meta.db_table)} SET {column} = {column} + %s "  # noqa: S608 (names from the model)
+                       f"WHERE {quote(Meeting._meta.pk.column)} = %s RETURNING {column}", [count, meeting_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Meeting.DoesNotExist(f"no session {meeting_id}")
+    return row[0]
+
+
 def emit(meeting: Meeting | int, kind: str, data: dict, audience: list[str] | tuple[str, ...] = (ALL,)) -> Event:
     return emit_many(meeting, [(kind, data, audience)])[0]
 
@@ -65,8 +81,7 @@ def emit_many(meeting: Meeting | int, items: list[tuple[str, dict, list[str] | t
     meeting_id = meeting if isinstance(meeting, int) else meeting.pk
     if not items:
         return []
-    Meeting.objects.filter(pk=meeting_id).update(event_seq=F("event_seq") + len(items))
-    last = Meeting.objects.values_list("event_seq", flat=True).get(pk=meeting_id)
+    last = _take_seqs(meeting_id, len(items))
     rows, now = [], clock.moment()
     for offset, (kind, data, audience) in enumerate(items):
         rows.append(Event(meeting_id=meeting_id, seq=last - len(items) + 1 + offset, kind=kind, data=_clean(data),

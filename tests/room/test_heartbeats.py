@@ -62,6 +62,30 @@ def test_the_sockets_pings_wait_for_each_other_while_a_batch_is_at_the_database(
     assert sizes == [20]  # pings that arrive together go in one trip
 
 
+def test_pings_arriving_one_by_one_wait_for_each_other_a_moment(cast, monkeypatch):
+    """Tablets ping at their own times: those within ``GATHER_SECONDS`` of the first go in one trip."""
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    sizes = []
+
+    def recorded(pings):
+        sizes.append(len(pings))
+        return [7] * len(pings)
+
+    monkeypatch.setattr(room, "heartbeats", recorded)
+    monkeypatch.setattr(heartbeats, "GATHER_SECONDS", 1.0)
+
+    async def scenario():
+        beats = heartbeats.Heartbeats(room.heartbeats)
+        pending = []
+        for n in range(10):
+            pending.append(asyncio.ensure_future(beats.beat(cast.member, cast.meeting.pk, f"room.{n}")))
+            await asyncio.sleep(0.02)
+        return await asyncio.gather(*pending)
+
+    assert asyncio.run(scenario()) == [7] * 10
+    assert sizes == [10]
+
+
 def test_a_failing_batch_fails_each_of_its_pings(cast, monkeypatch):
     def broken(pings):
         raise RuntimeError("database away")
