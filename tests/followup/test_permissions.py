@@ -104,3 +104,34 @@ def test_a_ballot_task_is_seen_by_its_recipients_and_archivists(ft):
                     "member2": False, "observer": False, "archivist": True, "outsider": False, "admin": False,
                     "other_user": True}
     assert Task.objects.filter(pk=task.pk, meeting__isnull=True).exists()
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["in_progress", "closed"])
+def test_the_prepared_queries_answer_what_the_rule_answers(ft, closed):
+    """``may_open_register`` and the session page's ``session_tasks`` run ``tasks_visible_to``'s query
+    prepared once per shape of account (issue 19): for every persona — several share a shape, so a
+    prepared query reused with someone else's id or ministry would show here — they answer exactly
+    what the queryset answers, and only for the session asked about."""
+    from followup.permissions import may_open_register
+    from followup.selectors import session_tasks
+
+    from .conftest import new_task
+
+    second = new_task(ft, regular=True, deadline=None, lead_ministry="bo-y-te")
+    if closed:
+        ft.cast.set_status(Meeting.Status.CLOSED)
+    expected_any = {}
+    for name in TABLE:
+        user = persona(ft, name)
+        visible = tasks_visible_to(user)
+        expected_any[name] = visible.exists()
+        assert may_open_register(user) is expected_any[name], name
+        want = list(visible.filter(meeting_id=ft.meeting.pk).order_by("regular", "deadline", "id"))
+        got = session_tasks(user, ft.meeting.pk, 50)
+        assert [t.pk for t in got] == [t.pk for t in want], name
+        assert [(t.title, t.state, t.regular, t.deadline, t.lead_ministry.name) for t in got] == \
+            [(t.title, t.state, t.regular, t.deadline, t.lead_ministry.name) for t in want], name
+        assert session_tasks(user, ft.meeting.pk + 1000, 50) == [], name
+        assert [t.pk for t in session_tasks(user, ft.meeting.pk, 1)] == [t.pk for t in want][:1], name
+    assert second.lead_ministry == ft.other
+    assert expected_any["other_user"] is True and expected_any["outsider"] is False  # bo-y-te leads the second
