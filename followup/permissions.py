@@ -73,7 +73,7 @@ from .models import Task, TaskAttachment
 
 __all__ = ["ATTENDED", "ATTENDEE_ROLES", "LEAD_ACTIONS", "PROBE_MEETING", "SECRETARIAT_ACTIONS", "TaskAccess",
            "can_create_task", "may_assign_from", "may_assign_from_ballot", "may_assign_resolution",
-           "may_export_register", "may_open_register", "may_see_dashboard", "may_see_proposed_item",
+           "may_export_register", "may_open_register", "may_see_dashboard", "may_see_proposed_item", "register_query",
            "task_access", "task_attachment", "task_notice_recipients", "tasks_visible_to", "visible_tasks_sql"]
 
 ATTENDEE_ROLES = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE)
@@ -200,14 +200,23 @@ def may_open_register(user) -> bool:
     """Whether the header shows the register (``/tasks/``): whoever may see at least one task. The
     secretariat keeps the register and always sees it; anyone else costs one ``EXISTS`` query
     (``tasks_visible_to(user).exists()``, prepared: ``visible_tasks_sql``)."""
+    known = register_query(user)
+    if isinstance(known, bool):
+        return known
+    alias, sql, params = known
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+def register_query(user) -> bool | tuple[str, str, list]:
+    """``may_open_register`` when the account alone answers it, else the query that does (a row
+    when the account may see a task), for a page that merges it with another of the header's."""
     if not _active(user):
         return False
     if user.is_secretariat:
         return True
-    alias, sql, params = visible_tasks_sql(user, "any", lambda tasks: tasks.values("pk")[:1])
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+    return visible_tasks_sql(user, "any", lambda tasks: tasks.values("pk")[:1])
 
 
 # The session states in which a session has taken decisions (``followup.services._source`` refuses

@@ -135,3 +135,33 @@ def test_the_prepared_queries_answer_what_the_rule_answers(ft, closed):
         assert [t.pk for t in session_tasks(user, ft.meeting.pk, 1)] == [t.pk for t in want][:1], name
     assert second.lead_ministry == ft.other
     assert expected_any["other_user"] is True and expected_any["outsider"] is False  # bo-y-te leads the second
+
+
+
+def test_the_header_counts_the_callers_unread_notifications_and_links_the_register_in_one_query(ft):
+    """``{% header_counts %}`` (issue 19): one statement answers both of the header's questions, for
+    the caller only — someone else's notifications and read ones do not count."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from ecabinet.models import Notification
+    from followup.templatetags.followup_tags import header_counts
+
+    for user in (ft.lead_user, ft.cast.outsider, ft.secretary):
+        Notification.objects.filter(user=user).delete()
+        Notification.objects.bulk_create([Notification(user=user, kind="k", title=f"t{i}") for i in range(3)])
+        Notification.objects.create(user=user, kind="k", title="đã đọc", read_at=timezone.now())
+    Notification.objects.create(user=ft.co_user, kind="k", title="of someone else")
+    for user, tasks in ((ft.lead_user, True), (ft.cast.outsider, False), (ft.secretary, True)):
+        with CaptureQueriesContext(connection) as captured:
+            answer = header_counts({"user": user})
+        assert answer == {"tasks": tasks, "unread": 3}
+        assert len(captured.captured_queries) == 1
+        browser = Client()
+        browser.force_login(user)
+        html = browser.get("/").content.decode()
+        assert '<span class="count"' in html and ">3</span>" in html
+        assert ('data-nav="tasks"' in html) is tasks
+    assert header_counts({"user": ft.cast.admin})["tasks"] is False
