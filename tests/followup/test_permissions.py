@@ -165,3 +165,20 @@ def test_the_header_counts_the_callers_unread_notifications_and_links_the_regist
         assert '<span class="count"' in html and ">3</span>" in html
         assert ('data-nav="tasks"' in html) is tasks
     assert header_counts({"user": ft.cast.admin})["tasks"] is False
+
+
+def test_the_context_processor_still_counts_when_a_template_asks(ft):
+    from django.template import engines
+    from django.test import RequestFactory
+
+    from ecabinet.models import Notification
+
+    Notification.objects.create(user=ft.lead_user, kind="k", title="một")
+    Notification.objects.create(user=ft.co_user, kind="k", title="hai")
+    request = RequestFactory().get("/")
+    request.user = ft.lead_user
+    html = engines["django"].from_string("[{{ unread_notifications }}]").render({}, request)
+    unread = Notification.objects.filter(user=ft.lead_user, read_at__isnull=True).count()
+    assert html == f"[{unread}]" and unread >= 1
+    Notification.objects.filter(user=ft.lead_user).update(read_at=Notification.objects.first().created_at)
+    assert engines["django"].from_string("[{{ unread_notifications }}]").render({}, request) == "[0]"
