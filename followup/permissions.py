@@ -60,6 +60,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ecabinet.errors import Forbidden, NotFound
@@ -70,10 +71,10 @@ from voting.permissions import is_closed as ballot_is_closed
 
 from .models import Task, TaskAttachment
 
-__all__ = ["ATTENDED", "ATTENDEE_ROLES", "LEAD_ACTIONS", "SECRETARIAT_ACTIONS", "TaskAccess", "can_create_task",
-           "may_assign_from", "may_assign_from_ballot", "may_assign_resolution", "may_export_register",
-           "may_open_register", "may_see_dashboard", "may_see_proposed_item", "task_access", "task_attachment",
-           "task_notice_recipients", "tasks_visible_to"]
+__all__ = ["ATTENDED", "ATTENDEE_ROLES", "LEAD_ACTIONS", "PROBE_MEETING", "SECRETARIAT_ACTIONS", "TaskAccess",
+           "can_create_task", "may_assign_from", "may_assign_from_ballot", "may_assign_resolution",
+           "may_export_register", "may_open_register", "may_see_dashboard", "may_see_proposed_item", "register_query",
+           "task_access", "task_attachment", "task_notice_recipients", "tasks_visible_to", "visible_tasks_sql"]
 
 ATTENDEE_ROLES = (Participant.Role.CHAIR, Participant.Role.MEMBER, Participant.Role.SUBSTITUTE)
 ATTENDED = (Participant.Attendance.PRESENT, Participant.Attendance.REMOTE)
@@ -151,14 +152,71 @@ def tasks_visible_to(user) -> QuerySet[Task]:
     return Task.objects.filter(visible)
 
 
+# --- the same rule as prepared SQL, for what every page asks (issue 19) ------------------------------
+#
+# The header of every page asks ``may_open_register`` and the session page lists its tasks: building
+# ``tasks_visible_to``'s query (five subqueries) costs Django more CPU than SQLite takes to answer
+# it. So the query is built once per process for each *shape* of account (what changes its SQL:
+# archivist or not, administrator powers, with or without a ministry), from ``tasks_visible_to`` itself
+# called with a probe account whose id and ministry are sentinels; each request only puts its own
+# values in place of the sentinels. The rule stays ``tasks_visible_to`` — this is its compiled form,
+# and tests/followup/test_permissions.py checks the two answer alike for every kind of account.
+
+_PROBE_USER, _PROBE_MINISTRY, PROBE_MEETING = -730_194_600_001, -730_194_600_002, -730_194_600_003
+_prepared: dict[tuple, tuple[str, tuple]] = {}
+
+
+def _shape(user) -> tuple:
+    return (bool(user.is_archivist), tuple(bool(getattr(user, f, False)) for f in ADMIN_POWERS),
+            user.ministry_id is None)
+
+
+def _probe(user):
+    """An unsaved account of ``user``'s shape whose id and ministry are the sentinels."""
+    probe = get_user_model()(pk=_PROBE_USER, is_active=True, is_secretariat=False,
+                             is_archivist=bool(user.is_archivist),
+                             ministry_id=None if user.ministry_id is None else _PROBE_MINISTRY,
+                             **{f: bool(getattr(user, f, False)) for f in ADMIN_POWERS})
+    probe._state.adding = False
+    return probe
+
+
+def visible_tasks_sql(user, name: str, build, **values) -> tuple[str, str, list]:
+    """``build(tasks_visible_to(user))`` as (database alias, SQL, parameters), prepared once per
+    account shape and ``name``. ``build`` may filter with ``PROBE_MEETING`` in place of a session id,
+    given as ``meeting=…``. For active accounts outside the secretariat (who see every task)."""
+    key = (name, _shape(user))
+    prepared = _prepared.get(key)
+    if prepared is None:
+        queryset = build(tasks_visible_to(_probe(user)))
+        sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+        prepared = _prepared[key] = (queryset.db, sql, tuple(params))
+    alias, sql, params = prepared
+    put = {_PROBE_USER: user.pk, _PROBE_MINISTRY: user.ministry_id, PROBE_MEETING: values.get("meeting")}
+    return alias, sql, [put[p] if type(p) is int and p in put else p for p in params]
+
+
 def may_open_register(user) -> bool:
     """Whether the header shows the register (``/tasks/``): whoever may see at least one task. The
-    secretariat keeps the register and always sees it; anyone else costs one ``EXISTS`` query."""
+    secretariat keeps the register and always sees it; anyone else costs one ``EXISTS`` query
+    (``tasks_visible_to(user).exists()``, prepared: ``visible_tasks_sql``)."""
+    known = register_query(user)
+    if isinstance(known, bool):
+        return known
+    alias, sql, params = known
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+def register_query(user) -> bool | tuple[str, str, list]:
+    """``may_open_register`` when the account alone answers it, else the query that does (a row
+    when the account may see a task), for a page that merges it with another of the header's."""
     if not _active(user):
         return False
     if user.is_secretariat:
         return True
-    return tasks_visible_to(user).exists()
+    return visible_tasks_sql(user, "any", lambda tasks: tasks.values("pk")[:1])
 
 
 # The session states in which a session has taken decisions (``followup.services._source`` refuses

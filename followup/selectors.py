@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import connections
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
 
@@ -15,7 +16,7 @@ from meetings.models import AgendaItem, Meeting
 from voting.models import Ballot, Motion
 
 from .models import Task, TaskAttachment, TaskChange, TaskReport
-from .permissions import TaskAccess, tasks_visible_to
+from .permissions import PROBE_MEETING, TaskAccess, tasks_visible_to, visible_tasks_sql
 
 OVERDUE_STATES = (Task.State.ASSIGNED, Task.State.IN_PROGRESS, Task.State.RETURNED)
 
@@ -158,10 +159,35 @@ def sessions_with_tasks(user):
                 .only("id", "title", "starts_at")[:SESSION_CHOICES_MAX])
 
 
+SESSION_TASK_FIELDS = ("pk", "title", "state", "regular", "deadline", "lead_ministry_id", "lead_ministry__code",
+                       "lead_ministry__name", "lead_ministry__name_en", "lead_ministry__short_name")
+
+
+def _session_tasks_query(meeting_id, limit: int):
+    return lambda tasks: (tasks.filter(meeting_id=meeting_id).order_by("regular", "deadline", "id")
+                          .values_list(*SESSION_TASK_FIELDS)[:limit])
+
+
 def session_tasks(user, meeting_id: int, limit: int) -> list[Task]:
-    """The tasks of one session the user may see, by deadline, with their lead ministry: one query."""
-    return list(tasks_visible_to(user).filter(meeting_id=meeting_id).select_related("lead_ministry")
-                .order_by("regular", "deadline", "id")[:limit])
+    """The tasks of one session the user may see, by deadline, with their lead ministry (the fields
+    the session page shows: ``SESSION_TASK_FIELDS``): one query. For anyone outside the secretariat
+    the query is ``tasks_visible_to``'s prepared once (``permissions.visible_tasks_sql``), as the
+    session page asks it on every view (issue 19)."""
+    if not (user.is_authenticated and user.is_active):
+        return []
+    if user.is_secretariat:
+        rows = list(_session_tasks_query(meeting_id, limit)(tasks_visible_to(user)))
+    else:
+        alias, sql, params = visible_tasks_sql(user, f"session:{limit}", _session_tasks_query(PROBE_MEETING, limit),
+                                               meeting=meeting_id)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    deadline = Task._meta.get_field("deadline")
+    return [Task(pk=pk, meeting_id=meeting_id, title=title, state=state, regular=bool(regular),
+                 deadline=deadline.to_python(due),
+                 lead_ministry=Ministry(pk=ministry, code=code, name=name, name_en=name_en, short_name=short))
+            for pk, title, state, regular, due, ministry, code, name, name_en, short in rows]
 
 
 def task_history(task: Task) -> list[TaskChange]:

@@ -34,7 +34,7 @@ built on, as the one home of "who may see what"; splitting it out would make a s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -108,6 +108,10 @@ class MeetingAccess:
     meeting: Meeting
     perms: frozenset[str]
     participant: Participant | None
+    # The session's chair when the look-up by id read it with the caller's row (``chair_known``), for
+    # the pages that show the chair (``meetings.views.sessions.chair_of``); not part of the access.
+    chair: Participant | None = field(default=None, compare=False, repr=False)
+    chair_known: bool = field(default=False, compare=False, repr=False)
 
     @property
     def role(self) -> str | None:
@@ -157,13 +161,20 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
     """The caller's access to a session, or ``NotFound`` if they may not see it at all."""
     if not user.is_authenticated or not user.is_active:
         raise NotFound()
-    participant, looked_up = None, False
+    participant, chair, looked_up = None, None, False
     if not isinstance(meeting, Meeting):
         looked_up = True
-        # By id (every page and API call): a participant's row brings the session with it.
-        participant = Participant.objects.select_related("meeting").filter(meeting_id=meeting, user=user).first()
-        if participant is not None:
-            meeting = participant.meeting
+        # By id (every page and API call): one query reads the caller's row and the chair's (at most
+        # one: ``one_chair_per_meeting``), each with its account and ministry, and the session with
+        # them — the session page shows the chair, and the header the caller's ministry (issue 19).
+        rows = list(Participant.objects.select_related("meeting", "user__ministry")
+                    .filter(Q(user=user) | Q(role=Participant.Role.CHAIR), meeting_id=meeting).order_by("pk"))
+        participant = next((row for row in rows if row.user_id == user.pk), None)
+        chair = next((row for row in rows if row.role == Participant.Role.CHAIR), None)
+        if rows:
+            meeting = rows[0].meeting
+            if participant is not None:
+                _keep_ministry(user, participant.user)
         else:
             meeting = Meeting.objects.filter(pk=meeting).first()
             if meeting is None:
@@ -176,10 +187,19 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
         participant = None
     elif not looked_up:
         participant = Participant.objects.filter(meeting=meeting, user=user).first()
-    access = MeetingAccess(user=user, meeting=meeting, perms=perms, participant=participant)
+    access = MeetingAccess(user=user, meeting=meeting, perms=perms, participant=participant,
+                           chair=chair, chair_known=looked_up)
     if not access.can_view:
         raise NotFound()
     return access
+
+
+def _keep_ministry(user, same) -> None:
+    """``user.ministry`` from ``same`` (the caller's account, just read with its ministry), so that the
+    page's header does not read it again."""
+    descriptor = type(same).ministry.field
+    if same.pk == user.pk and same.ministry_id == user.ministry_id and not descriptor.is_cached(user):
+        descriptor.set_cached_value(user, same.ministry)
 
 
 def meeting_accesses(users, meeting: Meeting) -> dict[int, MeetingAccess]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
+from django.contrib.auth import get_user_model
+from django.db import connections
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 
 from .models import AgendaItem, Document, DocumentVersion, Participant, ReadReceipt
@@ -121,41 +124,84 @@ class ItemRow:
         return ITEM_STATUS.get(self.status, self.status)
 
 
+# The agenda's three queries are prepared once per process for each shape of reader (issue 19):
+# building them (the documents' filter, its read marks) costs Django more CPU than SQLite takes to
+# answer. Each is built by the very code below with sentinels in place of the session's id and the
+# reader's; a request only puts its own values in their place. The documents' filter
+# (``documents_visible_to``) reads ``sees_all_documents``, ``role`` and ``user`` of the access: the
+# first two are the shape, the user's id is a sentinel.
+_MEETING, _USER = -730_194_700_001, -730_194_700_002
+_prepared: dict[tuple, tuple[str, str, tuple]] = {}
+
+
+def _prepared_rows(key: tuple, build, meeting_id: int, user_id: int) -> list[tuple]:
+    prepared = _prepared.get(key)
+    if prepared is None:
+        queryset = build(_MEETING, _USER)
+        sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+        prepared = _prepared[key] = (queryset.db, sql, tuple(params))
+    alias, sql, params = prepared
+    put = {_MEETING: meeting_id, _USER: user_id}
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [put[p] if type(p) is int and p in put else p for p in params])
+        return cursor.fetchall()
+
+
+def _items_query(meeting_id, _user_id):
+    return AgendaItem.objects.filter(meeting_id=meeting_id).order_by("position").values_list(
+        "pk", "position", "title", "description", "status", "planned_minutes", "presenter_ministry__name",
+        "presenter_ministry__name_en")
+
+
+def _documents_query(access: MeetingAccess):
+    reader = SimpleNamespace(sees_all_documents=access.sees_all_documents, role=access.role)
+
+    def build(meeting_id, user_id):
+        probe = get_user_model()(pk=user_id)
+        probe._state.adding = False
+        mine = ReadReceipt.objects.filter(user_id=user_id)
+        return (
+            Document.objects.filter(documents_visible_to(SimpleNamespace(**vars(reader), user=probe)),
+                                    agenda_item__meeting_id=meeting_id)
+            .annotate(read_current=Exists(mine.filter(version_id=OuterRef("current_version_id"))),
+                      last_read=Subquery(mine.filter(version__document_id=OuterRef("pk"))
+                                         .order_by("-version__number").values("version__number")[:1]))
+            .order_by("id")
+            .values_list("pk", "agenda_item_id", "title", "classification", "current_version_id",
+                         "current_version__number", "current_version__sha256", "current_version__pages",
+                         "read_current", "last_read")
+        )
+    return ("documents", reader.sees_all_documents, reader.role), build
+
+
+def _motions_query(meeting_id, _user_id):
+    motions = AgendaItem._meta.get_field("motions").related_model.objects  # voting.Motion, read-only here
+    return (motions.filter(agenda_item__meeting_id=meeting_id).order_by("id")
+            .values_list("pk", "agenda_item_id", "title", "status"))
+
+
 def agenda_rows(access: MeetingAccess) -> list[ItemRow]:
     """``agenda`` as plain rows, for the pages that only show it (the agenda screen, the session API):
     the same items, documents (``documents_visible_to``), read marks and motions, in three queries
     whatever the size of the agenda — the caller's read marks are worked out inside the documents'
-    query — and without building a model instance per row."""
+    query — and without building a model instance per row (the queries prepared: ``_prepared_rows``)."""
     meeting_id, user_id = access.meeting.pk, access.user.pk
     items = {
         pk: ItemRow(pk=pk, position=position, title=title, description=description, status=status,
                     planned_minutes=minutes,
                     presenter_ministry=None if ministry is None else MinistryName(ministry, ministry_en or ""))
         for pk, position, title, description, status, minutes, ministry, ministry_en in
-        AgendaItem.objects.filter(meeting_id=meeting_id).order_by("position").values_list(
-            "pk", "position", "title", "description", "status", "planned_minutes", "presenter_ministry__name",
-            "presenter_ministry__name_en")
+        _prepared_rows(("items",), _items_query, meeting_id, user_id)
     }
-    mine = ReadReceipt.objects.filter(user_id=user_id)
-    documents = (
-        Document.objects.filter(documents_visible_to(access), agenda_item__meeting_id=meeting_id)
-        .annotate(read_current=Exists(mine.filter(version_id=OuterRef("current_version_id"))),
-                  last_read=Subquery(mine.filter(version__document_id=OuterRef("pk"))
-                                     .order_by("-version__number").values("version__number")[:1]))
-        .order_by("id")
-        .values_list("pk", "agenda_item_id", "title", "classification", "current_version_id",
-                     "current_version__number", "current_version__sha256", "current_version__pages",
-                     "read_current", "last_read")
-    )
-    for pk, item_id, title, classification, version_id, number, sha256, pages, read_current, last_read in documents:
+    key, build = _documents_query(access)
+    for pk, item_id, title, classification, version_id, number, sha256, pages, read_current, last_read in \
+            _prepared_rows(key, build, meeting_id, user_id):
         version = None if version_id is None else VersionRow(number=number, sha256=sha256, pages=pages)
         items[item_id].visible_documents.append(DocumentRow(
             pk=pk, title=title, classification=classification, current_version=version,
             read_state=ReadState(read_current=bool(read_current), read_any=last_read is not None,
                                  last_read_number=last_read)))
-    motions = AgendaItem._meta.get_field("motions").related_model.objects  # voting.Motion, read-only here
-    for pk, item_id, title, status in (motions.filter(agenda_item__meeting_id=meeting_id).order_by("id")
-                                       .values_list("pk", "agenda_item_id", "title", "status")):
+    for pk, item_id, title, status in _prepared_rows(("motions",), _motions_query, meeting_id, user_id):
         items[item_id].motion_list.append(MotionRow(pk=pk, title=title, status=status))
     return list(items.values())
 

@@ -6,8 +6,11 @@ Who sees what is asked of ``followup.permissions``."""
 from __future__ import annotations
 
 from django import template
+from django.db import connections, router
 from django.urls import reverse
 from django.utils.http import urlencode
+
+from ecabinet.models import Notification
 
 from .. import permissions, selectors, services
 from ..models import Task
@@ -27,6 +30,42 @@ def may_open_register(context) -> bool:
     """``{% may_open_register as show_tasks %}``: whether the header links to the register."""
     user = _user(context)
     return bool(user is not None and permissions.may_open_register(user))
+
+
+_UNREAD_USER = -730_194_800_001
+_unread_sql: dict[str, tuple[str, tuple]] = {}
+
+
+def _unread(alias: str, user_id: int) -> tuple[str, list]:
+    """The count of the account's unread notifications (``ecabinet.context_processors``' question) as
+    SQL, built once per process."""
+    if alias not in _unread_sql:
+        rows = Notification.objects.using(alias).filter(user_id=_UNREAD_USER, read_at__isnull=True).values("pk")
+        sql, params = rows.query.get_compiler(alias).as_sql()
+        _unread_sql[alias] = (f"SELECT COUNT(*) FROM ({sql}) unread", tuple(params))  # noqa: S608 — Django's own compiled SQL, values bound
+    sql, params = _unread_sql[alias]
+    return sql, [user_id if type(p) is int and p == _UNREAD_USER else p for p in params]
+
+
+@register.simple_tag(takes_context=True)
+def header_counts(context) -> dict:
+    """``{% header_counts as header %}``: whether the header links to the register (``header.tasks``,
+    ``permissions.may_open_register``) and the caller's unread notifications (``header.unread``),
+    in one query (issue 19: the header is on every page)."""
+    user = _user(context)
+    if user is None or not user.is_authenticated:
+        return {"tasks": False, "unread": 0}
+    known = permissions.register_query(user)
+    alias = known[0] if isinstance(known, tuple) else router.db_for_read(Notification)
+    unread_sql, unread_params = _unread(alias, user.pk)
+    if isinstance(known, bool):
+        sql, params = f"SELECT ({unread_sql}), 0", unread_params
+    else:
+        sql, params = f"SELECT ({unread_sql}), EXISTS({known[1]})", [*unread_params, *known[2]]
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        unread, tasks = cursor.fetchone()
+    return {"tasks": known if isinstance(known, bool) else bool(tasks), "unread": unread}
 
 
 @register.simple_tag(takes_context=True)

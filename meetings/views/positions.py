@@ -49,7 +49,7 @@ def meeting_positions(request: HttpRequest, pk: int) -> HttpResponse:
                      "candidate": item.pk in candidates})
     return render(request, "meetings/positions.html", {
         "access": access, "meeting": meeting, "people": people, "rows": rows, "tab": "positions",
-        "chair": chair_of(meeting), "can_take_block": access.can_chair and meeting.status == "in_progress",
+        "chair": chair_of(meeting, access), "can_take_block": access.can_chair and meeting.status == "in_progress",
         "candidates": candidates,
     })
 

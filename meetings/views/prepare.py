@@ -52,7 +52,7 @@ def meeting_prepare(request: HttpRequest, pk: int) -> HttpResponse:
                                                     auto_id=f"r{doc.pk}_%s")
                 doc.recipient_count = len(chosen)
     return render(request, "meetings/prepare.html", {
-        "access": access, "meeting": meeting, "items": items, "tab": "prepare", "chair": chair_of(meeting),
+        "access": access, "meeting": meeting, "items": items, "tab": "prepare", "chair": chair_of(meeting, access),
         "transitions": transitions_for(access),
         "editable": meeting.status in services.PREPARABLE,
         "item_form": AgendaItemForm(auto_id="new_item_%s"),

@@ -75,7 +75,10 @@ def meeting_create(request: HttpRequest) -> HttpResponse:
     return render(request, "meetings/meeting_form.html", {"form": form})
 
 
-def chair_of(meeting: Meeting) -> Participant | None:
+def chair_of(meeting: Meeting, access: permissions.MeetingAccess | None = None) -> Participant | None:
+    """The session's chair with their account and ministry: from ``access`` when its look-up read it."""
+    if access is not None and access.chair_known:
+        return access.chair
     return meeting.participants.filter(role=Participant.Role.CHAIR).select_related("user__ministry").first()
 
 
@@ -87,7 +90,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     items = selectors.agenda_rows(access)
     documents = [doc for item in items for doc in item.visible_documents]
     me = access.participant
-    chair = chair_of(meeting)
+    chair = chair_of(meeting, access)
     return render(request, "meetings/meeting_detail.html", {
         "access": access, "meeting": meeting, "items": items, "chair": chair, "me": me, "tab": "agenda",
         "transitions": transitions_for(access),
@@ -170,5 +173,5 @@ def meeting_receipts(request: HttpRequest, pk: int) -> HttpResponse:
         rows.append({"document": doc, "cells": cells, "read_current": read_current, "readers": readers})
     return render(request, "meetings/receipts.html", {
         "access": access, "meeting": access.meeting, "people": people, "rows": rows, "tab": "receipts",
-        "chair": chair_of(access.meeting),
+        "chair": chair_of(access.meeting, access),
     })

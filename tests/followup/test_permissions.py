@@ -104,3 +104,81 @@ def test_a_ballot_task_is_seen_by_its_recipients_and_archivists(ft):
                     "member2": False, "observer": False, "archivist": True, "outsider": False, "admin": False,
                     "other_user": True}
     assert Task.objects.filter(pk=task.pk, meeting__isnull=True).exists()
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["in_progress", "closed"])
+def test_the_prepared_queries_answer_what_the_rule_answers(ft, closed):
+    """``may_open_register`` and the session page's ``session_tasks`` run ``tasks_visible_to``'s query
+    prepared once per shape of account (issue 19): for every persona — several share a shape, so a
+    prepared query reused with someone else's id or ministry would show here — they answer exactly
+    what the queryset answers, and only for the session asked about."""
+    from followup.permissions import may_open_register
+    from followup.selectors import session_tasks
+
+    from .conftest import new_task
+
+    second = new_task(ft, regular=True, deadline=None, lead_ministry="bo-y-te")
+    if closed:
+        ft.cast.set_status(Meeting.Status.CLOSED)
+    expected_any = {}
+    for name in TABLE:
+        user = persona(ft, name)
+        visible = tasks_visible_to(user)
+        expected_any[name] = visible.exists()
+        assert may_open_register(user) is expected_any[name], name
+        want = list(visible.filter(meeting_id=ft.meeting.pk).order_by("regular", "deadline", "id"))
+        got = session_tasks(user, ft.meeting.pk, 50)
+        assert [t.pk for t in got] == [t.pk for t in want], name
+        assert [(t.title, t.state, t.regular, t.deadline, t.lead_ministry.name) for t in got] == \
+            [(t.title, t.state, t.regular, t.deadline, t.lead_ministry.name) for t in want], name
+        assert session_tasks(user, ft.meeting.pk + 1000, 50) == [], name
+        assert [t.pk for t in session_tasks(user, ft.meeting.pk, 1)] == [t.pk for t in want][:1], name
+    assert second.lead_ministry == ft.other
+    assert expected_any["other_user"] is True and expected_any["outsider"] is False  # bo-y-te leads the second
+
+
+
+def test_the_header_counts_the_callers_unread_notifications_and_links_the_register_in_one_query(ft):
+    """``{% header_counts %}`` (issue 19): one statement answers both of the header's questions, for
+    the caller only — someone else's notifications and read ones do not count."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from ecabinet.models import Notification
+    from followup.templatetags.followup_tags import header_counts
+
+    for user in (ft.lead_user, ft.cast.outsider, ft.secretary):
+        Notification.objects.filter(user=user).delete()
+        Notification.objects.bulk_create([Notification(user=user, kind="k", title=f"t{i}") for i in range(3)])
+        Notification.objects.create(user=user, kind="k", title="đã đọc", read_at=timezone.now())
+    Notification.objects.create(user=ft.co_user, kind="k", title="of someone else")
+    for user, tasks in ((ft.lead_user, True), (ft.cast.outsider, False), (ft.secretary, True)):
+        with CaptureQueriesContext(connection) as captured:
+            answer = header_counts({"user": user})
+        assert answer == {"tasks": tasks, "unread": 3}
+        assert len(captured.captured_queries) == 1
+        browser = Client()
+        browser.force_login(user)
+        html = browser.get("/").content.decode()
+        assert '<span class="count"' in html and ">3</span>" in html
+        assert ('data-nav="tasks"' in html) is tasks
+    assert header_counts({"user": ft.cast.admin})["tasks"] is False
+
+
+def test_the_context_processor_still_counts_when_a_template_asks(ft):
+    from django.template import engines
+    from django.test import RequestFactory
+
+    from ecabinet.models import Notification
+
+    Notification.objects.create(user=ft.lead_user, kind="k", title="một")
+    Notification.objects.create(user=ft.co_user, kind="k", title="hai")
+    request = RequestFactory().get("/")
+    request.user = ft.lead_user
+    html = engines["django"].from_string("[{{ unread_notifications }}]").render({}, request)
+    unread = Notification.objects.filter(user=ft.lead_user, read_at__isnull=True).count()
+    assert html == f"[{unread}]" and unread >= 1
+    Notification.objects.filter(user=ft.lead_user).update(read_at=Notification.objects.first().created_at)
+    assert engines["django"].from_string("[{{ unread_notifications }}]").render({}, request) == "[0]"

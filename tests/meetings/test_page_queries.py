@@ -14,9 +14,9 @@ from rest_framework.test import APIClient
 
 from ecabinet.models import Ministry
 from meetings import permissions, selectors, services
-from meetings.models import Meeting
+from meetings.models import Meeting, Participant
 from meetings.serializers import MeetingDetailSerializer, meeting_detail_data
-from meetings.templatetags.screens import agenda_list
+from meetings.templatetags.screens import agenda_list, ministry_name
 from voting.services import motions
 
 from ..conftest import upload
@@ -24,8 +24,9 @@ from ..factories import UserFactory, in_days
 from ..pdfs import make_pdf
 
 CLASSES = ["public", "internal", "restricted"]
-# Every statement Django sends, BEGIN and COMMIT of the audit entry included (what bench/pages.py counts).
-SCREEN_MAX, API_MAX = 18, 12
+# Every statement Django sends, BEGIN and COMMIT of the audit entry included (what bench/pages.py counts):
+# the screen: session, user, access (2), audit (5), agenda (3), header (1), tasks (1), written ballots (1).
+SCREEN_MAX, API_MAX = 15, 12
 
 
 def build_session(tag: str, *, items: int, documents: int, people: int, comments: int = 0) -> dict:
@@ -194,3 +195,23 @@ def test_the_secretariat_sees_the_assign_links_and_members_do_not(db):
     secretary = screen_client(cast["secretary"]).get(url).content.decode()
     assert 'data-assign="agenda_item"' in secretary and 'data-assign="motion"' in secretary
     assert 'data-assign="agenda_item"' not in member and "data-assign" not in member
+
+
+def test_the_chair_and_the_ministry_read_with_the_access_are_the_right_ones(db):
+    """``meeting_access`` reads the chair's row with the caller's, and the caller's ministry with it
+    (issue 19): the page names the chair for a member, for the chair and for the secretariat (not a
+    participant), the header names the caller's own ministry, and a session without a chair says so."""
+    cast = build_session("h", items=1, documents=1, people=2)
+    chair, url = cast["h-chair"], f"/meetings/{cast['meeting'].pk}/"
+    for who in ("reader", "h-chair", "secretary", "h-guest"):
+        user = cast[who]
+        html = screen_client(user).get(url).content.decode()
+        assert f"<dd>{chair.get_full_name()}</dd>" in html, who
+        if user.ministry_id:
+            with translation.override("en"):
+                shown = ministry_name(user.ministry)
+            assert f'class="userbox__ministry" title="{shown}"' in html, who
+    # Without a chair.
+    Participant.objects.filter(meeting=cast["meeting"], role="chair").update(role="member")
+    html = screen_client(cast["reader"]).get(url).content.decode()
+    assert chair.get_full_name() not in html
