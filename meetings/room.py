@@ -28,7 +28,7 @@ def _access(user, meeting_id: int):
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     try:
-        return permissions.meeting_access(user, meeting_id)
+        return permissions.meeting_access_by_id(user, meeting_id)
     except NotFound:
         return None
 
@@ -83,7 +83,7 @@ def heartbeats(pings: list[tuple[object, int, str]]) -> list[int | None]:
 
 def snapshot_for(user, meeting_id: int) -> dict | None:
     access = _access(user, meeting_id)
-    return None if access is None else snapshot(access)
+    return None if access is None else snapshot(access, fresh=True)
 
 
 def replay_for(user, meeting_id: int, after: int, tokens: frozenset[str]) -> tuple[list, int] | None:

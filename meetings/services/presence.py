@@ -50,8 +50,9 @@ def presence_connect(*, user, meeting_id: int, channel_name: str) -> None:
     _sweep(meeting_id)
     was_online = _fresh(meeting_id, user.pk).exists()
     now = current_time()
-    Presence.objects.update_or_create(channel_name=channel_name, defaults={
-        "meeting_id": meeting_id, "user": user, "connected_at": now, "seen_at": now})
+    # One INSERT: a socket's channel name is new (``hotpath.hub.Inbox``) and it connects once; an
+    # update_or_create cost a SELECT and two savepoints more on every connect of a reconnect storm.
+    Presence.objects.create(channel_name=channel_name, meeting_id=meeting_id, user=user, connected_at=now, seen_at=now)
     if not was_online:
         _emit_presence(meeting_id, user.username, True)
 
