@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import F
+from django.db import connection
 
 from ecabinet import bulk, clock, realtime
 
@@ -59,14 +59,29 @@ def emit(meeting: Meeting | int, kind: str, data: dict, audience: list[str] | tu
     return emit_many(meeting, [(kind, data, audience)])[0]
 
 
+# Meeting's table and columns (``tests/room/test_event_log.py`` would fail if they were renamed).
+_TAKE_SEQS = 'UPDATE "meetings_meeting" SET "event_seq" = "event_seq" + %s WHERE "id" = %s RETURNING "event_seq"'
+
+
+def _take_seqs(meeting_id: int, count: int) -> int:
+    """Advance the session's counter by ``count`` and return its new value, in one statement
+    (``UPDATE … RETURNING``, PostgreSQL and SQLite ≥ 3.35): every event and every room-socket connect's
+    presence event took an UPDATE and a SELECT (issue 19)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SEQS, [count, meeting_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Meeting.DoesNotExist(f"No session {meeting_id}.")
+    return row[0]
+
+
 def emit_many(meeting: Meeting | int, items: list[tuple[str, dict, list[str] | tuple[str, ...]]]) -> list[Event]:
     """Append ``(kind, data, audience)`` events in this order, with consecutive ``seq`` taken in one
     statement, and broadcast them together after commit (one marker for all of them)."""
     meeting_id = meeting if isinstance(meeting, int) else meeting.pk
     if not items:
         return []
-    Meeting.objects.filter(pk=meeting_id).update(event_seq=F("event_seq") + len(items))
-    last = Meeting.objects.values_list("event_seq", flat=True).get(pk=meeting_id)
+    last = _take_seqs(meeting_id, len(items))
     rows, now = [], clock.moment()
     for offset, (kind, data, audience) in enumerate(items):
         rows.append(Event(meeting_id=meeting_id, seq=last - len(items) + 1 + offset, kind=kind, data=_clean(data),
