@@ -76,6 +76,19 @@ def test_the_access_by_id_is_the_access_in_two_queries(cast, status, django_asse
                      one.can_view, one.can_run, one.is_archivist_reader), user.username
 
 
+@pytest.mark.parametrize("who", ["member", "secretary", "archivist"])
+def test_the_access_by_id_rereads_the_account_when_asked(cast, who):
+    """The room socket's connect: an account deactivated (or no longer an archivist) since it was
+    read has no access, whether or not it holds permissions on the session."""
+    cast.set_status(Meeting.Status.CLOSED)
+    user = getattr(cast, who)
+    assert permissions.meeting_access_by_id(user, cast.meeting.pk, reread_user=True).can_view
+    type(user).objects.filter(pk=user.pk).update(is_active=False, is_archivist=False)
+    with pytest.raises(NotFound):
+        permissions.meeting_access_by_id(user, cast.meeting.pk, reread_user=True)
+    assert (user.is_active, user.is_archivist) == (False, False)
+
+
 def test_an_inactive_account_has_no_access_in_the_many_form_either(cast):
     cast.set_status(Meeting.Status.PUBLISHED)
     cast.member.is_active = False
