@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # One connect, from the handshake to the snapshot and the presence row (and its event), counting
 # every statement sent (on SQLite, the tests' database, two of them are BEGIN; PostgreSQL sends two
 # fewer). A member's was 35 before issue 19's cuts, a secretary's (who also reads presence) one more.
-MAX_QUERIES_PER_CONNECT = 26
+MAX_QUERIES_PER_CONNECT = 25
 
 
 @pytest.fixture
