@@ -535,3 +535,34 @@ def offline_documents(access: MeetingAccess) -> Q:
     if not access.meeting.offline_restricted:
         kept &= ~Q(classification=Document.Classification.RESTRICTED)
     return kept
+
+
+def meeting_access_by_id(user, meeting_id: int, *, reread_user: bool = False) -> MeetingAccess:
+    """``meeting_access`` for a session known by its id, in two queries rather than three: the
+    caller's permissions, then their participant row with the session joined (the session alone when
+    they have none). Each room-socket connect asks twice (issue 19: a thousand tablets reconnecting
+    at once queue behind each other's queries). ``reread_user``: the account's ``is_active`` and
+    ``is_archivist`` are re-read into ``user`` first (deactivated meanwhile?), with the permissions
+    when there are any (a query more only for those without). ``tests/test_permissions_agree.py``
+    holds this equal to ``meeting_access``."""
+    if not user.is_authenticated or (not reread_user and not user.is_active):
+        raise NotFound()
+    rows = list(MeetingUserObjectPermission.objects.filter(user=user, content_object_id=meeting_id)
+                .values_list("permission__codename", "user__is_active", "user__is_archivist"))
+    if reread_user:
+        if rows:
+            user.is_active, user.is_archivist = rows[0][1], rows[0][2]
+        else:
+            user.refresh_from_db(fields=["is_active", "is_archivist"])
+        if not user.is_active:
+            raise NotFound()
+    perms = frozenset(codename for codename, _active, _archivist in rows)
+    participant = (Participant.objects.filter(meeting_id=meeting_id, user=user).select_related("meeting")
+                   .order_by("pk").first() if perms else None)
+    meeting = participant.meeting if participant is not None else Meeting.objects.filter(pk=meeting_id).first()
+    if meeting is None:
+        raise NotFound()
+    access = MeetingAccess(user=user, meeting=meeting, perms=perms, participant=participant)
+    if not access.can_view:
+        raise NotFound()
+    return access

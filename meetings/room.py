@@ -28,7 +28,7 @@ def _access(user, meeting_id: int):
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     try:
-        return permissions.meeting_access(user, meeting_id)
+        return permissions.meeting_access_by_id(user, meeting_id)
     except NotFound:
         return None
 
@@ -36,9 +36,12 @@ def _access(user, meeting_id: int):
 def _fresh_access(user, meeting_id: int):
     """The caller's access now, their account re-read (deactivated meanwhile?), or None."""
     close_old_connections()
-    if user is not None and getattr(user, "pk", None):
-        user.refresh_from_db(fields=["is_active", "is_archivist"])
-    return _access(user, meeting_id)
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "pk", None):
+        return None
+    try:
+        return permissions.meeting_access_by_id(user, meeting_id, reread_user=True)
+    except NotFound:
+        return None
 
 
 def audience_tokens(user, meeting_id: int) -> frozenset[str] | None:
@@ -83,7 +86,7 @@ def heartbeats(pings: list[tuple[object, int, str]]) -> list[int | None]:
 
 def snapshot_for(user, meeting_id: int) -> dict | None:
     access = _access(user, meeting_id)
-    return None if access is None else snapshot(access)
+    return None if access is None else snapshot(access, fresh=True)
 
 
 def replay_for(user, meeting_id: int, after: int, tokens: frozenset[str]) -> tuple[list, int] | None:

@@ -181,9 +181,12 @@ def comment_page(access: MeetingAccess, item_id: int, *, before: int | None, lim
             "total": len(every)}
 
 
-def snapshot(access: MeetingAccess) -> dict:
+def snapshot(access: MeetingAccess, *, fresh: bool = False) -> dict:
+    """The caller's snapshot. ``fresh``: ``access.meeting`` was read just now (the room socket reads
+    the access and builds the snapshot in one call), so it is not read again."""
     meeting = access.meeting
-    meeting.refresh_from_db()
+    if not fresh:
+        meeting.refresh_from_db()
     items = agenda(access)
     positions: dict[str, dict] = {}
     position_rows = Position.objects.filter(agenda_item__meeting=meeting).select_related("user")

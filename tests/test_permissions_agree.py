@@ -51,6 +51,44 @@ def test_the_access_of_many_people_at_once_is_the_access_of_each(cast, status, d
             (one.perms, one.role, one.can_view, one.can_run, one.is_archivist_reader), user.username
 
 
+@pytest.mark.parametrize("status", [Meeting.Status.DRAFT, Meeting.Status.PUBLISHED, Meeting.Status.CLOSED])
+def test_the_access_by_id_is_the_access_in_two_queries(cast, status, django_assert_max_num_queries):
+    """``meeting_access_by_id`` (each room-socket connect, issue 19) answers as ``meeting_access``."""
+    cast.set_status(status)
+    everyone = [cast.pm, cast.secretary, cast.member, cast.member2, cast.observer, cast.archivist, cast.outsider,
+                cast.admin]
+    for user in everyone:
+        for meeting_id in (cast.meeting.pk, cast.meeting.pk + 1000):
+            try:
+                one = permissions.meeting_access(user, meeting_id)
+            except NotFound:
+                one = None
+            with django_assert_max_num_queries(2):
+                try:
+                    got = permissions.meeting_access_by_id(user, meeting_id)
+                except NotFound:
+                    got = None
+            assert (got is None) == (one is None), (user.username, meeting_id)
+            if got is not None:
+                assert (got.meeting.pk, got.meeting.status, got.meeting.event_seq, got.perms, got.participant,
+                        got.can_view, got.can_run, got.is_archivist_reader) == \
+                    (one.meeting.pk, one.meeting.status, one.meeting.event_seq, one.perms, one.participant,
+                     one.can_view, one.can_run, one.is_archivist_reader), user.username
+
+
+@pytest.mark.parametrize("who", ["member", "secretary", "archivist"])
+def test_the_access_by_id_rereads_the_account_when_asked(cast, who):
+    """The room socket's connect: an account deactivated (or no longer an archivist) since it was
+    read has no access, whether or not it holds permissions on the session."""
+    cast.set_status(Meeting.Status.CLOSED)
+    user = getattr(cast, who)
+    assert permissions.meeting_access_by_id(user, cast.meeting.pk, reread_user=True).can_view
+    type(user).objects.filter(pk=user.pk).update(is_active=False, is_archivist=False)
+    with pytest.raises(NotFound):
+        permissions.meeting_access_by_id(user, cast.meeting.pk, reread_user=True)
+    assert (user.is_active, user.is_archivist) == (False, False)
+
+
 def test_an_inactive_account_has_no_access_in_the_many_form_either(cast):
     cast.set_status(Meeting.Status.PUBLISHED)
     cast.member.is_active = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 
 from ecabinet import realtime
 
@@ -47,11 +48,22 @@ def presence_connect(*, user, meeting_id: int, channel_name: str) -> None:
     if _closed(meeting_id):
         _sweep(meeting_id, announce=False)
         return
-    _sweep(meeting_id)
-    was_online = _fresh(meeting_id, user.pk).exists()
     now = current_time()
-    Presence.objects.update_or_create(channel_name=channel_name, defaults={
-        "meeting_id": meeting_id, "user": user, "connected_at": now, "seen_at": now})
+    since = now - PRESENCE_TTL
+    # The sweep (``_sweep``) and "was this person online already?" in one read: the session's stale
+    # rows and the caller's own (issue 19: a query fewer on every connect of a reconnect storm).
+    rows = list(Presence.objects.filter(Q(seen_at__lt=since) | Q(user_id=user.pk), meeting_id=meeting_id)
+                .values_list("pk", "user_id", "user__username", "seen_at"))
+    stale = {pk: (user_id, username) for pk, user_id, username, seen_at in rows if seen_at < since}
+    was_online = any(user_id == user.pk and seen_at >= since for _pk, user_id, _u, seen_at in rows)
+    if stale:
+        Presence.objects.filter(pk__in=list(stale)).delete()
+        for user_id, username in dict(stale.values()).items():
+            if not _fresh(meeting_id, user_id).exists():
+                _emit_presence(meeting_id, username, False)
+    # One INSERT: a socket's channel name is new (``hotpath.hub.Inbox``) and it connects once; an
+    # update_or_create cost a SELECT and two savepoints more on every connect of a reconnect storm.
+    Presence.objects.create(channel_name=channel_name, meeting_id=meeting_id, user=user, connected_at=now, seen_at=now)
     if not was_online:
         _emit_presence(meeting_id, user.username, True)
 
