@@ -11,6 +11,7 @@ No measuring here: only reading the suites' JSON files, so the same figures appe
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 from .common import fmt, machine_line
@@ -309,7 +310,8 @@ def chart(table_rows: list[dict], info: dict):
                       label="target" if "target" not in ax.get_legend_handles_labels()[1] else None)
         label = f"{r['ratio']:g}×" if r["ratio"] is not None else ""
         ax.text(x, max(ours[x], base[x] or 0), label, ha="center", va="bottom", fontsize=8)
-    short = [r["unit"].replace("server CPU ms per ", "").replace(" (", "\n(") for r in cpu]
+    # Wrapped so that neighbouring labels do not run into each other.
+    short = ["\n".join(textwrap.wrap(r["unit"].replace("server CPU ms per ", ""), 22)) for r in cpu]
     ax.set_xticks(list(xs), short, fontsize=7)
     ax.set_yscale("log")
     ax.set_ylabel("server CPU, milliseconds")

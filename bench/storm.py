@@ -229,8 +229,8 @@ def chart(payload: dict, info: dict):
     fig, (ax, ax2) = figure(2)
     if "ecabinet" not in payload:
         return fig
-    for key, label, color in (("ecabinet", payload["server"], "#b22222"),
-                              ("baseline", "websockets baseline", "#1f77b4")):
+    for key, label, color in (("ecabinet", "e-Cabinet", "#b22222"),
+                              ("baseline", "baseline", "#1f77b4")):
         s = payload[key]
         ax.bar([f"{label}\np50", f"{label}\np99", f"{label}\nmax"],
                [(s["snapshot"][k] or 0) / 1000 for k in ("p50", "p99", "max")], color=color)
