@@ -214,14 +214,14 @@ def baseline(workdir: Path):
 @contextlib.contextmanager
 def baseline_http(workdir: Path):
     """The raw baseline of a page view: ``bench/baseline_http.py``, a plain ASGI application, served
-    by the same command as e-Cabinet (``python -m daphne -b 127.0.0.1 -p PORT …``), one process."""
+    by the same command as e-Cabinet (``deploy.daphne_process.command``), one process."""
     port = free_port()
     log = Path(workdir) / f"baseline-http-{port}.log"
     env = {k: v for k, v in os.environ.items() if k not in INHERITED_SETTINGS}
     with log.open("wb") as out:
-        process = subprocess.Popen([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                    "bench.baseline_http:application"], cwd=ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(daphne_process.command(port, python=PYTHON,
+                                                          application="bench.baseline_http:application"),
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_http(f"{url}/?bytes=1", process, log)

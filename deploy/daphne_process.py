@@ -54,11 +54,13 @@ def server_options() -> list[str]:
     return ["--websocket_connect_timeout", str(HANDSHAKE_TIMEOUT_SECONDS)]
 
 
-def command(port: int, *, python: str = sys.executable, proxy_headers: bool = False) -> list[str]:
+def command(port: int, *, python: str = sys.executable, proxy_headers: bool = False,
+            application: str = APPLICATION) -> list[str]:
     """``python -m daphne -e tcp:port=PORT:interface=127.0.0.1:backlog=4096 --websocket_connect_timeout 60
-    [--proxy-headers] ecabinet.asgi:application``."""
+    [--proxy-headers] ecabinet.asgi:application`` (another ``application`` for the benchmark's raw
+    baseline, served by the same command)."""
     return [python, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}",
-            *server_options(), *(["--proxy-headers"] if proxy_headers else []), APPLICATION]
+            *server_options(), *(["--proxy-headers"] if proxy_headers else []), application]
 
 
 def start(port: int, *, env: dict, log: Path, python: str = sys.executable, proxy_headers: bool = False,
