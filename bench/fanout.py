@@ -22,8 +22,6 @@ import statistics
 import time
 import uuid
 
-import psutil
-
 from .client import ClientError, client_bound
 from .common import fmt, ratio, summary_ms, table
 from .httpclient import Http
@@ -60,6 +58,8 @@ def _comment(marker: str, seq: int) -> str:
 
 
 def _round(pool, group: str, marker: str, send, pids: list[int]) -> dict:
+    import psutil  # a benchmark package (make bench-deps): the report functions import without it
+
     pool.call("arm", group=group)
     psutil.cpu_percent()
     cpu0 = cpu_seconds(pids)

@@ -124,7 +124,10 @@ def write_summary(results_dir: Path = RESULTS, readme: Path = ROOT / "README.md"
     sources = [results[n] for n in headline.SOURCES if n in results]
     if sources:
         newest = max(sources, key=lambda p: p["machine"]["date"])["machine"]
-        save_figure(headline.chart(head_rows, newest), "headline", newest, results_dir)
+        try:
+            save_figure(headline.chart(head_rows, newest), "headline", newest, results_dir)
+        except ModuleNotFoundError as exc:  # matplotlib is a benchmark package (make bench-deps)
+            print(f"bench: headline.png not redrawn: {exc.name} is not installed (make bench-deps)")
     parts = ["# Benchmark results", "", "Written by `python -m bench.run` from the JSON files in this folder; "
              "see bench/README.md for what each number means.", "",
              "## Headline: server CPU per unit of work", "", headline.section(results, results_dir), ""]

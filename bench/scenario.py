@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-import psutil
-
 from .client import ClientPool
 from .servers import BenchError, Database, Target
 
@@ -67,6 +65,8 @@ def connect(pool: ClientPool, target: Target, group: str, meeting: int, tablets:
 
 def _with_children(pids: list[int]) -> list[int]:
     """The processes and their children (nginx's workers)."""
+    import psutil  # a benchmark package (make bench-deps): the report functions import without it
+
     out = list(pids)
     for pid in pids:
         try:
@@ -98,6 +98,8 @@ def cpu_seconds(pids: list[int]) -> float:
         if precise is not None:
             total += precise
             continue
+        import psutil
+
         try:
             times = psutil.Process(pid).cpu_times()
         except psutil.Error:
@@ -109,6 +111,8 @@ def cpu_seconds(pids: list[int]) -> float:
 def memory_bytes(pids: list[int]) -> int:
     """Unique set size (memory that would be freed if the process ended) summed over the processes;
     resident size where USS cannot be read."""
+    import psutil
+
     total = 0
     for pid in _with_children(pids):
         try:

@@ -5,6 +5,7 @@ baseline and the issue-19 targets, read from the suites' result files, and the R
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -104,8 +105,10 @@ def test_the_readme_block_is_replaced_between_its_markers_only():
     assert headline.replace_block(f"{headline.END}\n{headline.BEGIN}", "x") is None
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
-def test_write_summary_puts_the_headline_in_summary_and_readme(tmp_path):
+def test_write_summary_puts_the_headline_in_summary_and_readme(tmp_path, monkeypatch, capsys):
+    # As under `make test`, without the benchmark packages (make bench-deps): the text is written,
+    # the chart is not, and the run says so.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
     results = tmp_path / "bench" / "results"
     results.mkdir(parents=True)
     (results / "pages.json").write_text(json.dumps(_pages(5, 5)), encoding="utf-8")
@@ -117,18 +120,35 @@ def test_write_summary_puts_the_headline_in_summary_and_readme(tmp_path):
 
     assert summary.index("## Headline") < summary.index("## pages")
     assert "| server CPU ms per page view: agenda screen | 6.00 | 0.50" in summary
-    assert (results / "headline.png").exists()
+    assert not (results / "headline.png").exists()
+    assert "headline.png not redrawn: matplotlib is not installed" in capsys.readouterr().out
     text = readme.read_text(encoding="utf-8")
     assert "stale" not in text and text.endswith("## Status\n")
     assert "| SQL queries per page view: agenda screen (small / full session) | 5 / 5 |" in text
     assert "| server CPU ms per vote (vote storm) | not run |" in text
-    assert "![headline: server CPU per unit of work](bench/results/headline.png)" in text
+    assert "headline.png" not in text  # no chart drawn, none linked
     assert "commit abc1234 — Test CPU, 2 cores" in text
 
     untouched = tmp_path / "OTHER.md"
     untouched.write_text("no markers\n", encoding="utf-8")
     write_summary(results, untouched)
     assert untouched.read_text(encoding="utf-8") == "no markers\n"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_write_summary_draws_the_headline_chart(tmp_path):
+    pytest.importorskip("matplotlib", reason="a benchmark package: make bench-deps")
+    results = tmp_path / "bench" / "results"
+    results.mkdir(parents=True)
+    (results / "pages.json").write_text(json.dumps(_pages(5, 5)), encoding="utf-8")
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{headline.BEGIN}\n{headline.END}\n", encoding="utf-8")
+
+    write_summary(results, readme)
+
+    assert (results / "headline.png").read_bytes().startswith(b"\x89PNG")
+    assert "![headline: server CPU per unit of work](bench/results/headline.png)" in readme.read_text(encoding="utf-8")
 
 
 def _assembly(agenda_queries: int) -> dict:
