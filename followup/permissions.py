@@ -63,6 +63,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from ecabinet import prepared
 from ecabinet.errors import Forbidden, NotFound
 from ecabinet.permissions import ADMIN_POWERS, has_admin_powers
 from meetings.models import Meeting, Participant
@@ -163,7 +164,6 @@ def tasks_visible_to(user) -> QuerySet[Task]:
 # and tests/followup/test_permissions.py checks the two answer alike for every kind of account.
 
 _PROBE_USER, _PROBE_MINISTRY, PROBE_MEETING = -730_194_600_001, -730_194_600_002, -730_194_600_003
-_prepared: dict[tuple, tuple[str, tuple]] = {}
 
 
 def _shape(user) -> tuple:
@@ -185,15 +185,10 @@ def visible_tasks_sql(user, name: str, build, **values) -> tuple[str, str, list]
     """``build(tasks_visible_to(user))`` as (database alias, SQL, parameters), prepared once per
     account shape and ``name``. ``build`` may filter with ``PROBE_MEETING`` in place of a session id,
     given as ``meeting=…``. For active accounts outside the secretariat (who see every task)."""
-    key = (name, _shape(user))
-    prepared = _prepared.get(key)
-    if prepared is None:
-        queryset = build(tasks_visible_to(_probe(user)))
-        sql, params = queryset.query.get_compiler(queryset.db).as_sql()
-        prepared = _prepared[key] = (queryset.db, sql, tuple(params))
-    alias, sql, params = prepared
-    put = {_PROBE_USER: user.pk, _PROBE_MINISTRY: user.ministry_id, PROBE_MEETING: values.get("meeting")}
-    return alias, sql, [put[p] if type(p) is int and p in put else p for p in params]
+    alias, sql, params = prepared.prepare(("followup.tasks", name, _shape(user)),
+                                          lambda: build(tasks_visible_to(_probe(user))))
+    return alias, sql, prepared.fill(params, {_PROBE_USER: user.pk, _PROBE_MINISTRY: user.ministry_id,
+                                              PROBE_MEETING: values.get("meeting")})
 
 
 def may_open_register(user) -> bool:

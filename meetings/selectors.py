@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
+
+from ecabinet import prepared
 
 from .models import AgendaItem, Document, DocumentVersion, Participant, ReadReceipt
 from .permissions import MeetingAccess, documents_visible_to
@@ -129,22 +130,13 @@ class ItemRow:
 # answer. Each is built by the very code below with sentinels in place of the session's id and the
 # reader's; a request only puts its own values in their place. The documents' filter
 # (``documents_visible_to``) reads ``sees_all_documents``, ``role`` and ``user`` of the access: the
-# first two are the shape, the user's id is a sentinel.
+# first two are the shape, the user's id is a sentinel (``ecabinet.prepared``).
 _MEETING, _USER = -730_194_700_001, -730_194_700_002
-_prepared: dict[tuple, tuple[str, str, tuple]] = {}
 
 
 def _prepared_rows(key: tuple, build, meeting_id: int, user_id: int) -> list[tuple]:
-    prepared = _prepared.get(key)
-    if prepared is None:
-        queryset = build(_MEETING, _USER)
-        sql, params = queryset.query.get_compiler(queryset.db).as_sql()
-        prepared = _prepared[key] = (queryset.db, sql, tuple(params))
-    alias, sql, params = prepared
-    put = {_MEETING: meeting_id, _USER: user_id}
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, [put[p] if type(p) is int and p in put else p for p in params])
-        return cursor.fetchall()
+    return prepared.rows(("meetings.agenda", *key), lambda: build(_MEETING, _USER),
+                         {_MEETING: meeting_id, _USER: user_id})
 
 
 def _items_query(meeting_id, _user_id):
