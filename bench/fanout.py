@@ -22,9 +22,9 @@ import statistics
 import time
 import uuid
 
-from .client import ClientError, client_bound
 from .common import fmt, ratio, summary_ms, table
 from .httpclient import Http
+from .pool import ClientError, client_bound
 from .scenario import connect, cpu_seconds, merge_stats, prepare_room
 from .servers import BenchError, baseline
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 
-from .client import ClientError
 from .common import fmt, table
+from .pool import ClientError
 from .scenario import connect, memory_bytes, prepare_room
 from .servers import BenchError, baseline
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import time
 
-from .client import client_bound
 from .common import fmt, ratio, summary_ms, table
+from .pool import client_bound
 from .scenario import cpu_seconds, prepare_room
 from .servers import baseline_http
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from .client import ClientError, ClientPool, client_bound
 from .common import fmt, percentile, ratio, summary_ms, table
 from .httpclient import Http
+from .pool import ClientError, ClientPool, client_bound
 from .scenario import connect, cpu_seconds, merge_stats, prepare_room
 from .servers import BenchError, baseline
 from .tablet import now

@@ -22,9 +22,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from .client import client_bound
 from .common import fmt, ms, percentile, summary_ms, table
 from .httpclient import Http
+from .pool import client_bound
 from .scenario import connect, cpu_seconds, merge_stats, prepare_room
 
 NAME = "votes"
