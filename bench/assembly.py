@@ -124,7 +124,7 @@ def report(payload: dict) -> str:
 
 
 def chart(payload: dict, info: dict):
-    from .common import figure
+    from .common import figure, target_line
 
     fig, (ax, ax2) = figure(2, width=6)
     phases = [("paced", "4 at a time"), ("burst", "all at once"), ("baseline_paced", "baseline\n4 at a time")]
@@ -145,7 +145,7 @@ def chart(payload: dict, info: dict):
     names = ["ack p50", "ack p99", "final tally", "result"]
     values = [s["ack"]["p50"], s["ack"]["p99"], s["tally_after_last_ack_ms"], s["result_after_close_ms"]]
     ax2.bar(names, [max(v or 0, 0.1) for v in values], color=["#9ecae1", "#3182bd", "#e6550d", "#31a354"])
-    ax2.axhline(votes.TARGET_MS, color="k", linestyle="--", linewidth=1, label="target 1 s")
+    target_line(ax2, votes.TARGET_MS, "target 1 s")
     ax2.set_ylabel("milliseconds")
     ax2.set_title(f"Vote storm of {payload['size']}: {s['server_cpu_ms_per_vote']} ms server CPU per vote")
     ax2.legend(fontsize=8)

@@ -155,6 +155,21 @@ def figure(ncols: int = 1, width: float = 7.5, height: float = 4.2):
     return fig, list(axes[0])
 
 
+# Every chart draws e-Cabinet in red beside the raw baseline in blue, and a target as a thin dashed black line.
+OURS = "#b22222"
+BASELINE = "#1f77b4"
+
+
+def sides(ours: str = "e-Cabinet", baseline: str = "baseline") -> tuple[tuple[str, str, str], ...]:
+    """The two servers a chart compares: (key in the suite's results, label, colour)."""
+    return (("ecabinet", ours, OURS), ("baseline", baseline, BASELINE))
+
+
+def target_line(ax, y: float, label: str) -> None:
+    """A target across the pane, named in its legend."""
+    ax.axhline(y, color="k", linestyle="--", linewidth=1, label=label)
+
+
 def save_figure(fig, name: str, info: dict, results_dir: Path = RESULTS) -> Path:
     import matplotlib.pyplot as plt
 

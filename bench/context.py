@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 
 from . import servers
-from .client import ClientPool
+from .pool import ClientPool
 
 
 @dataclass

@@ -22,9 +22,9 @@ import statistics
 import time
 import uuid
 
-from .client import ClientError, client_bound
 from .common import fmt, ratio, summary_ms, table
 from .httpclient import Http
+from .pool import ClientError, client_bound
 from .scenario import connect, cpu_seconds, merge_stats, prepare_room
 from .servers import BenchError, baseline
 
@@ -240,11 +240,11 @@ def report(payload: dict) -> str:
 
 
 def chart(payload: dict, info: dict):
-    from .common import figure
+    from .common import OURS, figure, sides, target_line
 
     fig, (ax, ax2) = figure(2)
     ns = [r["n"] for r in payload["results"]]
-    for key, label, color in (("ecabinet", "e-Cabinet", "#b22222"), ("baseline", "websockets baseline", "#1f77b4")):
+    for key, label, color in sides(baseline="websockets baseline"):
         ax.plot(ns, [r[key]["p99"] for r in payload["results"]], "o-", color=color, label=f"{label} p99")
         ax.plot(ns, [r[key]["p50"] for r in payload["results"]], "o--", color=color, alpha=0.6, label=f"{label} p50")
     ax.set_xlabel("connected tablets (N)")
@@ -254,9 +254,9 @@ def chart(payload: dict, info: dict):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     ratios = [r["ratio_p99"] or 0 for r in payload["results"]]
-    ax2.bar([str(n) for n in ns], ratios, color="#b22222")
+    ax2.bar([str(n) for n in ns], ratios, color=OURS)
     target = 2 if "nginx" in payload.get("topology", "") else 3
-    ax2.axhline(target, color="k", linestyle="--", linewidth=1, label=f"target {target}×")
+    target_line(ax2, target, f"target {target}×")
     for i, v in enumerate(ratios):
         ax2.text(i, v, f"{v:.1f}×", ha="center", va="bottom", fontsize=8)
     ax2.set_xlabel("connected tablets (N)")

@@ -286,7 +286,7 @@ def update_readme(readme: Path, block: str) -> bool:
 def chart(table_rows: list[dict], info: dict):
     """Grouped bars, e-Cabinet against the baseline, for each CPU row with a figure (log scale),
     with the target marked where it is a bound in milliseconds or a ratio to the baseline."""
-    from .common import figure
+    from .common import BASELINE, OURS, figure
 
     cpu = [r for r in table_rows if r["unit"].startswith("server CPU") and isinstance(r["ecabinet"], int | float)]
     fig, (ax,) = figure(1, width=10, height=5)
@@ -297,8 +297,8 @@ def chart(table_rows: list[dict], info: dict):
     xs = range(len(cpu))
     ours = [max(r["ecabinet"], 1e-3) for r in cpu]
     base = [max(r["baseline"], 1e-3) if isinstance(r["baseline"], int | float) else 0 for r in cpu]
-    ax.bar([x - 0.2 for x in xs], ours, 0.4, label="e-Cabinet", color="#b22222")
-    ax.bar([x + 0.2 for x in xs], base, 0.4, label="raw baseline (same run)", color="#1f77b4")
+    ax.bar([x - 0.2 for x in xs], ours, 0.4, label="e-Cabinet", color=OURS)
+    ax.bar([x + 0.2 for x in xs], base, 0.4, label="raw baseline (same run)", color=BASELINE)
     for x, r in zip(xs, cpu, strict=True):
         bound = None
         if r["target"].startswith("< ") and r["target"].endswith(" ms"):

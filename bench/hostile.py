@@ -32,10 +32,10 @@ import time
 import uuid
 
 from .attacker import attacker_main
-from .client import client_bound
 from .common import fmt, ratio, summary_ms, table
 from .fanout import _round
 from .httpclient import Http
+from .pool import client_bound
 from .scenario import connect, memory_bytes, merge_stats, prepare_room
 
 NAME = "hostile"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 
-from .client import ClientError
 from .common import fmt, table
+from .pool import ClientError
 from .scenario import connect, memory_bytes, prepare_room
 from .servers import BenchError, baseline
 
@@ -88,11 +88,10 @@ def report(payload: dict) -> str:
 
 
 def chart(payload: dict, info: dict):
-    from .common import figure
+    from .common import figure, sides
 
     fig, (ax,) = figure(1, width=7)
-    for key, label, color in (("ecabinet", payload["server"], "#b22222"),
-                              ("baseline", "websockets baseline", "#1f77b4")):
+    for key, label, color in sides(payload["server"], "websockets baseline"):
         m = payload[key]
         ax.plot([p["n"] for p in m["points"]], [p["bytes"] / 2**20 for p in m["points"]], "o-", color=color,
                 label=f"{label}: {m['kib_per_tablet']:.0f} KiB/tablet")

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import time
 
-from .client import client_bound
 from .common import fmt, ratio, summary_ms, table
+from .pool import client_bound
 from .scenario import cpu_seconds, prepare_room
 from .servers import baseline_http
 
@@ -185,7 +185,7 @@ def report(payload: dict) -> str:
 
 
 def chart(payload: dict, info: dict):
-    from .common import figure
+    from .common import BASELINE, OURS, figure, target_line
 
     fig, (ax, ax2) = figure(2, width=6)
     sessions = sessions_of(payload)
@@ -197,7 +197,7 @@ def chart(payload: dict, info: dict):
     for x, e in zip(xs, full["endpoints"], strict=True):
         ax.text(x, e["p99"], f"{e['sql_queries']} SQL/request\n{e['req_per_s']:.0f} req/s", ha="center",
                 va="bottom", fontsize=8)
-    ax.axhline(P99_TARGET_MS, color="k", linestyle="--", linewidth=1, label=f"target p99 {P99_TARGET_MS} ms")
+    target_line(ax, P99_TARGET_MS, f"target p99 {P99_TARGET_MS} ms")
     ax.set_xticks(list(xs), names)
     ax.set_ylabel("milliseconds")
     ax.set_title(f"{full['clients']} concurrent clients, {full['label']} session — {payload['server']}")
@@ -210,9 +210,9 @@ def chart(payload: dict, info: dict):
             ours.append(max(e.get("server_cpu_ms_per_view") or 0, 1e-3))
             raw.append(max(e.get("baseline", {}).get("server_cpu_ms_per_view") or 0, 1e-3))
     xs = range(len(labels))
-    ax2.bar([x - 0.2 for x in xs], ours, 0.4, label="e-Cabinet", color="#b22222")
-    ax2.bar([x + 0.2 for x in xs], raw, 0.4, label="plain ASGI app on Daphne", color="#1f77b4")
-    ax2.axhline(CPU_TARGET_MS, color="k", linestyle="--", linewidth=1, label=f"target {CPU_TARGET_MS} ms")
+    ax2.bar([x - 0.2 for x in xs], ours, 0.4, label="e-Cabinet", color=OURS)
+    ax2.bar([x + 0.2 for x in xs], raw, 0.4, label="plain ASGI app on Daphne", color=BASELINE)
+    target_line(ax2, CPU_TARGET_MS, f"target {CPU_TARGET_MS} ms")
     ax2.set_xticks(list(xs), labels, fontsize=8)
     ax2.set_yscale("log")
     ax2.set_ylabel("server CPU ms per page view")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from .client import ClientPool
+from .pool import ClientPool
 from .servers import BenchError, Database, Target
 
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from .client import ClientError, ClientPool, client_bound
 from .common import fmt, percentile, ratio, summary_ms, table
 from .httpclient import Http
+from .pool import ClientError, ClientPool, client_bound
 from .scenario import connect, cpu_seconds, merge_stats, prepare_room
 from .servers import BenchError, baseline
 from .tablet import now
@@ -224,18 +224,16 @@ def report(payload: dict) -> str:
 
 
 def chart(payload: dict, info: dict):
-    from .common import figure
+    from .common import BASELINE, OURS, figure, sides, target_line
 
     fig, (ax, ax2) = figure(2)
     if "ecabinet" not in payload:
         return fig
-    for key, label, color in (("ecabinet", "e-Cabinet", "#b22222"),
-                              ("baseline", "baseline", "#1f77b4")):
+    for key, label, color in sides():
         s = payload[key]
         ax.bar([f"{label}\np50", f"{label}\np99", f"{label}\nmax"],
                [(s["snapshot"][k] or 0) / 1000 for k in ("p50", "p99", "max")], color=color)
-    ax.axhline(payload["targets"]["snapshot_max_s"], color="k", linestyle="--", linewidth=1,
-               label=f"target {payload['targets']['snapshot_max_s']} s")
+    target_line(ax, payload["targets"]["snapshot_max_s"], f"target {payload['targets']['snapshot_max_s']} s")
     ax.set_ylabel("seconds from go to the snapshot")
     ax.set_title(f"{payload['n']} tablets connecting at once")
     ax.tick_params(axis="x", labelsize=7)
@@ -243,10 +241,9 @@ def chart(payload: dict, info: dict):
     q, d = payload["quiet"], payload["during"]
     ax2.bar(["quiet p50", "quiet p99", "storm p50", "storm p99"], [q["p50"] or 0, q["p99"] or 0, d["p50"] or 0,
                                                                    d["p99"] or 0],
-            color=["#1f77b4", "#1f77b4", "#b22222", "#b22222"])
+            color=[BASELINE, BASELINE, OURS, OURS])
     if q["p99"]:
-        ax2.axhline(q["p99"] * payload["targets"]["ratio_p99"], color="k", linestyle="--", linewidth=1,
-                    label=f"{payload['targets']['ratio_p99']}× quiet p99")
+        target_line(ax2, q["p99"] * payload["targets"]["ratio_p99"], f"{payload['targets']['ratio_p99']}× quiet p99")
         ax2.legend(fontsize=8)
     ax2.set_ylabel("event latency, connected tablets (ms)")
     ax2.set_title(f"{payload['quiet_tablets']} tablets already connected")

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import time
 
-from .client import client_bound
 from .common import fmt, summary_ms, table
+from .pool import client_bound
 from .scenario import cpu_seconds
 
 NAME = "tasks"

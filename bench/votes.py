@@ -22,9 +22,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from .client import client_bound
 from .common import fmt, ms, percentile, summary_ms, table
 from .httpclient import Http
+from .pool import client_bound
 from .scenario import connect, cpu_seconds, merge_stats, prepare_room
 
 NAME = "votes"
@@ -217,7 +217,7 @@ def report(payload: dict) -> str:
 
 
 def chart(payload: dict, info: dict):
-    from .common import figure
+    from .common import figure, target_line
 
     fig, (ax,) = figure(1, width=9)
     labels = [f"{r['database']}\nV={r['size']}" for r in payload["runs"]]
@@ -229,7 +229,7 @@ def chart(payload: dict, info: dict):
         xs = [x + (i - (len(series) - 1) / 2) * width for x in range(len(labels))]
         values = [max(get(r) or 0, 0.1) for r in payload["runs"]]
         ax.bar(xs, values, width, label=label, color=color)
-    ax.axhline(TARGET_MS, color="k", linestyle="--", linewidth=1, label="target 1 s")
+    target_line(ax, TARGET_MS, "target 1 s")
     ax.set_xticks(range(len(labels)), labels)
     ax.set_yscale("log")
     ax.set_ylabel("milliseconds")

@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from ecabinet import audit
-from voting.services import ballot_closing
+from voting.services import ballot_answers, ballot_closing
 from voting.services import ballots as ballot_services
 
 from .cast import MEMBERS
@@ -138,7 +138,7 @@ def _load(spec: BallotSpec, *, users: dict, upload) -> object:
         given = [{"question": qid, "choice": a[0], "opinion": a[1]} for qid, a in zip(questions, answers, strict=True)
                  if a is not None]
         with _clock(spec.issued_at + dt.timedelta(hours=hours)):
-            ballot_services.ballot_answer(actor=users[username], ballot=ballot, answers=given)
+            ballot_answers.ballot_answer(actor=users[username], ballot=ballot, answers=given)
     return ballot
 
 

@@ -41,7 +41,7 @@ from followup import reports as followup_reports
 from followup import services as followup_services
 from meetings import services
 from meetings.models import Annotation, Meeting
-from voting.services import ballots
+from voting.services import ballot_answers, ballots
 
 from .conftest import upload
 from .factories import UserFactory
@@ -105,7 +105,7 @@ class World:
                                                            upload=upload(data=make_pdf(["Dự thảo phiếu"])))
         ballots.ballot_recipients_set(actor=cast.secretary, ballot=ballot, usernames=["pm", "member01"])
         self.ballot = ballots.ballot_issue(actor=cast.secretary, ballot=ballot)
-        ballots.ballot_answer(actor=cast.member, ballot=self.ballot, answers=[
+        ballot_answers.ballot_answer(actor=cast.member, ballot=self.ballot, answers=[
             {"question": self.question.pk, "choice": "other", "opinion": "Ý KIẾN RIÊNG CỦA BỘ TRƯỞNG"}])
         self.markers += ["PHIẾU LẤY Ý KIẾN VỀ THUẾ", "CÂU HỎI BÍ MẬT", "DỰ THẢO PHIẾU", "Ý KIẾN RIÊNG CỦA BỘ TRƯỞNG"]
         self.motion = cast.named

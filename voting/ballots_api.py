@@ -44,7 +44,7 @@ from .ballot_serializers import (
 from .ballot_summary import summarize
 from .pdf import render_summary_pdf
 from .permissions import ballot_access
-from .services import ballot_closing
+from .services import ballot_answers, ballot_closing
 from .services import ballots as services
 
 TAG = ["ballots"]
@@ -185,7 +185,7 @@ class AnswersView(APIView):
             answers = [{"question": data["question"], "choice": data["choice"], "opinion": data["opinion"]}]
         else:
             raise ValidationFailed("Send question and choice, or a list of answers.", code="answers_required")
-        services.ballot_answer(actor=request.user, ballot=pk, answers=answers)
+        ballot_answers.ballot_answer(actor=request.user, ballot=pk, answers=answers)
         return Response({"answers": my_answers(pk, request.user)})
 
 

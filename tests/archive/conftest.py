@@ -29,7 +29,7 @@ from meetings import services
 from meetings.models import Meeting
 from records.archive.export import build_bag
 from records.minutes import drafting, sealing
-from voting.services import ballot_closing, motions
+from voting.services import ballot_answers, ballot_closing, motions
 from voting.services import ballots as ballot_services
 
 from ..conftest import Cast, upload
@@ -166,7 +166,7 @@ def link_ballots(cast: Cast) -> LinkedBallots:
 
     def answer(user, ballot, questions, *choices):
         pairs = zip(questions, choices, strict=True)
-        ballot_services.ballot_answer(actor=user, ballot=ballot, answers=[
+        ballot_answers.ballot_answer(actor=user, ballot=ballot, answers=[
             {"question": q.pk, "choice": choice, "opinion": opinion} for q, (choice, opinion) in pairs])
 
     closed, questions = make(CLOSED_BALLOT)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from voting.models import Ballot
+from voting.services import ballot_answers
 from voting.services import ballots as services
 
 from ..factories import UserFactory
@@ -92,7 +93,7 @@ class BallotCast:
 
     def answer(self, user, *answers: tuple[int, str, str]) -> None:
         """``answers``: (question index, choice, opinion)."""
-        services.ballot_answer(actor=user, ballot=self.ballot, answers=[
+        ballot_answers.ballot_answer(actor=user, ballot=self.ballot, answers=[
             {"question": self.questions[i].pk, "choice": choice, "opinion": opinion} for i, choice, opinion in answers])
 
     def refresh(self) -> Ballot:

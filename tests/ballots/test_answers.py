@@ -9,7 +9,7 @@ import pytest
 
 from ecabinet.errors import Forbidden, InvalidState, NotFound
 from voting.models import BallotAnswer, BallotAnswerRevision
-from voting.services import ballots as services
+from voting.services import ballot_answers
 
 
 @pytest.fixture
@@ -64,21 +64,21 @@ def test_it_lets_only_recipients_answer(issued):
     bcast = issued
     one = [{"question": bcast.questions[0].pk, "choice": "agree"}]
     with pytest.raises(Forbidden):
-        services.ballot_answer(actor=bcast.secretary, ballot=bcast.ballot, answers=one)
+        ballot_answers.ballot_answer(actor=bcast.secretary, ballot=bcast.ballot, answers=one)
     for user in (bcast.nonrecipient, bcast.outsider, bcast.admin, bcast.archivist):
         with pytest.raises(NotFound):
-            services.ballot_answer(actor=user, ballot=bcast.ballot, answers=one)
+            ballot_answers.ballot_answer(actor=user, ballot=bcast.ballot, answers=one)
     assert not BallotAnswer.objects.exists()
 
 
 def test_it_refuses_answers_to_a_draft_and_to_a_closed_ballot(bcast, clock):
     one = [{"question": bcast.questions[0].pk, "choice": "agree"}]
     with pytest.raises(NotFound):  # recipients do not see a draft at all
-        services.ballot_answer(actor=bcast.member, ballot=bcast.ballot, answers=one)
+        ballot_answers.ballot_answer(actor=bcast.member, ballot=bcast.ballot, answers=one)
     bcast.issue()
     clock.to(bcast.ballot.deadline)
     with pytest.raises(InvalidState) as refused:
-        services.ballot_answer(actor=bcast.member, ballot=bcast.ballot, answers=one)
+        ballot_answers.ballot_answer(actor=bcast.member, ballot=bcast.ballot, answers=one)
     assert refused.value.code == "ballot_closed"
 
 

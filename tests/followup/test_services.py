@@ -13,7 +13,7 @@ from ecabinet.models import AuditEntry
 from followup import services
 from followup.models import Task, TaskChange
 from meetings.models import Meeting
-from voting.services import ballot_closing, ballots, motions
+from voting.services import ballot_answers, ballot_closing, ballots, motions
 
 from ..conftest import Cast
 from ..pdfs import make_pdf
@@ -85,8 +85,8 @@ def closed_ballot(ft, *, close: bool = True, meeting=None):
         ballot = ballots.ballot_link_meeting(actor=ft.secretary, ballot=ballot, meeting=meeting.pk)
     ballots.ballot_issue(actor=ft.secretary, ballot=ballot)
     if close:
-        ballots.ballot_answer(actor=ft.cast.member, ballot=ballot.pk,
-                              answers=[{"question": question.pk, "choice": "agree", "opinion": ""}])
+        ballot_answers.ballot_answer(actor=ft.cast.member, ballot=ballot.pk,
+                                     answers=[{"question": question.pk, "choice": "agree", "opinion": ""}])
         ballot_closing.ballot_close(actor=ft.secretary, ballot=ballot.pk)
     return ballot
 

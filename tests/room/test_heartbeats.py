@@ -17,6 +17,19 @@ from meetings.models import Meeting, Presence
 pytestmark = pytest.mark.django_db(transaction=True)  # heartbeats tidy their thread's connection
 
 
+@pytest.fixture
+def batch_sizes(monkeypatch) -> list[int]:
+    """The batch query replaced by one that answers 7 to every ping: the size of each batch it gets."""
+    sizes: list[int] = []
+
+    def recorded(pings):
+        sizes.append(len(pings))
+        return [7] * len(pings)
+
+    monkeypatch.setattr(room, "heartbeats", recorded)
+    return sizes
+
+
 def present(cast, user, channel: str) -> None:
     Presence.objects.create(meeting=cast.meeting, user=user, channel_name=channel, connected_at=timezone.now(),
                             seen_at=timezone.now() - timedelta(seconds=30))
@@ -44,34 +57,20 @@ def test_a_batch_of_pings_answers_each_as_alone_in_a_few_queries(cast, django_as
     assert touched == {"room.0", "room.1", "room.2"}
 
 
-def test_the_sockets_pings_wait_for_each_other_while_a_batch_is_at_the_database(cast, monkeypatch):
+def test_the_sockets_pings_wait_for_each_other_while_a_batch_is_at_the_database(cast, batch_sizes):
     cast.set_status(Meeting.Status.IN_PROGRESS)
-    sizes = []
-
-    def recorded(pings):
-        sizes.append(len(pings))
-        return [7] * len(pings)
-
-    monkeypatch.setattr(room, "heartbeats", recorded)
 
     async def scenario():
         beats = heartbeats.Heartbeats(room.heartbeats)
         return await asyncio.gather(*(beats.beat(cast.member, cast.meeting.pk, f"room.{n}") for n in range(20)))
 
     assert asyncio.run(scenario()) == [7] * 20
-    assert sizes == [20]  # pings that arrive together go in one trip
+    assert batch_sizes == [20]  # pings that arrive together go in one trip
 
 
-def test_pings_arriving_one_by_one_wait_for_each_other_a_moment(cast, monkeypatch):
+def test_pings_arriving_one_by_one_wait_for_each_other_a_moment(cast, batch_sizes, monkeypatch):
     """Tablets ping at their own times: those within ``GATHER_SECONDS`` of the first go in one trip."""
     cast.set_status(Meeting.Status.IN_PROGRESS)
-    sizes = []
-
-    def recorded(pings):
-        sizes.append(len(pings))
-        return [7] * len(pings)
-
-    monkeypatch.setattr(room, "heartbeats", recorded)
     monkeypatch.setattr(heartbeats, "GATHER_SECONDS", 1.0)
 
     async def scenario():
@@ -83,7 +82,7 @@ def test_pings_arriving_one_by_one_wait_for_each_other_a_moment(cast, monkeypatc
         return await asyncio.gather(*pending)
 
     assert asyncio.run(scenario()) == [7] * 10
-    assert sizes == [10]
+    assert batch_sizes == [10]
 
 
 def test_a_failing_batch_fails_each_of_its_pings(cast, monkeypatch):

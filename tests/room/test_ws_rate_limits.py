@@ -21,7 +21,7 @@ from meetings.models import Meeting, Presence
 from meetings.snapshot import PRESENCE_TTL
 
 from ..factories import in_days
-from .wsclient import Tablet, call, run, token_headers
+from .wsclient import Tablet, call, close_all, run, token_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,39 +33,23 @@ def clock(monkeypatch):
     monkeypatch.setattr(server_clock, "now", lambda: T0)
 
 
-async def pong(tablet: Tablet) -> bool:
-    await tablet.send({"type": "ping"})
-    messages = await tablet.until(lambda m: m["type"] == "pong")
-    return messages[-1]["type"] == "pong"
-
-
-async def closed(tablet: Tablet) -> dict:
-    """The server's close message (code and reason)."""
-    while True:
-        output = await tablet.comm.receive_output(2)
-        if output["type"] == "websocket.close":
-            return output
-
-
 def test_a_flooding_socket_is_closed_with_4429_and_the_others_stay(cast, clock, settings):
     settings.RATE_WS_MESSAGES_PER_MINUTE = 5
     cast.set_status(Meeting.Status.IN_PROGRESS)
     member_h, other_h = token_headers(cast.member), token_headers(cast.member2)
 
     async def scenario():
-        flood = await Tablet(member_h, cast.meeting.pk).open()
-        other = await Tablet(other_h, cast.meeting.pk).open()
-        await flood.recv()
-        await other.recv()
+        flood = await Tablet(member_h, cast.meeting.pk).join()
+        other = await Tablet(other_h, cast.meeting.pk).join()
         for _ in range(5):
-            assert await pong(flood)
+            assert await flood.pong()
         await flood.send({"type": "ping"})
-        close = await closed(flood)
+        close = await flood.close_message()
         assert close["code"] == 4429
         assert close["reason"] == "rate_limited retry_after=50"
         assert await call(Presence.objects.filter(user=cast.member).count)() == 0
         # The other account's socket is untouched and still answered.
-        assert await pong(other)
+        assert await other.pong()
         await other.close()
 
     run(scenario)
@@ -80,16 +64,14 @@ def test_connections_beyond_the_limit_are_closed_with_4429_at_once(cast, clock, 
         first = await Tablet(member_h, cast.meeting.pk).open()
         second = await Tablet(member_h, cast.meeting.pk).open()
         third = await Tablet(member_h, cast.meeting.pk).open()
-        close = await closed(third)
+        close = await third.close_message()
         assert (close["code"], close["reason"]) == (4429, "rate_limited retry_after=50")
         assert await call(Presence.objects.filter(user=cast.member).count)() == 2
         assert (await first.recv())["type"] == "snapshot" and (await second.recv())["type"] == "snapshot"
-        assert await pong(first) and await pong(second)
+        assert await first.pong() and await second.pong()
         # Another account connects as usual.
-        other = await Tablet(other_h, cast.meeting.pk).open()
-        assert (await other.recv())["type"] == "snapshot"
-        for tablet in (first, second, other):
-            await tablet.close()
+        other = await Tablet(other_h, cast.meeting.pk).join()
+        await close_all(first, second, other)
 
     run(scenario)
 
@@ -100,23 +82,19 @@ def test_a_socket_beyond_the_cap_closes_the_oldest_and_stays(cast, settings):
     member_h, other_h = token_headers(cast.member), token_headers(cast.member2)
 
     async def scenario():
-        oldest = await Tablet(member_h, cast.meeting.pk).open()
-        await oldest.recv()
-        middle = await Tablet(member_h, cast.meeting.pk).open()
-        await middle.recv()
-        newest = await Tablet(member_h, cast.meeting.pk).open()
-        await newest.recv()
-        close = await closed(oldest)
+        oldest = await Tablet(member_h, cast.meeting.pk).join()
+        middle = await Tablet(member_h, cast.meeting.pk).join()
+        newest = await Tablet(member_h, cast.meeting.pk).join()
+        close = await oldest.close_message()
         assert close["code"] == 4409
-        assert await pong(middle) and await pong(newest)
+        assert await middle.pong() and await newest.pong()
         names = await call(lambda: sorted(Presence.objects.filter(user=cast.member)
                                           .values_list("channel_name", flat=True)))()
         assert len(names) == 2
         # Another account is not counted with this one.
-        other = await Tablet(other_h, cast.meeting.pk).open()
-        assert (await other.recv())["type"] == "snapshot" and await pong(middle)
-        for tablet in (middle, newest, other):
-            await tablet.close()
+        other = await Tablet(other_h, cast.meeting.pk).join()
+        assert await middle.pong()
+        await close_all(middle, newest, other)
 
     run(scenario)
 
@@ -141,14 +119,11 @@ def test_sockets_without_a_heartbeat_do_not_count_against_the_cap(cast, settings
                                     connected_at=timezone.now(), seen_at=stale)
 
     async def scenario():
-        first = await Tablet(member_h, cast.meeting.pk).open()
-        await first.recv()
+        first = await Tablet(member_h, cast.meeting.pk).join()
         await call(ghosts)()
-        second = await Tablet(member_h, cast.meeting.pk).open()
-        await second.recv()
+        second = await Tablet(member_h, cast.meeting.pk).join()
         assert await first.quiet(0.3)  # not closed
-        assert await pong(first) and await pong(second)
-        for tablet in (first, second):
-            await tablet.close()
+        assert await first.pong() and await second.pong()
+        await close_all(first, second)
 
     run(scenario)

@@ -114,14 +114,39 @@ class Tablet:
     async def until_resumed(self, timeout: float = 3) -> list[dict]:
         return await self.until(lambda m: m["type"] == "resumed", timeout)
 
+    async def join(self) -> Tablet:
+        """Open, and take the snapshot the server sends first."""
+        await self.open()
+        snapshot = await self.recv()
+        assert snapshot["type"] == "snapshot", snapshot
+        return self
+
+    async def pong(self) -> bool:
+        """Ping; true when the server answers (what arrives before the pong is kept in ``received``)."""
+        await self.send({"type": "ping"})
+        messages = await self.until(lambda m: m["type"] == "pong")
+        return messages[-1]["type"] == "pong"
+
     async def closed_with(self, timeout: float = 1) -> int | None:
         """Wait for the server to close the socket; the close code."""
         output = await self.comm.receive_output(timeout)
         assert output["type"] == "websocket.close", output
         return output.get("code")
 
+    async def close_message(self, timeout: float = 2) -> dict:
+        """The server's close message (code and reason), after whatever arrives before it."""
+        while True:
+            output = await self.comm.receive_output(timeout)
+            if output["type"] == "websocket.close":
+                return output
+
     async def close(self) -> None:
         await self.comm.disconnect()
+
+
+async def close_all(*tablets: Tablet) -> None:
+    for tablet in tablets:
+        await tablet.close()
 
 
 def visible_seqs(meeting_id: int, tokens, after: int = 0) -> list[int]:

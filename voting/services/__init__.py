@@ -1,2 +1,3 @@
-"""Every change to motions, votes and written ballots happens here: ``motions`` (in-session votes)
-and ``ballots`` (written opinions between sessions). Same rules as ``meetings.services``."""
+"""Every change to motions, votes and written ballots happens here: ``motions`` and ``votes``
+(in-session votes), ``ballots``, ``ballot_answers`` and ``ballot_closing`` (written opinions between
+sessions). Same rules as ``meetings.services``."""

@@ -1,6 +1,6 @@
 """Closing written ballots, and the scheduler's round of reminders (``manage.py ballot_reminders``).
 
-A ballot closes by itself at its deadline: ``services.ballots`` refuses answers from then on
+A ballot closes by itself at its deadline: ``services.ballot_answers`` refuses answers from then on
 whatever the recorded status. ``ballots_run_schedule`` records what the clock already decided and
 sends the notices that go with it:
 

@@ -1,4 +1,6 @@
-"""Written opinion ballots (phiếu lấy ý kiến thành viên Chính phủ): every change happens here.
+"""Written opinion ballots (phiếu lấy ý kiến thành viên Chính phủ): every change to a ballot happens
+here, from the draft to its issue, and the audited reads; the answers are ``ballot_answers``, the
+closing ``ballot_closing``, both on the guards and the clock of this module.
 
 Lifecycle: ``draft`` (the secretariat writes the questions, attaches the drafts, chooses the
 recipients) → ``open`` (issued: recipients answer and may change their answers until the deadline)
@@ -14,9 +16,8 @@ SQLite's IMMEDIATE transactions serialise them anyway.
 The deadline is checked against ``current_time()`` — the one clock of this package, replaced in
 tests — so a ballot stops taking answers at its deadline even if the scheduler never ran.
 
-Over 400 lines ("400 lines"): every write to a ballot has its home here, one transaction each around
-the shared guards (``_editable``, ``_lock``); the link to a session (issue 18) is checked by
-``ballot_links`` but written here, inside the create/update transactions it belongs to.
+The link to a session (issue 18) is checked by ``ballot_links`` but written here, inside the
+create/update transactions it belongs to.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,15 +39,13 @@ from meetings.permissions import meetings_visible_to
 from meetings.services.documents import inspect_upload, store_upload
 
 from .. import ballot_notices
-from ..models import Ballot, BallotAnswer, BallotAnswerRevision, BallotDocument, BallotQuestion, BallotRecipient
+from ..models import Ballot, BallotDocument, BallotQuestion, BallotRecipient
 from ..models.ballots import ballot_document_path
 from ..permissions import BallotAccess, ballot_access, ballots_of_meeting, ballots_visible_to, can_create_ballot
 from .ballot_links import check_link, record_link
 
 User = get_user_model()
 B = Ballot.Status
-C = BallotAnswer.Choice
-OPINION_MAX = 10_000
 TEXT_MAX = 5_000
 KEEP = object()  # ``ballot_update(meeting=KEEP)``: leave the ballot's session as it is
 
@@ -300,95 +299,6 @@ def ballot_issue(*, actor, ballot: Ballot | int) -> Ballot:
         "documents": locked.documents.count(), "recipients": [u.username for u in recipients]})
     ballot_notices.notify_issued(locked, [u for u in recipients if u.is_active])
     return locked
-
-
-# --- answering ---------------------------------------------------------------------------------------
-
-def _parse_answers(ballot: Ballot, answers: Iterable[dict]) -> list[tuple[BallotQuestion, str, str]]:
-    """Check every answer before any is stored: a batch is all or nothing."""
-    answers = list(answers)
-    if not answers:
-        raise ValidationFailed(_("Give at least one answer."), code="answers_required")
-    questions = {q.pk: q for q in ballot.questions.all()}
-    parsed, seen = [], set()
-    for item in answers:
-        question = questions.get(item.get("question"))
-        if question is None:
-            raise ValidationFailed(_("There is no such question on this ballot."), code="unknown_question")
-        if question.pk in seen:
-            raise ValidationFailed(_("Question %(n)s is answered twice.") % {"n": question.position},
-                                   code="duplicate_question")
-        seen.add(question.pk)
-        choice = item.get("choice")
-        if choice not in C.values:
-            raise ValidationFailed(_("Answer with agree, disagree or other."), code="invalid_choice")
-        opinion = (item.get("opinion") or "").strip()
-        if choice != C.AGREE and not opinion:
-            raise ValidationFailed(
-                _("Question %(n)s: write your opinion — it is required when you disagree or give another "
-                  "opinion.") % {"n": question.position}, code="opinion_required", question=question.pk)
-        if len(opinion) > OPINION_MAX:
-            raise ValidationFailed(_("Question %(n)s: the opinion is too long (at most %(max)s characters).")
-                                   % {"n": question.position, "max": OPINION_MAX}, code="opinion_too_long")
-        parsed.append((question, choice, opinion))
-    return parsed
-
-
-def _store_answer(*, actor, question: BallotQuestion, choice: str, opinion: str, now: datetime) -> str:
-    """Create or change one answer; the replaced answer is kept as a revision. Returns what happened:
-    ``created``, ``changed`` or ``unchanged``."""
-    answer = BallotAnswer.objects.filter(question=question, member=actor).first()
-    if answer is None:
-        try:
-            with transaction.atomic():
-                BallotAnswer.objects.create(question=question, member=actor, choice=choice, opinion=opinion,
-                                            answered_at=now)
-        except IntegrityError as exc:
-            raise Conflict(_("Your answer was being saved from another device at the same moment; reload and "
-                             "check it."), code="answer_conflict") from exc
-        return "created"
-    if (answer.choice, answer.opinion) == (choice, opinion):
-        return "unchanged"
-    BallotAnswerRevision.objects.create(answer=answer, choice=answer.choice, opinion=answer.opinion,
-                                        replaced_at=now)
-    # Conditional on the answer we read and kept as the revision: a concurrent change makes this a
-    # conflict rather than a lost revision.
-    if not BallotAnswer.objects.filter(pk=answer.pk, choice=answer.choice, opinion=answer.opinion).update(
-            choice=choice, opinion=opinion, changed_at=now):
-        raise Conflict(_("Your answer was changed from another device at the same moment; reload and check it."),
-                       code="answer_conflict")
-    return "changed"
-
-
-@transaction.atomic
-def ballot_answer(*, actor, ballot: Ballot | int, answers: Iterable[dict]) -> list[BallotAnswer]:
-    """Answer (or change the answers to) some or all questions: ``answers`` is a list of
-    ``{"question": id, "choice": "agree"|"disagree"|"other", "opinion": str}``. All or nothing.
-
-    Refused with 409 ``ballot_closed`` from the deadline on, whatever the recorded status; with 400
-    ``opinion_required`` when a disagreement or another opinion comes without its text. Returns the
-    caller's answers to the whole ballot, in question order.
-    """
-    now = current_time()
-    access = ballot_access(actor, ballot, now)
-    if not access.is_recipient:
-        raise Forbidden(_("Only the members the ballot was sent to can answer it."), code="not_recipient")
-    # The row lock makes an answer and the closing of the ballot take turns on PostgreSQL, so an
-    # acknowledged answer is always one given before the ballot closed.
-    locked = _lock(access.ballot)
-    if locked.status == B.DRAFT:
-        raise InvalidState(_("The ballot has not been issued yet."), code="ballot_not_open")
-    if locked.status != B.OPEN or locked.deadline <= now:
-        raise closed_error()
-    parsed = _parse_answers(locked, answers)
-    outcome = []
-    for question, choice, opinion in parsed:
-        what = _store_answer(actor=actor, question=question, choice=choice, opinion=opinion, now=now)
-        outcome.append({"question": question.pk, "position": question.position, "choice": choice, "what": what})
-    if any(o["what"] != "unchanged" for o in outcome):
-        audit.record(actor, "ballot.answered", locked, data={"answers": outcome})
-    return list(BallotAnswer.objects.filter(question__ballot=locked, member=actor)
-                .select_related("question").order_by("question__position"))
 
 
 # --- audited reads -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ..forms import AnswersForm, choice_name, opinion_name
 from ..models import BallotAnswer, BallotAnswerRevision
 from ..pdf import render_summary_pdf
 from ..permissions import BallotAccess, ballot_access, can_create_ballot
-from ..services import ballot_closing
+from ..services import ballot_answers, ballot_closing
 from ..services import ballots as services
 
 
@@ -130,7 +130,7 @@ def ballot_answer(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     if form.is_valid():
         try:
-            services.ballot_answer(actor=request.user, ballot=access.ballot, answers=form.answers())
+            ballot_answers.ballot_answer(actor=request.user, ballot=access.ballot, answers=form.answers())
         except NotFound:
             raise
         except ValidationFailed as exc:
