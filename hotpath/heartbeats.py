@@ -37,6 +37,14 @@ __all__ = ["CLOSE_IDLE", "GATHER_SECONDS", "IDLE_SECONDS", "Heartbeats", "IdleCl
 # five trips of ten pings. A pong a fifth of a second later changes nothing for a tablet that pings
 # every 20 s.
 GATHER_SECONDS = 0.2
+# Under load — the last batch gathered at least ``BUSY_PINGS`` pings in ``GATHER_SECONDS``, i.e. 25 or
+# more a second, some 500 tablets and up — the next batch waits ``BUSY_GATHER_SECONDS``: 1,000 tablets
+# then cost one trip a second of about 50 pings instead of five of ten (each trip re-reads the
+# accounts, the session and the grants, and updates the presence rows: its fixed cost dominated the
+# heartbeats' share of the server's CPU between events). A pong at most a second later still changes
+# nothing for a tablet that pings every 20 s; a quiet room keeps the short wait.
+BUSY_PINGS = 5
+BUSY_GATHER_SECONDS = 1.0
 
 
 async def beat(record, user, meeting_id: int, channel_name: str) -> int | None:
@@ -55,6 +63,7 @@ class Heartbeats:
         self.waiting: list[tuple[object, int, str, asyncio.Future]] = []
         self.running = False
         self.task: asyncio.Task | None = None
+        self.busy = False  # the last batch said the sockets ping at BUSY_PINGS per GATHER_SECONDS or more
 
     async def beat(self, user, meeting_id: int, channel_name: str) -> int | None:
         future = asyncio.get_running_loop().create_future()
@@ -64,9 +73,15 @@ class Heartbeats:
             self.task = asyncio.ensure_future(self._run())
         return await future
 
+    async def _gather(self) -> None:
+        """Wait for more pings; the rate seen meanwhile (pings per ``GATHER_SECONDS``) sets the next wait."""
+        wait = BUSY_GATHER_SECONDS if self.busy else GATHER_SECONDS
+        await asyncio.sleep(wait)
+        self.busy = len(self.waiting) * GATHER_SECONDS / wait >= BUSY_PINGS
+
     async def _run(self) -> None:
         try:
-            await asyncio.sleep(GATHER_SECONDS)
+            await self._gather()
             while self.waiting:
                 batch, self.waiting = self.waiting, []
                 try:
@@ -79,6 +94,8 @@ class Heartbeats:
                 for (*_ping, future), head in zip(batch, heads, strict=True):
                     if not future.done():
                         future.set_result(head)
+                if self.busy and self.waiting:
+                    await self._gather()  # busy: what came meanwhile waits for the rest of its second
         finally:
             self.running = False
 
