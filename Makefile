@@ -83,9 +83,10 @@ run: sysdeps install messages
 	@echo "  admin                 IT superuser (/admin/) — sees no session content"
 	@echo
 	@# The production command (deploy/daphne_process.py): a listen backlog for a hall of tablets
-	@# reconnecting at once, and a handshake timeout longer than the admission queue (docs/limits.md).
+	@# reconnecting at once, a handshake timeout longer than the admission queue, and Daphne's pings
+	@# only for sockets silent for a minute (docs/limits.md).
 	@exec $(PYTHON) -m daphne -e tcp:port=$${PORT:-8000}:interface=127.0.0.1:backlog=4096 \
-		--websocket_connect_timeout 60 ecabinet.asgi:application
+		--websocket_connect_timeout 60 --ping-interval 60 --ping-timeout 30 ecabinet.asgi:application
 
 # pytest exits with 5 when it collects nothing; here that is a failure with its own message, not a
 # puzzling "Error 5". With CI set, pytest writes no cache into the checkout.

@@ -46,19 +46,29 @@ def free_port() -> int:
 #   a connection that never completes its handshake.
 LISTEN_BACKLOG = 4096
 HANDSHAKE_TIMEOUT_SECONDS = 60
+# Daphne's own WebSocket pings. The tablets ping every 20 s (docs/protocol.md), and a socket that
+# sends nothing for 90 s is closed by the application (``hotpath.heartbeats.IdleClose``): with
+# Daphne's default of 20 s, Daphne pinged too whenever a tablet's ping came a little late, a second
+# heartbeat per socket that found nothing the first did not (with 1,000 tablets, a quarter of the
+# server's CPU between events went to heartbeats). Any message resets Daphne's clock, so at 60 s it
+# pings only a socket that has been silent for a minute (a tab whose timers the browser slowed),
+# and drops it if no pong comes within 30 s.
+PING_INTERVAL_SECONDS = 60
+PING_TIMEOUT_SECONDS = 30
 
 
 def server_options() -> list[str]:
     """Daphne's options of the production command besides where it listens (also in
     ``deploy/systemd/ecabinet-daphne@.service`` and the Makefile's ``run``)."""
-    return ["--websocket_connect_timeout", str(HANDSHAKE_TIMEOUT_SECONDS)]
+    return ["--websocket_connect_timeout", str(HANDSHAKE_TIMEOUT_SECONDS),
+            "--ping-interval", str(PING_INTERVAL_SECONDS), "--ping-timeout", str(PING_TIMEOUT_SECONDS)]
 
 
 def command(port: int, *, python: str = sys.executable, proxy_headers: bool = False,
             application: str = APPLICATION) -> list[str]:
     """``python -m daphne -e tcp:port=PORT:interface=127.0.0.1:backlog=4096 --websocket_connect_timeout 60
-    [--proxy-headers] ecabinet.asgi:application`` (another ``application`` for the benchmark's raw
-    baseline, served by the same command)."""
+    --ping-interval 60 --ping-timeout 30 [--proxy-headers] ecabinet.asgi:application`` (another
+    ``application`` for the benchmark's raw baseline, served by the same command)."""
     return [python, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}",
             *server_options(), *(["--proxy-headers"] if proxy_headers else []), application]
 

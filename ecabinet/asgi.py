@@ -32,6 +32,7 @@ from ecabinet.ws_auth import TokenAuthMiddleware  # noqa: E402
 from ecabinet.ws_origin import ExactOriginValidator  # noqa: E402
 from hotpath import daphne_guard  # noqa: E402
 from hotpath.admission import Admission  # noqa: E402
+from hotpath.heartbeats import IdleClose  # noqa: E402
 from hotpath.http_handler import PooledASGIHandler  # noqa: E402
 from hotpath.intake import BatchIntake  # noqa: E402
 from meetings.routing import websocket_urlpatterns  # noqa: E402
@@ -50,9 +51,11 @@ application = ProtocolTypeRouter({
     # A socket's handshake, authentication included, waits for one of WS_ADMISSION_CONCURRENCY places
     # (hotpath.admission): a reconnect storm is a queue answered in order, not 1,000 handshakes
     # interleaved in the one thread for synchronous code until Daphne's timeout drops them all.
-    "websocket": ExactOriginValidator(Admission(
+    # A socket that sends nothing (no ping) for IDLE_SECONDS is closed by the application's own
+    # heartbeat (hotpath.heartbeats.IdleClose), not by Daphne's WebSocket pings.
+    "websocket": IdleClose(ExactOriginValidator(Admission(
         AuthMiddlewareStack(TokenAuthMiddleware(MFAEnrolmentSocketMiddleware(URLRouter(websocket_urlpatterns))))
-    )),
+    ))),
 })
 
 # The garbage collector, tuned for a server holding hundreds of sockets:
