@@ -458,14 +458,16 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 def _snapshot_parts(user, meeting_id: int) -> tuple[int, list[str]] | None:
     """The caller's snapshot as the texts to send, and its ``seq``; None without access. Built and
     serialised in the thread for synchronous code, not on the event loop: a large session's JSON
-    took the loop from the tablets already connected during a reconnect storm. Not shared between
-    sockets: a snapshot is per person (``me``, their own positions and votes, what they may see).
-    A snapshot over the frame budget goes in parts (``meetings.framesize``), never as a frame
-    Daphne refuses to send (which closed the socket with 1011, and the tablet looped)."""
-    snapshot = room.snapshot_for(user, meeting_id)
-    if snapshot is None:
+    took the loop from the tablets already connected during a reconnect storm. A snapshot is per
+    person (``me``, their own positions and votes, what they may see), cut from what the sockets of
+    the session share at one ``seq`` (``meetings.snapshot.snapshot_text``, issue 19). A snapshot
+    over the frame budget goes in parts (``meetings.framesize``), never as a frame Daphne refuses to
+    send (which closed the socket with 1011, and the tablet looped)."""
+    framed = room.snapshot_text_for(user, meeting_id)
+    if framed is None:
         return None
-    return snapshot["seq"], framesize.split(room.dumps(snapshot), snapshot["seq"])
+    seq, text = framed
+    return seq, framesize.split(text, seq)
 
 
 def _after_seq(query_string: bytes) -> int | None:

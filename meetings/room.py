@@ -15,7 +15,7 @@ from ecabinet.errors import NotFound
 
 from . import events, permissions, services
 from .models import Event, Meeting
-from .snapshot import snapshot
+from .snapshot import snapshot, snapshot_text
 
 REPLAY_LIMIT = 5000  # beyond this many events behind, a snapshot is sent instead
 
@@ -87,6 +87,13 @@ def heartbeats(pings: list[tuple[object, int, str]]) -> list[int | None]:
 def snapshot_for(user, meeting_id: int) -> dict | None:
     access = _access(user, meeting_id)
     return None if access is None else snapshot(access, fresh=True)
+
+
+def snapshot_text_for(user, meeting_id: int) -> tuple[int, str] | None:
+    """``dumps(snapshot_for(user, meeting_id))`` and its ``seq``, cut from what every socket of the
+    session shares (``snapshot.snapshot_text``); None without access."""
+    access = _access(user, meeting_id)
+    return None if access is None else snapshot_text(access)
 
 
 def replay_for(user, meeting_id: int, after: int, tokens: frozenset[str]) -> tuple[list, int] | None:

@@ -71,3 +71,23 @@ def test_one_connect_costs_the_same_queries_whatever_the_size_of_the_session(cas
     large = connect_queries(cast, getattr(cast, who), captured)
     assert len(large) == len(small), "\n".join(large)
     assert len(large) <= MAX_QUERIES_PER_CONNECT, "\n".join(large)
+
+
+# A connect while the session's shared read (``meetings.snapshot.Shared``) is warm — every tablet of
+# a reconnect storm but the first at each ``seq``: the account and the device, the access (twice:
+# for the audience at the handshake, again once the socket is in its groups), the credential, and
+# the presence row with its event; of the snapshot, only the kinds of the events since the shared
+# read (the previous tablet's presence.changed) and, for the secretariat, who is online. A cold
+# connect costs 24 statements (25 for the secretariat), a warm one 15 (16).
+MAX_QUERIES_PER_WARM_CONNECT = 16
+
+
+@pytest.mark.parametrize("who", ["member", "secretary"])
+def test_a_connect_after_another_reader_at_the_same_seq_reads_nothing_of_the_session_again(cast, who, captured):
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    grow(cast, participants=55, items=20)
+    connect_queries(cast, cast.member2, captured)  # warms the shared read, and moves the seq (presence)
+    warm = connect_queries(cast, getattr(cast, who), captured)
+    assert len(warm) <= MAX_QUERIES_PER_WARM_CONNECT, "\n".join(warm)
+    assert not any('FROM "meetings_comment"' in sql or 'FROM "meetings_agendaitem"' in sql for sql in warm), \
+        "\n".join(warm)

@@ -181,7 +181,7 @@ def test_it_shuts_out_a_removed_participant_at_the_next_ping_or_resume_if_the_do
 def test_it_does_not_count_as_present_a_socket_refused_while_connecting(cast, monkeypatch):
     # Access withdrawn between the check and the snapshot: the socket is closed, and not "online".
     cast.set_status(Meeting.Status.IN_PROGRESS)
-    monkeypatch.setattr(room, "snapshot_for", lambda user, meeting_id: None)
+    monkeypatch.setattr(room, "snapshot_text_for", lambda user, meeting_id: None)
     member = token_headers(cast.member)
     head = Meeting.objects.get(pk=cast.meeting.pk).event_seq
 
