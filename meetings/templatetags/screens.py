@@ -18,6 +18,11 @@ register = template.Library()
 
 AGENDA_LIST = "meetings/_agenda_list.html"
 AGENDA_LIST_SECONDS = 600
+# The largest fragment kept. Entries are per reader (their read marks), and each document a reader
+# opens for the first time gives them a new one: 40 items of 10,000-character descriptions are about
+# 1 MB of HTML, so a member opening a hundred documents would have put 100 MB in the shared cache
+# (Redis) for ten minutes. A typical agenda is about 40 KB; a larger one is drawn on every view.
+AGENDA_LIST_MAX_BYTES = 128 * 1024
 _template_digest: dict[str, str] = {}
 
 
@@ -55,7 +60,8 @@ def agenda_list(items, can_assign) -> SafeString:
     html = cache.get(key)
     if html is None:
         html = get_template(AGENDA_LIST).render({"items": items, "can_assign": bool(can_assign)}).rstrip("\n")
-        cache.set(key, html, AGENDA_LIST_SECONDS)
+        if len(html) <= AGENDA_LIST_MAX_BYTES:  # characters: at most 3 bytes each in UTF-8, Vietnamese ~1.3
+            cache.set(key, html, AGENDA_LIST_SECONDS)
     return mark_safe(html)  # noqa: S308 — the template's own (autoescaped) output
 
 

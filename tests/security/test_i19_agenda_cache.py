@@ -99,3 +99,28 @@ def test_a_row_holding_anything_but_plain_values_is_refused(session):
         rows[0].visible_documents[0].current_version = session.public_doc.current_version
         with pytest.raises(TypeError, match="DocumentVersion"):
             agenda_list(rows, False)
+
+
+def test_the_cache_keeps_no_huge_fragment(session, monkeypatch):
+    """Bounded in memory: every reader has entries of their own (read marks), and each first opening
+    of a document makes another; a fragment over ``AGENDA_LIST_MAX_BYTES`` is drawn, not kept."""
+    from meetings import services as meeting_services
+    from meetings.templatetags import screens
+
+    stored = []
+    real_set = screens.cache.set
+    monkeypatch.setattr(screens.cache, "set", lambda key, value, *a, **k: (stored.append(len(value)),
+                                                                          real_set(key, value, *a, **k)))
+
+    def kept() -> int:
+        return len(stored)
+
+    monkeypatch.setattr(screens, "AGENDA_LIST_MAX_BYTES", 8 * 1024)
+    small = agenda_html(page(session.member))
+    assert kept() == 1 and len(small) < 8 * 1024
+    meeting_services.agenda_item_add(actor=session.secretary, meeting=session.meeting, title="Mục dài",
+                                     description="Dòng dài. " * 1000)  # 10,000 characters, the most allowed
+    big = agenda_html(page(session.member))
+    assert len(big) > 8 * 1024 and "Dòng dài." in big
+    assert kept() == 1  # the small one only
+    assert agenda_html(page(session.member)) == big  # drawn again, the same bytes
