@@ -184,7 +184,11 @@ def _probe(user):
 def visible_tasks_sql(user, name: str, build, **values) -> tuple[str, str, list]:
     """``build(tasks_visible_to(user))`` as (database alias, SQL, parameters), prepared once per
     account shape and ``name``. ``build`` may filter with ``PROBE_MEETING`` in place of a session id,
-    given as ``meeting=…``. For active accounts outside the secretariat (who see every task)."""
+    given as ``meeting=…``. For active accounts outside the secretariat (who see every task): the
+    probe is neither, so any other account is refused here rather than given a query that is not its
+    own (a deactivated account of a ministry would otherwise see that ministry's tasks)."""
+    if not _active(user) or user.is_secretariat:
+        raise ValueError("visible_tasks_sql is for active accounts outside the secretariat")
     alias, sql, params = prepared.prepare(("followup.tasks", name, _shape(user)),
                                           lambda: build(tasks_visible_to(_probe(user))))
     return alias, sql, prepared.fill(params, {_PROBE_USER: user.pk, _PROBE_MINISTRY: user.ministry_id,

@@ -69,6 +69,12 @@ WS_MAX_SOCKETS_PER_ACCOUNT = envint("WS_MAX_SOCKETS_PER_ACCOUNT", "8")
 # Daphne's handshake timeout (deploy/daphne_process.py, HANDSHAKE_TIMEOUT_SECONDS). A queue, not a
 # refusal: a reconnect storm of 1,000 tablets is answered in order (issue 19, docs/limits.md).
 WS_ADMISSION_CONCURRENCY = envint("WS_ADMISSION_CONCURRENCY", "8")
+# Handshakes waiting for one of those places per process; beyond, refused at once with 4429 "busy
+# retry_after=N", N between WS_ADMISSION_RETRY_SECONDS and twice that (spread, so that the refused do
+# not all come back together). 2,000 is what one process answers within the 60 s handshake timeout
+# (15-35 ms of CPU each, docs/limits.md): a longer line would be dropped by the timeout anyway.
+WS_ADMISSION_QUEUE = envint("WS_ADMISSION_QUEUE", "2000")
+WS_ADMISSION_RETRY_SECONDS = envint("WS_ADMISSION_RETRY_SECONDS", "10")
 # --- end of rate limits ---
 
 # --- Issue 14, area "room": bounded snapshots and events (docs/limits.md § Room) ----------------

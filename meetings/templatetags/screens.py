@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 from django import template
@@ -11,10 +12,17 @@ from django.urls import get_script_prefix
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from meetings.selectors import DocumentRow, ItemRow, MinistryName, MotionRow, ReadState, VersionRow
+
 register = template.Library()
 
 AGENDA_LIST = "meetings/_agenda_list.html"
 AGENDA_LIST_SECONDS = 600
+# The largest fragment kept. Entries are per reader (their read marks), and each document a reader
+# opens for the first time gives them a new one: 40 items of 10,000-character descriptions are about
+# 1 MB of HTML, so a member opening a hundred documents would have put 100 MB in the shared cache
+# (Redis) for ten minutes. A typical agenda is about 40 KB; a larger one is drawn on every view.
+AGENDA_LIST_MAX_BYTES = 128 * 1024
 _template_digest: dict[str, str] = {}
 
 
@@ -39,14 +47,51 @@ def agenda_list(items, can_assign) -> SafeString:
     marks, whether they may assign tasks, the language, the URL prefix and the templates' source — so
     an entry can only ever be the HTML those very inputs give. Two people share an entry exactly when
     they would be shown the same bytes; nothing needs invalidating (a change changes the key), and no
-    one can be shown a document, a read mark or a link that was not computed for them (issue 19)."""
+    one can be shown a document, a read mark or a link that was not computed for them (issue 19).
+
+    Only those rows: a model instance's ``repr`` is its title alone, so two readers of
+    ``selectors.agenda`` (model instances, each with the documents *its* reader may see) would share
+    the first one's entry — a restricted document shown to a member who is not its recipient. Anything
+    else is refused (``TypeError``), checked to the last nested value (tests/security/
+    test_i19_agenda_cache.py)."""
+    _plain_rows(items)
     facts = repr((get_language(), get_script_prefix(), bool(can_assign), items))
     key = f"agenda-list:{_source_digest(AGENDA_LIST)}:{hashlib.sha256(facts.encode()).hexdigest()}"
     html = cache.get(key)
     if html is None:
         html = get_template(AGENDA_LIST).render({"items": items, "can_assign": bool(can_assign)}).rstrip("\n")
-        cache.set(key, html, AGENDA_LIST_SECONDS)
+        if len(html) <= AGENDA_LIST_MAX_BYTES:  # characters: at most 3 bytes each in UTF-8, Vietnamese ~1.3
+            cache.set(key, html, AGENDA_LIST_SECONDS)
     return mark_safe(html)  # noqa: S308 — the template's own (autoescaped) output
+
+
+_PLAIN = (str, int, bool, float, type(None))
+_ROWS = (ItemRow, DocumentRow, VersionRow, ReadState, MotionRow, MinistryName)
+
+
+def _plain_rows(items) -> None:
+    """``items`` are ``selectors.agenda_rows``' rows (``ItemRow``), down to plain values, every field
+    in its dataclass's ``repr``: then the ``repr`` is all they show. Else ``TypeError``."""
+    if type(items) not in (list, tuple) or any(type(item) is not ItemRow for item in items):
+        raise TypeError("agenda_list caches only selectors.agenda_rows' rows")
+    _plain(items)
+
+
+def _plain(value) -> None:
+    kind = type(value)
+    if kind in _PLAIN:
+        return
+    if kind in (list, tuple):
+        for each in value:
+            _plain(each)
+        return
+    if kind in _ROWS:
+        for field in dataclasses.fields(value):
+            if not field.repr:
+                raise TypeError(f"agenda_list: {kind.__name__}.{field.name} is not in the rows' repr")
+            _plain(getattr(value, field.name))
+        return
+    raise TypeError(f"agenda_list caches only selectors.agenda_rows' rows, not a {kind.__name__}")
 
 
 @register.filter

@@ -41,8 +41,14 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+def presenting(n: int) -> list:
+    """A credential of its own for handshake ``n`` (one without any is refused before the queue:
+    tests/security/test_i19_admission.py)."""
+    return [(b"authorization", f"Token key-{n}".encode())]
+
+
 def start(gate, n: int, **scope):
-    return asyncio.ensure_future(gate({"type": "websocket", "n": n, **scope}, None, None))
+    return asyncio.ensure_future(gate({"type": "websocket", "n": n, "headers": presenting(n), **scope}, None, None))
 
 
 def test_at_most_limit_handshakes_work_at_once_and_the_others_enter_in_arrival_order():
@@ -151,8 +157,9 @@ def test_a_handshake_dropped_while_it_waited_is_skipped_not_worked_through():
         gate = admission.Admission(app, limit=1)
         gone = Protocol(alive=True)
         first = start(gate, 0)
-        waiting_then_dropped = asyncio.ensure_future(gate({"type": "websocket", "n": 1}, None, daphne_send(gone)))
-        alive = asyncio.ensure_future(gate({"type": "websocket", "n": 2}, None,
+        waiting_then_dropped = asyncio.ensure_future(gate({"type": "websocket", "n": 1, "headers": presenting(1)}, None,
+                                                         daphne_send(gone)))
+        alive = asyncio.ensure_future(gate({"type": "websocket", "n": 2, "headers": presenting(2)}, None,
                                            daphne_send(Protocol(alive=True))))
         await settle()
         gone.state, gone.transport.connected = gone.STATE_CLOSED, False  # Daphne's handshake timeout
