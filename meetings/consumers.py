@@ -117,6 +117,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self._probe_sent: float | None = None
         self._head_seen = 0  # the session's head at the previous ping
         self._credential_checked = self._now()
+        if not getattr(self.user, "is_authenticated", False):
+            # Nobody to admit (a revoked or unknown token, a bogus cookie): the place goes back to
+            # the line before the refusal below (4403) spends a trip through the sync thread.
+            admission.release(self.scope)
         refusal = limits.hit("ws_connects", getattr(self.user, "pk", None))
         if refusal is not None:
             # Accepted first, so that the client reads the code and when to come back.

@@ -60,11 +60,6 @@ def test_no_credential_is_refused_with_4403_as_the_room_refuses_a_stranger_while
     run(scenario)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "meetings/consumers.py (not this branch's): a socket authenticated as nobody (a revoked or unknown "
-    "token, a bogus cookie) keeps its admission place through the room's refusal (room.audience_tokens, "
-    "one trip through the thread for synchronous code). Fix: at the top of MeetingConsumer._connect, "
-    "when not self.user.is_authenticated, call admission.release(self.scope) before refusing (4403)."))
 def test_a_socket_authenticated_as_nobody_gives_its_place_back_before_the_refusal(cast, settings, monkeypatch):
     from hotpath import admission
     from meetings import consumers
