@@ -217,3 +217,51 @@ def test_the_chair_and_the_ministry_read_with_the_access_are_the_right_ones(db):
     Participant.objects.filter(meeting=cast["meeting"], role="chair").update(role="member")
     html = screen_client(cast["reader"]).get(url).content.decode()
     assert chair.get_full_name() not in html
+
+
+def test_the_prepared_grants_query_answers_what_the_orm_answers(db):
+    cast = build_session("g", items=1, documents=1, people=2)
+    meeting = cast["meeting"]
+    other = services.meeting_create(actor=cast["secretary"], title="Phiên khác", kind="regular", starts_at=in_days(3))
+    outsider = UserFactory(username="g-outsider")
+    people = [cast["secretary"], cast["g-chair"], cast["g-guest"], cast["g-deputy"], cast["g-member00"], outsider]
+    seen = set()
+    for user in people:
+        for session in (meeting, other):
+            orm = frozenset(permissions.MeetingUserObjectPermission.objects.filter(user=user, content_object=session)
+                            .values_list("permission__codename", flat=True))
+            assert permissions._codenames(user.pk, session.pk) == orm, (user.username, session.pk)
+            seen.add(orm)
+    assert len(seen) >= 4  # the secretary, the chair, a member and the outsider hold different grants
+
+
+def _fields(instance) -> dict | None:
+    if instance is None:
+        return None
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def _types(instance) -> dict:
+    return {name: type(value) for name, value in _fields(instance).items()}
+
+
+def test_the_prepared_caller_and_chair_rows_are_the_orms(db):
+    from django.db.models import Q
+
+    cast = build_session("c", items=1, documents=1, people=2)
+    meeting = cast["meeting"]
+    nobody = UserFactory(username="c-nobody", ministry=None)
+    for user in [cast["secretary"], cast["c-chair"], cast["c-guest"], cast["c-deputy"], cast["c-member00"], nobody]:
+        orm = list(Participant.objects.select_related("meeting", "user__ministry")
+                   .filter(Q(user=user) | Q(role=Participant.Role.CHAIR), meeting_id=meeting.pk).order_by("pk"))
+        fast = permissions._caller_and_chair(user.pk, meeting.pk)
+        assert len(fast) == len(orm) >= 1
+        for a, b in zip(fast, orm, strict=True):
+            assert _fields(a) == _fields(b)
+            assert _fields(a.meeting) == _fields(b.meeting)
+            assert _fields(a.user) == _fields(b.user)
+            assert _fields(a.user.ministry) == _fields(b.user.ministry)
+            # types too (SQLite gives text for datetimes, integers for booleans: the converters must have run)
+            assert _types(a.meeting) == _types(b.meeting) and _types(a.user) == _types(b.user)
+            assert not a._state.adding and a._state.db == b._state.db
+    assert permissions._caller_and_chair(nobody.pk, meeting.pk + 1000) == []
