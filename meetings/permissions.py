@@ -163,13 +163,13 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
     """The caller's access to a session, or ``NotFound`` if they may not see it at all."""
     if not user.is_authenticated or not user.is_active:
         raise NotFound()
-    participant, chair, looked_up = None, None, False
+    participant, chair, looked_up, rows = None, None, False, []
     if not isinstance(meeting, Meeting):
         looked_up = True
         # By id (every page and API call): one query reads the caller's row and the chair's (at most
         # one: ``one_chair_per_meeting``), each with its account and ministry, and the session with
         # them — the session page shows the chair, and the header the caller's ministry (issue 19).
-        rows = _caller_and_chair(user.pk, int(meeting))
+        rows, perms = _caller_and_chair(user.pk, int(meeting))
         participant = next((row for row in rows if row.user_id == user.pk), None)
         chair = next((row for row in rows if row.role == Participant.Role.CHAIR), None)
         if rows:
@@ -180,7 +180,8 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
             meeting = Meeting.objects.filter(pk=meeting).first()
             if meeting is None:
                 raise NotFound()
-    perms = _codenames(user.pk, meeting.pk)
+    if not rows:  # by id, the grants came with the rows
+        perms = _codenames(user.pk, meeting.pk)
     if not perms:
         participant = None
     elif not looked_up:
@@ -198,15 +199,19 @@ _PROBE_USER, _PROBE_MEETING = -730_194_701_001, -730_194_701_002
 _MODELS = (("", Participant), ("meeting__", Meeting), ("user__", User), ("user__ministry__", Ministry))
 _ATTNAMES = {model: [f.attname for f in model._meta.concrete_fields] for _prefix, model in _MODELS}
 _CONVERTERS: dict[tuple, list] = {}
+# The grants the rules above ask about (``MeetingAccess.perms`` holds only these: ``ROLE_GRANTS``' codenames).
+RULE_CODENAMES = (VIEW, MANAGE, CHAIR)
 
 
 def _grants_query(user_id: int, meeting_id: int):
-    return (MeetingUserObjectPermission.objects.filter(user_id=user_id, content_object_id=meeting_id)
+    return (MeetingUserObjectPermission.objects.filter(user_id=user_id, content_object_id=meeting_id,
+                                                       permission__codename__in=RULE_CODENAMES)
             .values_list("permission__codename"))
 
 
 def _codenames(user_id: int, meeting_id: int) -> frozenset[str]:
-    """The codenames ``user_id`` holds on session ``meeting_id`` (``_grants_query``, compiled once)."""
+    """The codenames of ``RULE_CODENAMES`` ``user_id`` holds on session ``meeting_id`` (``_grants_query``,
+    compiled once)."""
     rows = prepared.rows(("meetings.grants",), lambda: _grants_query(_PROBE_USER, _PROBE_MEETING),
                          {_PROBE_USER: user_id, _PROBE_MEETING: meeting_id})
     return frozenset(codename for (codename,) in rows)
@@ -214,17 +219,22 @@ def _codenames(user_id: int, meeting_id: int) -> frozenset[str]:
 
 def _caller_and_chair_query(user_id: int, meeting_id: int) -> QuerySet:
     """The rows ``meeting_access`` reads by id: the caller's and the chair's, with the session, the
-    accounts and their ministries, as ``_MODELS``' columns in order."""
+    accounts and their ministries, as ``_MODELS``' columns in order, then whether the caller holds each
+    of ``RULE_CODENAMES`` on the session (the same on every row)."""
     columns = [prefix + f.attname for prefix, model in _MODELS for f in model._meta.concrete_fields]
+    grants = {f"grant_{codename}": Exists(MeetingUserObjectPermission.objects.filter(
+        user_id=user_id, content_object_id=OuterRef("meeting_id"), permission__codename=codename))
+        for codename in RULE_CODENAMES}
     return (Participant.objects.filter(Q(user_id=user_id) | Q(role=Participant.Role.CHAIR), meeting_id=meeting_id)
-            .order_by("pk").values_list(*columns))
+            .annotate(**grants).order_by("pk").values_list(*columns, *grants))
 
 
-def _caller_and_chair(user_id: int, meeting_id: int) -> list[Participant]:
+def _caller_and_chair(user_id: int, meeting_id: int) -> tuple[list[Participant], frozenset[str]]:
     """``Participant.objects.select_related("meeting", "user__ministry").filter(Q(user=…) | Q(role=CHAIR),
-    meeting_id=…).order_by("pk")`` from a query compiled once per process (``ecabinet.prepared``; the
-    column values go through the same converters as the ORM's), the instances made as the ORM makes them
-    (``Model.from_db``) and linked: one session instance for all the rows."""
+    meeting_id=…).order_by("pk")`` and, when there is such a row, ``_codenames(user_id, meeting_id)``, in
+    one query compiled once per process (``ecabinet.prepared``; the column values go through the same
+    converters as the ORM's), the instances made as the ORM makes them (``Model.from_db``) and linked: one
+    session instance for all the rows."""
     alias, sql, params = prepared.prepare(("meetings.caller_and_chair",),
                                           lambda: _caller_and_chair_query(_PROBE_USER, _PROBE_MEETING))
     connection = connections[alias]
@@ -232,8 +242,9 @@ def _caller_and_chair(user_id: int, meeting_id: int) -> list[Participant]:
         cursor.execute(sql, prepared.fill(params, {_PROBE_USER: user_id, _PROBE_MEETING: meeting_id}))
         rows = cursor.fetchall()
     if not rows:
-        return []
+        return [], frozenset()
     rows = _converted(alias, connection, rows)
+    perms = frozenset(code for code, held in zip(RULE_CODENAMES, rows[0][-len(RULE_CODENAMES):], strict=True) if held)
     out, meeting = [], None
     for row in rows:
         instances, start = [], 0
@@ -248,7 +259,7 @@ def _caller_and_chair(user_id: int, meeting_id: int) -> list[Participant]:
         Participant.user.field.set_cached_value(participant, account)
         type(account).ministry.field.set_cached_value(account, ministry)
         out.append(participant)
-    return out
+    return out, perms
 
 
 def _converted(alias: str, connection, rows: list[tuple]) -> list[tuple]:
