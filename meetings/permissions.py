@@ -38,14 +38,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from ecabinet import prepared, realtime
+from ecabinet import realtime
 from ecabinet.errors import Forbidden, NotFound
-from ecabinet.models import Ministry, User
 from voting.permissions import may_vote_in
 
+from . import access as access_reads
 from .events import ALL, INTERNAL, SECRETARIAT
 from .events import CHAIR as CHAIR_HEARS
 from .models import (
@@ -59,6 +58,8 @@ from .models import (
 )
 
 VIEW, MANAGE, CHAIR = "view_meeting", "manage_meeting", "chair_meeting"
+# The grants the rules below ask about (``MeetingAccess.perms`` holds only these: ``ROLE_GRANTS``' codenames).
+RULE_CODENAMES = (VIEW, MANAGE, CHAIR)
 ROLE_GRANTS = {
     Participant.Role.CHAIR: (VIEW, CHAIR),
     Participant.Role.SECRETARY: (VIEW, MANAGE),
@@ -169,7 +170,7 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
         # By id (every page and API call): one query reads the caller's row and the chair's (at most
         # one: ``one_chair_per_meeting``), each with its account and ministry, and the session with
         # them — the session page shows the chair, and the header the caller's ministry (issue 19).
-        rows, perms = _caller_and_chair(user.pk, int(meeting))
+        rows, perms = access_reads.caller_and_chair(user.pk, int(meeting), RULE_CODENAMES)
         participant = next((row for row in rows if row.user_id == user.pk), None)
         chair = next((row for row in rows if row.role == Participant.Role.CHAIR), None)
         if rows:
@@ -181,7 +182,7 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
             if meeting is None:
                 raise NotFound()
     if not rows:  # by id, the grants came with the rows
-        perms = _codenames(user.pk, meeting.pk)
+        perms = access_reads.grants(user.pk, meeting.pk, RULE_CODENAMES)
     if not perms:
         participant = None
     elif not looked_up:
@@ -191,99 +192,6 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
     if not access.can_view:
         raise NotFound()
     return access
-
-
-# Sentinels for ``ecabinet.prepared``: the grants' query is compiled once per process (issue 19: building it
-# cost more CPU than SQLite took to answer it, on every page and API call).
-_PROBE_USER, _PROBE_MEETING = -730_194_701_001, -730_194_701_002
-_MODELS = (("", Participant), ("meeting__", Meeting), ("user__", User), ("user__ministry__", Ministry))
-_ATTNAMES = {model: [f.attname for f in model._meta.concrete_fields] for _prefix, model in _MODELS}
-_CONVERTERS: dict[tuple, list] = {}
-# The grants the rules above ask about (``MeetingAccess.perms`` holds only these: ``ROLE_GRANTS``' codenames).
-RULE_CODENAMES = (VIEW, MANAGE, CHAIR)
-
-
-def _grants_query(user_id: int, meeting_id: int):
-    return (MeetingUserObjectPermission.objects.filter(user_id=user_id, content_object_id=meeting_id,
-                                                       permission__codename__in=RULE_CODENAMES)
-            .values_list("permission__codename"))
-
-
-def _codenames(user_id: int, meeting_id: int) -> frozenset[str]:
-    """The codenames of ``RULE_CODENAMES`` ``user_id`` holds on session ``meeting_id`` (``_grants_query``,
-    compiled once)."""
-    rows = prepared.rows(("meetings.grants",), lambda: _grants_query(_PROBE_USER, _PROBE_MEETING),
-                         {_PROBE_USER: user_id, _PROBE_MEETING: meeting_id})
-    return frozenset(codename for (codename,) in rows)
-
-
-def _caller_and_chair_query(user_id: int, meeting_id: int) -> QuerySet:
-    """The rows ``meeting_access`` reads by id: the caller's and the chair's, with the session, the
-    accounts and their ministries, as ``_MODELS``' columns in order, then whether the caller holds each
-    of ``RULE_CODENAMES`` on the session (the same on every row)."""
-    columns = [prefix + f.attname for prefix, model in _MODELS for f in model._meta.concrete_fields]
-    grants = {f"grant_{codename}": Exists(MeetingUserObjectPermission.objects.filter(
-        user_id=user_id, content_object_id=OuterRef("meeting_id"), permission__codename=codename))
-        for codename in RULE_CODENAMES}
-    return (Participant.objects.filter(Q(user_id=user_id) | Q(role=Participant.Role.CHAIR), meeting_id=meeting_id)
-            .annotate(**grants).order_by("pk").values_list(*columns, *grants))
-
-
-def _caller_and_chair(user_id: int, meeting_id: int) -> tuple[list[Participant], frozenset[str]]:
-    """``Participant.objects.select_related("meeting", "user__ministry").filter(Q(user=…) | Q(role=CHAIR),
-    meeting_id=…).order_by("pk")`` and, when there is such a row, ``_codenames(user_id, meeting_id)``, in
-    one query compiled once per process (``ecabinet.prepared``; the column values go through the same
-    converters as the ORM's), the instances made as the ORM makes them (``Model.from_db``) and linked: one
-    session instance for all the rows."""
-    alias, sql, params = prepared.prepare(("meetings.caller_and_chair",),
-                                          lambda: _caller_and_chair_query(_PROBE_USER, _PROBE_MEETING))
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, prepared.fill(params, {_PROBE_USER: user_id, _PROBE_MEETING: meeting_id}))
-        rows = cursor.fetchall()
-    if not rows:
-        return [], frozenset()
-    rows = _converted(alias, connection, rows)
-    perms = frozenset(code for code, held in zip(RULE_CODENAMES, rows[0][-len(RULE_CODENAMES):], strict=True) if held)
-    out, meeting = [], None
-    for row in rows:
-        instances, start = [], 0
-        for _prefix, model in _MODELS:
-            names = _ATTNAMES[model]
-            values = row[start:start + len(names)]
-            start += len(names)
-            instances.append(None if values[0] is None else model.from_db(alias, names, values))
-        participant, meeting_row, account, ministry = instances
-        meeting = meeting or meeting_row
-        Participant.meeting.field.set_cached_value(participant, meeting)
-        Participant.user.field.set_cached_value(participant, account)
-        type(account).ministry.field.set_cached_value(account, ministry)
-        out.append(participant)
-    return out, perms
-
-
-def _converted(alias: str, connection, rows: list[tuple]) -> list[tuple]:
-    """``rows`` with each column through the converters the ORM applies to it on ``connection`` (SQLite's
-    text datetimes become aware ``datetime``s, its integers ``bool``s, JSON text Python values)."""
-    key = (alias, connection.vendor)
-    found = _CONVERTERS.get(key)
-    if found is None:
-        queryset = _caller_and_chair_query(_PROBE_USER, _PROBE_MEETING)
-        compiler = queryset.query.get_compiler(alias)
-        compiler.setup_query()
-        every = [(i, connection.ops.get_db_converters(col) + col.get_db_converters(connection), col)
-                 for i, (col, _sql, _alias) in enumerate(compiler.select)]
-        found = _CONVERTERS[key] = [(i, funcs, col) for i, funcs, col in every if funcs]
-    converted = []
-    for row in rows:
-        row = list(row)
-        for i, funcs, col in found:
-            value = row[i]
-            for func in funcs:
-                value = func(value, col, connection)
-            row[i] = value
-        converted.append(tuple(row))
-    return converted
 
 
 def _keep_ministry(user, same) -> None:

@@ -13,6 +13,7 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from ecabinet.models import Ministry
+from meetings import access as access_reads
 from meetings import permissions, selectors, services
 from meetings.models import Meeting, Participant
 from meetings.serializers import MeetingDetailSerializer, meeting_detail_data
@@ -231,7 +232,8 @@ def test_the_prepared_grants_query_answers_what_the_orm_answers(db):
         for session in (meeting, other):
             orm = frozenset(permissions.MeetingUserObjectPermission.objects.filter(user=user, content_object=session)
                             .values_list("permission__codename", flat=True)) & set(permissions.RULE_CODENAMES)
-            assert permissions._codenames(user.pk, session.pk) == orm, (user.username, session.pk)
+            fast = access_reads.grants(user.pk, session.pk, permissions.RULE_CODENAMES)
+            assert fast == orm, (user.username, session.pk)
             seen.add(orm)
     assert len(seen) >= 4  # the secretary, the chair, a member and the outsider hold different grants
 
@@ -255,9 +257,10 @@ def test_the_prepared_caller_and_chair_rows_are_the_orms(db):
     for user in [cast["secretary"], cast["c-chair"], cast["c-guest"], cast["c-deputy"], cast["c-member00"], nobody]:
         orm = list(Participant.objects.select_related("meeting", "user__ministry")
                    .filter(Q(user=user) | Q(role=Participant.Role.CHAIR), meeting_id=meeting.pk).order_by("pk"))
-        fast, grants = permissions._caller_and_chair(user.pk, meeting.pk)
+        fast, grants = access_reads.caller_and_chair(user.pk, meeting.pk, permissions.RULE_CODENAMES)
         assert len(fast) == len(orm) >= 1
-        assert grants == permissions._codenames(user.pk, meeting.pk)  # the grants read with the rows
+        # the grants read with the rows are the grants read alone
+        assert grants == access_reads.grants(user.pk, meeting.pk, permissions.RULE_CODENAMES)
         for a, b in zip(fast, orm, strict=True):
             assert _fields(a) == _fields(b)
             assert _fields(a.meeting) == _fields(b.meeting)
@@ -266,4 +269,4 @@ def test_the_prepared_caller_and_chair_rows_are_the_orms(db):
             # types too (SQLite gives text for datetimes, integers for booleans: the converters must have run)
             assert _types(a.meeting) == _types(b.meeting) and _types(a.user) == _types(b.user)
             assert not a._state.adding and a._state.db == b._state.db
-    assert permissions._caller_and_chair(nobody.pk, meeting.pk + 1000) == ([], frozenset())
+    assert access_reads.caller_and_chair(nobody.pk, meeting.pk + 1000, permissions.RULE_CODENAMES) == ([], frozenset())
