@@ -16,6 +16,18 @@ the chain head is printed into signed minutes (a checkpoint outside the database
 
 Appends are serialised by locking the ``AuditHead`` row (PostgreSQL) and by SQLite's IMMEDIATE
 transactions, and ``seq`` is unique, so the chain can never fork.
+
+An append does not read the head first when this process knows it (issue 19: every page view
+appends an entry). The process remembers the head it last wrote or read; the append chains its
+entries onto that guess and moves the head with a conditional ``UPDATE … WHERE seq = guess AND hash
+= guess``, which both takes the head's lock (the row lock on PostgreSQL; SQLite already holds its
+write lock from ``BEGIN IMMEDIATE``) and proves the guess right in the same statement. A guess made
+stale by another process, a rolled-back transaction or a concurrent append matches no row: the
+append then reads the head under lock and chains again, as before. Either way the entries link to
+the head as it is under the lock, inside the caller's transaction, and the head moves in it.
+On PostgreSQL the entries' ``at`` is taken before the lock is held (on SQLite after), so two
+appends racing there may carry times out of ``seq`` order by the length of the wait: ``seq`` is
+the order of the chain, ``at`` the moment of the request.
 """
 
 from __future__ import annotations
@@ -73,6 +85,16 @@ def entry_hash(entry: AuditEntry) -> str:
     ).hexdigest()
 
 
+# The head (seq, hash) this process last wrote or read: a guess, proven or refuted by the
+# conditional UPDATE in ``record_many``. A tuple is replaced whole, so threads never see half of one.
+_known_head: tuple[int, str] | None = None
+
+
+def _remember(seq: int, hash_: str) -> None:
+    global _known_head
+    _known_head = (seq, hash_)
+
+
 def lock_head() -> None:
     """Take the chain's lock now, before any other row lock of the transaction.
 
@@ -81,7 +103,8 @@ def lock_head() -> None:
     before it, and no two transactions can ever take their locks in opposite orders (which on
     PostgreSQL is a deadlock and a failed request). Re-entrant within a transaction.
     """
-    AuditHead.objects.select_for_update().get_or_create(id=1)
+    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    _remember(head.seq, head.hash)
 
 
 def record(actor, action: str, target: models.Model | None = None, *, meeting_id: int | None = None,
@@ -104,34 +127,55 @@ class Entry:
 
 def record_many(entries: list[Entry]) -> list[AuditEntry]:
     """Append ``entries`` in this order, under one lock of the head and in one insert (a group
-    commit of votes appends hundreds at once). Same contract as ``record``."""
+    commit of votes appends hundreds at once). Same contract as ``record``.
+
+    Statements: a conditional ``UPDATE`` of the head and the ``INSERT`` when this process knows the
+    head (the usual case), plus a ``SELECT … FOR UPDATE`` of it when not; ``BEGIN``/``COMMIT`` only
+    when no transaction is open yet. Inside the caller's transaction no savepoint is made: if the
+    append fails, the caller's whole transaction must roll back anyway (the entry commits with the
+    change it describes, or neither does)."""
     if not entries:
         return []
-    with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    with transaction.atomic(savepoint=False):
         at = _now()
-        rows, seq, prev = [], head.seq, head.hash
-        for item in entries:
-            actor, target = item.actor, item.target
-            seq += 1
-            row = AuditEntry(
-                seq=seq,
-                at=at,
-                actor=actor if actor is not None and actor.pk else None,
-                actor_username=getattr(actor, "username", "") or "",
-                action=item.action,
-                object_type=target._meta.label_lower if target is not None else "",
-                object_id=str(target.pk) if target is not None else "",
-                meeting_id=item.meeting_id,
-                # JSON round trip: what we hash must be exactly what the JSON column gives back.
-                data=json.loads(json.dumps(item.data or {}, ensure_ascii=False, default=str)),
-                prev_hash=prev,
-            )
-            row.hash = prev = entry_hash(row)
-            rows.append(row)
+        guess = _known_head
+        if guess is not None:
+            rows = _chain(entries, *guess, at)
+            # Moves the head only if it is still the guess; the row lock (or SQLite's write lock) is held from here.
+            if AuditHead.objects.filter(id=1, seq=guess[0], hash=guess[1]).update(seq=rows[-1].seq, hash=rows[-1].hash):
+                bulk.insert_objects(rows, _COLUMNS)
+                _remember(rows[-1].seq, rows[-1].hash)
+                return rows
+        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+        rows = _chain(entries, head.seq, head.hash, at)
         bulk.insert_objects(rows, _COLUMNS)
-        head.seq, head.hash = seq, prev
+        head.seq, head.hash = rows[-1].seq, rows[-1].hash
         head.save(update_fields=["seq", "hash"])
+        _remember(head.seq, head.hash)
+    return rows
+
+
+def _chain(entries: list[Entry], seq: int, prev: str, at: datetime) -> list[AuditEntry]:
+    """The rows for ``entries``, numbered and linked after the head ``(seq, prev)``."""
+    rows = []
+    for item in entries:
+        actor, target = item.actor, item.target
+        seq += 1
+        row = AuditEntry(
+            seq=seq,
+            at=at,
+            actor=actor if actor is not None and actor.pk else None,
+            actor_username=getattr(actor, "username", "") or "",
+            action=item.action,
+            object_type=target._meta.label_lower if target is not None else "",
+            object_id=str(target.pk) if target is not None else "",
+            meeting_id=item.meeting_id,
+            # JSON round trip: what we hash must be exactly what the JSON column gives back.
+            data=json.loads(json.dumps(item.data or {}, ensure_ascii=False, default=str)),
+            prev_hash=prev,
+        )
+        row.hash = prev = entry_hash(row)
+        rows.append(row)
     return rows
 
 

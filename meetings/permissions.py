@@ -44,6 +44,7 @@ from ecabinet import realtime
 from ecabinet.errors import Forbidden, NotFound
 from voting.permissions import may_vote_in
 
+from . import access as access_reads
 from .events import ALL, INTERNAL, SECRETARIAT
 from .events import CHAIR as CHAIR_HEARS
 from .models import (
@@ -57,6 +58,8 @@ from .models import (
 )
 
 VIEW, MANAGE, CHAIR = "view_meeting", "manage_meeting", "chair_meeting"
+# The grants the rules below ask about (``MeetingAccess.perms`` holds only these: ``ROLE_GRANTS``' codenames).
+RULE_CODENAMES = (VIEW, MANAGE, CHAIR)
 ROLE_GRANTS = {
     Participant.Role.CHAIR: (VIEW, CHAIR),
     Participant.Role.SECRETARY: (VIEW, MANAGE),
@@ -161,14 +164,13 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
     """The caller's access to a session, or ``NotFound`` if they may not see it at all."""
     if not user.is_authenticated or not user.is_active:
         raise NotFound()
-    participant, chair, looked_up = None, None, False
+    participant, chair, looked_up, rows = None, None, False, []
     if not isinstance(meeting, Meeting):
         looked_up = True
         # By id (every page and API call): one query reads the caller's row and the chair's (at most
         # one: ``one_chair_per_meeting``), each with its account and ministry, and the session with
         # them — the session page shows the chair, and the header the caller's ministry (issue 19).
-        rows = list(Participant.objects.select_related("meeting", "user__ministry")
-                    .filter(Q(user=user) | Q(role=Participant.Role.CHAIR), meeting_id=meeting).order_by("pk"))
+        rows, perms = access_reads.caller_and_chair(user.pk, int(meeting), RULE_CODENAMES)
         participant = next((row for row in rows if row.user_id == user.pk), None)
         chair = next((row for row in rows if row.role == Participant.Role.CHAIR), None)
         if rows:
@@ -179,10 +181,8 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
             meeting = Meeting.objects.filter(pk=meeting).first()
             if meeting is None:
                 raise NotFound()
-    perms = frozenset(
-        MeetingUserObjectPermission.objects.filter(user=user, content_object=meeting)
-        .values_list("permission__codename", flat=True)
-    )
+    if not rows:  # by id, the grants came with the rows
+        perms = access_reads.grants(user.pk, meeting.pk, RULE_CODENAMES)
     if not perms:
         participant = None
     elif not looked_up:
