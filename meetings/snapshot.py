@@ -202,6 +202,20 @@ def comment_page(access: MeetingAccess, item_id: int, *, before: int | None, lim
             "total": len(every)}
 
 
+def speakers_of(meeting: Meeting) -> tuple[dict[str, list], dict[str, int]]:
+    """Each item's shown speaking turns (``shown_turns``) and, where some were spoken, how many."""
+    by_item: dict[str, list] = {}
+    for r in _turns().filter(agenda_item__meeting=meeting):
+        by_item.setdefault(str(r.agenda_item_id), []).append(r)
+    speakers: dict[str, list] = {}
+    speakers_spoken: dict[str, int] = {}
+    for key, turns in by_item.items():
+        speakers[key], spoken = shown_turns(turns)
+        if spoken:
+            speakers_spoken[key] = spoken
+    return speakers, speakers_spoken
+
+
 def snapshot(access: MeetingAccess, *, fresh: bool = False) -> dict:
     """The caller's snapshot. ``fresh``: ``access.meeting`` was read just now (the room socket reads
     the access and builds the snapshot in one call), so it is not read again."""
@@ -215,15 +229,7 @@ def snapshot(access: MeetingAccess, *, fresh: bool = False) -> dict:
         position_rows = position_rows.filter(user=access.user)
     for p in position_rows:
         positions.setdefault(str(p.agenda_item_id), {})[p.user.username] = position_dict(p)
-    by_item: dict[str, list] = {}
-    for r in _turns().filter(agenda_item__meeting=meeting):
-        by_item.setdefault(str(r.agenda_item_id), []).append(r)
-    speakers: dict[str, list] = {}
-    speakers_spoken: dict[str, int] = {}
-    for key, turns in by_item.items():
-        speakers[key], spoken = shown_turns(turns)
-        if spoken:
-            speakers_spoken[key] = spoken
+    speakers, speakers_spoken = speakers_of(meeting)
     comments, comment_counts = comment_window(access)
     state = {
         "id": meeting.pk, "title": meeting.title, "kind": meeting.kind, "status": meeting.status,
@@ -338,15 +344,7 @@ def _read(meeting: Meeting) -> Shared:
                                                  recipients.get(c.document_id, ())))
         comments.append((c.pk, c.agenda_item_id, c.document_id, audience))
         comment_dicts[c.pk] = comment_dict(c)
-    by_item: dict[str, list] = {}
-    for r in _turns().filter(agenda_item__meeting=meeting):
-        by_item.setdefault(str(r.agenda_item_id), []).append(r)
-    speakers: dict[str, list] = {}
-    speakers_spoken: dict[str, int] = {}
-    for key, turns in by_item.items():
-        speakers[key], spoken = shown_turns(turns)
-        if spoken:
-            speakers_spoken[key] = spoken
+    speakers, speakers_spoken = speakers_of(meeting)
     positions = [(str(p.agenda_item_id), p.user_id, p.user.username, position_dict(p))
                  for p in Position.objects.filter(agenda_item__meeting=meeting).select_related("user")]
     motion_rows = list(AgendaItem._meta.get_field("motions").related_model.objects  # voting.Motion, read-only
