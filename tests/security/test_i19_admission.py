@@ -11,25 +11,9 @@ import re
 import pytest
 
 from hotpath import admission
+from tests.hotpath.recorder import Recorder as App
 
 RETRY = re.compile(r"retry_after=(\d+)")  # what static/room/live.js reads in a 4429's reason
-
-
-class App:
-    """Notes who enters, holds each until told, and fails when its scope says so."""
-
-    def __init__(self) -> None:
-        self.entered: list[int] = []
-        self.go: dict[int, asyncio.Event] = {}
-        self.scopes: dict[int, dict] = {}
-
-    async def __call__(self, scope, receive, send):
-        n = scope["n"]
-        self.entered.append(n)
-        self.scopes[n] = scope
-        await self.go.setdefault(n, asyncio.Event()).wait()
-        if scope.get("fail"):
-            raise RuntimeError("the application failed")
 
 
 class Socket:
