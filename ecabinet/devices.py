@@ -30,20 +30,22 @@ from django.db.models import Q
 from django.db.models.functions import Least
 from django.utils.translation import gettext_lazy as _
 
-from ecabinet import audit, clock, realtime
+from ecabinet import audit, clock, prepared, realtime
 from ecabinet.errors import DomainError
 from ecabinet.models import Device, UserSession
 from ecabinet.permissions import check_may_manage_devices_of
 
 __all__ = ["DEVICE_NAME_MAX", "SID_KEY", "TokenRefused", "authenticate_token", "change_password", "device_credential",
-           "digest", "end_access", "end_session", "issue_device", "live_devices", "remember_session", "resolve_tokens",
-           "revoke_device", "session_credential"]
+           "device_live", "digest", "end_access", "end_session", "issue_device", "live_devices", "remember_session",
+           "resolve_tokens", "revoke_device", "session_credential"]
 
 SID_KEY = "_ecabinet_sid"
 DEVICE_NAME_MAX = 100
 TOKEN_BYTES = 32
 INVALID_TOKEN = "invalid_token"
 TOKEN_EXPIRED = "token_expired"
+# Sentinels for ``ecabinet.prepared``: no digest holds a NUL, no device id is negative.
+_PROBE_DIGEST, _PROBE_DEVICE = prepared.SENTINEL_MARK + "devices.digest", -730_194_702_001
 REASONS = ("logout", "revoked", "password_changed", "password_reset", "deactivated")
 
 
@@ -120,7 +122,7 @@ def resolve_tokens(keys) -> dict[str, Device | str]:
         return {}
     by_digest = {digest(key): key for key in keys}
     now = _now()
-    found = {d.digest: d for d in Device.objects.select_related("user").filter(digest__in=by_digest)}
+    found = {d.digest: d for d in _devices_by_digest(list(by_digest))}
     out: dict[str, Device | str] = {}
     stale = []
     refresh = timedelta(seconds=settings.API_TOKEN_REFRESH_SECONDS)
@@ -138,6 +140,39 @@ def resolve_tokens(keys) -> dict[str, Device | str]:
         Device.objects.filter(pk__in=stale).update(last_used_at=now, expires_at=Least(now + _idle(),
                                                                                          "absolute_expires_at"))
     return out
+
+
+def _devices_by_digest(digests: list[str]) -> list[Device]:
+    """``Device.objects.select_related("user").filter(digest__in=digests)``. One digest (every API request
+    and socket handshake) is read by a query compiled once per process (``ecabinet.prepared``, issue 19:
+    building this query cost more CPU than the database took to answer it); the row is read afresh on
+    every call, so a revoked (deleted) or expired device is refused on its very next request."""
+    if len(digests) != 1:
+        return list(Device.objects.select_related("user").filter(digest__in=digests))
+    alias, rows = prepared.converted_rows(("devices.by_digest",), _by_digest_query, {_PROBE_DIGEST: digests[0]})
+    width = len(prepared.attnames(Device))
+    found = []
+    for row in rows:
+        device = prepared.instance(alias, Device, row[:width])
+        Device.user.field.set_cached_value(device, prepared.instance(alias, Device.user.field.related_model,
+                                                                     row[width:]))
+        found.append(device)
+    return found
+
+
+def _by_digest_query():
+    user_columns = ["user__" + name for name in prepared.attnames(Device.user.field.related_model)]
+    return Device.objects.filter(digest=_PROBE_DIGEST).values_list(*prepared.attnames(Device), *user_columns)
+
+
+def device_live(device_id: int) -> bool:
+    """Whether device ``device_id`` is neither revoked (deleted) nor expired: what a room socket opened
+    with it checks again on its heartbeats (``ecabinet.ws_auth.still_valid``), by a query compiled
+    once per process that reads the row afresh."""
+    _alias, rows = prepared.converted_rows(
+        ("devices.expiry",), lambda: Device.objects.filter(pk=_PROBE_DEVICE).values_list("expires_at"),
+        {_PROBE_DEVICE: int(device_id)})
+    return bool(rows) and rows[0][0] > _now()
 
 
 def authenticate_token(key: str) -> tuple[object, Device]:

@@ -14,8 +14,7 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 
-from ecabinet import clock, devices, idle
-from ecabinet.models import Device
+from ecabinet import devices, idle
 
 
 @database_sync_to_async
@@ -56,6 +55,6 @@ def still_valid(scope, *, activity: bool = False) -> bool:
     in, not expired, not idle, same user and password (``idle.session_alive``; with ``activity``, a
     heartbeat of the open room, it renews the session's last-seen mark)."""
     if scope.get("device_id"):
-        return Device.objects.filter(pk=scope["device_id"], expires_at__gt=clock.moment()).exists()
+        return devices.device_live(scope["device_id"])
     session, user = scope.get("session"), scope.get("user")
     return idle.session_alive(getattr(session, "session_key", None), getattr(user, "pk", None), activity=activity)

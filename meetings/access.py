@@ -1,4 +1,5 @@
-"""The reads behind ``meetings.permissions.meeting_access`` by id, compiled once per process (issue 19).
+"""The reads behind ``meetings.permissions.meeting_access`` and ``item_access`` by id, compiled once per
+process (issue 19).
 
 On every page and API call of a session, Django spent more CPU building the access check's queries (a
 ``select_related`` over four tables with a ``Q``, the grants' join) than SQLite took to answer them. The
@@ -10,21 +11,18 @@ rows go through the converters the ORM would apply and become instances as the O
 
 from __future__ import annotations
 
-from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ecabinet import prepared
 from ecabinet.models import Ministry, User
 
-from .models import Meeting, MeetingUserObjectPermission, Participant
+from .models import AgendaItem, Meeting, MeetingUserObjectPermission, Participant
 
-__all__ = ["caller_and_chair", "grants"]
+__all__ = ["agenda_item", "caller_and_chair", "grants"]
 
 # Sentinels for ``ecabinet.prepared``.
-_PROBE_USER, _PROBE_MEETING = -730_194_701_001, -730_194_701_002
+_PROBE_USER, _PROBE_MEETING, _PROBE_ITEM = -730_194_701_001, -730_194_701_002, -730_194_701_003
 _MODELS = (("", Participant), ("meeting__", Meeting), ("user__", User), ("user__ministry__", Ministry))
-_ATTNAMES = {model: [f.attname for f in model._meta.concrete_fields] for _prefix, model in _MODELS}
-_CONVERTERS: dict[tuple, list] = {}
 
 
 def _grants_query(user_id: int, meeting_id: int, codenames: tuple[str, ...]) -> QuerySet:
@@ -59,24 +57,20 @@ def caller_and_chair(user_id: int, meeting_id: int,
     one query compiled once per process (``ecabinet.prepared``; the column values go through the same
     converters as the ORM's), the instances made as the ORM makes them (``Model.from_db``) and linked: one
     session instance for all the rows."""
-    alias, sql, params = prepared.prepare(("meetings.caller_and_chair", codenames),
-                                          lambda: _caller_and_chair_query(_PROBE_USER, _PROBE_MEETING, codenames))
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, prepared.fill(params, {_PROBE_USER: user_id, _PROBE_MEETING: meeting_id}))
-        rows = cursor.fetchall()
+    alias, rows = prepared.converted_rows(("meetings.caller_and_chair", codenames),
+                                          lambda: _caller_and_chair_query(_PROBE_USER, _PROBE_MEETING, codenames),
+                                          {_PROBE_USER: user_id, _PROBE_MEETING: meeting_id})
     if not rows:
         return [], frozenset()
-    rows = _converted(alias, connection, rows, codenames)
     held = frozenset(code for code, has in zip(codenames, rows[0][-len(codenames):], strict=True) if has)
     out, meeting = [], None
     for row in rows:
         instances, start = [], 0
         for _prefix, model in _MODELS:
-            names = _ATTNAMES[model]
-            values = row[start:start + len(names)]
-            start += len(names)
-            instances.append(None if values[0] is None else model.from_db(alias, names, values))
+            width = len(prepared.attnames(model))
+            values = row[start:start + width]
+            start += width
+            instances.append(None if values[0] is None else prepared.instance(alias, model, values))
         participant, meeting_row, account, ministry = instances
         meeting = meeting or meeting_row
         Participant.meeting.field.set_cached_value(participant, meeting)
@@ -86,25 +80,11 @@ def caller_and_chair(user_id: int, meeting_id: int,
     return out, held
 
 
-def _converted(alias: str, connection, rows: list[tuple], codenames: tuple[str, ...]) -> list[tuple]:
-    """``rows`` with each column through the converters the ORM applies to it on ``connection`` (SQLite's
-    text datetimes become aware ``datetime``s, its integers ``bool``s, JSON text Python values)."""
-    key = (alias, connection.vendor, codenames)
-    found = _CONVERTERS.get(key)
-    if found is None:
-        queryset = _caller_and_chair_query(_PROBE_USER, _PROBE_MEETING, codenames)
-        compiler = queryset.query.get_compiler(alias)
-        compiler.setup_query()
-        every = [(i, connection.ops.get_db_converters(col) + col.get_db_converters(connection), col)
-                 for i, (col, _sql, _alias) in enumerate(compiler.select)]
-        found = _CONVERTERS[key] = [(i, funcs, col) for i, funcs, col in every if funcs]
-    converted = []
-    for row in rows:
-        row = list(row)
-        for i, funcs, col in found:
-            value = row[i]
-            for func in funcs:
-                value = func(value, col, connection)
-            row[i] = value
-        converted.append(tuple(row))
-    return converted
+def agenda_item(item_id: int) -> AgendaItem | None:
+    """``AgendaItem.objects.filter(pk=item_id).first()`` (without its session: the caller's access
+    brings it), by a query compiled once per process."""
+    alias, rows = prepared.converted_rows(
+        ("meetings.agenda_item",),
+        lambda: AgendaItem.objects.filter(pk=_PROBE_ITEM).values_list(*prepared.attnames(AgendaItem)),
+        {_PROBE_ITEM: int(item_id)})
+    return prepared.instance(alias, AgendaItem, rows[0]) if rows else None

@@ -278,13 +278,15 @@ def document_recipient_ids(document: Document) -> list[int]:
 
 
 def item_access(user, item_id: int):
-    """The session access and the agenda item, or ``NotFound``."""
-    from .models import AgendaItem
-
-    item = AgendaItem.objects.select_related("meeting").filter(pk=item_id).first()
+    """The session access and the agenda item, or ``NotFound`` (a missing item and an item of a session
+    the caller may not see answer the same). Two queries compiled once per process: the item's row
+    (``meetings.access.agenda_item``), then the access by the session's id, which brings the session."""
+    item = access_reads.agenda_item(item_id)
     if item is None:
         raise NotFound()
-    return meeting_access(user, item.meeting), item
+    access = meeting_access(user, item.meeting_id)
+    type(item).meeting.field.set_cached_value(item, access.meeting)
+    return access, item
 
 
 def recipients_by_document(meeting: Meeting) -> dict[int, set[int]]:
