@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 
@@ -29,7 +30,7 @@ from hotpath import wsframes
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CLOSE_IDLE", "GATHER_SECONDS", "IDLE_SECONDS", "Heartbeats", "IdleClose", "beat"]
+__all__ = ["CLOSE_IDLE", "GATHER_SECONDS", "IDLE_SECONDS", "Heartbeats", "IdleClose", "Timing", "beat", "together"]
 
 # How long the first ping of a batch waits for others before the batch goes to the database. 1,000
 # tablets pinging every 20 s are 50 pings a second, arriving one by one: without a wait each went
@@ -53,21 +54,40 @@ async def beat(record, user, meeting_id: int, channel_name: str) -> int | None:
     return await _for_this_loop(record).beat(user, meeting_id, channel_name)
 
 
+@dataclass(frozen=True)
+class Timing:
+    """A batch's waits, for work other than pings (``together``): ``gather`` seconds for a quiet
+    process, ``busy_gather`` once the last wait gathered ``busy_items`` or more per ``gather``."""
+
+    gather: float
+    busy_gather: float
+    busy_items: int
+
+
+async def together(record, item: tuple, timing: Timing):
+    """``item`` recorded with the others of this process in batches, as pings are (``Heartbeats``),
+    with ``timing``'s waits: ``record`` (a synchronous function of a list of items, answering each
+    one) runs through the database thread; returns this item's answer."""
+    return await _for_this_loop(record, timing).beat(*item)
+
+
 class Heartbeats:
     """The pings of a process's sockets, taken to the database in batches: every ping that arrives
     while a batch is at the database goes with the next one (``record``). A ping's answer
     is the same as alone; 500 tablets pinging every 20 s cost one trip per batch, not 25 a second."""
 
-    def __init__(self, record) -> None:
+    def __init__(self, record, timing: Timing | None = None) -> None:
         self.record = record
-        self.waiting: list[tuple[object, int, str, asyncio.Future]] = []
+        self.timing = timing  # None: the pings' (``GATHER_SECONDS``, ``BUSY_GATHER_SECONDS``, ``BUSY_PINGS``)
+        self.waiting: list[tuple] = []  # each item's fields, then its future
         self.running = False
         self.task: asyncio.Task | None = None
         self.busy = False  # the last batch said the sockets ping at BUSY_PINGS per GATHER_SECONDS or more
 
-    async def beat(self, user, meeting_id: int, channel_name: str) -> int | None:
+    async def beat(self, *item):
+        """``item``: a ping's ``(user, meeting_id, channel_name)``, or what ``record`` takes."""
         future = asyncio.get_running_loop().create_future()
-        self.waiting.append((user, meeting_id, channel_name, future))
+        self.waiting.append((*item, future))
         if not self.running:
             self.running = True
             self.task = asyncio.ensure_future(self._run())
@@ -75,9 +95,10 @@ class Heartbeats:
 
     async def _gather(self) -> None:
         """Wait for more pings; the rate seen meanwhile (pings per ``GATHER_SECONDS``) sets the next wait."""
-        wait = BUSY_GATHER_SECONDS if self.busy else GATHER_SECONDS
+        timing = self.timing or Timing(GATHER_SECONDS, BUSY_GATHER_SECONDS, BUSY_PINGS)
+        wait = timing.busy_gather if self.busy else timing.gather
         await asyncio.sleep(wait)
-        self.busy = len(self.waiting) * GATHER_SECONDS / wait >= BUSY_PINGS
+        self.busy = wait > 0 and len(self.waiting) * timing.gather / wait >= timing.busy_items
 
     async def _run(self) -> None:
         try:
@@ -85,7 +106,7 @@ class Heartbeats:
             while self.waiting:
                 batch, self.waiting = self.waiting, []
                 try:
-                    heads = await database_sync_to_async(self.record)([(u, m, c) for u, m, c, _f in batch])
+                    heads = await database_sync_to_async(self.record)([tuple(item[:-1]) for item in batch])
                 except Exception as exc:  # the database is away: each ping fails as it would alone
                     for *_ping, future in batch:
                         if not future.done():
@@ -103,13 +124,13 @@ class Heartbeats:
 _beats: dict[tuple[asyncio.AbstractEventLoop, object], Heartbeats] = {}
 
 
-def _for_this_loop(record) -> Heartbeats:
+def _for_this_loop(record, timing: Timing | None = None) -> Heartbeats:
     loop = asyncio.get_running_loop()
     beats = _beats.get((loop, record))
     if beats is None:
         for old in [key for key in _beats if key[0].is_closed()]:
             del _beats[old]
-        beats = _beats[loop, record] = Heartbeats(record)
+        beats = _beats[loop, record] = Heartbeats(record, timing)
     return beats
 
 

@@ -23,7 +23,12 @@ reads again), and a socket that stays that far behind for ``SLOW_SECONDS`` is cl
 Limits per account (``ecabinet.limits``): sockets opened (``ws_connects``) and messages received
 (``ws_messages``) are counted; beyond either, the socket is closed with 4429 and the reason
 ``rate_limited retry_after=N``. At most ``WS_MAX_SOCKETS_PER_ACCOUNT`` sockets of an account are
-open at once: a new one closes the oldest with 4409 (``services.presence_evict_beyond``).
+open at once: a new one closes the oldest with 4409 (``services.presence_apply``).
+
+Presence (who has the session open, for the secretariat): a socket's row is written after its
+snapshot, and forgotten when it closes, in batches with the other sockets of the process
+(``_presence``, ``PRESENCE_BATCH``): a reconnect storm's thousand rows in a few transactions, not a
+trip through the sync thread each; ``presence.changed`` once per person whose state changed.
 
 Credentials (``ecabinet.ws_auth``): a socket lives only as long as the device or browser session it
 was opened with. Ended access is pushed (``room.revoked``, 4401, within a second on every process);
@@ -76,6 +81,10 @@ SLOW_BUFFER_BYTES = 512 * 1024
 SLOW_SECONDS = 10.0
 # A probe sent through the process's channel that has not come back by then is taken as lost too.
 PROBE_TIMEOUT_SECONDS = 5.0
+# Presence rows are written in batches (``_presence``): a socket's row waits up to 50 ms for others,
+# half a second while sockets open or close at 60 a second or more (a reconnect storm: 1,000 rows in
+# some twenty transactions instead of 1,000). The snapshot does not wait for it.
+PRESENCE_BATCH = heartbeats.Timing(gather=0.05, busy_gather=0.5, busy_items=3)
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):
@@ -119,7 +128,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self._credential_checked = self._now()
         if not getattr(self.user, "is_authenticated", False):
             # Nobody to admit (a revoked or unknown token, a bogus cookie): the place goes back to
-            # the line before the refusal below (4403) spends a trip through the sync thread.
+            # the line at once, and the refusal below (4403) spends no trip through the sync thread.
             admission.release(self.scope)
         refusal = limits.hit("ws_connects", getattr(self.user, "pk", None))
         if refusal is not None:
@@ -127,25 +136,30 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self._close_rate_limited(refusal)
             return
-        tokens = await database_sync_to_async(room.audience_tokens)(self.user, self.meeting_id)
+        if not getattr(self.user, "is_authenticated", False):
+            await self.close(code=CLOSE_FORBIDDEN)  # as a stranger is refused, without the trip
+            return
+        # Listening for the end of this credential's access first, then checking it once more, with
+        # the caller's access, in one trip through the sync thread: an access ended between the
+        # sign-in check and now is seen either way.
+        self.credential = ws_auth.credential_of(self.scope)
+        self._access_groups = [realtime.access_group(self.user.pk)]
+        await self.hub.join(self.inbox, self._access_groups)
+        tokens, valid = await database_sync_to_async(_admit)(self.user, self.meeting_id, self.scope)
         if tokens is None:
             # The same refusal whether the session is missing or forbidden.
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.tokens = tokens
-        self.sequencer = sequencer.Sequencer(tokens)
-        await self._join(tokens)
-        # Listening for the end of this credential's access first, then checking it once more: an
-        # access ended between the sign-in check and now is seen either way.
-        self.credential = ws_auth.credential_of(self.scope)
-        self._access_group = realtime.access_group(self.user.pk)
-        await self.hub.join(self.inbox, [self._access_group])
-        if not await database_sync_to_async(ws_auth.still_valid)(self.scope):
-            await self._leave(self.tokens)
-            self.tokens = frozenset()
+        if not valid:
             await self.accept()  # so that the client reads why (a browser reloads into the login page)
             await self.close(code=CLOSE_ACCESS_ENDED)
             return
+        self.tokens = tokens
+        self.sequencer = sequencer.Sequencer(tokens)
+        # In the audience's groups before the snapshot is read: every event after it reaches the
+        # socket, and a change of the caller's access after the read above is seen by the snapshot's
+        # own check (``room.snapshot_text_for``) or reaches the socket (``room.access``).
+        await self._join(tokens)
         await self.accept()
         after = _after_seq(self.scope.get("query_string", b""))
         async with self._sending:
@@ -153,22 +167,23 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 await self._send_snapshot()
             else:
                 await self._replay(after, live=True)
+        admission.release(self.scope)  # the handshake's work is done; the presence row waits for its batch
         if not self.tokens:
             return  # access was withdrawn in the meantime: closed, not present
-        await database_sync_to_async(room.presence_connected)(self.user, self.meeting_id, self.channel_name)
+        await self._presence(opened=True)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "_timer", None) is not None:
             self._timer.cancel()
         for task in list(getattr(self, "_tasks", ())):
             task.cancel()
-        if getattr(self, "_access_group", None):
-            await self.hub.leave(self.inbox, [self._access_group])
-            self._access_group = None
+        if getattr(self, "_access_groups", None):
+            await self.hub.leave(self.inbox, self._access_groups)
+            self._access_groups = None
         if not self.tokens:
             return
         await self._leave(self.tokens)
-        await database_sync_to_async(room.presence_disconnected)(self.user, self.meeting_id, self.channel_name)
+        await self._presence(opened=False)
 
     async def dispatch(self, message: dict) -> None:
         # Channels closes stale database connections before every handler, through the one thread
@@ -399,8 +414,16 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if self.tokens:
             await self._leave(self.tokens)
             self.tokens = frozenset()
-            await database_sync_to_async(room.presence_disconnected)(self.user, self.meeting_id, self.channel_name)
+            await self._presence(opened=False)
         await self.close(code=code)
+
+    async def _presence(self, *, opened: bool) -> None:
+        """The socket's presence row written (``opened``) or forgotten, in a batch with the other
+        sockets' of the process (``PRESENCE_BATCH``): one transaction for many sockets of a
+        reconnect storm, not one trip through the sync thread each. One queue for both, in order:
+        a socket's close is never recorded before its open."""
+        await heartbeats.together(room.presence_changes, (self.user, self.meeting_id, self.channel_name, opened),
+                                  PRESENCE_BATCH)
 
     async def _send_snapshot(self) -> None:
         framed = await database_sync_to_async(_snapshot_parts)(self.user, self.meeting_id)
@@ -451,12 +474,19 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self._limited = True
         if self.tokens:
             await self._leave(self.tokens)
-            await database_sync_to_async(room.presence_disconnected)(self.user, self.meeting_id, self.channel_name)
+            await self._presence(opened=False)
             self.tokens = frozenset()
         await self.close(code=CLOSE_RATE_LIMITED, reason=f"rate_limited retry_after={refusal.retry_after}")
 
     async def _error(self, code: str, detail: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "code": code, "detail": detail}))
+
+
+def _admit(user, meeting_id: int, scope) -> tuple[frozenset[str] | None, bool]:
+    """The caller's audience tokens (None: not in this room) and whether the credential the socket
+    was opened with still holds (``ws_auth.still_valid``): one trip through the sync thread."""
+    tokens = room.audience_tokens(user, meeting_id)
+    return tokens, tokens is not None and ws_auth.still_valid(scope)
 
 
 def _snapshot_parts(user, meeting_id: int) -> tuple[int, list[str]] | None:

@@ -109,12 +109,11 @@ def replay_for(user, meeting_id: int, after: int, tokens: frozenset[str]) -> tup
     return [(e.seq, events.serialise(e)) for e in rows if set(e.audience) & tokens], head
 
 
-def presence_connected(user, meeting_id: int, channel_name: str) -> None:
-    """The socket is in the room; the account's oldest sockets beyond ``WS_MAX_SOCKETS_PER_ACCOUNT``
-    are closed (``services.presence_evict_beyond``)."""
-    services.presence_connect(user=user, meeting_id=meeting_id, channel_name=channel_name)
-    services.presence_evict_beyond(user=user, keep=settings.WS_MAX_SOCKETS_PER_ACCOUNT)
-
-
-def presence_disconnected(user, meeting_id: int, channel_name: str) -> None:
-    services.presence_disconnect(user=user, meeting_id=meeting_id, channel_name=channel_name)
+def presence_changes(changes: list[tuple[object, int, str, bool]]) -> list[None]:
+    """Room sockets opened (``True``) and closed (``False``) — ``(user, session id, channel name,
+    opened)`` — recorded together (``services.presence_apply``; the consumer batches them with
+    ``hotpath.heartbeats.together``): each account that opened one keeps at most
+    ``WS_MAX_SOCKETS_PER_ACCOUNT`` sockets, the oldest beyond are closed (4409)."""
+    close_old_connections()
+    services.presence_apply(changes=changes, keep=settings.WS_MAX_SOCKETS_PER_ACCOUNT)
+    return [None] * len(changes)

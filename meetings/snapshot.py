@@ -270,12 +270,16 @@ def snapshot(access: MeetingAccess, *, fresh: bool = False) -> dict:
 # same transaction (``meetings.events.emit``), which moves the session's ``event_seq``; ``_read`` is
 # taken again when ``event_seq`` moved while it read (then under the session's lock), so it is the
 # state at exactly that ``seq``. A ``Shared`` serves a newer ``seq`` only when the events in between
-# change nothing it holds (``PER_SOCKET_KINDS``). Writes without an event (an account renamed, a
-# fixture in a test) clear every ``Shared`` of the process (``_forget``); one made by another process
-# is seen after at most ``SHARE_SECONDS``.
+# change nothing it holds (``PER_SOCKET_KINDS``) or only add comments (``comment.posted``: the event
+# carries the comment's dict and its audience, which ``_with_posted`` adds; a reconnect storm during a
+# debate otherwise read the whole session again after every comment, on the thread the handshakes
+# share). Writes without an event (an account renamed, a fixture in a test) clear every ``Shared`` of
+# the process (``_forget``) — but for comments, whose every write emits its event; one made by
+# another process is seen after at most ``SHARE_SECONDS``.
 
 SHARE_SECONDS = 2.0
 PER_SOCKET_KINDS = frozenset({"presence.changed"})  # what changes only ``presence``, read per socket
+POSTED = "comment.posted"  # adds a comment, carried whole in the event (``_with_posted``)
 _MEMO_LIMIT = 256  # texts kept per Shared and part (distinct readable sets / visible comment sets)
 _KEEP_MEETINGS = 64
 _NOBODY = SimpleNamespace(user=SimpleNamespace(pk=None))  # casts no vote: motions without ``my_vote``
@@ -395,16 +399,31 @@ def shared_state(meeting_id: int, head: int) -> Shared | None:
     if shared is not None and time.monotonic() - shared.built_at < SHARE_SECONDS:
         if shared.seq >= head:
             return shared
-        kinds = list(Event.objects.filter(meeting_id=meeting_id, seq__gt=shared.seq, seq__lte=head)
-                     .values_list("kind", flat=True))
-        if len(kinds) == head - shared.seq and PER_SOCKET_KINDS.issuperset(kinds):
-            shared = dataclasses.replace(shared, seq=head)  # the same texts (``memo``) at a later seq
+        rows = list(Event.objects.filter(meeting_id=meeting_id, seq__gt=shared.seq, seq__lte=head)
+                    .order_by("seq").values_list("kind", "data", "audience"))
+        if len(rows) == head - shared.seq and (PER_SOCKET_KINDS | {POSTED}).issuperset(k for k, _d, _a in rows):
+            shared = _with_posted(shared, head, [(data, audience) for kind, data, audience in rows if kind == POSTED])
             _keep(meeting_id, shared)
             return shared
     shared = _build(meeting_id)
     if shared is not None:
         _keep(meeting_id, shared)
     return shared
+
+
+def _with_posted(shared: Shared, head: int, posted: list) -> Shared:
+    """``shared`` at ``head``, with the comments of the ``comment.posted`` events in between (their
+    data and audience, as the log keeps them: the same dict and tokens ``_read`` makes)."""
+    if not posted:
+        return dataclasses.replace(shared, seq=head)  # the same texts (``memo``) at a later seq
+    comments, comment_dicts = list(shared.comments), dict(shared.comment_dicts)
+    for data, audience in posted:
+        comment = data["comment"]
+        comments.append((comment["id"], comment["agenda_item"], comment["document"], frozenset(audience)))
+        comment_dicts[comment["id"]] = comment
+    comments.sort(key=lambda row: row[0])
+    memo = {part: texts for part, texts in shared.memo.items() if part != "comments"}
+    return dataclasses.replace(shared, seq=head, comments=comments, comment_dicts=comment_dicts, memo=memo)
 
 
 def _keep(meeting_id: int, shared: Shared) -> None:
@@ -428,7 +447,7 @@ def _changes_snapshots(model) -> bool:
     if meta is None:
         return True
     if meta.app_label in ("meetings", "voting"):
-        return meta.model_name not in ("presence", "event", "readreceipt")
+        return meta.model_name not in ("presence", "event", "readreceipt", "comment")
     return meta.label in (settings.AUTH_USER_MODEL, "ecabinet.Ministry")
 
 

@@ -25,6 +25,7 @@ from .documents import (
 from .guards import PREPARABLE
 from .participants import attendance_set, participant_add, participant_remove, substitute_approve
 from .presence import (
+    presence_apply,
     presence_connect,
     presence_disconnect,
     presence_evict_beyond,
@@ -98,6 +99,7 @@ __all__ = [
     "participant_add",
     "participant_remove",
     "position_set",
+    "presence_apply",
     "presence_connect",
     "presence_disconnect",
     "presence_evict_beyond",

@@ -15,6 +15,19 @@ def _fresh_channel_layer(monkeypatch):
     monkeypatch.setattr(channel_layers, "backends", {})
 
 
+@pytest.fixture(autouse=True)
+def _presence_at_once(monkeypatch):
+    """Presence rows are written in batches gathered for ``PRESENCE_BATCH.gather`` (50 ms) after the
+    snapshot (issue 19); the tests that count ``seq`` from a snapshot expect the socket's own
+    ``presence.changed`` before the next write they make, as when each socket wrote its own row.
+    Without the wait the batch goes at once (still through ``hotpath.heartbeats.together``);
+    ``tests/room/test_presence_batches.py`` drives the real waits."""
+    from hotpath import heartbeats
+    from meetings import consumers
+
+    monkeypatch.setattr(consumers, "PRESENCE_BATCH", heartbeats.Timing(gather=0.0, busy_gather=0.0, busy_items=1))
+
+
 @pytest.fixture
 def doorbells(monkeypatch) -> list[tuple[list[str], dict]]:
     """Record every doorbell ``ecabinet.realtime`` rings (groups, message), and still ring it."""

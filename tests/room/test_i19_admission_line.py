@@ -74,15 +74,23 @@ def test_a_socket_authenticated_as_nobody_gives_its_place_back_before_the_refusa
         tickets.append(self)
 
     held_when_refused: list[bool] = []
+    asked_the_database: list[bool] = []
     real_tokens = consumers.room.audience_tokens
+    real_close = consumers.MeetingConsumer.close
 
     def audience_tokens(user, meeting_id):
         if not user.is_authenticated:
-            held_when_refused.append(any(t.placed and t.held for t in tickets))
+            asked_the_database.append(True)
         return real_tokens(user, meeting_id)
+
+    async def close(self, code=None, reason=None):
+        if not self.user.is_authenticated:
+            held_when_refused.append(any(t.placed and t.held for t in tickets))
+        return await real_close(self, code=code, reason=reason)
 
     monkeypatch.setattr(admission._Ticket, "__init__", noting)
     monkeypatch.setattr(consumers.room, "audience_tokens", audience_tokens)
+    monkeypatch.setattr(consumers.MeetingConsumer, "close", close)
     revoked = [(b"authorization", b"Token not-a-token-of-anyone"), (b"origin", ORIGIN.encode())]
 
     async def scenario():
@@ -91,3 +99,4 @@ def test_a_socket_authenticated_as_nobody_gives_its_place_back_before_the_refusa
 
     run(scenario)
     assert held_when_refused == [False]
+    assert asked_the_database == []  # nobody to look up: refused without a trip (issue 19)

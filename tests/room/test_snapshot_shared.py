@@ -153,3 +153,28 @@ def test_a_snapshot_read_while_an_event_is_emitted_is_read_again(cast, monkeypat
     monkeypatch.setattr(snapshots, "_read", original)
     assert text == reference(cast.member, cast.meeting.pk)
 
+
+
+@pytest.mark.parametrize("limit", [10, 2])
+def test_comments_posted_after_the_shared_read_are_added_to_it_not_read_again(substitute, settings, limit):
+    """Issue 19: a reconnect storm during a debate read the whole session again after every comment;
+    ``comment.posted`` carries the comment, which the shared read takes from the log, and every
+    reader's snapshot stays the reference's byte for byte (private, secretariat-only, on a document)."""
+    settings.ROOM_SNAPSHOT_COMMENTS_PER_ITEM = limit
+    c = substitute
+    busy(c)
+    for name in READERS:
+        shared(getattr(c, name), c.meeting.pk)
+    kept = snapshots._shared[c.meeting.pk]
+    services.comment_post(actor=c.member, item_id=c.item.pk, text="Riêng mới", visibility="private")
+    services.comment_post(actor=c.member2, item_id=c.item.pk, text="Văn phòng", visibility="secretariat")
+    services.comment_post(actor=c.pm, item_id=c.item.pk, text="Trên tài liệu", document_id=c.internal_doc.pk, page=1)
+    services.comment_post(actor=c.member3, item_id=c.item.pk, text="Chung mới")
+    with CaptureQueriesContext(connection) as queries:
+        texts = {name: shared(getattr(c, name), c.meeting.pk) for name in READERS}
+    assert not any('FROM "meetings_agendaitem"' in q["sql"] for q in queries), "\n".join(q["sql"] for q in queries)
+    assert snapshots._shared[c.meeting.pk].built_at == kept.built_at  # the same read, with the comments added
+    for name in READERS:
+        assert texts[name] == reference(getattr(c, name), c.meeting.pk), name
+    assert "Chung mới" in texts["member"] and "Riêng mới" not in texts["member2"]
+    assert limit == 2 or "Riêng mới" in texts["member"]

@@ -196,3 +196,33 @@ def test_it_does_not_count_as_present_a_socket_refused_while_connecting(cast, mo
     run(scenario)
     assert not Presence.objects.exists()
     assert [e.kind for e in Event.objects.filter(meeting=cast.meeting, seq__gt=head)] == ["comment.posted"]
+
+
+def test_a_participant_removed_while_their_socket_connects_gets_no_snapshot(cast, monkeypatch):
+    """Issue 19: the handshake checks the access with the credential (``consumers._admit``) before
+    the socket is in its audience's groups; a removal committed after that check is still seen —
+    by the snapshot's own check once the socket listens (``room.snapshot_text_for``): no snapshot is
+    sent, the socket closes with 4403 and leaves no presence row behind. (Passing the first check's
+    access to the snapshot instead would send the removed person the session as of after the removal.)"""
+    from meetings import consumers
+
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    original = consumers._admit
+
+    def admit_then_removed(user, meeting_id, scope):
+        answer = original(user, meeting_id, scope)
+        services.participant_remove(actor=cast.secretary, meeting=cast.meeting, username="member01")
+        return answer
+
+    monkeypatch.setattr(consumers, "_admit", admit_then_removed)
+    member = token_headers(cast.member)
+
+    async def scenario():
+        tablet = Tablet(member, cast.meeting.pk)
+        assert (await tablet.connect())[0]  # accepted on the first check
+        assert await tablet.closed_with(timeout=2) == CLOSE_FORBIDDEN  # its first message: no snapshot
+        await tablet.close()
+
+    run(scenario)
+    time.sleep(0.3)  # a presence batch, if there were one
+    assert not Presence.objects.filter(user=cast.member).exists()

@@ -11,7 +11,7 @@ import pytest
 from meetings import room, services
 from meetings.models import Comment, Meeting
 
-from .wsclient import Tablet, call, events_of, run, token_headers
+from .wsclient import Tablet, call, events_of, present, run, token_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -134,6 +134,7 @@ def test_it_answers_resume_with_the_visible_events_in_range_then_resumed(cast):
     async def scenario():
         tablet = await Tablet(headers, cast.meeting.pk).open()
         start = (await tablet.recv())["seq"] + 1  # + this socket's presence (secretariat only)
+        await present(cast.member)
         await comment(cast, cast.member2, "Công khai 1")
         await comment(cast, cast.member2, "Riêng của người khác", "private")
         await comment(cast, cast.member2, "Công khai 2")

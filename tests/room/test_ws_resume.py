@@ -17,7 +17,7 @@ from meetings.models import Comment, Event, Meeting
 
 from ..conftest import upload
 from ..pdfs import make_pdf
-from .wsclient import Tablet, call, run, token_headers, visible_seqs
+from .wsclient import Tablet, call, present, run, token_headers, visible_seqs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -158,6 +158,7 @@ def test_it_answers_resume_on_a_live_socket_that_lost_every_doorbell(cast, viewe
         messages = [await tablet.recv()]
         if viewer == "secretary":
             messages.append(await tablet.recv())  # its own "online"
+        await present(getattr(cast, viewer))
         last = max(m["seq"] for m in messages)
         deaf["on"] = True
         written = await call(happen)(cast, 2)

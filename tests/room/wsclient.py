@@ -22,7 +22,7 @@ from django.test import Client
 
 from bench.tablet import Follower, SeqTracker
 from ecabinet.asgi import application
-from meetings.models import Event
+from meetings.models import Event, Presence
 from tests.factories import api_token
 
 ORIGIN = "http://127.0.0.1:8000"
@@ -34,6 +34,19 @@ call = database_sync_to_async
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     async_to_sync(scenario)()
+
+
+async def present(user, timeout: float = 3) -> None:
+    """Wait until ``user`` has a presence row: a socket's is written after its snapshot, in a batch
+    (``meetings.consumers._presence``), so its ``presence.changed`` may come after a write the test
+    makes right after the snapshot."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not await call(Presence.objects.filter(user=user).exists)():
+        assert time.monotonic() < deadline, f"no presence row for {user}"
+        await asyncio.sleep(0.01)
 
 
 def token_headers(user, origin: str | None = ORIGIN) -> list[tuple[bytes, bytes]]:
