@@ -28,10 +28,10 @@ CLASSES = ["public", "internal", "restricted"]
 # Every statement Django sends, BEGIN and COMMIT of the audit entry included (what bench/pages.py counts; the
 # test runs with transaction=True so that they are real): the screen: session, user, access (1), audit (BEGIN,
 # UPDATE of the head, INSERT, COMMIT: ecabinet.audit), agenda (1: items, documents and motions in one statement,
-# meetings.selectors.agenda_rows), header (1), tasks (1), written ballots (1); the API: token (1), access (1),
-# audit (4), agenda (1), participants (1).
+# meetings.selectors.agenda_rows), header with the session's tasks and written ballots (1: followup_tags.header_counts,
+# tests/followup/test_session_page_lists.py); the API: token (1), access (1), audit (4), agenda (1), participants (1).
 # The access is one query: the caller's and the chair's rows with the caller's grants (meetings.permissions).
-SCREEN_MAX, API_MAX = 11, 8
+SCREEN_MAX, API_MAX = 9, 8
 
 
 def build_session(tag: str, *, items: int, documents: int, people: int, comments: int = 0) -> dict:

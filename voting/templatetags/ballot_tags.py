@@ -6,7 +6,7 @@ this library by name, as it links to the minutes by URL name. Who sees what is a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import template
 from django.contrib.auth import get_user_model
@@ -55,7 +55,7 @@ class BallotRow:
     silence_is_consent: bool
 
 
-_FIELDS = ("pk", "title", "deadline", "status", "silence_is_consent")
+BALLOT_FIELDS = ("pk", "title", "deadline", "status", "silence_is_consent")
 # Sentinels for ``ecabinet.prepared``: the reader's id and the session's.
 _PROBE_USER, _PROBE_MEETING = -730_194_702_001, -730_194_702_002
 _converters: dict[tuple, list] = {}
@@ -70,7 +70,7 @@ def _shape(user) -> tuple[bool, bool]:
 def _query(shape: tuple[bool, bool], now: datetime):
     probe = get_user_model()(pk=_PROBE_USER, is_active=True, is_secretariat=shape[0], is_archivist=shape[1])
     probe._state.adding = False
-    return ballots_of_meeting(probe, _PROBE_MEETING, now).order_by("-deadline", "-id").values_list(*_FIELDS)
+    return ballots_of_meeting(probe, _PROBE_MEETING, now).order_by("-deadline", "-id").values_list(*BALLOT_FIELDS)
 
 
 def _timeless(shape: tuple[bool, bool], now: datetime):
@@ -82,55 +82,71 @@ def _timeless(shape: tuple[bool, bool], now: datetime):
     return queryset
 
 
-def _prepared_rows(user, meeting_id: int, now: datetime) -> list[tuple]:
-    """``ballots_of_meeting(user, meeting_id, now)``'s rows, the query built once per process for each
-    shape of reader (issue 19: building its ``Exists`` cost the session page more than running it), the
-    columns through the converters the ORM applies (SQLite's text datetimes, integer booleans)."""
+def session_ballots_statement(user, meeting_id: int, now: datetime) -> tuple[str, str, list] | None:
+    """``ballots_of_meeting(user, meeting_id, now)``, latest deadline first, as (database alias, SQL,
+    parameters), its columns ``BALLOT_FIELDS`` in order; None for an account that sees no ballot. The query is
+    built once per process for each shape of reader (issue 19: building its ``Exists`` cost the session
+    page more than running it), except an archivist's outside the secretariat, whose closed ballots are
+    filtered by ``now``: compiled for each request."""
+    if not (user.is_authenticated and user.is_active):
+        return None
+    if user.is_archivist and not user.is_secretariat:
+        queryset = ballots_of_meeting(user, meeting_id, now).order_by("-deadline", "-id").values_list(*BALLOT_FIELDS)
+        sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+        return queryset.db, sql, list(params)
     shape = _shape(user)
-    key = ("voting.session_ballots", shape)
-    alias, sql, params = prepared.prepare(key, lambda: _timeless(shape, now))
+    alias, sql, params = prepared.prepare(("voting.session_ballots", shape), lambda: _timeless(shape, now))
+    return alias, sql, prepared.fill(params, {_PROBE_USER: user.pk, _PROBE_MEETING: meeting_id})
+
+
+def session_ballot_rows_of(alias: str, rows: list[tuple]) -> list[BallotRow]:
+    """``session_ballots_statement``'s rows as ``BallotRow``s, each column through the converters the
+    ORM applies to it (SQLite's text datetimes, integer booleans)."""
     connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, prepared.fill(params, {_PROBE_USER: user.pk, _PROBE_MEETING: meeting_id}))
-        rows = cursor.fetchall()
-    found = _converters.get((key, alias))
+    found = _converters.get((alias, connection.vendor))
     if found is None:
-        compiler = _query(shape, now).query.get_compiler(alias)
+        compiler = _query((False, False), datetime(2000, 1, 1, tzinfo=UTC)).query.get_compiler(alias)
         compiler.setup_query()
         every = [(i, connection.ops.get_db_converters(col) + col.get_db_converters(connection), col)
                  for i, (col, _sql, _alias) in enumerate(compiler.select)]
-        found = _converters[(key, alias)] = [(i, funcs, col) for i, funcs, col in every if funcs]
+        found = _converters[(alias, connection.vendor)] = [(i, funcs, col) for i, funcs, col in every if funcs]
     out = []
     for row in rows:
         row = list(row)
         for i, funcs, col in found:
             for func in funcs:
                 row[i] = func(row[i], col, connection)
-        out.append(tuple(row))
+        out.append(BallotRow(*row))
     return out
 
 
 def session_ballot_rows(user, meeting_id: int, now: datetime) -> list[BallotRow]:
-    """``ballots_of_meeting(user, meeting_id, now)``, latest deadline first, as plain rows: prepared
-    (``_prepared_rows``) except for an archivist outside the secretariat, whose closed ballots are
-    filtered by ``now``."""
-    if not (user.is_authenticated and user.is_active):
+    """``ballots_of_meeting(user, meeting_id, now)``, latest deadline first, as plain rows, in one query
+    (``session_ballots_statement``)."""
+    statement = session_ballots_statement(user, meeting_id, now)
+    if statement is None:
         return []
-    if user.is_archivist and not user.is_secretariat:
-        rows = ballots_of_meeting(user, meeting_id, now).order_by("-deadline", "-id").values_list(*_FIELDS)
-    else:
-        rows = _prepared_rows(user, meeting_id, now)
-    return [BallotRow(*row) for row in rows]
+    alias, sql, params = statement
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return session_ballot_rows_of(alias, rows)
 
 
 @register.simple_tag(takes_context=True)
-def session_ballots(context, meeting) -> list[dict]:
+def session_ballots(context, meeting, header=None) -> list[dict]:
     """The written ballots linked to ``meeting`` that the reader may open, latest deadline first:
-    rows shaped for ``ballots/_row.html``. ``{% session_ballots meeting as written_ballots %}``; the
-    page itself is shown only to who may see the session."""
+    rows shaped for ``ballots/_row.html``. ``{% session_ballots meeting header as written_ballots %}``;
+    the page itself is shown only to who may see the session. ``header``: the page header's counts
+    (``followup_tags.header_counts``), which read this very list in their statement on the session page
+    (its ``session``, used only when it names this session and this reader)."""
     user = _user(context)
     if user is None:
         return []
     now = ballot_services.current_time()
-    return [{"ballot": b, "status": b.status, "is_closed": is_closed(b, now), "my_progress": None}
-            for b in session_ballot_rows(user, meeting.pk, now)]
+    lists = header.get("session") if isinstance(header, dict) else None
+    if lists is not None and lists["meeting"] == meeting.pk and lists["user"] == user.pk:
+        rows, now = lists["ballots"], lists["now"]
+    else:
+        rows = session_ballot_rows(user, meeting.pk, now)
+    return [{"ballot": b, "status": b.status, "is_closed": is_closed(b, now), "my_progress": None} for b in rows]
