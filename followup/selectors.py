@@ -195,13 +195,13 @@ def session_tasks(user, meeting_id: int, limit: int) -> list[Task]:
     """The tasks of one session the user may see, by deadline, with their lead ministry (the fields
     the session page shows: ``SESSION_TASK_FIELDS``): one query (``session_tasks_statement``)."""
     statement = session_tasks_statement(user, meeting_id, limit)
-    if statement is None:
-        return []
-    alias, sql, params = statement
+    return [] if statement is None else session_task_rows(meeting_id, _fetch(*statement))
+
+
+def _fetch(alias: str, sql: str, params: list) -> list[tuple]:
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return session_task_rows(meeting_id, rows)
+        return cursor.fetchall()
 
 
 def task_history(task: Task) -> list[TaskChange]:

@@ -129,8 +129,7 @@ def session_ballot_rows(user, meeting_id: int, now: datetime) -> list[BallotRow]
     alias, sql, params = statement
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return session_ballot_rows_of(alias, rows)
+        return session_ballot_rows_of(alias, cursor.fetchall())
 
 
 @register.simple_tag(takes_context=True)
