@@ -97,8 +97,14 @@ def _field(model, name: str):
     return model._meta.get_field(last)
 
 
+_typed: dict[tuple, str] = {}
+
+
 def _typed_nulls(connection, model, names) -> str:
-    return "".join(f", CAST(NULL AS {_field(model, name).cast_db_type(connection)})" for name in names)
+    key = (connection.vendor, connection.alias, model, names)
+    if key not in _typed:
+        _typed[key] = "".join(f", CAST(NULL AS {_field(model, name).cast_db_type(connection)})" for name in names)
+    return _typed[key]
 
 
 def _with_session_lists(user, alias: str, header_sql: str, header_params: list, meeting_id: int):
