@@ -168,26 +168,40 @@ def _session_tasks_query(meeting_id, limit: int):
                           .values_list(*SESSION_TASK_FIELDS)[:limit])
 
 
-def session_tasks(user, meeting_id: int, limit: int) -> list[Task]:
-    """The tasks of one session the user may see, by deadline, with their lead ministry (the fields
-    the session page shows: ``SESSION_TASK_FIELDS``): one query. For anyone outside the secretariat
-    the query is ``tasks_visible_to``'s prepared once (``permissions.visible_tasks_sql``), as the
-    session page asks it on every view (issue 19)."""
+def session_tasks_statement(user, meeting_id: int, limit: int) -> tuple[str, str, list] | None:
+    """``session_tasks``' query as (database alias, SQL, parameters), its columns
+    ``SESSION_TASK_FIELDS`` in order and its rows in the list's order; None for an account that sees no
+    task. For anyone outside the secretariat the query is ``tasks_visible_to``'s prepared once
+    (``permissions.visible_tasks_sql``), as the session page asks it on every view (issue 19)."""
     if not (user.is_authenticated and user.is_active):
-        return []
+        return None
     if user.is_secretariat:
-        rows = list(_session_tasks_query(meeting_id, limit)(tasks_visible_to(user)))
-    else:
-        alias, sql, params = visible_tasks_sql(user, f"session:{limit}", _session_tasks_query(PROBE_MEETING, limit),
-                                               meeting=meeting_id)
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        queryset = _session_tasks_query(meeting_id, limit)(tasks_visible_to(user))
+        sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+        return queryset.db, sql, list(params)
+    return visible_tasks_sql(user, f"session:{limit}", _session_tasks_query(PROBE_MEETING, limit), meeting=meeting_id)
+
+
+def session_task_rows(meeting_id: int, rows: list[tuple]) -> list[Task]:
+    """``session_tasks_statement``'s rows as the tasks the session page shows, with their lead ministry."""
     deadline = Task._meta.get_field("deadline")
     return [Task(pk=pk, meeting_id=meeting_id, title=title, state=state, regular=bool(regular),
                  deadline=deadline.to_python(due),
                  lead_ministry=Ministry(pk=ministry, code=code, name=name, name_en=name_en, short_name=short))
             for pk, title, state, regular, due, ministry, code, name, name_en, short in rows]
+
+
+def session_tasks(user, meeting_id: int, limit: int) -> list[Task]:
+    """The tasks of one session the user may see, by deadline, with their lead ministry (the fields
+    the session page shows: ``SESSION_TASK_FIELDS``): one query (``session_tasks_statement``)."""
+    statement = session_tasks_statement(user, meeting_id, limit)
+    return [] if statement is None else session_task_rows(meeting_id, _fetch(*statement))
+
+
+def _fetch(alias: str, sql: str, params: list) -> list[tuple]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def task_history(task: Task) -> list[TaskChange]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 
 from ecabinet import prepared
@@ -125,7 +126,8 @@ class ItemRow:
         return ITEM_STATUS.get(self.status, self.status)
 
 
-# The agenda's three queries are prepared once per process for each shape of reader (issue 19):
+# The agenda's three queries are prepared once per process for each shape of reader (issue 19), and sent
+# as one statement (``_agenda_statement``):
 # building them (the documents' filter, its read marks) costs Django more CPU than SQLite takes to
 # answer. Each is built by the very code below with sentinels in place of the session's id and the
 # reader's; a request only puts its own values in their place. The documents' filter
@@ -134,9 +136,8 @@ class ItemRow:
 _MEETING, _USER = -730_194_700_001, -730_194_700_002
 
 
-def _prepared_rows(key: tuple, build, meeting_id: int, user_id: int) -> list[tuple]:
-    return prepared.rows(("meetings.agenda", *key), lambda: build(_MEETING, _USER),
-                         {_MEETING: meeting_id, _USER: user_id})
+def _prepared_sql(key: tuple, build) -> tuple[str, str, tuple]:
+    return prepared.prepare(("meetings.agenda", *key), lambda: build(_MEETING, _USER))
 
 
 def _items_query(meeting_id, _user_id):
@@ -172,29 +173,67 @@ def _motions_query(meeting_id, _user_id):
             .values_list("pk", "agenda_item_id", "title", "status"))
 
 
+# The three reads are sent as one statement (issue 19: a statement costs the page its round trip and
+# Django's cursor work): each query as compiled above, wrapped as a subquery, its columns set in the
+# slots of one row shape (``_SLOTS``), the others NULL, and the rows ordered by kind, then as each
+# query orders its own. Which columns each kind fills, by the aliases its ``values_list`` gives them:
+_ITEM, _DOCUMENT, _MOTION = 0, 1, 2
+_SLOTS = ("sort", "pk", "agenda_item_id", "title", "description", "status", "planned_minutes",
+          "presenter_ministry__name", "presenter_ministry__name_en", "classification", "current_version_id",
+          "current_version__number", "current_version__sha256", "current_version__pages", "read_current",
+          "last_read")
+_SORTED_BY = {_ITEM: "position", _DOCUMENT: "pk", _MOTION: "pk"}
+_agenda_sql: dict[tuple, tuple[str, str, tuple]] = {}
+
+
+def _agenda_statement(access: MeetingAccess) -> tuple[str, str, tuple]:
+    """``(alias, sql, params)`` of the agenda's one statement for this shape of reader, built once."""
+    documents_key, documents_build = _documents_query(access)
+    key = ("agenda", *documents_key[1:])
+    found = _agenda_sql.get(key)
+    if found is None:
+        parts, params, alias = [], [], None
+        queries = ((_ITEM, ("items",), _items_query), (_DOCUMENT, documents_key, documents_build),
+                   (_MOTION, ("motions",), _motions_query))
+        for kind, query_key, build in queries:
+            alias, sql, query_params = _prepared_sql(query_key, build)
+            queryset = build(_MEETING, _USER)
+            columns = set(queryset.query.values_select) | set(queryset.query.annotation_select)
+            columns |= {"pk"}
+            quote = connections[alias].ops.quote_name
+            slots = [f"q.{quote(_SORTED_BY[kind])}" if slot == "sort" else
+                     f"q.{quote(slot)}" if slot in columns else "NULL" for slot in _SLOTS]
+            parts.append(f"SELECT {kind} AS kind, {', '.join(slots)} FROM ({sql}) q")  # noqa: S608 — Django's compiled SQL, values bound
+            params.extend(query_params)
+        found = _agenda_sql[key] = (alias, " UNION ALL ".join(parts) + " ORDER BY 1, 2", tuple(params))
+    return found
+
+
 def agenda_rows(access: MeetingAccess) -> list[ItemRow]:
     """``agenda`` as plain rows, for the pages that only show it (the agenda screen, the session API):
-    the same items, documents (``documents_visible_to``), read marks and motions, in three queries
+    the same items, documents (``documents_visible_to``), read marks and motions, in one statement
     whatever the size of the agenda — the caller's read marks are worked out inside the documents'
-    query — and without building a model instance per row (the queries prepared: ``_prepared_rows``)."""
-    meeting_id, user_id = access.meeting.pk, access.user.pk
-    items = {
-        pk: ItemRow(pk=pk, position=position, title=title, description=description, status=status,
-                    planned_minutes=minutes,
-                    presenter_ministry=None if ministry is None else MinistryName(ministry, ministry_en or ""))
-        for pk, position, title, description, status, minutes, ministry, ministry_en in
-        _prepared_rows(("items",), _items_query, meeting_id, user_id)
-    }
-    key, build = _documents_query(access)
-    for pk, item_id, title, classification, version_id, number, sha256, pages, read_current, last_read in \
-            _prepared_rows(key, build, meeting_id, user_id):
-        version = None if version_id is None else VersionRow(number=number, sha256=sha256, pages=pages)
-        items[item_id].visible_documents.append(DocumentRow(
-            pk=pk, title=title, classification=classification, current_version=version,
-            read_state=ReadState(read_current=bool(read_current), read_any=last_read is not None,
-                                 last_read_number=last_read)))
-    for pk, item_id, title, status in _prepared_rows(("motions",), _motions_query, meeting_id, user_id):
-        items[item_id].motion_list.append(MotionRow(pk=pk, title=title, status=status))
+    query — and without building a model instance per row (the statement prepared once per shape of
+    reader: ``_agenda_statement``)."""
+    alias, sql, params = _agenda_statement(access)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, prepared.fill(params, {_MEETING: access.meeting.pk, _USER: access.user.pk}))
+        rows = cursor.fetchall()
+    items: dict[int, ItemRow] = {}
+    for (kind, sort, pk, item_id, title, description, status, minutes, ministry, ministry_en, classification,
+         version_id, number, sha256, pages, read_current, last_read) in rows:
+        if kind == _ITEM:
+            items[pk] = ItemRow(
+                pk=pk, position=sort, title=title, description=description, status=status, planned_minutes=minutes,
+                presenter_ministry=None if ministry is None else MinistryName(ministry, ministry_en or ""))
+        elif kind == _DOCUMENT:
+            version = None if version_id is None else VersionRow(number=number, sha256=sha256, pages=pages)
+            items[item_id].visible_documents.append(DocumentRow(
+                pk=pk, title=title, classification=classification, current_version=version,
+                read_state=ReadState(read_current=bool(read_current), read_any=last_read is not None,
+                                     last_read_number=last_read)))
+        else:
+            items[item_id].motion_list.append(MotionRow(pk=pk, title=title, status=status))
     return list(items.values())
 
 

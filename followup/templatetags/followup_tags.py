@@ -11,6 +11,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from ecabinet.models import Notification
+from voting.models import Ballot
+from voting.services import ballots as ballot_services
+from voting.templatetags.ballot_tags import BALLOT_FIELDS, session_ballot_rows_of, session_ballots_statement
 
 from .. import permissions, selectors, services
 from ..models import Task
@@ -51,7 +54,10 @@ def _unread(alias: str, user_id: int) -> tuple[str, list]:
 def header_counts(context) -> dict:
     """``{% header_counts as header %}``: whether the header links to the register (``header.tasks``,
     ``permissions.may_open_register``) and the caller's unread notifications (``header.unread``),
-    in one query (issue 19: the header is on every page)."""
+    in one query (issue 19: the header is on every page). On the session page (its view names the
+    session in ``session_lists``) the same statement also reads the session's tasks and written ballots
+    the page lists (``header.session``, for ``{% session_tasks %}`` and ``{% session_ballots %}``): the
+    very queries those tags would send, each a subquery of one ``UNION ALL``."""
     user = _user(context)
     if user is None or not user.is_authenticated:
         return {"tasks": False, "unread": 0}
@@ -59,26 +65,100 @@ def header_counts(context) -> dict:
     alias = known[0] if isinstance(known, tuple) else router.db_for_read(Notification)
     unread_sql, unread_params = _unread(alias, user.pk)
     if isinstance(known, bool):
-        sql, params = f"SELECT ({unread_sql}), 0", unread_params
+        sql, params = f"({unread_sql}), 0", unread_params
     else:
-        sql, params = f"SELECT ({unread_sql}), EXISTS({known[1]})", [*unread_params, *known[2]]
+        sql, params = f"({unread_sql}), EXISTS({known[1]})", [*unread_params, *known[2]]
+    meeting_id = context.get("session_lists")
+    if meeting_id is not None:
+        folded = _with_session_lists(user, alias, sql, params, meeting_id)
+        if folded is not None:
+            unread, tasks, lists = folded
+            return {"tasks": known if isinstance(known, bool) else bool(tasks), "unread": unread, "session": lists}
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"SELECT {sql}", params)
         unread, tasks = cursor.fetchone()
     return {"tasks": known if isinstance(known, bool) else bool(tasks), "unread": unread}
 
 
+# The statement of the session page's header with its lists: one row shape, each kind in its own
+# columns (the others NULL, typed as the columns they stand in: PostgreSQL types a UNION's columns
+# two branches at a time), numbered in each list's own order (``ROW_NUMBER`` over the subquery's
+# ORDER BY columns) and sorted by kind, then that number.
+_HEADER, _TASK, _BALLOT = 0, 1, 2
+_TASK_COLUMNS = len(selectors.SESSION_TASK_FIELDS)
+
+
+def _field(model, name: str):
+    if name == "pk":
+        return model._meta.pk
+    *path, last = name.split("__")
+    for step in path:
+        model = model._meta.get_field(step).related_model
+    return model._meta.get_field(last)
+
+
+_typed: dict[tuple, str] = {}
+
+
+def _typed_nulls(connection, model, names) -> str:
+    key = (connection.vendor, connection.alias, model, names)
+    if key not in _typed:
+        _typed[key] = "".join(f", CAST(NULL AS {_field(model, name).cast_db_type(connection)})" for name in names)
+    return _typed[key]
+
+
+def _with_session_lists(user, alias: str, header_sql: str, header_params: list, meeting_id: int):
+    """(unread, register exists, ``header.session``) in one statement, or None when the lists' queries
+    are not all on ``alias``'s database."""
+    now = ballot_services.current_time()
+    tasks = selectors.session_tasks_statement(user, meeting_id, SESSION_TASKS_SHOWN)
+    ballots = session_ballots_statement(user, meeting_id, now)
+    if any(statement is not None and statement[0] != alias for statement in (tasks, ballots)):
+        return None
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    task_nulls = _typed_nulls(connection, Task, selectors.SESSION_TASK_FIELDS)
+    ballot_nulls = _typed_nulls(connection, Ballot, BALLOT_FIELDS)
+    parts = [f"SELECT {_HEADER}, 0, {header_sql}{task_nulls}{ballot_nulls}"]
+    params = list(header_params)
+    if tasks is not None:
+        order = ", ".join(f"q.{quote(name)}" for name in ("regular", "deadline", "pk"))
+        columns = f"{_TASK}, ROW_NUMBER() OVER (ORDER BY {order}), NULL, NULL, q.*{ballot_nulls}"
+        parts.append(f"SELECT {columns} FROM ({tasks[1]}) q")  # noqa: S608 — Django's compiled SQL, values bound
+        params += tasks[2]
+    if ballots is not None:
+        order = ", ".join(f"q.{quote(name)} DESC" for name in ("deadline", "pk"))
+        columns = f"{_BALLOT}, ROW_NUMBER() OVER (ORDER BY {order}), NULL, NULL{', NULL' * _TASK_COLUMNS}, q.*"
+        parts.append(f"SELECT {columns} FROM ({ballots[1]}) q")  # noqa: S608 — Django's compiled SQL, values bound
+        params += ballots[2]
+    with connections[alias].cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 2", params)
+        rows = cursor.fetchall()
+    header = rows[0]
+    task_rows = [row[4:4 + _TASK_COLUMNS] for row in rows if row[0] == _TASK]
+    ballot_rows = [row[4 + _TASK_COLUMNS:] for row in rows if row[0] == _BALLOT]
+    return header[2], header[3], {
+        "meeting": meeting_id, "user": user.pk, "now": now,
+        "tasks": selectors.session_task_rows(meeting_id, task_rows),
+        "ballots": session_ballot_rows_of(alias, ballot_rows)}
+
+
 @register.simple_tag(takes_context=True)
-def session_tasks(context, meeting) -> dict:
-    """``{% session_tasks meeting as assigned %}``: the session's tasks the reader may see (at most
-    ``SESSION_TASKS_SHOWN``), the register filtered by the session, and whether the reader may assign
-    tasks from its agenda items and motions (``can_assign``) and from its resolution
-    (``resolution_url``)."""
+def session_tasks(context, meeting, header=None) -> dict:
+    """``{% session_tasks meeting header as assigned %}``: the session's tasks the reader may see (at
+    most ``SESSION_TASKS_SHOWN``), the register filtered by the session, and whether the reader may
+    assign tasks from its agenda items and motions (``can_assign``) and from its resolution
+    (``resolution_url``). ``header``: the page's ``header_counts``, whose statement read the tasks on
+    the session page (used only when it names this session and this reader)."""
     user = _user(context)
     if user is None:
         return {"rows": [], "can_assign": False}
     today = services.today()
-    tasks = selectors.session_tasks(user, meeting.pk, SESSION_TASKS_SHOWN)
+    lists = header.get("session") if isinstance(header, dict) else None
+    if lists is not None and lists["meeting"] == meeting.pk and lists["user"] == user.pk:
+        tasks = lists["tasks"]
+    else:
+        tasks = selectors.session_tasks(user, meeting.pk, SESSION_TASKS_SHOWN)
     return {
         "rows": [{"task": t, "overdue": selectors.is_overdue(t, today)} for t in tasks],
         "register_url": reverse("task_list") + "?" + urlencode({"meeting": meeting.pk}),

@@ -77,21 +77,33 @@ def _plain_rows(items) -> None:
     _plain(items)
 
 
+def _field_names(kind: type) -> tuple[str, ...] | str:
+    """The fields of a row class, or the name of the first one its ``repr`` leaves out."""
+    fields = dataclasses.fields(kind)
+    hidden = [field.name for field in fields if not field.repr]
+    return hidden[0] if hidden else tuple(field.name for field in fields)
+
+
+_ROW_FIELDS = {kind: _field_names(kind) for kind in _ROWS}
+
+
 def _plain(value) -> None:
-    kind = type(value)
-    if kind in _PLAIN:
-        return
-    if kind in (list, tuple):
-        for each in value:
-            _plain(each)
-        return
-    if kind in _ROWS:
-        for field in dataclasses.fields(value):
-            if not field.repr:
-                raise TypeError(f"agenda_list: {kind.__name__}.{field.name} is not in the rows' repr")
-            _plain(getattr(value, field.name))
-        return
-    raise TypeError(f"agenda_list caches only selectors.agenda_rows' rows, not a {kind.__name__}")
+    """Walks ``value`` down to its plain values (a loop, not a call per value: it runs on every view)."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        kind = type(value)
+        if kind in _PLAIN:
+            continue
+        if kind is list or kind is tuple:
+            pending.extend(value)
+            continue
+        names = _ROW_FIELDS.get(kind)
+        if names is None:
+            raise TypeError(f"agenda_list caches only selectors.agenda_rows' rows, not a {kind.__name__}")
+        if type(names) is str:
+            raise TypeError(f"agenda_list: {kind.__name__}.{names} is not in the rows' repr")
+        pending.extend(getattr(value, name) for name in names)
 
 
 @register.filter

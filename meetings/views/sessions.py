@@ -100,6 +100,9 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_answer_invitation": permissions.may_answer_invitation(access),
         "publish_blockers": _publish_blockers(access, items, chair),
         "offline": offline.session_state(access, clock.moment()),
+        # The header's statement also reads the session's tasks and written ballots the page lists
+        # (followup_tags.header_counts; issue 19: one statement for the three, not three).
+        "session_lists": meeting.pk,
     })
 
 

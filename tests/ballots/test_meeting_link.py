@@ -305,3 +305,34 @@ def test_the_refusals_and_the_session_list_speak_vietnamese(bcast, linked, sessi
     settings.LANGUAGE_CODE = "vi"  # the site's default language, as in production
     page = bcast.browser(bcast.member).get(f"/meetings/{linked['meeting'].pk}/").content.decode()
     assert "Các phiếu lấy ý kiến thành viên Chính phủ gắn với phiên họp này" in page
+
+
+def test_the_session_pages_prepared_ballot_rows_are_the_rules(bcast, linked):
+    """``{% session_ballots %}`` reads its rows with a query prepared once per shape of reader (issue 19):
+    for every reader — the secretariat, recipients, an invited non-recipient, the archivist before and after
+    the ballot closes, the outsider, a deactivated recipient — the same ballots, fields and order as
+    ``voting.permissions.ballots_of_meeting`` through the ORM."""
+    from voting.permissions import ballots_of_meeting
+    from voting.templatetags.ballot_tags import session_ballot_rows
+
+    meeting = linked["meeting"]
+    closed = services.ballot_create(actor=bcast.secretary, title="Phiếu đã đóng", silence_is_consent=True,
+                                    deadline=bcast.clock.now + dt.timedelta(days=1), meeting=meeting.pk)
+    services.ballot_recipients_set(actor=bcast.secretary, ballot=closed, usernames=["member01"])
+    Ballot.objects.filter(pk=closed.pk).update(status=Ballot.Status.OPEN, issued_at=bcast.clock.now)  # issued
+    readers = [bcast.secretary, bcast.member, bcast.pm, bcast.member2, bcast.nonrecipient, bcast.archivist,
+               bcast.outsider]
+    shown = set()
+    for moved in (0, 2, 4):  # days: the first ballot still open, then the second closed, then both
+        now = bcast.clock.move(days=moved) if moved else bcast.clock.now
+        for user in readers:
+            orm = [(b.pk, b.title, b.deadline, b.status, b.silence_is_consent)
+                   for b in ballots_of_meeting(user, meeting, now).order_by("-deadline", "-id")]
+            fast = [(r.pk, r.title, r.deadline, r.status, r.silence_is_consent)
+                    for r in session_ballot_rows(user, meeting.pk, now)]
+            assert fast == orm, (moved, user.username)
+            assert [type(v) for row in fast for v in row] == [type(v) for row in orm for v in row]
+            shown.add(tuple(fast))
+    assert len(shown) >= 4
+    bcast.member.is_active = False
+    assert session_ballot_rows(bcast.member, meeting.pk, bcast.clock.now) == []

@@ -27,9 +27,11 @@ from ..pdfs import make_pdf
 CLASSES = ["public", "internal", "restricted"]
 # Every statement Django sends, BEGIN and COMMIT of the audit entry included (what bench/pages.py counts; the
 # test runs with transaction=True so that they are real): the screen: session, user, access (1), audit (BEGIN,
-# UPDATE of the head, INSERT, COMMIT: ecabinet.audit), agenda (3), header (1), tasks (1), written ballots (1).
+# UPDATE of the head, INSERT, COMMIT: ecabinet.audit), agenda (1: items, documents and motions in one statement,
+# meetings.selectors.agenda_rows), header with the session's tasks and written ballots (1: followup_tags.header_counts,
+# tests/followup/test_session_page_lists.py); the API: token (1), access (1), audit (4), agenda (1), participants (1).
 # The access is one query: the caller's and the chair's rows with the caller's grants (meetings.permissions).
-SCREEN_MAX, API_MAX = 13, 10
+SCREEN_MAX, API_MAX = 9, 8
 
 
 def build_session(tag: str, *, items: int, documents: int, people: int, comments: int = 0) -> dict:
@@ -270,3 +272,46 @@ def test_the_prepared_caller_and_chair_rows_are_the_orms(db):
             assert _types(a.meeting) == _types(b.meeting) and _types(a.user) == _types(b.user)
             assert not a._state.adding and a._state.db == b._state.db
     assert access_reads.caller_and_chair(nobody.pk, meeting.pk + 1000, permissions.RULE_CODENAMES) == ([], frozenset())
+
+
+def _plain_agenda(items) -> list:
+    """What a reader is shown of an agenda, from ``selectors.agenda``'s instances or ``agenda_rows``' rows."""
+    def ministry(m):
+        return None if m is None else (m.name, m.name_en or "")
+
+    def version(v):
+        return None if v is None else (v.number, v.sha256, v.pages)
+
+    return [(i.pk, i.position, i.title, i.description, i.status, i.get_status_display(), i.planned_minutes,
+             ministry(i.presenter_ministry),
+             [(d.pk, d.title, d.classification, d.get_classification_display(), version(d.current_version),
+               d.read_state) for d in i.visible_documents],
+             [(m.pk, m.title, m.status) for m in i.motion_list]) for i in items]
+
+
+def test_the_agenda_in_one_statement_is_the_orms_agenda_for_every_role(db):
+    """``agenda_rows`` (one prepared statement per shape of reader) shows each reader exactly what
+    ``agenda`` (the ORM's read, the rule as written in meetings.permissions) shows them: the chair, a
+    restricted paper's recipient, another member, an observer, an approved substitute, the secretariat,
+    and an archivist once the session is closed."""
+    cast = build_session("e", items=4, documents=3, people=3, comments=1)
+    meeting = cast["meeting"]
+    archivist = UserFactory(username="e-archivist", is_archivist=True)
+    readers = [cast["e-chair"], cast["reader"], cast["e-member02"], cast["e-guest"], cast["e-deputy"],
+               cast["secretary"]]
+    shown = set()
+    for status in ("in_progress", "closed"):
+        if status == "closed":
+            services.meeting_adjourn(actor=cast["e-chair"], meeting=meeting)
+            services.meeting_close(actor=cast["e-chair"], meeting=Meeting.objects.get(pk=meeting.pk))
+            readers.append(archivist)
+        for user in readers:
+            access = permissions.meeting_access(user, meeting.pk)
+            fast = _plain_agenda(selectors.agenda_rows(access))
+            assert fast == _plain_agenda(selectors.agenda(access)), (status, user.username)
+            shown.add(repr(fast))
+    assert len(shown) >= 4  # the readers really see different agendas (papers, read marks)
+    access = permissions.meeting_access(cast["reader"], meeting.pk)
+    with CaptureQueriesContext(connection) as captured:
+        selectors.agenda_rows(access)
+    assert len(captured.captured_queries) == 1
