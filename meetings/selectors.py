@@ -209,16 +209,28 @@ def _agenda_statement(access: MeetingAccess) -> tuple[str, str, tuple]:
     return found
 
 
+def agenda_statement(access: MeetingAccess) -> tuple[str, str, list]:
+    """``agenda_rows``' one statement for this reader as (database alias, SQL, parameters), for a
+    caller that sends it within a statement of its own (the session page's header,
+    ``followup_tags.header_counts``); its rows go to ``agenda_of_rows``."""
+    alias, sql, params = _agenda_statement(access)
+    return alias, sql, prepared.fill(params, {_MEETING: access.meeting.pk, _USER: access.user.pk})
+
+
 def agenda_rows(access: MeetingAccess) -> list[ItemRow]:
     """``agenda`` as plain rows, for the pages that only show it (the agenda screen, the session API):
     the same items, documents (``documents_visible_to``), read marks and motions, in one statement
     whatever the size of the agenda — the caller's read marks are worked out inside the documents'
     query — and without building a model instance per row (the statement prepared once per shape of
     reader: ``_agenda_statement``)."""
-    alias, sql, params = _agenda_statement(access)
+    alias, sql, params = agenda_statement(access)
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, prepared.fill(params, {_MEETING: access.meeting.pk, _USER: access.user.pk}))
-        rows = cursor.fetchall()
+        cursor.execute(sql, params)
+        return agenda_of_rows(cursor.fetchall())
+
+
+def agenda_of_rows(rows) -> list[ItemRow]:
+    """``agenda_statement``'s rows, in its order, as ``agenda_rows`` gives them."""
     items: dict[int, ItemRow] = {}
     for (kind, sort, pk, item_id, title, description, status, minutes, ministry, ministry_en, classification,
          version_id, number, sha256, pages, read_current, last_read) in rows:
@@ -235,6 +247,32 @@ def agenda_rows(access: MeetingAccess) -> list[ItemRow]:
         else:
             items[item_id].motion_list.append(MotionRow(pk=pk, title=title, status=status))
     return list(items.values())
+
+
+class PageAgenda:
+    """The agenda screen's agenda (``agenda_rows``), read within the page header's statement: the view
+    names it in the context as ``session_agenda``, the header's tag (``followup_tags.header_counts``)
+    sends ``statement()`` inside its own and hands the rows to ``take``; what the page shows of the
+    agenda is asked of ``rows()`` as it renders, after the header. Should the header not have read it
+    (another database), ``rows()`` reads it alone, as before."""
+
+    columns = 1 + len(_SLOTS)  # the statement's: its kind, then the slots
+
+    def __init__(self, access: MeetingAccess):
+        self.access = access
+        self._rows: list[ItemRow] | None = None
+
+    def statement(self) -> tuple[str, str, list] | None:
+        """The statement to fold in, or None once the rows are known."""
+        return None if self._rows is not None else agenda_statement(self.access)
+
+    def take(self, rows) -> None:
+        self._rows = agenda_of_rows(rows)
+
+    def rows(self) -> list[ItemRow]:
+        if self._rows is None:
+            self._rows = agenda_rows(self.access)
+        return self._rows
 
 
 def participants(meeting) -> list[Participant]:

@@ -70,7 +70,7 @@ def header_counts(context) -> dict:
         sql, params = f"({unread_sql}), EXISTS({known[1]})", [*unread_params, *known[2]]
     meeting_id = context.get("session_lists")
     if meeting_id is not None:
-        folded = _with_session_lists(user, alias, sql, params, meeting_id)
+        folded = _with_session_lists(user, alias, sql, params, meeting_id, context.get("session_agenda"))
         if folded is not None:
             unread, tasks, lists = folded
             return {"tasks": known if isinstance(known, bool) else bool(tasks), "unread": unread, "session": lists}
@@ -83,9 +83,12 @@ def header_counts(context) -> dict:
 # The statement of the session page's header with its lists: one row shape, each kind in its own
 # columns (the others NULL, typed as the columns they stand in: PostgreSQL types a UNION's columns
 # two branches at a time), numbered in each list's own order (``ROW_NUMBER`` over the subquery's
-# ORDER BY columns) and sorted by kind, then that number.
-_HEADER, _TASK, _BALLOT = 0, 1, 2
+# ORDER BY columns) and sorted by kind, then that number. The agenda screen's agenda (its view's
+# ``session_agenda``: ``meetings.selectors.PageAgenda``, its own UNION ALL) comes first, its columns
+# last, sorted by its own kind and order: its columns are typed, so the NULLs of the others need not be.
+_HEADER, _TASK, _BALLOT, _AGENDA = 0, 1, 2, 3
 _TASK_COLUMNS = len(selectors.SESSION_TASK_FIELDS)
+_LISTS_END = 4 + _TASK_COLUMNS + len(BALLOT_FIELDS)
 
 
 def _field(model, name: str):
@@ -107,9 +110,10 @@ def _typed_nulls(connection, model, names) -> str:
     return _typed[key]
 
 
-def _with_session_lists(user, alias: str, header_sql: str, header_params: list, meeting_id: int):
+def _with_session_lists(user, alias: str, header_sql: str, header_params: list, meeting_id: int, agenda=None):
     """(unread, register exists, ``header.session``) in one statement, or None when the lists' queries
-    are not all on ``alias``'s database."""
+    are not all on ``alias``'s database; ``agenda`` (the page's ``PageAgenda``) is read with them and
+    given its rows when its statement is on that database too."""
     now = ballot_services.current_time()
     tasks = selectors.session_tasks_statement(user, meeting_id, SESSION_TASKS_SHOWN)
     ballots = session_ballots_statement(user, meeting_id, now)
@@ -119,24 +123,37 @@ def _with_session_lists(user, alias: str, header_sql: str, header_params: list, 
     quote = connection.ops.quote_name
     task_nulls = _typed_nulls(connection, Task, selectors.SESSION_TASK_FIELDS)
     ballot_nulls = _typed_nulls(connection, Ballot, BALLOT_FIELDS)
-    parts = [f"SELECT {_HEADER}, 0, {header_sql}{task_nulls}{ballot_nulls}"]
-    params = list(header_params)
+    statement = agenda.statement() if agenda is not None else None
+    if statement is not None and statement[0] != alias:
+        statement = None
+    agenda_nulls = ", NULL" * agenda.columns if statement is not None else ""
+    parts, params = [], []
+    if statement is not None:
+        lists_nulls = ", NULL" * (_LISTS_END - 2)
+        parts.append(f"SELECT {_AGENDA}, 0{lists_nulls}, a.* FROM ({statement[1]}) a")  # noqa: S608 — Django's compiled SQL, values bound
+        params += statement[2]
+    parts.append(f"SELECT {_HEADER}, 0, {header_sql}{task_nulls}{ballot_nulls}{agenda_nulls}")
+    params += header_params
     if tasks is not None:
         order = ", ".join(f"q.{quote(name)}" for name in ("regular", "deadline", "pk"))
-        columns = f"{_TASK}, ROW_NUMBER() OVER (ORDER BY {order}), NULL, NULL, q.*{ballot_nulls}"
+        columns = f"{_TASK}, ROW_NUMBER() OVER (ORDER BY {order}), NULL, NULL, q.*{ballot_nulls}{agenda_nulls}"
         parts.append(f"SELECT {columns} FROM ({tasks[1]}) q")  # noqa: S608 — Django's compiled SQL, values bound
         params += tasks[2]
     if ballots is not None:
         order = ", ".join(f"q.{quote(name)} DESC" for name in ("deadline", "pk"))
-        columns = f"{_BALLOT}, ROW_NUMBER() OVER (ORDER BY {order}), NULL, NULL{', NULL' * _TASK_COLUMNS}, q.*"
+        no_tasks = ", NULL" * _TASK_COLUMNS
+        columns = f"{_BALLOT}, ROW_NUMBER() OVER (ORDER BY {order}), NULL, NULL{no_tasks}, q.*{agenda_nulls}"
         parts.append(f"SELECT {columns} FROM ({ballots[1]}) q")  # noqa: S608 — Django's compiled SQL, values bound
         params += ballots[2]
     with connections[alias].cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 2", params)
+        order = f"1, 2, {_LISTS_END + 1}, {_LISTS_END + 2}" if statement is not None else "1, 2"
+        cursor.execute(" UNION ALL ".join(parts) + f" ORDER BY {order}", params)
         rows = cursor.fetchall()
     header = rows[0]
     task_rows = [row[4:4 + _TASK_COLUMNS] for row in rows if row[0] == _TASK]
-    ballot_rows = [row[4 + _TASK_COLUMNS:] for row in rows if row[0] == _BALLOT]
+    ballot_rows = [row[4 + _TASK_COLUMNS:_LISTS_END] for row in rows if row[0] == _BALLOT]
+    if statement is not None:
+        agenda.take([row[_LISTS_END:] for row in rows if row[0] == _AGENDA])
     return header[2], header[3], {
         "meeting": meeting_id, "user": user.pk, "now": now,
         "tasks": selectors.session_task_rows(meeting_id, task_rows),

@@ -3,6 +3,8 @@ attendance and the read-receipt table."""
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -87,23 +89,33 @@ def chair_of(meeting: Meeting, access: permissions.MeetingAccess | None = None) 
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access = services.meeting_view(actor=request.user, meeting_id=pk)
     meeting = access.meeting
-    items = selectors.agenda_rows(access)
-    documents = [doc for item in items for doc in item.visible_documents]
+    # The agenda is read within the header's statement (followup_tags.header_counts, which the page
+    # renders first; issue 19): what the page shows of it is worked out as the template asks for it.
+    agenda = selectors.PageAgenda(access)
     me = access.participant
     chair = chair_of(meeting, access)
+    summary = functools.cache(lambda: _agenda_summary(agenda.rows()))
     return render(request, "meetings/meeting_detail.html", {
-        "access": access, "meeting": meeting, "items": items, "chair": chair, "me": me, "tab": "agenda",
+        "access": access, "meeting": meeting, "items": agenda.rows, "chair": chair, "me": me, "tab": "agenda",
         "transitions": transitions_for(access),
-        "document_count": len(documents),
-        "unread_count": sum(1 for d in documents if d.read_state.is_new or d.read_state.is_updated),
-        "planned_total": sum(item.planned_minutes or 0 for item in items),
+        "document_count": lambda: summary()[0],
+        "unread_count": lambda: summary()[1],
+        "planned_total": lambda: summary()[2],
         "can_answer_invitation": permissions.may_answer_invitation(access),
-        "publish_blockers": _publish_blockers(access, items, chair),
+        "publish_blockers": lambda: _publish_blockers(access, agenda.rows(), chair),
         "offline": offline.session_state(access, clock.moment()),
         # The header's statement also reads the session's tasks and written ballots the page lists
-        # (followup_tags.header_counts; issue 19: one statement for the three, not three).
+        # (followup_tags.header_counts; issue 19: one statement for the four, not four).
         "session_lists": meeting.pk,
+        "session_agenda": agenda,
     })
+
+
+def _agenda_summary(items: list) -> tuple[int, int, int]:
+    """The agenda screen's figures: documents for the reader, of which new or updated, planned minutes."""
+    documents = [doc for item in items for doc in item.visible_documents]
+    return (len(documents), sum(1 for d in documents if d.read_state.is_new or d.read_state.is_updated),
+            sum(item.planned_minutes or 0 for item in items))
 
 
 def _publish_blockers(access: permissions.MeetingAccess, items: list, chair: Participant | None) -> list[str]:

@@ -5,6 +5,8 @@ keeps in the cache never shows anyone what was drawn for someone else."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -13,6 +15,7 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from ecabinet.models import Ministry
+from followup.templatetags.followup_tags import header_counts
 from meetings import access as access_reads
 from meetings import permissions, selectors, services
 from meetings.models import Meeting, Participant
@@ -27,11 +30,12 @@ from ..pdfs import make_pdf
 CLASSES = ["public", "internal", "restricted"]
 # Every statement Django sends, BEGIN and COMMIT of the audit entry included (what bench/pages.py counts; the
 # test runs with transaction=True so that they are real): the screen: session, user, access (1), audit (BEGIN,
-# UPDATE of the head, INSERT, COMMIT: ecabinet.audit), agenda (1: items, documents and motions in one statement,
-# meetings.selectors.agenda_rows), header with the session's tasks and written ballots (1: followup_tags.header_counts,
-# tests/followup/test_session_page_lists.py); the API: token (1), access (1), audit (4), agenda (1), participants (1).
+# UPDATE of the head, INSERT, COMMIT: ecabinet.audit), header with the agenda (items, documents and motions:
+# meetings.selectors.agenda_statement), the session's tasks and written ballots, all in one statement
+# (followup_tags.header_counts, tests/followup/test_session_page_lists.py); the API: token (1), access (1), audit (4),
+# agenda (1: meetings.selectors.agenda_rows), participants (1).
 # The access is one query: the caller's and the chair's rows with the caller's grants (meetings.permissions).
-SCREEN_MAX, API_MAX = 9, 8
+SCREEN_MAX, API_MAX = 8, 8
 
 
 def build_session(tag: str, *, items: int, documents: int, people: int, comments: int = 0) -> dict:
@@ -310,6 +314,16 @@ def test_the_agenda_in_one_statement_is_the_orms_agenda_for_every_role(db):
             fast = _plain_agenda(selectors.agenda_rows(access))
             assert fast == _plain_agenda(selectors.agenda(access)), (status, user.username)
             shown.add(repr(fast))
+            # The agenda screen reads the same rows within its header's statement (one statement for all).
+            page = selectors.PageAgenda(access)
+            context = {"request": SimpleNamespace(user=user), "session_lists": meeting.pk, "session_agenda": page}
+            with CaptureQueriesContext(connection) as captured:
+                header = header_counts(context)
+                folded = page.rows()
+            assert len(captured.captured_queries) == 1, (status, user.username)
+            assert folded == selectors.agenda_rows(access), (status, user.username)
+            alone = header_counts({"request": SimpleNamespace(user=user), "session_lists": meeting.pk})
+            assert header.pop("session")["tasks"] == alone.pop("session")["tasks"] and header == alone
     assert len(shown) >= 4  # the readers really see different agendas (papers, read marks)
     access = permissions.meeting_access(cast["reader"], meeting.pk)
     with CaptureQueriesContext(connection) as captured:
