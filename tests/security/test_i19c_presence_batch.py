@@ -1,0 +1,50 @@
+"""Hostile review of presence in batches (issue 19): one socket's trouble must not fail the whole
+batch — every socket in it then failed with 1011, i.e. one account could shut the live room for the
+others. A session deleted, or an account deleted, between a socket's handshake and its batch is
+recorded as nothing (like a closed session), and the others of the batch are recorded as usual."""
+
+from __future__ import annotations
+
+import pytest
+
+from meetings import permissions, services
+from meetings.models import Event, Meeting, Presence
+from tests.factories import UserFactory, in_days
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _presence_events(meeting) -> list[tuple[str, bool]]:
+    rows = Event.objects.filter(meeting=meeting, kind="presence.changed").order_by("seq")
+    for event in rows:
+        assert sorted(event.audience) == sorted(permissions.PRESENCE_AUDIENCE)
+    return [(e.data["username"], e.data["online"]) for e in rows]
+
+
+def test_a_session_deleted_before_the_batch_does_not_fail_the_others(cast):
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    draft = services.meeting_create(actor=cast.secretary, title="Nháp", kind="regular", starts_at=in_days(5),
+                                    location="Hà Nội")
+    services.participant_add(actor=cast.secretary, meeting=draft, username=cast.member2.username, role="member")
+    draft_id = draft.pk
+    Meeting.objects.filter(pk=draft_id).delete()  # deleted between member02's handshake and the batch
+    Event.objects.filter(kind="presence.changed").delete()
+    services.presence_apply(changes=[(cast.member2, draft_id, "room.gone", True),
+                                     (cast.member, cast.meeting.pk, "room.ok", True)], keep=8)
+    assert list(Presence.objects.values_list("channel_name", flat=True)) == ["room.ok"]
+    assert _presence_events(cast.meeting) == [("member01", True)]
+    # ... and its close is nothing either.
+    services.presence_apply(changes=[(cast.member2, draft_id, "room.gone", False)], keep=8)
+    assert list(Presence.objects.values_list("channel_name", flat=True)) == ["room.ok"]
+
+
+def test_an_account_deleted_before_the_batch_does_not_fail_the_others(cast):
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    leaver = UserFactory(username="leaver", is_secretariat=True)  # in every room without a participant row
+    stale = type(leaver).objects.get(pk=leaver.pk)  # the socket's own user object
+    type(leaver).objects.filter(pk=leaver.pk).delete()
+    Event.objects.filter(kind="presence.changed").delete()
+    services.presence_apply(changes=[(stale, cast.meeting.pk, "room.leaver", True),
+                                     (cast.member, cast.meeting.pk, "room.ok", True)], keep=8)
+    assert list(Presence.objects.values_list("channel_name", flat=True)) == ["room.ok"]
+    assert _presence_events(cast.meeting) == [("member01", True)]
