@@ -48,3 +48,37 @@ def test_an_account_deleted_before_the_batch_does_not_fail_the_others(cast):
                                      (cast.member, cast.meeting.pk, "room.ok", True)], keep=8)
     assert list(Presence.objects.values_list("channel_name", flat=True)) == ["room.ok"]
     assert _presence_events(cast.meeting) == [("member01", True)]
+
+
+def test_a_socket_whose_session_is_deleted_does_not_close_the_others_of_its_batch(cast, monkeypatch):
+    """The consumer's view: the secretary's socket on a draft that is deleted before the presence batch
+    runs, and a member's socket on the live session in the same batch; the member's stays open and online."""
+    import asyncio
+
+    from meetings import consumers, room
+    from tests.room.wsclient import Tablet, run, token_headers
+
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    draft = services.meeting_create(actor=cast.secretary, title="Nháp", kind="regular", starts_at=in_days(5),
+                                    location="Hà Nội")
+    real = room.presence_changes
+
+    def deleting_first(changes):
+        Meeting.objects.filter(pk=draft.pk).delete()
+        return real(changes)
+
+    monkeypatch.setattr(room, "presence_changes", deleting_first)
+    monkeypatch.setattr(consumers, "PRESENCE_BATCH", consumers.heartbeats.Timing(0.3, 0.3, 1000))
+
+    member_h, desk_h = token_headers(cast.member), token_headers(cast.secretary)
+
+    async def scenario():
+        member, desk = Tablet(member_h, cast.meeting.pk), Tablet(desk_h, draft.pk)
+        await asyncio.gather(member.join(), desk.join())
+        await asyncio.sleep(0.6)  # the batch has run
+        assert await member.pong()
+        await member.close()
+        await desk.close()
+
+    run(scenario)
+    assert not Meeting.objects.filter(pk=draft.pk).exists()
