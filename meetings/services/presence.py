@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
 
 from ecabinet import bulk, realtime
 
@@ -81,11 +81,15 @@ def presence_apply(*, changes: list[tuple[object, int, str, bool]], keep: int = 
     # an account deleted meanwhile: either would fail the whole batch (a row whose session or account
     # is gone), and every other socket in it with 1011.
     sessions = swept | {m for _u, m, _c, _o in changes} | {r.meeting_id for r in rows.values()}
-    closed = sessions - set(Meeting.objects.filter(pk__in=sessions).exclude(status=Meeting.Status.CLOSED)
-                            .values_list("pk", flat=True))
-    openers = {user.pk for user, _m, _c, opened in changes if opened}
-    accounts = set(get_user_model()._default_manager.filter(pk__in=openers).values_list("pk", flat=True)) \
-        if openers else set()
+    # One statement for both: the open sessions (kind 0) and the accounts that still exist (kind 1).
+    found = (Meeting.objects.filter(pk__in=sessions).exclude(status=Meeting.Status.CLOSED)
+             .order_by().annotate(presence_part=Value(0)).values_list("pk", "presence_part")
+             .union(get_user_model()._default_manager.filter(pk__in={u.pk for u, _m, _c, o in changes if o})
+                    .order_by().annotate(presence_part=Value(1)).values_list("pk", "presence_part"), all=True))
+    open_sessions, accounts = set(), set()
+    for pk, kind in found:
+        (accounts if kind else open_sessions).add(pk)
+    closed = sessions - open_sessions
     touched: dict[tuple[int, int], str] = dict(stale)
     for place, (user, meeting_id, channel, opened) in enumerate(changes):
         row = rows.pop(channel, None)
