@@ -82,3 +82,28 @@ def test_a_socket_whose_session_is_deleted_does_not_close_the_others_of_its_batc
 
     run(scenario)
     assert not Meeting.objects.filter(pk=draft.pk).exists()
+
+
+def test_a_socket_cancelled_while_its_open_waits_for_its_batch_leaves_no_ghost_row(cast, monkeypatch):
+    """Daphne cancels an application that has not finished some seconds after its client left
+    (``application_close_timeout``), as the test communicator does after its ``disconnect`` timeout: a
+    socket cancelled while its open waited for the presence batch never runs ``disconnect``; its row
+    must not stay behind ("online" for a person who left)."""
+    import asyncio
+
+    from meetings import consumers
+    from tests.room.wsclient import Tablet, run, token_headers
+
+    cast.set_status(Meeting.Status.IN_PROGRESS)
+    monkeypatch.setattr(consumers, "PRESENCE_BATCH", consumers.heartbeats.Timing(1.5, 1.5, 1000))
+    member_h = token_headers(cast.member)
+
+    async def scenario():
+        member = await Tablet(member_h, cast.meeting.pk).join()
+        await member.comm.disconnect(timeout=0.2)  # the application is cancelled while its open waits
+        await asyncio.sleep(2.5)  # the batch (and the close queued behind it) has run
+
+    run(scenario)
+    assert not Presence.objects.filter(user=cast.member).exists()
+    online = [(u, o) for u, o in _presence_events(cast.meeting)]
+    assert online in ([], [("member01", True), ("member01", False)])
