@@ -85,6 +85,7 @@ PROBE_TIMEOUT_SECONDS = 5.0
 # half a second while sockets open or close at 60 a second or more (a reconnect storm: 1,000 rows in
 # some twenty transactions instead of 1,000). The snapshot does not wait for it.
 PRESENCE_BATCH = heartbeats.Timing(gather=0.05, busy_gather=0.5, busy_items=3)
+_closing: set[asyncio.Task] = set()  # presence closes queued for sockets cancelled while they opened
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):
@@ -432,8 +433,19 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         sockets' of the process (``PRESENCE_BATCH``): one transaction for many sockets of a
         reconnect storm, not one trip through the sync thread each. One queue for both, in order:
         a socket's close is never recorded before its open."""
-        await heartbeats.together(room.presence_changes, (self.user, self.meeting_id, self.channel_name, opened),
-                                  PRESENCE_BATCH)
+        item = (self.user, self.meeting_id, self.channel_name, opened)
+        try:
+            await heartbeats.together(room.presence_changes, item, PRESENCE_BATCH)
+        except asyncio.CancelledError:
+            if opened:
+                # Cancelled while its open waited for the batch (Daphne's ``application_close_timeout``
+                # after the client left): the open is recorded all the same, and ``disconnect`` never
+                # runs; its close goes in the queue behind it, or the row stays "online" for a person gone.
+                closing = asyncio.ensure_future(heartbeats.together(room.presence_changes, (*item[:3], False),
+                                                                    PRESENCE_BATCH))
+                _closing.add(closing)
+                closing.add_done_callback(_closing.discard)
+            raise
 
     async def _send_snapshot(self) -> None:
         framed = await database_sync_to_async(_snapshot_parts)(self.user, self.meeting_id)

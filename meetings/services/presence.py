@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
 
 from ecabinet import bulk, realtime
 
@@ -76,14 +77,25 @@ def presence_apply(*, changes: list[tuple[object, int, str, bool]], keep: int = 
     elsewhere = set(Presence.objects.filter(meeting_id__in=swept, user_id__in=others, seen_at__gte=since)
                     .values_list("meeting_id", "user_id")) if others else set()
     before |= elsewhere
-    closed = set(Meeting.objects.filter(pk__in=swept | {m for _u, m, _c, _o in changes} | {
-        r.meeting_id for r in rows.values()}, status=Meeting.Status.CLOSED).values_list("pk", flat=True))
+    # A session closed, or deleted since the socket's handshake, gets no rows and no events; nor does
+    # an account deleted meanwhile: either would fail the whole batch (a row whose session or account
+    # is gone), and every other socket in it with 1011.
+    sessions = swept | {m for _u, m, _c, _o in changes} | {r.meeting_id for r in rows.values()}
+    # One statement for both: the open sessions (kind 0) and the accounts that still exist (kind 1).
+    found = (Meeting.objects.filter(pk__in=sessions).exclude(status=Meeting.Status.CLOSED)
+             .order_by().annotate(presence_part=Value(0)).values_list("pk", "presence_part")
+             .union(get_user_model()._default_manager.filter(pk__in={u.pk for u, _m, _c, o in changes if o})
+                    .order_by().annotate(presence_part=Value(1)).values_list("pk", "presence_part"), all=True))
+    open_sessions, accounts = set(), set()
+    for pk, kind in found:
+        (accounts if kind else open_sessions).add(pk)
+    closed = sessions - open_sessions
     touched: dict[tuple[int, int], str] = dict(stale)
     for place, (user, meeting_id, channel, opened) in enumerate(changes):
         row = rows.pop(channel, None)
         if row is not None and row.pk is not None:
             gone.append(row.pk)  # closed (a channel name opens once: ``hotpath.hub.Inbox``)
-        if opened and meeting_id not in closed:
+        if opened and meeting_id not in closed and user.pk in accounts:
             rows[channel] = _Row(None, meeting_id, user.pk, user.username, (now, 1, place), True)
         touched.setdefault((meeting_id, user.pk), user.username)
     evicted: dict[int, list[tuple[int, str]]] = {}
