@@ -45,7 +45,7 @@ TOKEN_BYTES = 32
 INVALID_TOKEN = "invalid_token"
 TOKEN_EXPIRED = "token_expired"
 # Sentinels for ``ecabinet.prepared``: no digest holds a NUL, no device id is negative.
-_PROBE_DIGEST, _PROBE_DEVICE = prepared.SENTINEL_MARK + "devices.digest", -730_194_702_001
+_PROBE_DIGEST, _PROBE_DEVICE = prepared.SENTINEL_MARK + "devices.digest", -730_194_703_001
 REASONS = ("logout", "revoked", "password_changed", "password_reset", "deactivated")
 
 
