@@ -98,6 +98,12 @@ def participant_dicts(meeting) -> list[dict]:
             for pk, username, full_name, ministry, role, attendance, reason, substitute, approved_at in rows]
 
 
+# ``comment_dict``'s keys in its order: a comment taken from the event log (``_with_posted``) comes
+# back from PostgreSQL's jsonb with its keys reordered, and the snapshot must be the same bytes.
+COMMENT_KEYS = ("id", "agenda_item", "document", "page", "author", "author_name", "visibility", "text", "created_at",
+                "edited_at", "deleted")
+
+
 def comment_dict(c: Comment) -> dict:
     deleted = c.deleted_at is not None
     return {"id": c.pk, "agenda_item": c.agenda_item_id, "document": c.document_id, "page": c.page,
@@ -420,7 +426,7 @@ def _with_posted(shared: Shared, head: int, posted: list) -> Shared:
     for data, audience in posted:
         comment = data["comment"]
         comments.append((comment["id"], comment["agenda_item"], comment["document"], frozenset(audience)))
-        comment_dicts[comment["id"]] = comment
+        comment_dicts[comment["id"]] = {key: comment[key] for key in COMMENT_KEYS}
     comments.sort(key=lambda row: row[0])
     memo = {part: texts for part, texts in shared.memo.items() if part != "comments"}
     return dataclasses.replace(shared, seq=head, comments=comments, comment_dicts=comment_dicts, memo=memo)

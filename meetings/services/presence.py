@@ -64,8 +64,9 @@ def presence_apply(*, changes: list[tuple[object, int, str, bool]], keep: int = 
     stale: dict[tuple[int, int], str] = {}  # (session, person) swept -> username
     gone: list[int] = []
     for pk, meeting_id, user_id, username, channel, connected_at, seen_at in Presence.objects.filter(
-            Q(meeting_id__in=swept, seen_at__lt=since) | Q(user_id__in=list(users))).values_list(
+            Q(meeting_id__in=swept, seen_at__lt=since) | Q(user_id__in=list(users))).order_by("pk").values_list(
             "pk", "meeting_id", "user_id", "user__username", "channel_name", "connected_at", "seen_at"):
+        # (in the rows' order: the announcements come out the same on every database)
         if seen_at < since and meeting_id in swept:
             gone.append(pk)
             stale[meeting_id, user_id] = username
