@@ -28,7 +28,6 @@ from .presence import (
     presence_apply,
     presence_connect,
     presence_disconnect,
-    presence_evict_beyond,
     presence_touch,
     presence_touch_many,
 )
@@ -102,7 +101,6 @@ __all__ = [
     "presence_apply",
     "presence_connect",
     "presence_disconnect",
-    "presence_evict_beyond",
     "presence_touch",
     "presence_touch_many",
     "speak_request",

@@ -49,7 +49,8 @@ def presence_apply(*, changes: list[tuple[object, int, str, bool]], keep: int = 
       heartbeat within ``PRESENCE_TTL``);
     * with ``keep`` > 0, each account that opened sockets keeps its newest ``keep`` live ones across
       sessions, the older ones are forgotten and told to close after the commit (``room.evict``,
-      ``WS_MAX_SOCKETS_PER_ACCOUNT``; the oldest goes, see ``presence_evict_beyond``);
+      ``WS_MAX_SOCKETS_PER_ACCOUNT``; the oldest goes: a tablet reconnecting over a flaky network leaves dead
+      sockets behind, and its new one must win over them);
     * ``presence.changed`` for each person whose online state (a fresh row in the session) differs
       after the batch from before it, in an open session, once: someone who came and went within one
       batch is not announced; a person swept offline is announced offline (as ``_sweep``).
@@ -126,27 +127,6 @@ def presence_apply(*, changes: list[tuple[object, int, str, bool]], keep: int = 
         events.emit_many(meeting_id, items)
     for user_id, sockets in evicted.items():
         realtime.sockets_close_on_commit(user_id=user_id, sockets=sockets)
-
-
-@transaction.atomic
-def presence_evict_beyond(*, user, keep: int) -> list[tuple[int, str]]:
-    """Close ``user``'s oldest live room sockets beyond the newest ``keep``, in every session and
-    process (``WS_MAX_SOCKETS_PER_ACCOUNT``): their presence is forgotten now, and after the commit
-    each is told to close (``room.evict``). Returns the (session, channel) pairs closed.
-
-    Live means a heartbeat within ``PRESENCE_TTL``: a socket left half-open by a tablet that lost its
-    Wi-Fi stops counting by itself. The oldest goes, not the newest: a tablet reconnecting over a
-    flaky network leaves dead sockets behind, and its new one must win over them."""
-    if keep <= 0:
-        return []
-    live = (Presence.objects.filter(user=user, seen_at__gte=current_time() - PRESENCE_TTL)
-            .order_by("-connected_at", "-pk").values_list("meeting_id", "channel_name"))
-    beyond = list(live[keep:])
-    for meeting_id, channel_name in beyond:
-        presence_disconnect(user=user, meeting_id=meeting_id, channel_name=channel_name)
-    if beyond:
-        realtime.sockets_close_on_commit(user_id=user.pk, sockets=beyond)
-    return beyond
 
 
 def presence_touch(*, channel_name: str) -> None:
