@@ -53,10 +53,14 @@ def _audience(comment: Comment) -> list[str]:
 
 # --- comments -------------------------------------------------------------------------------------
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def comment_post(*, actor, item_id: int, text: str, visibility: str = Comment.Visibility.SHARED,
                  document_id: int | None = None, page: int | None = None) -> Comment:
-    """Comment on an agenda item or one of its documents. Observers may keep private notes only."""
+    """Comment on an agenda item or one of its documents. Observers may keep private notes only.
+
+    No savepoint inside the caller's transaction (the API's, ``ecabinet.api.idempotency``): a refusal
+    or a failure here rolls the caller's whole transaction back, so nothing of it is stored either way
+    (issue 19: the savepoint was two statements of every comment's fifteen)."""
     access, item = permissions.item_access(actor, item_id)
     require_state(access.meeting, COMMENTING_STATES)
     if access.participant is None:
