@@ -147,6 +147,10 @@ def _devices_by_digest(digests: list[str]) -> list[Device]:
     and socket handshake) is read by a query compiled once per process (``ecabinet.prepared``, issue 19:
     building this query cost more CPU than the database took to answer it); the row is read afresh on
     every call, so a revoked (deleted) or expired device is refused on its very next request."""
+    # A stored digest is hex: a text with a NUL matches none (and PostgreSQL refuses it as a parameter).
+    digests = [d for d in digests if "\x00" not in d]
+    if not digests:
+        return []
     if len(digests) != 1:
         return list(Device.objects.select_related("user").filter(digest__in=digests))
     alias, rows = prepared.converted_rows(("devices.by_digest",), _by_digest_query, {_PROBE_DIGEST: digests[0]})

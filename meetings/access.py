@@ -18,7 +18,7 @@ from ecabinet.models import Ministry, User
 
 from .models import AgendaItem, Meeting, MeetingUserObjectPermission, Participant
 
-__all__ = ["agenda_item", "caller_and_chair", "grants"]
+__all__ = ["agenda_item", "caller_and_chair", "grants", "item_caller_and_chair"]
 
 # Sentinels for ``ecabinet.prepared``.
 _PROBE_USER, _PROBE_MEETING, _PROBE_ITEM = -730_194_701_001, -730_194_701_002, -730_194_701_003
@@ -60,12 +60,18 @@ def caller_and_chair(user_id: int, meeting_id: int,
     alias, rows = prepared.converted_rows(("meetings.caller_and_chair", codenames),
                                           lambda: _caller_and_chair_query(_PROBE_USER, _PROBE_MEETING, codenames),
                                           {_PROBE_USER: user_id, _PROBE_MEETING: meeting_id})
+    return _participants(alias, rows, codenames, 0)
+
+
+def _participants(alias: str, rows: list[tuple], codenames: tuple[str, ...],
+                  start_at: int) -> tuple[list[Participant], frozenset[str]]:
+    """The linked instances and the grants of ``caller_and_chair``'s rows, its columns from ``start_at``."""
     if not rows:
         return [], frozenset()
     held = frozenset(code for code, has in zip(codenames, rows[0][-len(codenames):], strict=True) if has)
     out, meeting = [], None
     for row in rows:
-        instances, start = [], 0
+        instances, start = [], start_at
         for _prefix, model in _MODELS:
             width = len(prepared.attnames(model))
             values = row[start:start + width]
@@ -88,3 +94,36 @@ def agenda_item(item_id: int) -> AgendaItem | None:
         lambda: AgendaItem.objects.filter(pk=_PROBE_ITEM).values_list(*prepared.attnames(AgendaItem)),
         {_PROBE_ITEM: int(item_id)})
     return prepared.instance(alias, AgendaItem, rows[0]) if rows else None
+
+
+_ITEM = "meeting__agenda_items__"
+
+
+def _item_caller_and_chair_query(user_id: int, item_id: int, codenames: tuple[str, ...]) -> QuerySet:
+    """``_caller_and_chair_query`` of the session of agenda item ``item_id``, each row led by the item's
+    columns (``AgendaItem``'s, in order)."""
+    columns = [prefix + f.attname for prefix, model in _MODELS for f in model._meta.concrete_fields]
+    grants = {f"grant_{codename}": Exists(MeetingUserObjectPermission.objects.filter(
+        user_id=user_id, content_object_id=OuterRef("meeting_id"), permission__codename=codename))
+        for codename in codenames}
+    return (Participant.objects.filter(Q(user_id=user_id) | Q(role=Participant.Role.CHAIR),
+                                       **{f"{_ITEM}pk": item_id})
+            .annotate(**grants).order_by("pk")
+            .values_list(*(_ITEM + name for name in prepared.attnames(AgendaItem)), *columns, *grants))
+
+
+def item_caller_and_chair(user_id: int, item_id: int, codenames: tuple[str, ...]
+                          ) -> tuple[AgendaItem | None, list[Participant], frozenset[str]]:
+    """``agenda_item(item_id)`` and ``caller_and_chair(user_id, <its session>, codenames)`` in one query
+    (issue 19: every comment, hand raised and position is on an item), as long as the session has the
+    caller's row or the chair's; ``(None, [], frozenset())`` otherwise — a missing item, or a session
+    with neither — and the caller reads them one after the other."""
+    alias, rows = prepared.converted_rows(
+        ("meetings.item_caller_and_chair", codenames),
+        lambda: _item_caller_and_chair_query(_PROBE_USER, _PROBE_ITEM, codenames),
+        {_PROBE_USER: user_id, _PROBE_ITEM: int(item_id)})
+    if not rows:
+        return None, [], frozenset()
+    width = len(prepared.attnames(AgendaItem))
+    participants, held = _participants(alias, rows, codenames, width)
+    return prepared.instance(alias, AgendaItem, rows[0][:width]), participants, held

@@ -131,7 +131,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             # Nobody to admit (a revoked or unknown token, a bogus cookie): the place goes back to
             # the line at once, and the refusal below (4403) spends no trip through the sync thread.
             admission.release(self.scope)
-        refusal = limits.hit("ws_connects", getattr(self.user, "pk", None))
+        refusal = await limits.ahit("ws_connects", getattr(self.user, "pk", None))
         if refusal is not None:
             # Accepted first, so that the client reads the code and when to come back.
             await self.accept()
@@ -207,7 +207,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if getattr(self, "_limited", False):
             return  # closing: what the client sent meanwhile is not read
-        refusal = limits.hit("ws_messages", getattr(self.user, "pk", None))
+        refusal = await limits.ahit("ws_messages", getattr(self.user, "pk", None))
         if refusal is not None:
             await self._close_rate_limited(refusal)
             return

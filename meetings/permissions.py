@@ -164,31 +164,37 @@ def meeting_access(user, meeting: Meeting | int) -> MeetingAccess:
     """The caller's access to a session, or ``NotFound`` if they may not see it at all."""
     if not user.is_authenticated or not user.is_active:
         raise NotFound()
-    participant, chair, looked_up, rows = None, None, False, []
+    participant, looked_up = None, False
     if not isinstance(meeting, Meeting):
         looked_up = True
         # By id (every page and API call): one query reads the caller's row and the chair's (at most
         # one: ``one_chair_per_meeting``), each with its account and ministry, and the session with
         # them — the session page shows the chair, and the header the caller's ministry (issue 19).
         rows, perms = access_reads.caller_and_chair(user.pk, int(meeting), RULE_CODENAMES)
-        participant = next((row for row in rows if row.user_id == user.pk), None)
-        chair = next((row for row in rows if row.role == Participant.Role.CHAIR), None)
         if rows:
-            meeting = rows[0].meeting
-            if participant is not None:
-                _keep_ministry(user, participant.user)
-        else:
-            meeting = Meeting.objects.filter(pk=meeting).first()
-            if meeting is None:
-                raise NotFound()
-    if not rows:  # by id, the grants came with the rows
-        perms = access_reads.grants(user.pk, meeting.pk, RULE_CODENAMES)
-    if not perms:
-        participant = None
-    elif not looked_up:
+            return _access_of_rows(user, rows, perms)
+        meeting = Meeting.objects.filter(pk=meeting).first()
+        if meeting is None:
+            raise NotFound()
+    # A session object, or an id whose session has neither the caller's row nor the chair's.
+    perms = access_reads.grants(user.pk, meeting.pk, RULE_CODENAMES)
+    if perms and not looked_up:
         participant = Participant.objects.filter(meeting=meeting, user=user).first()
     access = MeetingAccess(user=user, meeting=meeting, perms=perms, participant=participant,
-                           chair=chair, chair_known=looked_up)
+                           chair=None, chair_known=looked_up)
+    if not access.can_view:
+        raise NotFound()
+    return access
+
+
+def _access_of_rows(user, rows: list[Participant], perms: frozenset[str]) -> MeetingAccess:
+    """``meeting_access`` by id from ``access_reads.caller_and_chair``'s rows (at least one)."""
+    participant = next((row for row in rows if row.user_id == user.pk), None)
+    chair = next((row for row in rows if row.role == Participant.Role.CHAIR), None)
+    if participant is not None:
+        _keep_ministry(user, participant.user)
+    access = MeetingAccess(user=user, meeting=rows[0].meeting, perms=perms, participant=participant if perms else None,
+                           chair=chair, chair_known=True)
     if not access.can_view:
         raise NotFound()
     return access
@@ -279,8 +285,15 @@ def document_recipient_ids(document: Document) -> list[int]:
 
 def item_access(user, item_id: int):
     """The session access and the agenda item, or ``NotFound`` (a missing item and an item of a session
-    the caller may not see answer the same). Two queries compiled once per process: the item's row
-    (``meetings.access.agenda_item``), then the access by the session's id, which brings the session."""
+    the caller may not see answer the same). One query compiled once per process when the session has
+    the caller's row or the chair's (``meetings.access.item_caller_and_chair``); else two: the item's
+    row (``meetings.access.agenda_item``), then the access by the session's id."""
+    if user.is_authenticated and user.is_active:
+        item, rows, perms = access_reads.item_caller_and_chair(user.pk, item_id, RULE_CODENAMES)
+        if item is not None:
+            access = _access_of_rows(user, rows, perms)
+            type(item).meeting.field.set_cached_value(item, access.meeting)
+            return access, item
     item = access_reads.agenda_item(item_id)
     if item is None:
         raise NotFound()

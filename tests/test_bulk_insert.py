@@ -61,3 +61,21 @@ def test_uuid_keys_and_empty_inserts(cast):
     assert bulk.insert(SecretChoice, ["id", "motion", "choice", "receipt_hash"], []) == 0
     bulk.insert(SecretChoice, ["id", "motion", "choice", "receipt_hash"], [(key, motion.pk, "no", "a" * 64)])
     assert SecretChoice.objects.get(pk=key).motion == Motion.objects.get(pk=motion.pk)
+
+
+def test_save_new_stores_a_comment_as_create_does_and_reads_back_its_key(cast):
+    from meetings.models import Comment
+
+    columns = ("agenda_item_id", "document_id", "page", "author_id", "visibility", "text", "created_at",
+               "edited_at", "deleted_at")
+    orm = Comment.objects.create(agenda_item=cast.item, author=cast.member, visibility="secretariat",
+                                 text="Điều 3 “khoản 2”", created_at=AT)
+    new = Comment(agenda_item=cast.item, author=cast.member, visibility="secretariat", text="Điều 3 “khoản 2”",
+                  created_at=AT)
+    with CaptureQueriesContext(connection) as captured:
+        bulk.save_new(new, columns)
+    assert len(captured) == 1
+    assert new.pk == orm.pk + 1 and not new._state.adding and new._state.db == orm._state.db
+    a, b = Comment.objects.get(pk=orm.pk), Comment.objects.get(pk=new.pk)
+    assert fields_of(a, columns) == fields_of(b, columns)
+    assert b.created_at == AT and b.edited_at is None

@@ -100,3 +100,62 @@ def test_this_process_sees_the_count_of_the_others(redis_url, prefix, settings, 
     refusal = limits.hit("comments", 4242)
     assert refusal is not None and refusal.retry_after == 50
     assert limits.hit("comments", 4243) is None  # another account
+
+
+def test_an_event_loop_counts_on_redis_off_the_loop_and_shares_the_count(redis_url, prefix, settings, monkeypatch):
+    """``limits.ahit`` (the room socket's ``ws_messages`` and ``ws_connects``): with Redis the count
+    is made on the module's own threads, not the loop's, against the same counter as ``hit``'s;
+    past the limit it refuses and counts nothing."""
+    import asyncio
+    import threading
+
+    from ecabinet import clock as server_clock
+    from ecabinet import limits
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": redis_url, "KEY_PREFIX": prefix}}
+    settings.RATE_WS_MESSAGES_PER_MINUTE = 4
+    monkeypatch.setattr(server_clock, "now", lambda: T0)
+    where = []
+    real = limits.hit_many
+    monkeypatch.setattr(limits, "hit_many", lambda *a: (where.append(threading.current_thread().name), real(*a))[1])
+    assert limits.hit("ws_messages", 4242) is None  # a synchronous count of the same account
+
+    async def pings() -> tuple[list, str]:
+        answers = [await limits.ahit("ws_messages", 4242) for _ in range(5)]
+        return answers, threading.current_thread().name
+
+    answers, loop_thread = asyncio.run(pings())
+    assert answers[:3] == [None, None, None]
+    assert answers[3] == limits.Refusal("ws_messages", 50) == answers[4]
+    assert loop_thread not in where[1:] and all(name.startswith("limits") for name in where[1:])
+    assert limits.hit("ws_messages", 4242) is not None  # the refusals counted nothing: still 4 of 4
+    settings.RATE_WS_MESSAGES_PER_MINUTE = 5
+    assert limits.hit("ws_messages", 4242) is None
+
+
+def test_a_count_on_redis_is_one_round_trip_and_its_window_expires(redis_url, prefix, settings, monkeypatch):
+    """Each limit of a scope costs one trip to Redis (``SET NX EX`` and ``INCRBY`` in one ``MULTI``),
+    new window or not; the counter expires a minute after its window, as the cache's ``add`` made it."""
+    import redis
+    from django.core.cache import caches
+
+    from ecabinet import clock as server_clock
+    from ecabinet import limits
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": redis_url, "KEY_PREFIX": prefix}}
+    settings.RATE_WS_MESSAGES_PER_MINUTE = 3
+    monkeypatch.setattr(server_clock, "now", lambda: T0)
+    assert limits.hit("ws_messages", 4241) is None  # the connection made (its handshake is not a count's)
+    trips = []
+    real = redis.connection.Connection.send_packed_command
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command",
+                        lambda self, *a, **k: (trips.append(1), real(self, *a, **k))[1])
+    answers = [limits.hit("ws_messages", 4242) for _ in range(4)]
+    assert answers[:3] == [None] * 3 and answers[3] == limits.Refusal("ws_messages", 50)
+    assert len(trips) == 4 + 2  # one per count; the refused one's taken back (the cache's decr: two)
+    key = caches["default"].make_and_validate_key(f"rate:ws_messages:4242:60:{T0 // 60}")
+    client = redis.Redis.from_url(redis_url)
+    assert int(client.get(key)) == 3 == caches["default"].get(f"rate:ws_messages:4242:60:{T0 // 60}")
+    assert 60 < client.ttl(key) <= 60 + limits.KEY_GRACE_SECONDS

@@ -90,10 +90,27 @@ def test_the_prepared_item_row_is_the_orms(cast):
     assert access_reads.agenda_item(10**9) is None
 
 
-def test_it_costs_two_queries_and_builds_none_after_the_first(cast, django_assert_num_queries):
+def test_it_costs_one_query_and_builds_none_after_the_first(cast, django_assert_num_queries):
     services.meeting_publish(actor=cast.secretary, meeting=cast.meeting)
     permissions.item_access(cast.member, cast.item.pk)
     built = mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("a query built per request"))
-    with built, django_assert_num_queries(2):  # the item's row; the caller's and the chair's rows with the grants
+    with built, django_assert_num_queries(1):  # the item with the caller's and the chair's rows and the grants
         access, item = permissions.item_access(cast.member, cast.item.pk)
     assert access.role == "member" and item.pk == cast.item.pk
+
+
+def test_a_session_without_a_chair_answers_what_the_orm_read_answered(cast, django_assert_num_queries):
+    """Where the session has neither the caller's row nor the chair's, the one query finds nothing and
+    the item and the access are read one after the other — with the same answers."""
+    chairless = services.meeting_create(actor=cast.secretary, title="Phiên không chủ tọa", kind="regular",
+                                        starts_at=cast.meeting.starts_at, location="Phòng 2")
+    item = services.agenda_item_add(actor=cast.secretary, meeting=chairless, title="Mục 1")
+    services.participant_add(actor=cast.secretary, meeting=chairless, username=cast.member.username, role="member")
+    for user in cast_users(cast):  # a draft (it cannot be published without a chair): the secretariat sees it
+        assert answer(permissions.item_access, user, item.pk) == answer(orm_item_access, user, item.pk), user.username
+    for user in (cast.outsider, cast.admin):  # no row of theirs, no chair's: the reads one after the other
+        found = access_reads.item_caller_and_chair(user.pk, item.pk, permissions.RULE_CODENAMES)
+        assert found == (None, [], frozenset())
+    assert permissions.item_access(cast.secretary, item.pk)[1] == item  # the secretary's own row
+    with django_assert_num_queries(1), pytest.raises(NotFound):  # the member's row is there: still a draft
+        permissions.item_access(cast.member, item.pk)
