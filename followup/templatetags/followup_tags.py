@@ -103,6 +103,14 @@ def _field(model, name: str):
 _typed: dict[tuple, str] = {}
 
 
+def _list_order(row) -> tuple:
+    return row[0], row[1]
+
+
+def _row_order(row) -> tuple:
+    return row[0], row[1], row[_LISTS_END], row[_LISTS_END + 1]  # ORDER BY 1, 2, E + 1, E + 2 (from 1)
+
+
 def _typed_nulls(connection, model, names) -> str:
     key = (connection.vendor, connection.alias, model, names)
     if key not in _typed:
@@ -146,9 +154,13 @@ def _with_session_lists(user, alias: str, header_sql: str, header_params: list, 
         parts.append(f"SELECT {columns} FROM ({ballots[1]}) q")  # noqa: S608 — Django's compiled SQL, values bound
         params += ballots[2]
     with connections[alias].cursor() as cursor:
-        order = f"1, 2, {_LISTS_END + 1}, {_LISTS_END + 2}" if statement is not None else "1, 2"
-        cursor.execute(" UNION ALL ".join(parts) + f" ORDER BY {order}", params)
+        cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
+    # Sorted here, not by an ORDER BY: the database would copy every row (the agenda's too) into a
+    # sorter for an order Python gives the few rows for less (issue 19). By kind, then the number in
+    # its list, then the agenda's own kind and order; no two rows tie on these (one header row, the
+    # lists numbered, the agenda's rows by position or id), so the order is the one ORDER BY gave.
+    rows.sort(key=_row_order if statement is not None else _list_order)
     header = rows[0]
     task_rows = [row[4:4 + _TASK_COLUMNS] for row in rows if row[0] == _TASK]
     ballot_rows = [row[4 + _TASK_COLUMNS:_LISTS_END] for row in rows if row[0] == _BALLOT]
