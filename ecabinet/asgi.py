@@ -30,7 +30,7 @@ from ecabinet.http_limits import BodyLimit  # noqa: E402
 from ecabinet.mfa_views import MFAEnrolmentSocketMiddleware  # noqa: E402
 from ecabinet.ws_auth import TokenAuthMiddleware  # noqa: E402
 from ecabinet.ws_origin import ExactOriginValidator  # noqa: E402
-from hotpath import daphne_guard  # noqa: E402
+from hotpath import daphne_guard, fairness  # noqa: E402
 from hotpath.admission import Admission  # noqa: E402
 from hotpath.heartbeats import IdleClose  # noqa: E402
 from hotpath.http_handler import PooledASGIHandler  # noqa: E402
@@ -40,6 +40,10 @@ from voting import intake_handler  # noqa: E402
 
 # The body cap of every request (docs/limits.md), in Daphne before it keeps the body...
 daphne_guard.install()
+# A reconnect storm is accepted and read a few connections per turn of the event loop, and the GIL
+# changes hands every millisecond, so that the tablets already connected keep getting their events
+# (hotpath.fairness).
+fairness.install()
 
 # A socket's Origin must be exactly this site's (scheme, host, port) or one of CSRF_TRUSTED_ORIGINS;
 # a missing Origin only with an Authorization: Token header (ecabinet.ws_origin).

@@ -80,6 +80,14 @@ PRIVATES: tuple[Private, ...] = (
     *(Private("twisted.web.http:Request", name, _GUARD) for name in ("gotLength", "handleContentChunk", "process")),
     *(Private("twisted.web.http:HTTPChannel", name, _GUARD) for name in ("_path", "callLater", "setTimeout")),
     *(Private(_TCP, name, _GUARD) for name in ("loseWriteConnection", "abortConnection")),
+    # Accepting and reading a storm's connections a few per turn of the loop (hotpath.fairness).
+    # ... the accept loop's size, raised by 20 after a full batch (how a full batch is told).
+    Private("twisted.internet.tcp:Port", "numberAccepts", "hotpath.fairness",
+            _source_has("self.numberAccepts += 20")),
+    *(Private("twisted.internet.tcp:Port", name, "hotpath.fairness")
+      for name in ("doRead", "startReading", "stopReading", "reactor")),
+    *(Private(_TCP, name, "hotpath.fairness")
+      for name in ("doRead", "startReading", "stopReading", "connected", "disconnecting")),
     # Django's HTTP handling on a pool (hotpath.http_handler): ASGIHandler's undocumented helpers.
     *(Private("django.core.handlers.asgi:ASGIHandler", name, "hotpath.http_handler")
       for name in ("read_body", "create_request", "chunk_bytes", "chunk_size")),
