@@ -237,6 +237,35 @@ def check(scope: str, user, cost: int = 1, *, also: tuple[tuple[str, int], ...] 
         raise RateLimited(refusal)
 
 
+def check_then(scope: str, user, cost: int, *, counted: str) -> None:
+    """``check`` for a charge known only once the body is read (a comment's characters), after the
+    view's throttle already counted the request against ``counted``. When this refuses, that count is
+    given back too: a refused attempt counts against nothing (docs/limits.md)."""
+    try:
+        check(scope, user, cost)
+    except RateLimited:
+        refund(counted, getattr(user, "pk", None))
+        raise
+
+
+def refund(scope: str, account_id: int | None, cost: int = 1) -> None:
+    """Give back ``cost`` counted against ``account_id``'s current windows of ``scope``. A window
+    that ended since (the counter is gone, or a new one started) is left alone: at worst the account
+    gets one write more than its limit, never one less."""
+    if account_id is None:
+        return
+    cache = caches[CACHE_ALIAS]
+    now = clock.now()
+    for rate in rates(scope):
+        key = f"rate:{scope}:{account_id}:{rate.period}:{int(now // rate.period)}"
+        try:
+            if (cache.get(key) or 0) >= cost:
+                cache.decr(key, cost)
+        except Exception:  # the cache is away or the key just expired: nothing to give back
+            log.warning("rate limits: could not give back %s of %s for account %s", cost, scope, account_id,
+                        exc_info=True)
+
+
 def check_upload(user, meta) -> None:
     """An upload counts once against ``uploads`` and its size against ``upload_bytes``: the request's
     ``Content-Length`` (from ``meta``, the request's META), known before a byte of the body is parsed."""

@@ -143,10 +143,11 @@ def _version_param(request) -> int | None:
 
 
 def _text_cost(request, data: dict) -> None:
-    """A note's characters count against the hourly ``comment_chars`` volume, as a comment's do."""
+    """A note's characters count against the hourly ``comment_chars`` volume, as a comment's do; a note
+    refused for them does not count against ``annotations`` either."""
     text = data.get("text")
     if isinstance(text, str) and text:
-        limits.check("comment_chars", request.user, len(text))
+        limits.check_then("comment_chars", request.user, len(text), counted="annotations")
 
 
 class DocumentAnnotationsView(APIView):

@@ -101,7 +101,7 @@ class CommentsView(APIView):
     @idempotent
     def post(self, request, pk: int):
         data = validated(CommentIn, request)
-        limits.check("comment_chars", request.user, len(data["text"]))
+        limits.check_then("comment_chars", request.user, len(data["text"]), counted="comments")
         comment = services.comment_post(actor=request.user, item_id=pk, text=data["text"],
                                              visibility=data["visibility"], document_id=data["document"],
                                              page=data["page"])
@@ -115,7 +115,7 @@ class CommentEditView(APIView):
     @idempotent
     def post(self, request, pk: int):
         data = validated(CommentEditIn, request)
-        limits.check("comment_chars", request.user, len(data["text"]))
+        limits.check_then("comment_chars", request.user, len(data["text"]), counted="comments")
         comment = services.comment_edit(actor=request.user, comment_id=pk, text=data["text"])
         return Response(_plain(comment_dict(comment)))
 

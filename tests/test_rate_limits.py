@@ -111,6 +111,16 @@ def test_it_caps_the_characters_of_comments_per_hour(room, clock, settings):
     assert comment(room, room.member2, "e" * 1000).status_code == 201
 
 
+def test_a_comment_refused_for_its_characters_is_not_counted_as_a_comment(room, clock, settings):
+    settings.RATE_COMMENTS_PER_MINUTE = 2
+    settings.RATE_COMMENT_CHARS_PER_HOUR = 1000
+    assert comment(room, room.member, "a" * 600).status_code == 201
+    refused(comment(room, room.member, "b" * 500), 3590)
+    # The refused comment counted against neither limit: a second comment still fits in the minute.
+    assert comment(room, room.member, "c" * 100).status_code == 201
+    refused(comment(room, room.member, "d"), 50)
+
+
 def test_it_answers_in_vietnamese_by_default(room, clock, settings):
     settings.LANGUAGE_CODE = "vi"
     settings.RATE_COMMENTS_PER_MINUTE = 1
