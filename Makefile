@@ -110,7 +110,7 @@ PG_TESTS := tests/voting tests/room tests/test_idempotency.py tests/test_idempot
 	tests/test_permissions_agree.py tests/test_pdf_admission.py tests/ballots/test_hostile_drafts.py \
 	tests/test_rate_limits.py tests/test_rate_limits_redis.py tests/http/test_request_limits.py \
 	tests/test_lockout.py tests/test_lockout_screens.py tests/test_lockout_redis.py tests/minutes/test_pin_lockout.py \
-	tests/followup/test_schedule.py
+	tests/followup/test_schedule.py tests/security
 
 test-postgres: install messages
 	@if ! $(PYTHON) -c "import psycopg; psycopg.connect('$(PG_ADMIN_URL)', connect_timeout=5).close()" 2>/dev/null; then \
