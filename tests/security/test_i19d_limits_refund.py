@@ -14,6 +14,8 @@ from django.core.cache import caches
 from ecabinet import clock as server_clock
 from ecabinet import limits
 
+from ..test_rate_limits_redis import prefix, redis_url  # noqa: F401 — fixtures
+
 pytestmark = pytest.mark.django_db
 
 T0 = 1_800_000_000 - 1_800_000_000 % 3600 + 59  # the last second of a minute, mid-hour
@@ -112,3 +114,27 @@ def test_concurrent_refunds_give_back_only_what_was_counted(settings, monkeypatc
     assert not errors
     assert _count("comments", attacker.pk, 60, T0 - 30) == 1
     assert _count("comments", attacker.pk, 3600, T0 - 30) == 1
+
+
+def test_on_redis_the_refund_also_comes_off_the_window_it_was_counted_in(redis_url, prefix,  # noqa: F811
+                                                                       settings, monkeypatch):
+    """The same give-back with the counters on Redis (``_redis_incr``'s keys, the cache's ``decr``)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": redis_url, "KEY_PREFIX": prefix}}
+    settings.RATE_COMMENTS_PER_MINUTE = 2
+    settings.RATE_COMMENTS_PER_HOUR = 0
+    settings.RATE_COMMENT_CHARS_PER_HOUR = 10
+    attacker = Who(4713)
+    now = [T0 + 0.9]
+    monkeypatch.setattr(server_clock, "now", lambda: now[0])
+    long_one = contextvars.copy_context()
+    long_one.run(limits.check, "comments", attacker)
+    now[0] = T0 + 1.1
+    for _ in range(2):
+        contextvars.copy_context().run(limits.check, "comments", attacker)
+    with pytest.raises(limits.RateLimited):
+        long_one.run(limits.check_then, "comment_chars", attacker, 50, counted="comments")
+    assert _count("comments", attacker.pk, 60, now[0]) == 2
+    assert _count("comments", attacker.pk, 60, T0 + 0.9) == 0
+    with pytest.raises(limits.RateLimited):
+        contextvars.copy_context().run(limits.check, "comments", attacker)
