@@ -46,6 +46,7 @@ not Django's ``EXISTS`` then ``INCRBY``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 import math
@@ -147,12 +148,13 @@ def hit(scope: str, account_id: int | None, cost: int = 1) -> Refusal | None:
     return hit_many(account_id, [(scope, cost)])
 
 
-def hit_many(account_id: int | None, charges: list[tuple[str, int]]) -> Refusal | None:
-    """``hit`` for several scopes at once (an upload: one upload and its bytes), all or nothing."""
+def hit_many(account_id: int | None, charges: list[tuple[str, int]], now: float | None = None) -> Refusal | None:
+    """``hit`` for several scopes at once (an upload: one upload and its bytes), all or nothing; ``now``
+    (the windows' time) is read from the clock unless given."""
     if account_id is None:
         return None
     cache = caches[CACHE_ALIAS]
-    now = clock.now()
+    now = clock.now() if now is None else now
     counted: list[tuple[str, int]] = []
     refusal: Refusal | None = None
     try:
@@ -232,9 +234,20 @@ def _redis_incr(cache: RedisCache, key: str, cost: int, timeout: int) -> int:
 def check(scope: str, user, cost: int = 1, *, also: tuple[tuple[str, int], ...] = ()) -> None:
     """``hit`` for ``user`` (a User or AnonymousUser), and the ``also`` charges with it, all or
     nothing; raise ``RateLimited`` when refused."""
-    refusal = hit_many(getattr(user, "pk", None), [(scope, cost), *also])
+    account_id, now = getattr(user, "pk", None), clock.now()
+    refusal = hit_many(account_id, [(scope, cost), *also], now)
     if refusal is not None:
         raise RateLimited(refusal)
+    if account_id is not None:  # what ``refund`` may give back in this request (a new dict: contexts share none)
+        _counted.set({**(_counted.get() or {}), scope: (account_id, now, cost)})
+
+
+# The count ``check`` last made in this context (a request: Django runs each sync view in a context of
+# its own), per scope: (account, time, cost). ``refund`` gives back that count and no other — not one
+# made by another request, another account, or in the window that began since (issue 19d: a refused
+# body sent across a minute's end came off the next minute's counter, one write over the limit each).
+_counted: contextvars.ContextVar[dict[str, tuple[int, float, int]] | None] = contextvars.ContextVar(
+    "limits_counted", default=None)
 
 
 def check_then(scope: str, user, cost: int, *, counted: str) -> None:
@@ -249,15 +262,17 @@ def check_then(scope: str, user, cost: int, *, counted: str) -> None:
 
 
 def refund(scope: str, account_id: int | None, cost: int = 1) -> None:
-    """Give back ``cost`` counted against ``account_id``'s current windows of ``scope``. A window
-    that ended since (the counter is gone, or a new one started) is left alone: at worst the account
-    gets one write more than its limit, never one less."""
-    if account_id is None:
+    """Give back ``cost`` of the count this request (context) made against ``account_id``'s windows of
+    ``scope`` by ``check``, in the windows it was made in; once. Nothing when this request made no such
+    count. A counter that is gone (its window long over) is left alone."""
+    counted = _counted.get() or {}
+    made = counted.get(scope)
+    if account_id is None or made is None or made[0] != account_id or made[2] < cost:
         return
+    _counted.set({name: value for name, value in counted.items() if name != scope})
     cache = caches[CACHE_ALIAS]
-    now = clock.now()
     for rate in rates(scope):
-        key = f"rate:{scope}:{account_id}:{rate.period}:{int(now // rate.period)}"
+        key = f"rate:{scope}:{account_id}:{rate.period}:{int(made[1] // rate.period)}"
         try:
             if (cache.get(key) or 0) >= cost:
                 cache.decr(key, cost)
