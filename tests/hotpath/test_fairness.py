@@ -166,3 +166,54 @@ def test_without_an_event_loop_nothing_is_held():
     for connection in storm:
         do_read(connection)
     assert all(c.reads == 1 for c in storm)
+
+
+class Counting(Connection):
+    """A ``Connection`` that counts how often it is stopped and watched again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stops = self.starts = 0
+
+    def startReading(self) -> None:
+        self.starts += 1
+        super().startReading()
+
+    def stopReading(self) -> None:
+        self.stops += 1
+        super().stopReading()
+
+
+def test_a_burst_on_open_connections_is_read_in_order_each_stopped_and_watched_again_at_most_once():
+    """500 keep-alive connections opened ahead send their requests at once (the vote storm): each
+    waits in line once, in order; watching every waiting one again at every turn cost O(N²) wake-ups."""
+    asyncio.run(_burst())
+
+
+async def _burst():
+    order: list = []
+
+    def read(connection) -> None:
+        connection.reads += 1
+        order.append(connection)
+
+    do_read = fairness._budgeted(read)
+    burst = [Counting() for _ in range(10 * fairness.FIRST_READS_PER_TURN + 3)]
+    per_turn = []
+    ready = list(burst)  # every connection's request arrived in the same turn
+    for _turn in range(100):
+        before = len(order)
+        for connection in ready:  # what the selector reports: the watched connections with bytes
+            do_read(connection)
+        per_turn.append(len(order) - before)
+        await asyncio.sleep(0)  # the next turn (the refill runs first, as a callback queued earlier)
+        ready = [c for c in burst if c.reading and not c.reads]
+        if not ready:
+            break
+    assert order == burst  # first in, first read
+    assert all(c.reads == 1 for c in burst)
+    assert max(per_turn) <= fairness.FIRST_READS_PER_TURN
+    assert all(c.stops <= 1 and c.starts <= 1 for c in burst), max(c.stops + c.starts for c in burst)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert fairness._Budget.turn_of is None  # the line is empty: no refill keeps the loop awake
