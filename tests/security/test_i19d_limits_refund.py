@@ -31,19 +31,27 @@ def _count(scope: str, account: int, period: int, now: float) -> int:
     return caches["default"].get(f"rate:{scope}:{account}:{period}:{int(now // period)}") or 0
 
 
+def _long_comment_counted_before_the_minute_ends(settings, monkeypatch, account: int):
+    """A comment limit of 2 a minute and 10 characters an hour; the throttle of a long comment counts
+    it at 11:59:59.9 (in a request context of its own, as under Daphne). Returns that context and the
+    clock (a one-item list the test moves)."""
+    settings.RATE_COMMENTS_PER_MINUTE = 2
+    settings.RATE_COMMENTS_PER_HOUR = 0
+    settings.RATE_COMMENT_CHARS_PER_HOUR = 10
+    attacker = Who(account)
+    now = [T0 + 0.9]
+    monkeypatch.setattr(server_clock, "now", lambda: now[0])
+    long_one = contextvars.copy_context()  # each request runs in a context of its own (as under Daphne)
+    long_one.run(limits.check, "comments", attacker)  # the throttle of a long comment, in the old minute
+    return attacker, long_one, now
+
+
 def test_a_refund_gives_back_the_window_the_request_counted_in_not_the_next_one(settings, monkeypatch):
     """The throttle counts a comment at 11:59:59.9; its body is refused for its characters at 12:00:00.1.
     Before the fix the give-back came off the *new* minute's counter, where the same account had already
     posted its limit: every refused attempt sent across a minute's end was one comment more than the limit
     in the next minute (as many as the attempts in flight)."""
-    settings.RATE_COMMENTS_PER_MINUTE = 2
-    settings.RATE_COMMENTS_PER_HOUR = 0
-    settings.RATE_COMMENT_CHARS_PER_HOUR = 10
-    attacker = Who(4711)
-    now = [T0 + 0.9]
-    monkeypatch.setattr(server_clock, "now", lambda: now[0])
-    long_one = contextvars.copy_context()  # each request runs in a context of its own (as under Daphne)
-    long_one.run(limits.check, "comments", attacker)  # the throttle of a long comment, in the old minute
+    attacker, long_one, now = _long_comment_counted_before_the_minute_ends(settings, monkeypatch, 4711)
     now[0] = T0 + 1.1  # the new minute: two short comments fill it
     for _ in range(2):
         short = contextvars.copy_context()
@@ -121,14 +129,7 @@ def test_on_redis_the_refund_also_comes_off_the_window_it_was_counted_in(redis_u
     """The same give-back with the counters on Redis (``_redis_incr``'s keys, the cache's ``decr``)."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": redis_url, "KEY_PREFIX": prefix}}
-    settings.RATE_COMMENTS_PER_MINUTE = 2
-    settings.RATE_COMMENTS_PER_HOUR = 0
-    settings.RATE_COMMENT_CHARS_PER_HOUR = 10
-    attacker = Who(4713)
-    now = [T0 + 0.9]
-    monkeypatch.setattr(server_clock, "now", lambda: now[0])
-    long_one = contextvars.copy_context()
-    long_one.run(limits.check, "comments", attacker)
+    attacker, long_one, now = _long_comment_counted_before_the_minute_ends(settings, monkeypatch, 4713)
     now[0] = T0 + 1.1
     for _ in range(2):
         contextvars.copy_context().run(limits.check, "comments", attacker)
